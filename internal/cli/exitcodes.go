@@ -1,0 +1,35 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// exitCodesHelp is the DESIGN.md table; the README repeats it.
+const exitCodesHelp = `pi's exit code always says how things ended:
+
+  0    run completed (or: file valid, command succeeded)
+  1    run failed (some step failed)
+  2    usage error or invalid pipeline file
+  3    run cancelled
+  4    API or network error that retries could not overcome
+       (auth, not found, 5xx, unreachable)
+  5    --timeout passed before the run ended; the run goes on, and the
+       message says how to follow it
+  130  interrupted (Ctrl-C)
+
+In a script:
+
+  pi run campaign.yaml -o json > run.json
+  case $? in
+    0) echo "done" ;;
+    1) echo "a step failed: see run.json" ;;
+    5) echo "still running" ;;
+    *) echo "could not run" ;;
+  esac`
+
+// newExitCodesTopic is a help topic: `pi help exit-codes`.
+func newExitCodesTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "What pi's exit codes mean",
+		Long:  exitCodesHelp,
+	}
+}

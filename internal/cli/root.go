@@ -1,0 +1,128 @@
+// Package cli wires pi's commands: flags -> options struct -> run function. It is the only
+// package that knows cobra, and the one place that maps errors to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/render"
+)
+
+// BuildInfo is stamped into the binary by the release build.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	Date    string
+}
+
+// Factory holds what commands share. Expensive dependencies are functions, called only by
+// the commands that need them, so start-up stays free of work (no database, no network).
+type Factory struct {
+	IO    *render.IOStreams
+	Build BuildInfo
+	// Getenv reads the environment (tests give their own).
+	Getenv func(string) string
+
+	// Global flags, filled by cobra before any command runs.
+	BaseURL    string
+	ConfigPath string
+	NoColor    bool
+	Debug      bool
+}
+
+// Main runs pi with the process's arguments and returns its exit code.
+func Main(build BuildInfo) int {
+	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Execute(ctx, f, os.Args[1:])
+}
+
+// Execute runs the root command with args and returns the exit code, printing the error
+// (if any and not already printed) on stderr.
+func Execute(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = flagError{err}
+	}
+	if err != nil && !isSilent(err) {
+		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", err)
+		if errors.Is(err, errFlag) {
+			fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", commandPath(root, args))
+		}
+	}
+	return exitCode(err)
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	if c, _, err := root.Find(args); err == nil && c != nil {
+		return c.CommandPath()
+	}
+	return root.Name()
+}
+
+// NewRootCmd builds the whole command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pi <command>",
+		Short: "Validate, run and follow Pi pipelines",
+		Long: `pi turns Pi pipelines into files. A pipeline is a YAML file of steps
+(brands.extract -> campaigns.generate -> campaigns.localize_ad, ...). pi validates it,
+submits it to a Pi server's Runs API or executes it with its own DAG engine (--local),
+and shows each step live until the run ends. The exit code says how it ended
+(see 'pi help exit-codes').`,
+		Example: `  pi validate campaign.yaml
+  pi run campaign.yaml --sandbox
+  pi run campaign.yaml -p url=https://example.com
+  pi runs get 9f175af9-589b-44e8-86b9-1a434702245a --wait`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			if f.NoColor {
+				f.IO.SetColorEnabled(false)
+			}
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
+	pf := root.PersistentFlags()
+	pf.BoolVar(&f.NoColor, "no-color", false, "disable colour (also: NO_COLOR=1, CLICOLOR=0)")
+
+	root.AddCommand(
+		newVersionCmd(f),
+		newExitCodesTopic(),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with errors that count as usage errors.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return flagError{err}
+		}
+		return nil
+	}
+}
+
+// minArgs is cobra.MinimumNArgs with errors that count as usage errors.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
+			return flagError{err}
+		}
+		return nil
+	}
+}

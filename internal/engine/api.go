@@ -1,0 +1,101 @@
+// Package engine executes a validated pipeline as a DAG: scheduling, concurrency, retries,
+// timeouts, cancellation and resume. It knows nothing of HTTP, terminals or cobra.
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// Executor runs one attempt of one step.
+type Executor interface {
+	// Execute runs the step with its input already resolved (input_map applied) and returns
+	// the step's result. An error is permanent unless it is (or wraps) a *StepError whose
+	// Transient is true.
+	Execute(ctx context.Context, req Request) (map[string]any, error)
+}
+
+// ExecutorFunc adapts a function to Executor.
+type ExecutorFunc func(ctx context.Context, req Request) (map[string]any, error)
+
+// Execute calls f.
+func (f ExecutorFunc) Execute(ctx context.Context, req Request) (map[string]any, error) {
+	return f(ctx, req)
+}
+
+// Request is what an executor is given for one attempt.
+type Request struct {
+	RunID   string
+	Step    *pipeline.Step
+	Input   map[string]any // Step.Input with params substituted and input_map applied
+	Attempt int            // 1-based
+	// SetJobID records the id of the remote job the attempt created (shown as the step's
+	// job_id); executors that create no job never call it. Safe to call from any goroutine.
+	SetJobID func(id string)
+}
+
+// StepError is an executor error that says whether retrying may help.
+type StepError struct {
+	Err        error
+	Transient  bool
+	RetryAfter time.Duration // the server's hint, 0 when none
+	// Result is recorded as the step's result when the step ends failed with this error
+	// (the server records {job_id, error_log} for a failed job).
+	Result map[string]any
+}
+
+func (e *StepError) Error() string { return e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Transient wraps err as a transient failure.
+func Transient(err error) error { return &StepError{Err: err, Transient: true} }
+
+// Permanent wraps err as a permanent failure.
+func Permanent(err error) error { return &StepError{Err: err} }
+
+// IsTransient reports whether err is a transient step failure.
+func IsTransient(err error) bool {
+	var se *StepError
+	return errors.As(err, &se) && se.Transient
+}
+
+// Policy decides when ready steps start.
+type Policy int
+
+const (
+	// Eager starts a step the moment its last dependency completed.
+	Eager Policy = iota
+	// Batches reproduces the Pi server: waves of ready steps; the next wave starts only when
+	// the whole wave ended; the run stops after a wave with a failure.
+	Batches
+)
+
+// Clock is the engine's view of time, so tests never sleep.
+type Clock interface {
+	Now() time.Time
+	// After behaves like time.After.
+	After(d time.Duration) <-chan time.Time
+}
+
+// Options configure a run.
+type Options struct {
+	RunID       string // required
+	Policy      Policy
+	Concurrency int  // steps executing at once; <= 0 means unlimited
+	FailFast    bool // cancel everything still running or waiting after the first failure
+	Clock       Clock
+	// DefaultRetry applies to steps without a retry block (nil: 3 attempts, 1s backoff).
+	DefaultRetry *pipeline.Retry
+	// MaxBackoff caps the exponential backoff (0: 1 minute).
+	MaxBackoff time.Duration
+	// Resume, when set, is an earlier run of the same pipeline: its completed steps keep
+	// their results and are not executed again; the rest run again.
+	Resume *run.Run
+	// Observer receives every transition, in order for each step. It is called from the
+	// engine's goroutines one at a time and must not block for long.
+	Observer func(run.Event)
+}

@@ -1,0 +1,63 @@
+// Package pipeline owns the pipeline file: its types, YAML decoding with positions,
+// validation, params, input_map references and the JSON Schema.
+package pipeline
+
+import "time"
+
+// Pos is a 1-based line and column in the source file; the zero Pos means "unknown"
+// (a pipeline built in code, or decoded from a JSON Runs API body).
+type Pos struct {
+	Line   int
+	Column int
+}
+
+// Pipeline is a decoded pipeline file. Input values are plain Go values as yaml.v3 or
+// encoding/json decode them (map[string]any, []any, string, int, float64, bool, nil).
+type Pipeline struct {
+	// Name is the file name it was parsed from ("" when built in code).
+	Name     string
+	Params   map[string]Param
+	Steps    []Step
+	Metadata map[string]any
+}
+
+// Param is a default value from the file's `params:` section.
+type Param struct {
+	Value any
+	Pos   Pos
+}
+
+// Step is one step of a pipeline. The *Pos fields locate the key's value in the file.
+type Step struct {
+	ID        string
+	Action    string
+	Input     map[string]any
+	DependsOn []string
+	InputMap  map[string]string
+	// Retry and Timeout are client-side extensions, honoured by the local engine only.
+	Retry   *Retry
+	Timeout time.Duration
+
+	Pos       Pos // the step's mapping
+	IDPos     Pos
+	ActionPos Pos
+	// DependsOnPos[i] locates DependsOn[i]; InputMapPos[k] locates the value of InputMap[k].
+	DependsOnPos []Pos
+	InputMapPos  map[string]Pos
+}
+
+// Retry is the local engine's retry policy for one step.
+type Retry struct {
+	MaxAttempts int           // 1..10
+	Backoff     time.Duration // base of the exponential backoff
+}
+
+// StepIndex returns the index of the step with the given id, or -1.
+func (p *Pipeline) StepIndex(id string) int {
+	for i := range p.Steps {
+		if p.Steps[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,108 @@
+// Package render draws runs for people and programs: the live table, plain lines, JSON and
+// JSONL. It owns terminal I/O: TTY detection, the colour decision and the terminal width.
+package render
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
+)
+
+// IOStreams is the one owner of stdin, stdout and stderr. Nothing else looks at os.Stdout
+// or asks whether a file is a terminal.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdoutTTY bool
+	stderrTTY bool
+	color     bool
+	width     int
+	getenv    func(string) string
+}
+
+// System returns the streams of this process, deciding TTY and colour from the files and
+// the environment (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb).
+func System() *IOStreams {
+	s := &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
+		getenv: os.Getenv,
+	}
+	s.color = colorFromEnv(s.getenv, s.stdoutTTY)
+	if s.stdoutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			s.width = w
+		}
+	}
+	return s
+}
+
+// Test returns streams over buffers, not terminals, without colour, 80 columns wide.
+func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	s = &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80, getenv: func(string) string { return "" }}
+	return s, in, out, errOut
+}
+
+func isTerminal(f *os.File) bool {
+	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// colorFromEnv applies the conventions: NO_COLOR (any value) and CLICOLOR=0 and TERM=dumb
+// turn colour off, CLICOLOR_FORCE (not "0") turns it on even when not a terminal.
+func colorFromEnv(getenv func(string) string, tty bool) bool {
+	if v := getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		return true
+	}
+	if getenv("NO_COLOR") != "" || getenv("CLICOLOR") == "0" || getenv("TERM") == "dumb" {
+		return false
+	}
+	return tty
+}
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// SetTTY forces the TTY state of both stdout and stderr (tests).
+func (s *IOStreams) SetTTY(tty bool) { s.stdoutTTY, s.stderrTTY = tty, tty }
+
+// Interactive reports whether live redraws and spinners may be used: only when both stdout
+// and stderr are terminals and TERM is not dumb.
+func (s *IOStreams) Interactive() bool {
+	return s.stdoutTTY && s.stderrTTY && s.getenv("TERM") != "dumb"
+}
+
+// ColorEnabled reports whether output may carry ANSI colour.
+func (s *IOStreams) ColorEnabled() bool { return s.color }
+
+// SetColorEnabled overrides the colour decision (--no-color, tests).
+func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }
+
+// Width is the terminal width in columns: the real one on a terminal, else COLUMNS, else 80.
+func (s *IOStreams) Width() int {
+	if s.width > 0 {
+		return s.width
+	}
+	if n, err := strconv.Atoi(s.getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
+}
+
+// SetWidth forces the width (tests).
+func (s *IOStreams) SetWidth(w int) { s.width = w }
+
+// Getenv reads the environment the streams were built with (tests give their own).
+func (s *IOStreams) Getenv(key string) string { return s.getenv(key) }
+
+// SetGetenv replaces the environment lookup (tests).
+func (s *IOStreams) SetGetenv(f func(string) string) { s.getenv = f }
