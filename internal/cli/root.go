@@ -99,8 +99,18 @@ and shows each step live until the run ends. The exit code says how it ended
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
 	pf := root.PersistentFlags()
 	pf.BoolVar(&f.NoColor, "no-color", false, "disable colour (also: NO_COLOR=1, CLICOLOR=0)")
+	pf.StringVar(&f.BaseURL, "base-url", "", "Pi server base URL (env PI_BASE_URL, or base_url in the config file)")
+	pf.StringVar(&f.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/pi/config.yaml)")
+	pf.BoolVar(&f.Debug, "debug", false, "trace every HTTP request and response to stderr (the API key redacted)")
 
 	root.AddCommand(
+		newRunCmd(f),
+		newRunsCmd(f),
+		newValidateCmd(f),
+		newSchemaCmd(f),
+		newGraphCmd(f),
+		newActionsCmd(f),
+		newServeCmd(f),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
