@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,8 +15,47 @@ import (
 // included, so scripts exercise the real main path: flags, output and exit codes.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"pi": func() { os.Exit(Main(BuildInfo{Version: "v0.0.0-test", Commit: "abc123", Date: "2026-11-28"})) },
+		"pi": func() {
+			build := BuildInfo{Version: "v0.0.0-test", Commit: "abc123", Date: "2026-11-28"}
+			os.Exit(guardKey(os.Getenv("PI_API_KEY"), func() int { return Main(build) }))
+		},
 	})
+}
+
+// guardKey runs main with stdout and stderr scanned for the API key: every script checks,
+// without saying so, that pi never prints the key (in any output mode, error or --debug).
+// A leak fails the command with exit 99 and a message the script cannot expect.
+func guardKey(key string, main func() int) int {
+	if len(key) < 8 {
+		return main()
+	}
+	realOut, realErr := os.Stdout, os.Stderr
+	leaked := make(chan bool, 2)
+	wrap := func(dst *os.File) (*os.File, func()) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			panic(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b, _ := io.ReadAll(r)
+			leaked <- bytes.Contains(b, []byte(key))
+			dst.Write(b)
+		}()
+		return w, func() { w.Close(); <-done }
+	}
+	var waitOut, waitErr func()
+	os.Stdout, waitOut = wrap(realOut)
+	os.Stderr, waitErr = wrap(realErr)
+	code := main()
+	waitOut()
+	waitErr()
+	if <-leaked || <-leaked {
+		fmt.Fprintln(realErr, "TEST FAILURE: the API key appeared in pi's output")
+		return 99
+	}
+	return code
 }
 
 // TestScripts runs testdata/script/*.txtar: end-to-end CLI tests, offline.
