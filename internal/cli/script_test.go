@@ -51,7 +51,8 @@ func guardKey(key string, main func() int) int {
 	code := main()
 	waitOut()
 	waitErr()
-	if <-leaked || <-leaked {
+	outLeaked, errLeaked := <-leaked, <-leaked
+	if outLeaked || errLeaked {
 		fmt.Fprintln(realErr, "TEST FAILURE: the API key appeared in pi's output")
 		return 99
 	}
