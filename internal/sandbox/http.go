@@ -1,0 +1,316 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Error types of the error envelope (PI-API.md, Envelopes).
+const (
+	errInvalidRequest = "invalid_request_error"
+	errAuthentication = "authentication_error"
+	errRateLimit      = "rate_limit_error"
+	errAPI            = "api_error"
+)
+
+// maxBody bounds a request body; base64 images make bodies large, but not unbounded.
+const maxBody = 16 << 20
+
+type ctxKey struct{}
+
+// requestID returns the id ServeHTTP gave the request.
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKey{}).(string)
+	return id
+}
+
+// apiError is an error answer: HTTP status and the envelope's type, code and message.
+type apiError struct {
+	status  int
+	typ     string
+	code    string
+	message string
+}
+
+func badRequest(code, format string, a ...any) *apiError {
+	return &apiError{http.StatusBadRequest, errInvalidRequest, code, fmt.Sprintf(format, a...)}
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /api/v1/runs", s.handleCreateRun)
+	m.HandleFunc("GET /api/v1/runs/{id}", s.handleGetRun)
+	m.HandleFunc("POST /api/v1/brands/extract", s.handleCreateJob("brands.extract"))
+	m.HandleFunc("POST /api/v1/campaigns/generate", s.handleCreateJob("campaigns.generate"))
+	m.HandleFunc("POST /api/v1/campaigns/edit", s.handleCreateJob("campaigns.edit"))
+	m.HandleFunc("POST /api/v1/campaigns/localize-ad", s.handleCreateJob("campaigns.localize_ad"))
+	m.HandleFunc("GET /api/v1/jobs/{id}", s.handleGetJob)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "not_found",
+			fmt.Sprintf("No route for %s %s.", r.Method, r.URL.Path)})
+	})
+	s.mux = m
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP answers like the Pi server: request id, authentication, rate limit, faults,
+// then the route.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := "req_pi_" + uuid.NewString()
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	w := &statusWriter{ResponseWriter: rw}
+	w.Header().Set("X-Request-Id", id)
+	defer s.logRequest(r, w, id, start)
+
+	if e := s.authenticate(r); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	if e := s.limit(w); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	if s.opts.ErrorRate > 0 && s.random() < s.opts.ErrorRate {
+		s.writeError(w, r, &apiError{http.StatusServiceUnavailable, errAPI, "service_unavailable",
+			"Service temporarily unavailable (simulated by --error-rate). Nothing was done; retry."})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) logRequest(r *http.Request, w *statusWriter, id string, start time.Time) {
+	if s.opts.Logger == nil {
+		return
+	}
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	// The query is logged, the Authorization header never is.
+	line := fmt.Sprintf("%s %s %s %d %s %s\n", start.UTC().Format(time.RFC3339), r.Method,
+		r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond), id)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	_, _ = io.WriteString(s.opts.Logger, line)
+}
+
+func (s *Server) authenticate(r *http.Request) *apiError {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return &apiError{http.StatusUnauthorized, errAuthentication, "missing_authorization_header",
+			"Missing Authorization header. Use Bearer <api_key>."}
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return &apiError{http.StatusUnauthorized, errAuthentication, "invalid_authorization_scheme",
+			"Invalid Authorization scheme. Use Bearer <api_key>."}
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return &apiError{http.StatusUnauthorized, errAuthentication, "missing_bearer_token",
+			"Missing bearer token. Use Bearer <api_key>."}
+	}
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.APIKey)) != 1 {
+		return &apiError{http.StatusUnauthorized, errAuthentication, "unkey_not_found",
+			"API key not found."}
+	}
+	return nil
+}
+
+// limiter is a fixed one-second window, like the server's per-key limit.
+type limiter struct {
+	mu     sync.Mutex
+	limit  int // 0: not enforced
+	window int64
+	used   int
+}
+
+// nominalLimit is what the headers announce when no limit is enforced, so clients that
+// read them always find them.
+const nominalLimit = 1000
+
+func newLimiter(n int) *limiter { return &limiter{limit: n} }
+
+func (s *Server) limit(w http.ResponseWriter) *apiError {
+	l := s.limiter
+	now := time.Now()
+	l.mu.Lock()
+	if sec := now.Unix(); sec != l.window {
+		l.window, l.used = sec, 0
+	}
+	l.used++
+	used, window := l.used, l.window
+	l.mu.Unlock()
+	limit := l.limit
+	if limit == 0 {
+		limit = nominalLimit
+	}
+	remaining := max(limit-used, 0)
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(window+1, 10))
+	if l.limit > 0 && used > l.limit {
+		h.Set("Retry-After", "1")
+		return &apiError{http.StatusTooManyRequests, errRateLimit, "unkey_rate_limited",
+			fmt.Sprintf("Rate limit exceeded (%d requests per second). Retry after the time in Retry-After.", l.limit)}
+	}
+	return nil
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	writeJSON(w, e.status, map[string]any{"error": map[string]any{
+		"type": e.typ, "code": e.code, "message": e.message, "request_id": requestID(r),
+	}})
+}
+
+// envelope is the success envelope; its status is "queued" on create, "completed" on GET.
+type envelope struct {
+	ID        string `json:"id"`
+	Object    string `json:"object"`
+	Status    string `json:"status"`
+	CreatedAt int64  `json:"created_at"`
+	Data      any    `json:"data"`
+}
+
+func (s *Server) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, object, envStatus string, data any) {
+	writeJSON(w, status, envelope{
+		ID: requestID(r), Object: object, Status: envStatus, CreatedAt: s.opts.Now().Unix(), Data: data,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"type":"api_error","code":"internal_error","message":"Could not encode the answer."}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// readObject reads a JSON object body: invalid_json_body when it is not JSON,
+// invalid_request_body when it is JSON but not an object.
+func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, *apiError) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return nil, badRequest("invalid_json_body", "Could not read the request body: %v.", err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, badRequest("invalid_json_body", "Request body must be valid JSON.")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, badRequest("invalid_request_body", "Invalid request body: expected a JSON object.")
+	}
+	return obj, nil
+}
+
+// waitParams are the long-poll query parameters of GET /runs/:id and /jobs/:id.
+type waitParams struct {
+	wait    bool
+	timeout time.Duration
+}
+
+func parseWait(r *http.Request) (waitParams, *apiError) {
+	q := r.URL.Query()
+	p := waitParams{wait: q.Get("wait_for_completion") == "true", timeout: 20 * time.Second}
+	if vs, ok := q["timeout_seconds"]; ok {
+		n, err := strconv.Atoi(vs[0])
+		if err != nil || n < 1 || n > 30 || len(vs) > 1 || strings.TrimSpace(vs[0]) != vs[0] || strings.HasPrefix(vs[0], "+") {
+			return p, badRequest("invalid_query_params", "Invalid query parameters.")
+		}
+		p.timeout = time.Duration(n) * time.Second
+	}
+	return p, nil
+}
+
+// longPoll waits until done reports true, the timeout passes, the request ends or the
+// server drains. state returns whether the object is terminal and the channel closed at its
+// next change, read under s.mu, so no change can slip between the check and the wait.
+func (s *Server) longPoll(ctx context.Context, p waitParams, state func() (bool, <-chan struct{})) {
+	if !p.wait {
+		return
+	}
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		done, changed := state()
+		s.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-s.draining:
+			return
+		}
+	}
+}
+
+var uuidShape = func() [36]byte {
+	var b [36]byte
+	for i := range b {
+		b[i] = 'x'
+	}
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	return b
+}()
+
+// isUUID accepts only the canonical 8-4-4-4-12 hex form (uuid.Parse also takes urn: and
+// braces, which the server's validator refuses).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if uuidShape[i] == '-' {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,234 @@
+// Package sandbox is the simulated Pi server: an http.Handler with the real server's routes,
+// envelopes, errors, step semantics and quirks, simulated jobs, long-polls and SQLite
+// persistence, so pipelines can be developed and tested with no account and no cost.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// OrgID is the organisation every sandbox object belongs to (the fixtures' one).
+const OrgID = "0f0e0d0c-0b0a-4999-8888-777766665555"
+
+// Options configure a sandbox server.
+type Options struct {
+	// APIKey is the one key the server accepts. Start generates one when empty; New
+	// requires it.
+	APIKey string
+	// DBPath is the SQLite file ("" or ":memory:" keeps everything in memory).
+	DBPath string
+	// Latency is how long a simulated job takes (±20 % jitter); 0 means 1s.
+	Latency time.Duration
+	// FailRate is the share of jobs that fail at random; ErrorRate the share of requests
+	// answered 503 before they do anything.
+	FailRate, ErrorRate float64
+	// RateLimit is the number of requests per second allowed (then 429); 0 means no limit.
+	RateLimit int
+	// Logger gets one line per request; nil logs nothing.
+	Logger io.Writer
+	// Now is the clock of timestamps (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the simulated Pi server. It is an http.Handler; Close stops its runs and jobs
+// and closes the database. Runs cut off by Close resume when a server is opened again on
+// the same database.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	db      *store
+	limiter *limiter
+
+	mu   sync.Mutex
+	runs map[string]*runRec
+	jobs map[string]*jobRec
+	// resumeJobs maps "run/step" to the job a step had started before a restart.
+	resumeJobs map[string]string
+	closing    bool
+	// draining is closed when the server stops: open long-polls answer at once.
+	draining chan struct{}
+
+	ctx     context.Context // cancelled by Close: stops runs and job timers
+	cancel  context.CancelFunc
+	runsWG  sync.WaitGroup
+	logMu   sync.Mutex
+	rngMu   sync.Mutex
+	rng     *mrand.Rand
+	closeMu sync.Once
+	closeEr error
+}
+
+// New opens (or creates) the database, loads what it holds, finishes the jobs and resumes
+// the runs a previous server left unfinished, and returns the handler.
+func New(opts Options) (*Server, error) {
+	if opts.APIKey == "" {
+		return nil, errors.New("sandbox: an API key is required")
+	}
+	if opts.Latency <= 0 {
+		opts.Latency = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.FailRate < 0 || opts.FailRate > 1 || opts.ErrorRate < 0 || opts.ErrorRate > 1 {
+		return nil, fmt.Errorf("sandbox: fail and error rates must be between 0 and 1 (got %g and %g)", opts.FailRate, opts.ErrorRate)
+	}
+	if opts.RateLimit < 0 {
+		return nil, fmt.Errorf("sandbox: rate limit must be >= 0 (got %d)", opts.RateLimit)
+	}
+	db, err := openStore(opts.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	s := &Server{
+		opts:       opts,
+		db:         db,
+		limiter:    newLimiter(opts.RateLimit),
+		runs:       map[string]*runRec{},
+		jobs:       map[string]*jobRec{},
+		resumeJobs: map[string]string{},
+		draining:   make(chan struct{}),
+		rng:        mrand.New(mrand.NewPCG(beUint64(seed[:8]), beUint64(seed[8:]))),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	if err := s.load(); err != nil {
+		db.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func beUint64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// float64n returns a random number in [0,1) from the server's generator.
+func (s *Server) random() float64 {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64()
+}
+
+// Drain answers every open long-poll with the current state and makes new ones answer at
+// once; call it before http.Server.Shutdown so shutdown does not wait for long-polls.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closing {
+		s.closing = true
+		close(s.draining)
+	}
+}
+
+// Close drains long-polls, stops runs and jobs without recording them as cancelled (they
+// resume on the next start), writes what is pending and closes the database.
+func (s *Server) Close() error {
+	s.closeMu.Do(func() {
+		s.Drain()
+		s.cancel()
+		s.runsWG.Wait()
+		s.mu.Lock()
+		for _, j := range s.jobs {
+			if j.timer != nil {
+				j.timer.Stop()
+			}
+		}
+		s.mu.Unlock()
+		s.closeEr = s.db.close()
+	})
+	return s.closeEr
+}
+
+// Instance is a sandbox listening on a loopback port.
+type Instance struct {
+	URL    string // base URL, e.g. http://127.0.0.1:53117
+	APIKey string
+	// Close shuts the HTTP server down gracefully and closes the sandbox.
+	Close func() error
+}
+
+// Start serves a new sandbox on 127.0.0.1 on a free port until Close is called or ctx is
+// done. An empty opts.APIKey gets a generated `pi_test_...` key.
+func Start(ctx context.Context, opts Options) (*Instance, error) {
+	if opts.APIKey == "" {
+		opts.APIKey = NewAPIKey()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: listen on loopback: %w", err)
+	}
+	s, err := New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = hs.Serve(ln)
+	}()
+	var once sync.Once
+	var closeErr error
+	stop := func() error {
+		once.Do(func() {
+			closeErr = Shutdown(context.Background(), hs, s)
+			<-served
+		})
+		return closeErr
+	}
+	stopped := make(chan struct{})
+	var stopOnce sync.Once
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = stop()
+		case <-stopped:
+		}
+	}()
+	return &Instance{
+		URL:    "http://" + ln.Addr().String(),
+		APIKey: opts.APIKey,
+		Close: func() error {
+			stopOnce.Do(func() { close(stopped) })
+			return stop()
+		},
+	}, nil
+}
+
+// Shutdown stops hs gracefully in front of s: long-polls are answered first, then the HTTP
+// server waits (up to 5 s, or ctx) for requests in flight, then s is closed.
+func Shutdown(ctx context.Context, hs *http.Server, s *Server) error {
+	s.Drain()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(ctx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// NewAPIKey returns a fresh random key in the sandbox's `pi_test_...` form.
+func NewAPIKey() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:])
+	return "pi_test_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,217 @@
+package sandbox
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+)
+
+// store persists runs and jobs in SQLite. All writes go through one goroutine that commits
+// them in batches (group commit): a creation waits for its batch to be committed before it
+// is answered, a state change does not, and only the latest state of an object in a batch
+// is written.
+type store struct {
+	db   *sql.DB
+	ops  chan writeOp
+	done chan struct{}
+
+	mu     sync.RWMutex
+	closed bool
+	err    error // first write error, reported by close
+}
+
+type writeOp struct {
+	table string // "runs" or "jobs"
+	id    string
+	doc   []byte // the object as JSON
+	body  []byte // runs only: the request body as the server kept it
+	// status and terminal let a restart find unfinished objects without decoding them all.
+	status   string
+	terminal bool
+	updated  int64
+	commit   chan error // receives the outcome of the op's batch
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+	id TEXT PRIMARY KEY,
+	body TEXT NOT NULL,
+	doc TEXT NOT NULL,
+	status TEXT NOT NULL,
+	terminal INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+	id TEXT PRIMARY KEY,
+	doc TEXT NOT NULL,
+	status TEXT NOT NULL,
+	terminal INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);`
+
+func openStore(path string) (*store, error) {
+	dsn := "file::memory:"
+	if path != "" && path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("sandbox: create the database directory: %w", err)
+		}
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath()
+	}
+	dsn += "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open database %q: %w", path, err)
+	}
+	// One connection: ":memory:" is per connection, and one writer is all SQLite allows.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox: open database %q: %w (is it a sandbox database?)", path, err)
+	}
+	st := &store{db: db, ops: make(chan writeOp, 4096), done: make(chan struct{})}
+	go st.writer()
+	return st, nil
+}
+
+// put queues a write and returns a channel that receives the commit's outcome. Callers
+// queue under the server's lock, so writes of one object reach the database in order.
+func (st *store) put(op writeOp) <-chan error {
+	op.commit = make(chan error, 1)
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if st.closed {
+		op.commit <- errors.New("sandbox: database closed")
+		return op.commit
+	}
+	st.ops <- op
+	return op.commit
+}
+
+func (st *store) writer() {
+	defer close(st.done)
+	for op := range st.ops {
+		batch := []writeOp{op}
+	more:
+		for len(batch) < 512 {
+			select {
+			case op, ok := <-st.ops:
+				if !ok {
+					break more
+				}
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		err := st.commit(batch)
+		if err != nil && st.err == nil {
+			st.err = err
+		}
+		for _, op := range batch {
+			op.commit <- err
+		}
+	}
+}
+
+func (st *store) commit(batch []writeOp) error {
+	// Only the last write of an object counts.
+	last := map[string]int{}
+	for i, op := range batch {
+		last[op.table+"/"+op.id] = i
+	}
+	tx, err := st.db.Begin()
+	if err != nil {
+		return fmt.Errorf("sandbox: write: %w", err)
+	}
+	for i, op := range batch {
+		if last[op.table+"/"+op.id] != i {
+			continue
+		}
+		if op.table == "runs" {
+			_, err = tx.Exec(`INSERT INTO runs (id, body, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
+				terminal = excluded.terminal, updated_at = excluded.updated_at`,
+				op.id, string(op.body), string(op.doc), op.status, op.terminal, op.updated)
+		} else {
+			_, err = tx.Exec(`INSERT INTO jobs (id, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
+				terminal = excluded.terminal, updated_at = excluded.updated_at`,
+				op.id, string(op.doc), op.status, op.terminal, op.updated)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("sandbox: write %s %s: %w", op.table, op.id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sandbox: commit: %w", err)
+	}
+	return nil
+}
+
+// storedRun is a run row: the kept body and the last state.
+type storedRun struct {
+	id   string
+	body []byte
+	doc  []byte
+}
+
+func (st *store) loadRuns() ([]storedRun, error) {
+	rows, err := st.db.Query(`SELECT id, body, doc FROM runs ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: load runs: %w", err)
+	}
+	defer rows.Close()
+	var out []storedRun
+	for rows.Next() {
+		var r storedRun
+		var body, doc string
+		if err := rows.Scan(&r.id, &body, &doc); err != nil {
+			return nil, fmt.Errorf("sandbox: load runs: %w", err)
+		}
+		r.body, r.doc = []byte(body), []byte(doc)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (st *store) loadJobs() ([][]byte, error) {
+	rows, err := st.db.Query(`SELECT doc FROM jobs ORDER BY rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: load jobs: %w", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, fmt.Errorf("sandbox: load jobs: %w", err)
+		}
+		out = append(out, []byte(doc))
+	}
+	return out, rows.Err()
+}
+
+// close writes what is queued and closes the database; it returns the first write error.
+func (st *store) close() error {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil
+	}
+	st.closed = true
+	close(st.ops)
+	st.mu.Unlock()
+	<-st.done
+	err := st.err
+	if cerr := st.db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("sandbox: close database: %w", cerr)
+	}
+	return err
+}
