@@ -1,18 +1,169 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/sandbox"
 )
 
-// newServeCmd is a placeholder until its issue lands.
+type serveOptions struct {
+	Out, ErrOut io.Writer
+	Getenv      func(string) string
+
+	Addr        string
+	APIKey      string
+	DBPath      string
+	Latency     time.Duration
+	FailRate    float64
+	ErrorRate   float64
+	RateLimit   int
+	AllowRemote bool
+}
+
 func newServeCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	return newServeCmdWith(f, nil)
+}
+
+// newServeCmdWith builds `pi serve`; runF replaces the run function in tests.
+func newServeCmdWith(f *Factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the simulated Pi server on loopback",
+		Long: `Run the simulated Pi server: the Runs API, the action endpoints and jobs, with
+the real server's envelopes, errors and step semantics. Jobs take --latency (±20 %),
+and a job whose url or prompt contains the word "fail" fails, so failure paths can
+be tried on purpose. Runs and jobs are kept in an SQLite file (--db); a restart
+loses nothing and resumes the runs it cut off.
+
+The first line on stderr is "listening on http://HOST:PORT"; then one line per
+request. Without --api-key a key is generated and printed. Ctrl-C stops it
+gracefully.`,
+		Example: `  pi serve
+  pi serve --addr 127.0.0.1:0 --db :memory: --latency 50ms
+  pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 20`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			opts.Out, opts.ErrOut, opts.Getenv = f.IO.Out, f.IO.ErrOut, f.Getenv
+			if err := checkServeOptions(opts); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runServe(cmd.Context(), opts)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on (loopback only unless --allow-remote; port 0 picks a free one)")
+	fl.StringVar(&opts.APIKey, "api-key", "", "the key clients must send (default: a generated pi_test_... key, printed)")
+	fl.StringVar(&opts.DBPath, "db", "", "SQLite file of runs and jobs, or :memory: (default $XDG_STATE_HOME/pi/sandbox.db)")
+	fl.DurationVar(&opts.Latency, "latency", time.Second, "how long a simulated job takes (±20 % jitter)")
+	fl.Float64Var(&opts.FailRate, "fail-rate", 0, "share of jobs that fail at random (0..1)")
+	fl.Float64Var(&opts.ErrorRate, "error-rate", 0, "share of requests answered 503 (0..1)")
+	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per second allowed, then 429 with Retry-After (0: no limit)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow listening on a non-loopback address")
+	return cmd
+}
+
+func checkServeOptions(o *serveOptions) error {
+	host, _, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return UsageErrorf("--addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", o.Addr, err)
+	}
+	if !o.AllowRemote && !isLoopback(host) {
+		return UsageErrorf("--addr %q is not a loopback address: the sandbox would be reachable from other machines (use 127.0.0.1, or add --allow-remote)", o.Addr)
+	}
+	if o.Latency <= 0 {
+		return UsageErrorf("--latency must be positive (got %s)", o.Latency)
+	}
+	if o.FailRate < 0 || o.FailRate > 1 {
+		return UsageErrorf("--fail-rate must be between 0 and 1 (got %g)", o.FailRate)
+	}
+	if o.ErrorRate < 0 || o.ErrorRate > 1 {
+		return UsageErrorf("--error-rate must be between 0 and 1 (got %g)", o.ErrorRate)
+	}
+	if o.RateLimit < 0 {
+		return UsageErrorf("--rate-limit must be 0 (no limit) or more (got %d)", o.RateLimit)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// defaultSandboxDB is $XDG_STATE_HOME/pi/sandbox.db (~/.local/state when unset).
+func defaultSandboxDB(getenv func(string) string) string {
+	dir := getenv("XDG_STATE_HOME")
+	if dir == "" {
+		dir = filepath.Join(getenv("HOME"), ".local", "state")
+	}
+	return filepath.Join(dir, "pi", "sandbox.db")
+}
+
+func runServe(ctx context.Context, o *serveOptions) error {
+	generated := o.APIKey == ""
+	key := o.APIKey
+	if generated {
+		key = sandbox.NewAPIKey()
+	}
+	db := o.DBPath
+	if db == "" {
+		db = defaultSandboxDB(o.Getenv)
+	}
+	s, err := sandbox.New(sandbox.Options{
+		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate,
+		ErrorRate: o.ErrorRate, RateLimit: o.RateLimit, Logger: o.ErrOut,
+	})
+	if err != nil {
+		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("start the sandbox: %w", err)}
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		s.Close()
+		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", o.Addr, err)}
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(o.ErrOut, "listening on %s\n", url)
+	if generated {
+		// The sandbox's own key, generated now: printing it is how clients learn it.
+		fmt.Fprintf(o.ErrOut, "api key: %s\n", key)
+	}
+	fmt.Fprintf(o.ErrOut, "database: %s\n", db)
+	fmt.Fprintf(o.ErrOut, "use it: export PI_BASE_URL=%s PI_API_KEY=<the key>\n", url)
+
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		s.Close()
+		return fmt.Errorf("serve on %s: %w", url, err)
+	}
+	fmt.Fprintln(o.ErrOut, "shutting down: answering open long-polls, saving runs")
+	err = sandbox.Shutdown(context.Background(), hs, s)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	fmt.Fprintln(o.ErrOut, "stopped")
+	return nil
 }

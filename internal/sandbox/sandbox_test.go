@@ -18,8 +18,8 @@ import (
 
 const testKey = "pi_test_conformance"
 
-// fixtures is the directory of the real server's sample answers.
-var fixtures = filepath.Join("..", "..", "..", "shared", "fixtures")
+// fixtures holds the real server's sample answers (a copy of the project's shared ones).
+var fixtures = filepath.Join("testdata", "fixtures")
 
 type client struct {
 	t    *testing.T
@@ -123,7 +123,7 @@ func loadFixture(t *testing.T, name string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixtures, name))
 	if err != nil {
-		t.Skipf("fixtures not available: %v", err)
+		t.Fatal(err)
 	}
 	var v map[string]any
 	if err := json.Unmarshal(b, &v); err != nil {

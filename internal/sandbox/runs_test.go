@@ -1,0 +1,209 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// createRun posts a run and returns its id.
+func (c *client) createRun(body any) string {
+	c.t.Helper()
+	a := c.do("POST", "/api/v1/runs", body)
+	if a.status != http.StatusAccepted {
+		c.t.Fatalf("POST /runs: %d %s", a.status, a.raw)
+	}
+	id, _ := a.data()["run_id"].(string)
+	return id
+}
+
+// waitRun long-polls a run until it ends and returns the answer and the decoded run.
+func (c *client) waitRun(id string) (answer, *run.Run) {
+	c.t.Helper()
+	for {
+		a := c.do("GET", "/api/v1/runs/"+id+"?wait_for_completion=true&timeout_seconds=5", nil)
+		if a.status != http.StatusOK {
+			c.t.Fatalf("GET run: %d %s", a.status, a.raw)
+		}
+		var r run.Run
+		b, _ := json.Marshal(a.data())
+		if err := json.Unmarshal(b, &r); err != nil {
+			c.t.Fatal(err)
+		}
+		if r.Status.Terminal() {
+			return a, &r
+		}
+	}
+}
+
+// waitState waits, without polling, until the server's copy of the run satisfies cond.
+func waitState(t *testing.T, s *Server, id string, cond func(*run.Run) bool) *run.Run {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		rec := s.runs[id]
+		st, changed := rec.state, rec.changed
+		s.mu.Unlock()
+		if cond(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("run %s never reached the state; last %+v", id, st)
+		}
+	}
+}
+
+var campaign = map[string]any{
+	"steps": []any{
+		map[string]any{"id": "extract_brand", "action": "brands.extract", "input": map[string]any{"url": "https://example.com"}},
+		map[string]any{"id": "generate_base", "action": "campaigns.generate", "depends_on": []any{"extract_brand"},
+			"input": map[string]any{"prompt": "hero ad"}, "input_map": map[string]any{"brand_id": "$steps.extract_brand.result.brand_id"}},
+		map[string]any{"id": "localize_fr", "action": "campaigns.localize_ad", "depends_on": []any{"generate_base"},
+			"input":     map[string]any{"prompt": "adapt", "target_culture": "fr-FR"},
+			"input_map": map[string]any{"source_job_id": "$steps.generate_base.result.job_id"}},
+	},
+	"metadata": map[string]any{"pipeline": "campaign-launch"},
+}
+
+func TestRunCompletes(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	a := c.do("POST", "/api/v1/runs", campaign)
+	if a.status != http.StatusAccepted || a.body["status"] != "queued" || a.body["object"] != "run" || a.data()["status"] != "pending" {
+		t.Fatalf("create: %d %s", a.status, a.raw)
+	}
+	sameShape(t, "runs-create-202.json", a.body)
+	id := a.data()["run_id"].(string)
+
+	got, r := c.waitRun(id)
+	if got.body["status"] != "completed" || r.Status != run.Completed {
+		t.Fatalf("run: %s", got.raw)
+	}
+	sameShape(t, "runs-get-completed.json", got.body)
+	ex, gen, loc := r.Step("extract_brand"), r.Step("generate_base"), r.Step("localize_fr")
+	if ex.Result["brand_id"] == nil || ex.Result["result_url"] != "brands/"+ex.Result["brand_id"].(string) || ex.JobID != ex.Result["job_id"] {
+		t.Errorf("extract result %v", ex.Result)
+	}
+	if gen.Result["image_url"] != imageURL(gen.JobID) || loc.Result["result_url"] != "campaigns/"+loc.JobID {
+		t.Errorf("ad results %v %v", gen.Result, loc.Result)
+	}
+	if r.OrgID != OrgID || r.Metadata["pipeline"] != "campaign-launch" || r.CreatedAt.IsZero() || gen.StartedAt.IsZero() || gen.CompletedAt.IsZero() {
+		t.Errorf("run fields %+v", r)
+	}
+	if _, ok := got.data()["steps"].([]any)[0].(map[string]any)["attempts"]; ok {
+		t.Error("steps carry an attempt count; the server has none")
+	}
+}
+
+func TestRunFailure(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	id := c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "a", "action": "brands.extract", "input": map[string]any{"url": "https://fail.example"}},
+		map[string]any{"id": "b", "action": "campaigns.generate", "depends_on": []any{"a"}, "input": map[string]any{"prompt": "p"}},
+		map[string]any{"id": "c", "action": "campaigns.edit", "depends_on": []any{"b"}, "input": map[string]any{"source_job_id": "f027a242-df39-44cb-943a-c9d220ddaebd"}},
+		map[string]any{"id": "d", "action": "brands.extract", "input": map[string]any{"url": "https://example.com"}},
+	}})
+	got, r := c.waitRun(id)
+	sameShape(t, "runs-get-failed.json", got.body)
+	want := map[string]run.StepStatus{"a": run.StepFailed, "b": run.StepPending, "c": run.StepSkipped, "d": run.StepCompleted}
+	for sid, st := range want {
+		if r.Step(sid).Status != st {
+			t.Errorf("step %s is %s, want %s", sid, r.Step(sid).Status, st)
+		}
+	}
+	a := r.Step("a")
+	if r.Status != run.Failed || a.Error != FailLog || a.Result["error_log"] != FailLog || a.Result["job_id"] != a.JobID {
+		t.Errorf("failed step %+v", a)
+	}
+	if c := r.Step("c"); c.Error != "dependency_failed" {
+		t.Errorf("skipped step error %q", c.Error)
+	}
+}
+
+func TestRunStepWithInvalidInputFails(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	// Input is not checked at creation, only when the step runs.
+	id := c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "g", "action": "campaigns.generate", "input": map[string]any{"promt": "typo"}, "depends": []any{"x"}},
+	}})
+	_, r := c.waitRun(id)
+	g := r.Step("g")
+	if r.Status != run.Failed || g.Status != run.StepFailed || g.JobID != "" || g.Error != "invalid_request_body: prompt: required" {
+		t.Errorf("run %s, step %+v", r.Status, g)
+	}
+	if len(g.DependsOn) != 0 {
+		t.Errorf("unknown key 'depends' was kept: %v", g.DependsOn)
+	}
+}
+
+// TestRestart stops a server with runs in flight and opens the same database again: every
+// run is there, finished ones unchanged, cut-off ones resume (on the jobs they had) and end.
+func TestRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "sandbox.db")
+	open := func(latency time.Duration) (*Server, *client, func()) {
+		s, err := New(Options{APIKey: testKey, DBPath: db, Latency: latency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s)
+		return s, &client{t: t, base: hs.URL, key: testKey}, func() {
+			s.Drain()
+			hs.Close()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	_, c, stop := open(5 * time.Millisecond)
+	done := c.createRun(campaign)
+	before, _ := c.waitRun(done)
+	stop()
+
+	s, c, stop := open(time.Hour)
+	cut := c.createRun(campaign)
+	failing := c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "a", "action": "campaigns.generate", "input": map[string]any{"prompt": "fail please"}},
+	}})
+	jobs := map[string]string{}
+	for _, id := range []string{cut, failing} {
+		st := waitState(t, s, id, func(r *run.Run) bool { return r.Steps[0].JobID != "" })
+		jobs[id] = st.Steps[0].JobID
+	}
+	stop()
+
+	s, c, stop = open(5 * time.Millisecond)
+	defer stop()
+	after := c.do("GET", "/api/v1/runs/"+done, nil)
+	if string(mustJSON(t, after.data())) != string(mustJSON(t, before.data())) {
+		t.Errorf("finished run changed across the restart:\n%s\n%s", before.raw, after.raw)
+	}
+	_, r := c.waitRun(cut)
+	if r.Status != run.Completed || r.Steps[0].JobID != jobs[cut] {
+		t.Errorf("cut-off run: %s, first job %s (was %s)", r.Status, r.Steps[0].JobID, jobs[cut])
+	}
+	_, r = c.waitRun(failing)
+	if r.Status != run.Failed || r.Steps[0].JobID != jobs[failing] || r.Steps[0].Error != FailLog {
+		t.Errorf("cut-off failing run: %+v", r)
+	}
+	j := c.waitJob(jobs[cut], "")
+	if j.data()["status"] != jobCompleted {
+		t.Errorf("cut-off job: %s", j.raw)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
