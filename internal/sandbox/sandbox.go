@@ -220,6 +220,11 @@ func Shutdown(ctx context.Context, hs *http.Server, s *Server) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// What is left are connections a client opened but never used (net/http waits
+		// 5 s for those) or requests that outlived the grace period: cut them.
+		err = hs.Close()
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
