@@ -19,6 +19,14 @@ type Pipeline struct {
 	Params   map[string]Param
 	Steps    []Step
 	Metadata map[string]any
+
+	// Positions of the top-level keys' values (zero when absent or built in code).
+	ParamsPos   Pos
+	StepsPos    Pos
+	MetadataPos Pos
+
+	// paramUses are the `${params.NAME}` references found in step inputs, for validation.
+	paramUses []paramUse
 }
 
 // Param is a default value from the file's `params:` section.
@@ -44,6 +52,21 @@ type Step struct {
 	// DependsOnPos[i] locates DependsOn[i]; InputMapPos[k] locates the value of InputMap[k].
 	DependsOnPos []Pos
 	InputMapPos  map[string]Pos
+	// InputPos locates the `input` mapping, InputKeyPos[k] the key k inside it and
+	// InputMapKeyPos[k] the key k inside `input_map`. RetryPos, MaxAttemptsPos, BackoffPos
+	// and TimeoutPos locate the extensions' values.
+	InputPos        Pos
+	InputKeyPos     map[string]Pos
+	InputMapKeyPos  map[string]Pos
+	DependsOnKeyPos Pos
+	RetryPos        Pos
+	MaxAttemptsPos  Pos
+	BackoffPos      Pos
+	TimeoutPos      Pos
+
+	// reported marks fields whose decoding already produced a diagnostic, so validation
+	// does not report the same problem twice.
+	reported fieldSet
 }
 
 // Retry is the local engine's retry policy for one step.

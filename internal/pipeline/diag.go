@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity says whether a diagnostic makes the file invalid.
+type Severity int
+
+const (
+	// Error makes the file invalid: pi refuses to run it.
+	Error Severity = iota
+	// Warning is printed but does not fail validation.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// MarshalText makes a Severity "error" or "warning" in JSON.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Diagnostic is one problem found in a pipeline file, at a position when one is known.
+type Diagnostic struct {
+	File     string
+	Pos      Pos
+	Severity Severity
+	Message  string
+}
+
+// String formats the diagnostic as compilers do: `file:line:col: message`, with
+// `warning: ` before the message of a warning. Unknown parts are left out.
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if d.File != "" {
+		b.WriteString(d.File)
+		b.WriteString(":")
+	}
+	if d.Pos.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d:", d.Pos.Line, d.Pos.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteString(" ")
+	}
+	if d.Severity == Warning {
+		b.WriteString("warning: ")
+	}
+	b.WriteString(d.Message)
+	return b.String()
+}
+
+// MarshalJSON gives the `pi validate -o json` form: {file, line, column, severity, message}.
+func (d Diagnostic) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		File     string   `json:"file"`
+		Line     int      `json:"line"`
+		Column   int      `json:"column"`
+		Severity Severity `json:"severity"`
+		Message  string   `json:"message"`
+	}{d.File, d.Pos.Line, d.Pos.Column, d.Severity, d.Message})
+}
+
+// Diagnostics is a list of diagnostics, usually of one file.
+type Diagnostics []Diagnostic
+
+// HasErrors reports whether any diagnostic is an error.
+func (ds Diagnostics) HasErrors() bool {
+	for _, d := range ds {
+		if d.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Errors returns only the errors.
+func (ds Diagnostics) Errors() Diagnostics {
+	var out Diagnostics
+	for _, d := range ds {
+		if d.Severity == Error {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Sort orders the diagnostics by file, line and column (unknown positions first), then
+// errors before warnings, then by message, so output is stable.
+func (ds Diagnostics) Sort() {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Column != b.Pos.Column {
+			return a.Pos.Column < b.Pos.Column
+		}
+		if a.Severity != b.Severity {
+			return a.Severity < b.Severity
+		}
+		return a.Message < b.Message
+	})
+}
+
+// Error joins the diagnostics, one per line, so a Diagnostics can be returned as an error.
+func (ds Diagnostics) Error() string {
+	lines := make([]string, len(ds))
+	for i, d := range ds {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// diags collects diagnostics of one file.
+type diags struct {
+	file string
+	list Diagnostics
+}
+
+func (d *diags) errorf(pos Pos, format string, a ...any) {
+	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Error, Message: fmt.Sprintf(format, a...)})
+}
+
+func (d *diags) warnf(pos Pos, format string, a ...any) {
+	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Warning, Message: fmt.Sprintf(format, a...)})
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate nearest to s, or "" when none is
+// near enough to be a plausible typo.
+func suggest(s string, candidates []string) string {
+	if best := nearest(s, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// nearest returns the candidate closest to s by edit distance, when it is close: at most a
+// third of the longer string's length (at least 2 edits), or s is a prefix of it or the
+// other way round. Ties go to the alphabetically first, so suggestions are stable.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", -1
+	ls := strings.ToLower(s)
+	for _, c := range candidates {
+		if c == s || c == "" {
+			continue
+		}
+		lc := strings.ToLower(c)
+		d := levenshtein(ls, lc)
+		limit := max(len(ls), len(lc)) / 3
+		limit = max(limit, 2)
+		ok := d <= limit || (len(ls) >= 3 && (strings.HasPrefix(lc, ls) || strings.HasPrefix(ls, lc)))
+		if !ok {
+			continue
+		}
+		if bestD < 0 || d < bestD || (d == bestD && c < best) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

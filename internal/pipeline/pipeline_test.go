@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const seedYAML = `steps:
+  - id: extract_brand
+    action: brands.extract
+    input: { url: "https://example.com" }
+  - id: generate_hero
+    action: campaigns.generate
+    depends_on: [extract_brand]
+    input: { prompt: "Create a hero campaign ad for this brand" }
+    input_map:
+      brand_id: "$steps.extract_brand.result.brand_id"
+metadata: { pipeline: campaign-launch }
+`
+
+func mustParse(t *testing.T, src string) *Pipeline {
+	t.Helper()
+	p, ds := Parse("t.yaml", []byte(src))
+	if ds.HasErrors() || p == nil {
+		t.Fatalf("Parse: unexpected diagnostics:\n%s", ds.Error())
+	}
+	return p
+}
+
+func TestParsePositions(t *testing.T) {
+	p := mustParse(t, seedYAML)
+	s := p.Steps[1]
+	tests := []struct {
+		name string
+		got  Pos
+		want Pos
+	}{
+		{"steps", p.StepsPos, Pos{2, 3}},
+		{"step", s.Pos, Pos{5, 5}},
+		{"id", s.IDPos, Pos{5, 9}},
+		{"action", s.ActionPos, Pos{6, 13}},
+		{"depends_on[0]", s.DependsOnPos[0], Pos{7, 18}},
+		{"input", s.InputPos, Pos{8, 12}},
+		{"input key", s.InputKeyPos["prompt"], Pos{8, 14}},
+		{"input_map value", s.InputMapPos["brand_id"], Pos{10, 17}},
+		{"input_map key", s.InputMapKeyPos["brand_id"], Pos{10, 7}},
+		{"metadata", p.MetadataPos, Pos{11, 11}},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if ds := p.Validate(Remote, nil); len(ds) != 0 {
+		t.Errorf("Validate: unexpected diagnostics:\n%s", ds.Error())
+	}
+}
+
+func TestAnchorsAndMerge(t *testing.T) {
+	src := `x-gen: &gen
+  action: campaigns.generate
+  retry: { max_attempts: 2, backoff: 3s }
+prompt: &prompt "a hero ad"
+steps:
+  - id: a
+    <<: *gen
+    input: { prompt: *prompt }
+  - <<: *gen
+    id: b
+    action: campaigns.generate
+    input: { prompt: "override" }
+`
+	p, ds := Parse("t.yaml", []byte(src))
+	// `prompt` at the top level is unknown; the anchors still resolve.
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, `unknown top-level key "prompt"`) {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	if got := p.Steps[0]; got.Action != "campaigns.generate" || got.Input["prompt"] != "a hero ad" ||
+		got.Retry == nil || got.Retry.MaxAttempts != 2 || got.Retry.Backoff != 3*time.Second {
+		t.Errorf("step a: %+v", got)
+	}
+	if got := p.Steps[1]; got.ID != "b" || got.Input["prompt"] != "override" {
+		t.Errorf("step b: %+v", got)
+	}
+}
+
+func TestWithParams(t *testing.T) {
+	src := `params:
+  url: https://example.com
+  count: 2
+  ratio: 1.5
+  on: true
+steps:
+  - id: a
+    action: brands.extract
+    input:
+      url: "${params.url}"
+      n: "${params.count}"
+      both: "${params.url}/x?n=${params.count}"
+      list: ["${params.on}", { r: "${params.ratio}" }]
+`
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      map[string]any
+		wantErr   string
+	}{
+		{
+			name: "defaults keep their types",
+			want: map[string]any{"url": "https://example.com", "n": 2, "both": "https://example.com/x?n=2",
+				"list": []any{true, map[string]any{"r": 1.5}}},
+		},
+		{
+			name:      "overrides win and are typed like the default",
+			overrides: map[string]string{"url": "https://pi.dev", "count": "7", "ratio": "2"},
+			want: map[string]any{"url": "https://pi.dev", "n": 7, "both": "https://pi.dev/x?n=7",
+				"list": []any{true, map[string]any{"r": 2.0}}},
+		},
+		{name: "unknown override", overrides: map[string]string{"urll": "x"}, wantErr: `-p urll: the pipeline defines no param "urll" (did you mean "url"?)`},
+		{name: "wrong type", overrides: map[string]string{"count": "many"}, wantErr: "-p count=many: the default of count is 2 (a number)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustParse(t, src)
+			before := p.Steps[0].Input["url"]
+			q, err := p.WithParams(tt.overrides)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(q.Steps[0].Input, tt.want) {
+				t.Errorf("input = %#v\nwant %#v", q.Steps[0].Input, tt.want)
+			}
+			if p.Steps[0].Input["url"] != before {
+				t.Errorf("WithParams modified the receiver")
+			}
+		})
+	}
+}
+
+func TestRunsBody(t *testing.T) {
+	src := seedYAML + `params: { unused: 1 }
+`
+	src = strings.Replace(src, "    input: { url: \"https://example.com\" }\n", "    input: { url: \"https://example.com\" }\n    retry: { max_attempts: 2 }\n    timeout: 1m\n", 1)
+	p := mustParse(t, src)
+	if !p.HasExtensions() {
+		t.Errorf("HasExtensions = false, want true")
+	}
+	b, err := p.RunsBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"steps":[{"id":"extract_brand","action":"brands.extract","input":{"url":"https://example.com"},"depends_on":[]},` +
+		`{"id":"generate_hero","action":"campaigns.generate","input":{"prompt":"Create a hero campaign ad for this brand"},"depends_on":["extract_brand"],"input_map":{"brand_id":"$steps.extract_brand.result.brand_id"}}],` +
+		`"metadata":{"pipeline":"campaign-launch"}}`
+	if string(b) != want {
+		t.Errorf("RunsBody:\n got %s\nwant %s", b, want)
+	}
+	if mustParse(t, seedYAML).HasExtensions() {
+		t.Errorf("HasExtensions = true for the seed, want false")
+	}
+}
+
+func TestDiagnosticForms(t *testing.T) {
+	tests := []struct {
+		d       Diagnostic
+		str, js string
+	}{
+		{Diagnostic{"a.yaml", Pos{3, 7}, Error, "bad"}, "a.yaml:3:7: bad",
+			`{"file":"a.yaml","line":3,"column":7,"severity":"error","message":"bad"}`},
+		{Diagnostic{"a.yaml", Pos{1, 1}, Warning, "meh"}, "a.yaml:1:1: warning: meh",
+			`{"file":"a.yaml","line":1,"column":1,"severity":"warning","message":"meh"}`},
+		{Diagnostic{"a.yaml", Pos{}, Error, "no pos"}, "a.yaml: no pos",
+			`{"file":"a.yaml","line":0,"column":0,"severity":"error","message":"no pos"}`},
+	}
+	for _, tt := range tests {
+		if got := tt.d.String(); got != tt.str {
+			t.Errorf("String() = %q, want %q", got, tt.str)
+		}
+		b, _ := json.Marshal(tt.d)
+		if string(b) != tt.js {
+			t.Errorf("JSON = %s, want %s", b, tt.js)
+		}
+	}
+}
+
+func TestValidateModes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("steps:\n")
+	for i := range 11 {
+		b.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: shell.run, input: { script: 'true' } }\n")
+	}
+	p := mustParse(t, b.String())
+	remote := p.Validate(Remote, nil)
+	local := p.Validate(Local, nil)
+	if !remote.HasErrors() || !strings.Contains(remote[0].Message, "11 steps: the Runs API accepts at most 10") {
+		t.Errorf("remote: %v", remote)
+	}
+	if local.HasErrors() || len(local) != 1 || local[0].Severity != Warning {
+		t.Errorf("local: %v", local)
+	}
+}
+
+func TestNearest(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"depends", "depends_on"},
+		{"inputs", "input"},
+		{"input_maps", "input_map"},
+		{"campaigns.genrate", "campaigns.generate"},
+		{"zzzzzz", ""},
+	}
+	cands := append(append([]string{}, stepKeys...), "campaigns.generate", "campaigns.edit")
+	for _, tt := range tests {
+		if got := nearest(tt.in, cands); got != tt.want {
+			t.Errorf("nearest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

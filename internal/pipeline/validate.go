@@ -1,0 +1,559 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Mode says who will execute the pipeline, which decides the step limit and the actions
+// allowed.
+type Mode int
+
+const (
+	// Remote is the Runs API: 1..10 steps, Pi actions only.
+	Remote Mode = iota
+	// Local is pi's own engine (--local, --sandbox): no step limit, local actions allowed.
+	Local
+)
+
+// Limits of the Runs API (PI-API.md, Runs).
+const (
+	MaxRemoteSteps = 10
+	MaxIDLength    = 64
+	MaxAttempts    = 10
+)
+
+// Validate checks the meaning of a parsed pipeline for the given mode: the step limit, ids,
+// the dependency graph, actions and their inputs, input_map references, params and the
+// extensions. params are the `-p NAME=VALUE` overrides (nil for none). It reports every
+// problem at once, sorted by position; it does not repeat what Parse reported.
+func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
+	v := &validator{p: p, mode: mode, diags: diags{file: p.Name}}
+	v.stepCount()
+	v.index()
+	for i := range p.Steps {
+		v.step(i)
+	}
+	v.cycles()
+	v.params(params)
+	v.list.Sort()
+	return v.list
+}
+
+type validator struct {
+	diags
+	p     *Pipeline
+	mode  Mode
+	ids   map[string]int // id -> index of its first step
+	names []string       // ids in declaration order, for suggestions
+}
+
+func (v *validator) stepCount() {
+	n := len(v.p.Steps)
+	switch {
+	case n == 0:
+		at := v.p.StepsPos
+		if at == (Pos{}) && v.p.Name != "" {
+			at = Pos{1, 1}
+		}
+		v.errorf(at, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
+	case n > MaxRemoteSteps && v.mode == Remote:
+		v.errorf(v.p.StepsPos, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
+	case n > MaxRemoteSteps:
+		v.warnf(v.p.StepsPos, "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
+	}
+}
+
+func (v *validator) index() {
+	v.ids = make(map[string]int, len(v.p.Steps))
+	for i := range v.p.Steps {
+		s := &v.p.Steps[i]
+		if s.reported.has(fID) {
+			continue
+		}
+		at := s.IDPos
+		if at == (Pos{}) {
+			at = s.Pos
+		}
+		switch n := utf8.RuneCountInString(s.ID); {
+		case n == 0:
+			v.errorf(at, "step %d has an empty id: give it 1 to %d characters", i+1, MaxIDLength)
+			continue
+		case n > MaxIDLength:
+			v.errorf(at, "id %q is %d characters long: the server accepts at most %d", truncate(s.ID, 20), n, MaxIDLength)
+		}
+		if first, dup := v.ids[s.ID]; dup {
+			v.errorf(at, "duplicate step id %q (also step %d%s): ids must be unique", s.ID, first+1, atLine(v.p.Steps[first].IDPos))
+			continue
+		}
+		v.ids[s.ID] = i
+		v.names = append(v.names, s.ID)
+	}
+}
+
+func atLine(p Pos) string {
+	if p.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", line %d", p.Line)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
+}
+
+func (v *validator) step(i int) {
+	s := &v.p.Steps[i]
+	// dependencies
+	seen := map[string]bool{}
+	for j, dep := range s.DependsOn {
+		at := posAt(s.DependsOnPos, j, s.Pos)
+		switch {
+		case seen[dep]:
+			v.errorf(at, "%q is listed twice in depends_on: remove one", dep)
+		case dep == s.ID && !s.reported.has(fID):
+			v.errorf(at, "step %q depends on itself: remove it from depends_on", s.ID)
+		case !v.known(dep):
+			v.errorf(at, "depends_on: unknown step %q%s", dep, suggestOr(dep, v.names, "the steps are "+quoteList(v.names)))
+		}
+		seen[dep] = true
+	}
+
+	// action and inputs
+	spec := v.action(s)
+	if spec != nil {
+		v.inputs(s, spec)
+	}
+
+	// input_map
+	keys := sortedKeys(s.InputMap)
+	for _, k := range keys {
+		expr := s.InputMap[k]
+		at := s.InputMapPos[k]
+		if at == (Pos{}) {
+			at = s.Pos
+		}
+		ref, ok := ParseRef(expr)
+		if !ok {
+			v.errorf(at, "input_map.%s: %q is not a step reference: write $steps.<id>.result or $steps.<id>.result.<field>", k, expr)
+			continue
+		}
+		if ref.Step == s.ID {
+			v.errorf(at, "input_map.%s refers to the step itself: a step cannot use its own result", k)
+			continue
+		}
+		src, known := v.ids[ref.Step]
+		if !known {
+			v.errorf(at, "input_map.%s refers to unknown step %q%s", k, ref.Step, suggestOr(ref.Step, v.names, ""))
+			continue
+		}
+		if !v.ancestor(i, src) {
+			v.errorf(at, "input_map.%s refers to step %q which is not in depends_on (add %s to depends_on)", k, ref.Step, ref.Step)
+		}
+		if len(ref.Path) > 0 {
+			srcSpec, ok := LookupAction(v.p.Steps[src].Action)
+			if ok && !contains(srcSpec.ResultFields, ref.Path[0]) {
+				v.warnf(at, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], srcSpec.ResultFields), strings.Join(srcSpec.ResultFields, ", "))
+			}
+		}
+	}
+
+	// extensions
+	if r := s.Retry; r != nil {
+		at := firstPos(s.MaxAttemptsPos, s.RetryPos, s.Pos)
+		if r.MaxAttempts < 1 || r.MaxAttempts > MaxAttempts {
+			v.errorf(at, "retry.max_attempts is %d: use 1 to %d", r.MaxAttempts, MaxAttempts)
+		}
+		if r.Backoff < 0 {
+			v.errorf(firstPos(s.BackoffPos, s.RetryPos, s.Pos), "retry.backoff is negative (%s): use a duration such as 2s", r.Backoff)
+		}
+	}
+	if s.Timeout < 0 || (s.Timeout == 0 && s.TimeoutPos != (Pos{})) {
+		v.errorf(firstPos(s.TimeoutPos, s.Pos), "timeout must be positive, not %s: use a duration such as 10m", s.Timeout)
+	}
+}
+
+func (v *validator) known(id string) bool {
+	_, ok := v.ids[id]
+	return ok
+}
+
+// action checks the step's action for the mode and returns its spec when the inputs can
+// be checked against it.
+func (v *validator) action(s *Step) *ActionSpec {
+	if s.reported.has(fAction) {
+		return nil
+	}
+	at := firstPos(s.ActionPos, s.Pos)
+	spec, ok := LookupAction(s.Action)
+	if !ok {
+		if s.Action == "" {
+			v.errorf(at, "step %s has an empty action: use one of %s", stepName(*s), strings.Join(v.actionNames(), ", "))
+			return nil
+		}
+		v.errorf(at, "unknown action %q%s", s.Action, suggestOr(s.Action, v.actionNames(), "known actions: "+strings.Join(v.actionNames(), ", ")))
+		return nil
+	}
+	if spec.Local && v.mode == Remote {
+		v.errorf(at, "action %s runs only on this machine: the Runs API does not know it (use pi run --local)", s.Action)
+	}
+	return spec
+}
+
+func (v *validator) actionNames() []string {
+	var out []string
+	for _, a := range catalog {
+		if v.mode == Local || !a.Local {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+func (v *validator) inputs(s *Step, spec *ActionSpec) {
+	at := firstPos(s.InputPos, s.ActionPos, s.Pos)
+	checkRequired := !s.reported.has(fInput) && !s.reported.has(fInputMap)
+	has := func(k string) bool {
+		if val, ok := s.Input[k]; ok && val != nil {
+			return true
+		}
+		_, ok := s.InputMap[k]
+		return ok
+	}
+	if checkRequired {
+		var missing []string
+		for _, k := range spec.Required {
+			if !has(k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			v.errorf(at, "step %q: %s needs input %s (in input, or supplied by input_map)", s.ID, spec.Name, strings.Join(missing, " and "))
+		}
+		for _, group := range spec.OneOf {
+			var given []string
+			for _, k := range group {
+				if has(k) {
+					given = append(given, k)
+				}
+			}
+			switch {
+			case len(given) == 0 && spec.AtLeastOne:
+				v.errorf(at, "step %q: %s needs at least one of %s", s.ID, spec.Name, strings.Join(group, ", "))
+			case len(given) == 0:
+				v.errorf(at, "step %q: %s needs exactly one of %s", s.ID, spec.Name, strings.Join(group, ", "))
+			case len(given) > 1 && !spec.AtLeastOne:
+				v.errorf(at, "step %q: %s takes exactly one of %s, got %s (remove all but one)", s.ID, spec.Name, strings.Join(group, ", "), strings.Join(given, " and "))
+			}
+		}
+	}
+	known := spec.inputNames()
+	for _, k := range sortedKeys(s.Input) {
+		if !spec.Knows(k) {
+			v.warnf(firstPos(s.InputKeyPos[k], at), "%s has no input %q%s: the server drops it (inputs: %s)", spec.Name, k, suggest(k, known), strings.Join(known, ", "))
+		}
+	}
+	for _, k := range sortedKeys(s.InputMap) {
+		if !spec.Knows(k) {
+			v.warnf(firstPos(s.InputMapKeyPos[k], s.InputMapPos[k], at), "input_map.%s: %s has no input %q%s: the server drops it", k, spec.Name, k, suggest(k, known))
+		}
+	}
+}
+
+// inputNames lists every input of the action: required, one-of groups, then optional.
+func (a *ActionSpec) inputNames() []string {
+	out := append([]string(nil), a.Required...)
+	for _, g := range a.OneOf {
+		out = append(out, g...)
+	}
+	return append(out, a.Optional...)
+}
+
+// ancestor reports whether step anc is reachable from step i through depends_on.
+func (v *validator) ancestor(i, anc int) bool {
+	seen := make(map[int]bool)
+	stack := []int{i}
+	for len(stack) > 0 {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, dep := range v.p.Steps[cur].DependsOn {
+			j, ok := v.ids[dep]
+			if !ok || seen[j] {
+				continue
+			}
+			if j == anc {
+				return true
+			}
+			seen[j] = true
+			stack = append(stack, j)
+		}
+	}
+	return false
+}
+
+// cycles reports each dependency cycle once, named from its shortest id (then the
+// alphabetically first) so the message is the same whatever the declaration order.
+func (v *validator) cycles() {
+	n := len(v.p.Steps)
+	adj := make([][]int, n)
+	for i := range v.p.Steps {
+		s := &v.p.Steps[i]
+		if first, ok := v.ids[s.ID]; !ok || first != i {
+			continue // only the first step of an id takes part in the graph
+		}
+		for _, dep := range s.DependsOn {
+			if j, ok := v.ids[dep]; ok && j != i {
+				adj[i] = append(adj[i], j)
+			}
+		}
+		sort.Slice(adj[i], func(a, b int) bool { return idLess(v.p.Steps[adj[i][a]].ID, v.p.Steps[adj[i][b]].ID) })
+	}
+	for _, comp := range sccs(adj) {
+		if len(comp) < 2 {
+			continue
+		}
+		start := comp[0]
+		in := map[int]bool{}
+		for _, c := range comp {
+			in[c] = true
+			if idLess(v.p.Steps[c].ID, v.p.Steps[start].ID) {
+				start = c
+			}
+		}
+		path := shortestCycle(adj, start, in)
+		names := make([]string, len(path))
+		for k, idx := range path {
+			names[k] = v.p.Steps[idx].ID
+		}
+		s := &v.p.Steps[start]
+		v.errorf(firstPos(s.IDPos, s.Pos), "dependency cycle: %s (each step depends on the next): remove one of these dependencies", strings.Join(names, " -> "))
+	}
+}
+
+func idLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// shortestCycle finds the shortest path start -> ... -> start inside the component, trying
+// neighbours in sorted order, so the cycle named is stable.
+func shortestCycle(adj [][]int, start int, in map[int]bool) []int {
+	prev := map[int]int{}
+	queue := []int{start}
+	visited := map[int]bool{start: true}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, nxt := range adj[cur] {
+			if !in[nxt] {
+				continue
+			}
+			if nxt == start {
+				path := []int{start}
+				for c := cur; c != start; c = prev[c] {
+					path = append(path, c)
+				}
+				// path is start, then the chain back from cur; reverse the chain.
+				for a, b := 1, len(path)-1; a < b; a, b = a+1, b-1 {
+					path[a], path[b] = path[b], path[a]
+				}
+				return append(path, start)
+			}
+			if !visited[nxt] {
+				visited[nxt] = true
+				prev[nxt] = cur
+				queue = append(queue, nxt)
+			}
+		}
+	}
+	return []int{start, start}
+}
+
+// sccs returns the strongly connected components of the graph (Tarjan, iterative so a
+// long chain cannot overflow the stack).
+func sccs(adj [][]int) [][]int {
+	n := len(adj)
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	var out [][]int
+	counter := 0
+	type frame struct{ node, edge int }
+	for root := 0; root < n; root++ {
+		if index[root] >= 0 {
+			continue
+		}
+		call := []frame{{root, 0}}
+		index[root], low[root] = counter, counter
+		counter++
+		stack = append(stack, root)
+		onStack[root] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			if f.edge < len(adj[f.node]) {
+				w := adj[f.node][f.edge]
+				f.edge++
+				if index[w] < 0 {
+					index[w], low[w] = counter, counter
+					counter++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{w, 0})
+				} else if onStack[w] {
+					low[f.node] = min(low[f.node], index[w])
+				}
+				continue
+			}
+			node := f.node
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				parent := call[len(call)-1].node
+				low[parent] = min(low[parent], low[node])
+			}
+			if low[node] == index[node] {
+				var comp []int
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					comp = append(comp, w)
+					if w == node {
+						break
+					}
+				}
+				out = append(out, comp)
+			}
+		}
+	}
+	return out
+}
+
+func (v *validator) params(overrides map[string]string) {
+	p := v.p
+	defined := make([]string, 0, len(p.Params))
+	for name := range p.Params {
+		defined = append(defined, name)
+	}
+	sort.Strings(defined)
+	for _, name := range sortedKeys(overrides) {
+		if _, ok := p.Params[name]; !ok {
+			v.errorf(Pos{}, "-p %s: the file defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
+		}
+	}
+	uses := p.paramUses
+	if uses == nil {
+		uses = scanParamUses(p)
+	}
+	used := map[string]bool{}
+	for _, u := range uses {
+		used[u.Name] = true
+		if _, ok := p.Params[u.Name]; !ok {
+			v.errorf(u.Pos, "undefined param %q%s: define it under params: (with a default) or fix the name", u.Name, suggest(u.Name, defined))
+		}
+	}
+	for _, name := range defined {
+		if !used[name] {
+			v.warnf(p.Params[name].Pos, "param %q is defined but never used: reference it as ${params.%s} in an input, or remove it", name, name)
+		}
+	}
+}
+
+func definedList(names []string) string {
+	if len(names) == 0 {
+		return "it has no params: section"
+	}
+	return "it defines " + strings.Join(names, ", ")
+}
+
+// scanParamUses finds param references in a pipeline built in code (no positions).
+func scanParamUses(p *Pipeline) []paramUse {
+	var out []paramUse
+	var walk func(x any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case string:
+			for _, m := range paramRefPattern.FindAllStringSubmatch(t, -1) {
+				out = append(out, paramUse{Name: m[1]})
+			}
+		case map[string]any:
+			for _, val := range t {
+				walk(val)
+			}
+		case []any:
+			for _, val := range t {
+				walk(val)
+			}
+		}
+	}
+	for i := range p.Steps {
+		walk(p.Steps[i].Input)
+	}
+	return out
+}
+
+// suggestOr gives the nearest candidate as a suggestion, else the fallback hint.
+func suggestOr(s string, candidates []string, fallback string) string {
+	if sug := suggest(s, candidates); sug != "" {
+		return sug
+	}
+	if fallback == "" {
+		return ""
+	}
+	return " (" + fallback + ")"
+}
+
+func quoteList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	if len(names) > 8 {
+		return strings.Join(names[:8], ", ") + ", ..."
+	}
+	return strings.Join(names, ", ")
+}
+
+func posAt(list []Pos, i int, fallback Pos) Pos {
+	if i < len(list) && list[i] != (Pos{}) {
+		return list[i]
+	}
+	return fallback
+}
+
+func firstPos(ps ...Pos) Pos {
+	for _, p := range ps {
+		if p != (Pos{}) {
+			return p
+		}
+	}
+	return Pos{}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
