@@ -4,5 +4,9 @@ import "github.com/rogpeppe/go-internal/testscript"
 
 // scriptCommands are the extra commands testdata/script/*.txtar may use.
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	for name, cmd := range serveScriptCommands() {
+		cmds[name] = cmd
+	}
+	return cmds
 }
