@@ -90,6 +90,7 @@ func (s *Server) createJob(action string, input map[string]any) (*jobRec, <-chan
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.evictLocked()
 	s.jobs[j.ID] = j
 	committed := s.saveJobLocked(j)
 	s.scheduleLocked(j)
@@ -198,12 +199,11 @@ func nilIfEmpty(s string) any {
 
 // jobType returns the type of an existing job, "" when there is none.
 func (s *Server) jobType(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if j, ok := s.jobs[id]; ok {
-		return j.Type
+	j, err := s.findJob(strings.ToLower(id))
+	if err != nil || j == nil {
+		return ""
 	}
-	return ""
+	return j.Type
 }
 
 func (s *Server) handleCreateJob(action string) http.HandlerFunc {
@@ -252,10 +252,13 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	s.mu.Lock()
-	j, ok := s.jobs[strings.ToLower(id)]
-	s.mu.Unlock()
-	if !ok {
+	j, err := s.findJob(strings.ToLower(id))
+	if err != nil {
+		s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "job_lookup_failed",
+			"Could not read the job; retry."})
+		return
+	}
+	if j == nil {
 		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "job_not_found", "Not found."})
 		return
 	}

@@ -57,6 +57,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 	bodyJSON, _ := json.Marshal(body)
 	rec := &runRec{body: body, bodyJSON: bodyJSON, state: st, changed: make(chan struct{})}
 	s.mu.Lock()
+	s.evictLocked()
 	s.runs[st.ID] = rec
 	committed := s.saveRunLocked(rec)
 	s.mu.Unlock()
@@ -85,10 +86,13 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	s.mu.Lock()
-	rec, ok := s.runs[strings.ToLower(id)]
-	s.mu.Unlock()
-	if !ok {
+	rec, err := s.findRun(strings.ToLower(id))
+	if err != nil {
+		s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "run_lookup_failed",
+			"Could not read the run; retry."})
+		return
+	}
+	if rec == nil {
 		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "run_not_found", "Not found."})
 		return
 	}
@@ -220,12 +224,14 @@ func (s *Server) execute(ctx context.Context, req engine.Request) (map[string]an
 	var j *jobRec
 	s.mu.Lock()
 	key := req.RunID + "/" + req.Step.ID
-	if id, ok := s.resumeJobs[key]; ok {
-		// After a restart the step picks up the job it had started.
-		delete(s.resumeJobs, key)
-		j = s.jobs[id]
-	}
+	resumeID, resumed := s.resumeJobs[key]
+	delete(s.resumeJobs, key)
 	s.mu.Unlock()
+	if resumed {
+		// After a restart the step picks up the job it had started (which may have
+		// finished and left memory).
+		j, _ = s.findJob(resumeID)
+	}
 	if j == nil {
 		if msg := checkInput(req.Step.Action, req.Input, s.jobType); msg != "" {
 			return nil, engine.Permanent(fmt.Errorf("invalid_request_body: %s", msg))

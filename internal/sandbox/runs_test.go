@@ -207,3 +207,42 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestFinishedObjectsLeaveMemory: past the limit, finished runs and jobs are served from the
+// database, unchanged.
+func TestFinishedObjectsLeaveMemory(t *testing.T) {
+	s, c := newTestServer(t, Options{DBPath: filepath.Join(t.TempDir(), "s.db")})
+	s.mu.Lock()
+	s.keepRuns, s.keepJobs = 1, 2
+	s.mu.Unlock()
+	var runs []string
+	var before []answer
+	for range 4 {
+		id := c.createRun(map[string]any{"steps": []any{
+			map[string]any{"id": "g", "action": "campaigns.generate", "input": map[string]any{"prompt": "p"}}}})
+		a, _ := c.waitRun(id)
+		runs, before = append(runs, id), append(before, a)
+	}
+	job := before[0].data()["steps"].([]any)[0].(map[string]any)["job_id"].(string)
+	jobBefore := c.waitJob(job, "")
+	// Creations are committed in order: once these two are, the finished ones above are
+	// committed too, and the second creation lets them leave memory.
+	c.createRun(map[string]any{"steps": []any{map[string]any{"id": "x", "action": "brands.extract", "input": map[string]any{"url": "https://a.test"}}}})
+	c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://b.test"})
+	s.mu.Lock()
+	inRuns, inJobs := len(s.runs), len(s.jobs)
+	s.mu.Unlock()
+	if inRuns > 1+1 || inJobs > 2+2 {
+		t.Errorf("%d runs and %d jobs in memory, want at most 2 and 4", inRuns, inJobs)
+	}
+	for i, id := range runs {
+		if after := c.do("GET", "/api/v1/runs/"+id+"?wait_for_completion=true", nil); string(mustJSON(t, after.data())) != string(mustJSON(t, before[i].data())) {
+			t.Errorf("run %s changed:\n%s\n%s", id, before[i].raw, after.raw)
+		}
+	}
+	if after := c.do("GET", "/api/v1/jobs/"+job, nil); string(mustJSON(t, after.data())) != string(mustJSON(t, jobBefore.data())) {
+		t.Errorf("job changed:\n%s\n%s", jobBefore.raw, after.raw)
+	}
+	// An edit of an ad whose job left memory is still accepted.
+	c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": job})
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,15 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// How many finished runs and jobs stay in memory; memory stays bounded however many are
+// created, and older ones are read from the database when asked for.
+const (
+	keepRuns = 1000
+	keepJobs = 2000
 )
 
 // OrgID is the organisation every sandbox object belongs to (the fixtures' one).
@@ -54,7 +64,11 @@ type Server struct {
 	jobs map[string]*jobRec
 	// resumeJobs maps "run/step" to the job a step had started before a restart.
 	resumeJobs map[string]string
-	closing    bool
+	// settledRuns and settledJobs are the finished objects in memory, oldest first; past
+	// keepRuns and keepJobs the oldest leave memory and are read from the database.
+	settledRuns, settledJobs []string
+	keepRuns, keepJobs       int
+	closing                  bool
 	// draining is closed when the server stops: open long-polls answer at once.
 	draining chan struct{}
 
@@ -99,6 +113,8 @@ func New(opts Options) (*Server, error) {
 		runs:       map[string]*runRec{},
 		jobs:       map[string]*jobRec{},
 		resumeJobs: map[string]string{},
+		keepRuns:   keepRuns,
+		keepJobs:   keepJobs,
 		draining:   make(chan struct{}),
 		rng:        mrand.New(mrand.NewPCG(beUint64(seed[:8]), beUint64(seed[8:]))),
 	}
@@ -236,4 +252,68 @@ func NewAPIKey() string {
 	var b [20]byte
 	_, _ = rand.Read(b[:])
 	return "pi_test_" + hex.EncodeToString(b[:])
+}
+
+// evictLocked lets the oldest finished objects leave memory once the database holds them.
+func (s *Server) evictLocked() {
+	for _, op := range s.db.takeSettled() {
+		if op.table == "runs" {
+			s.settledRuns = append(s.settledRuns, op.id)
+		} else {
+			s.settledJobs = append(s.settledJobs, op.id)
+		}
+	}
+	for len(s.settledRuns) > s.keepRuns {
+		id := s.settledRuns[0]
+		s.settledRuns = s.settledRuns[1:]
+		if r, ok := s.runs[id]; ok && r.state.Status.Terminal() {
+			delete(s.runs, id)
+		}
+	}
+	for len(s.settledJobs) > s.keepJobs {
+		id := s.settledJobs[0]
+		s.settledJobs = s.settledJobs[1:]
+		if j, ok := s.jobs[id]; ok && j.terminal() {
+			delete(s.jobs, id)
+		}
+	}
+}
+
+// findRun returns the run from memory, or from the database when it left memory; nil
+// when there is no such run.
+func (s *Server) findRun(id string) (*runRec, error) {
+	s.mu.Lock()
+	rec, ok := s.runs[id]
+	s.mu.Unlock()
+	if ok {
+		return rec, nil
+	}
+	row, ok, err := s.db.getRun(id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rec = &runRec{state: &run.Run{}, changed: make(chan struct{})}
+	if err := json.Unmarshal(row.doc, rec.state); err != nil {
+		return nil, fmt.Errorf("sandbox: decode run %s: %w", id, err)
+	}
+	return rec, nil
+}
+
+// findJob is findRun for jobs.
+func (s *Server) findJob(id string) (*jobRec, error) {
+	s.mu.Lock()
+	j, ok := s.jobs[id]
+	s.mu.Unlock()
+	if ok {
+		return j, nil
+	}
+	doc, ok, err := s.db.getJob(id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	j = &jobRec{changed: make(chan struct{})}
+	if err := json.Unmarshal(doc, &j.job); err != nil {
+		return nil, fmt.Errorf("sandbox: decode job %s: %w", id, err)
+	}
+	return j, nil
 }

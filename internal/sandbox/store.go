@@ -24,6 +24,11 @@ type store struct {
 	mu     sync.RWMutex
 	closed bool
 	err    error // first write error, reported by close
+
+	// settled lists the terminal objects committed since the server last looked: they
+	// may leave memory, since the database now answers for them.
+	settledMu sync.Mutex
+	settled   []writeOp
 }
 
 type writeOp struct {
@@ -113,6 +118,15 @@ func (st *store) writer() {
 		if err != nil && st.err == nil {
 			st.err = err
 		}
+		if err == nil {
+			st.settledMu.Lock()
+			for _, op := range batch {
+				if op.terminal {
+					st.settled = append(st.settled, writeOp{table: op.table, id: op.id})
+				}
+			}
+			st.settledMu.Unlock()
+		}
 		for _, op := range batch {
 			op.commit <- err
 		}
@@ -162,8 +176,44 @@ type storedRun struct {
 	doc  []byte
 }
 
+// takeSettled returns (and forgets) the terminal objects committed since the last call.
+func (st *store) takeSettled() []writeOp {
+	st.settledMu.Lock()
+	defer st.settledMu.Unlock()
+	out := st.settled
+	st.settled = nil
+	return out
+}
+
+// getRun reads one run; ok is false when there is none.
+func (st *store) getRun(id string) (r storedRun, ok bool, err error) {
+	var body, doc string
+	err = st.db.QueryRow(`SELECT body, doc FROM runs WHERE id = ?`, id).Scan(&body, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("sandbox: read run %s: %w", id, err)
+	}
+	return storedRun{id: id, body: []byte(body), doc: []byte(doc)}, true, nil
+}
+
+// getJob reads one job; ok is false when there is none.
+func (st *store) getJob(id string) (doc []byte, ok bool, err error) {
+	var d string
+	err = st.db.QueryRow(`SELECT doc FROM jobs WHERE id = ?`, id).Scan(&d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sandbox: read job %s: %w", id, err)
+	}
+	return []byte(d), true, nil
+}
+
+// loadRuns reads the unfinished runs (finished ones are read when asked for).
 func (st *store) loadRuns() ([]storedRun, error) {
-	rows, err := st.db.Query(`SELECT id, body, doc FROM runs ORDER BY rowid`)
+	rows, err := st.db.Query(`SELECT id, body, doc FROM runs WHERE terminal = 0 ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: load runs: %w", err)
 	}
@@ -181,8 +231,9 @@ func (st *store) loadRuns() ([]storedRun, error) {
 	return out, rows.Err()
 }
 
+// loadJobs reads the unfinished jobs.
 func (st *store) loadJobs() ([][]byte, error) {
-	rows, err := st.db.Query(`SELECT doc FROM jobs ORDER BY rowid`)
+	rows, err := st.db.Query(`SELECT doc FROM jobs WHERE terminal = 0 ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: load jobs: %w", err)
 	}
