@@ -78,7 +78,7 @@ func Load(path string) (*Pipeline, Diagnostics, error) {
 // read as a mapping at all; otherwise it holds everything that could be decoded, and
 // Validate checks the meaning. Diagnostics are sorted by position.
 func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
-	d := &decoder{diags: diags{file: name}, lines: bytes.Count(data, []byte("\n")) + 1}
+	d := &decoder{diags: diags{file: name}, lines: len(splitLines(data))}
 	p := d.parse(name, data)
 	d.list = dedupe(d.list)
 	d.list.Sort()
@@ -249,7 +249,7 @@ func (d *decoder) entries(m *yaml.Node, depth int) []entry {
 		}
 		kp := pos(k)
 		if first, dup := seen[rk.Value]; dup {
-			d.errorf(kp, "duplicate key %q (first at line %d): YAML keeps only one of them, remove the other", rk.Value, first.Line)
+			d.errorf(kp, "duplicate key %q (first at %d:%d): YAML keeps only one of them, remove the other", rk.Value, first.Line, first.Column)
 			continue
 		}
 		seen[rk.Value] = kp
@@ -380,12 +380,14 @@ func (d *decoder) params(p *Pipeline, e entry) {
 
 func (d *decoder) steps(p *Pipeline, e entry) {
 	if e.val.Kind != yaml.SequenceNode {
+		p.stepsReported = true
 		d.errorf(e.valPos, "steps must be a list of steps (each a mapping with id and action), not %s", kindName(e.val))
 		return
 	}
 	for i, item := range e.val.Content {
 		n := resolve(item)
 		if n == nil || n.Kind != yaml.MappingNode {
+			p.stepsReported = true
 			d.errorf(pos(item), "step %d must be a mapping with id and action, not %s", i+1, kindName(n))
 			continue
 		}
@@ -556,4 +558,33 @@ func dedupe(ds Diagnostics) Diagnostics {
 		}
 	}
 	return out
+}
+
+// splitLines splits data at the line breaks YAML counts (LF, CRLF, CR, NEL, LS and PS), so
+// a position the parser reports can be checked against the text.
+func splitLines(data []byte) [][]byte {
+	var out [][]byte
+	start := 0
+	for i := 0; i < len(data); {
+		n := 0
+		switch {
+		case data[i] == '\n':
+			n = 1
+		case data[i] == '\r':
+			n = 1
+			if i+1 < len(data) && data[i+1] == '\n' {
+				n = 2
+			}
+		case bytes.HasPrefix(data[i:], []byte("\u0085")), bytes.HasPrefix(data[i:], []byte("\u2028")), bytes.HasPrefix(data[i:], []byte("\u2029")):
+			n = len(string([]rune(string(data[i:min(i+3, len(data))]))[0]))
+		}
+		if n == 0 {
+			i++
+			continue
+		}
+		out = append(out, data[start:i])
+		i += n
+		start = i
+	}
+	return append(out, data[start:])
 }

@@ -27,6 +27,8 @@ type Pipeline struct {
 
 	// paramUses are the `${params.NAME}` references found in step inputs, for validation.
 	paramUses []paramUse
+	// stepsReported is set when decoding reported a problem with the steps list itself.
+	stepsReported bool
 }
 
 // Param is a default value from the file's `params:` section.

@@ -53,6 +53,8 @@ type validator struct {
 func (v *validator) stepCount() {
 	n := len(v.p.Steps)
 	switch {
+	case n == 0 && v.p.stepsReported:
+		// the steps list was already reported as malformed
 	case n == 0:
 		at := v.p.StepsPos
 		if at == (Pos{}) && v.p.Name != "" {

@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse: Parse and Validate never panic, and every diagnostic with a position points
+// inside the input.
+func FuzzParse(f *testing.F) {
+	for _, dir := range []string{"valid", "valid/local", "invalid"} {
+		files, _ := filepath.Glob(filepath.Join(pipelinesDir, dir, "*.yaml"))
+		for _, path := range files {
+			if data, err := os.ReadFile(path); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, ds := Parse("f.yaml", data)
+		if p != nil {
+			ds = append(ds, p.Validate(Remote, nil)...)
+			ds = append(ds, p.Validate(Local, map[string]string{"x": "1"})...)
+			p.Layers()
+			if q, err := p.WithParams(nil); err == nil {
+				_, _ = q.RunsBody()
+			}
+		}
+		lines := splitLines(data)
+		for _, d := range ds {
+			if d.Pos == (Pos{}) {
+				continue
+			}
+			if d.Pos.Line < 1 || d.Pos.Line > len(lines) {
+				t.Fatalf("%s: line outside the input (%d lines)", d, len(lines))
+			}
+			if d.Pos.Column < 1 || d.Pos.Column > len(lines[d.Pos.Line-1])+1 {
+				t.Fatalf("%s: column outside line %d (%q)", d, d.Pos.Line, lines[d.Pos.Line-1])
+			}
+		}
+	})
+}
+
+// pipelineYAML builds an n-step pipeline: a chain where each step also depends on the one
+// two back and maps the previous step's result, the shape that exercises every check.
+func pipelineYAML(n int) []byte {
+	var b strings.Builder
+	b.WriteString("params:\n  prompt: a hero ad\nsteps:\n")
+	b.WriteString("  - id: s0\n    action: brands.extract\n    input: { url: https://example.com }\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  - id: s%d\n    action: campaigns.generate\n", i)
+		if i >= 2 {
+			fmt.Fprintf(&b, "    depends_on: [s%d, s%d]\n", i-1, i-2)
+		} else {
+			fmt.Fprintf(&b, "    depends_on: [s%d]\n", i-1)
+		}
+		b.WriteString("    input: { prompt: \"${params.prompt}\", output: { aspect_ratio: \"1:1\" } }\n")
+		if i == 1 {
+			b.WriteString("    input_map: { brand_id: $steps.s0.result.brand_id }\n")
+		} else {
+			fmt.Fprintf(&b, "    input_map: { reference_images: $steps.s%d.result.image_url }\n", i-1)
+		}
+		b.WriteString("    retry: { max_attempts: 3, backoff: 1s }\n")
+	}
+	return []byte(b.String())
+}
+
+func benchMode(n int) Mode {
+	if n > MaxRemoteSteps {
+		return Local
+	}
+	return Remote
+}
+
+// BenchmarkValidate measures Validate alone on an already parsed file.
+func BenchmarkValidate(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		p, _ := Parse("bench.yaml", pipelineYAML(n))
+		b.Run(fmt.Sprintf("steps-%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if ds := p.Validate(benchMode(n), nil); ds.HasErrors() {
+					b.Fatal(ds.Error())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParse measures decoding (yaml.v3 and the positions walk) alone.
+func BenchmarkParse(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		data := pipelineYAML(n)
+		b.Run(fmt.Sprintf("steps-%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, ds := Parse("bench.yaml", data); ds.HasErrors() {
+					b.Fatal(ds.Error())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCheck measures what `pi validate` does with one file: Parse, then Validate.
+func BenchmarkCheck(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		data := pipelineYAML(n)
+		b.Run(fmt.Sprintf("steps-%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, ds := Parse("bench.yaml", data)
+				if ds = append(ds, p.Validate(benchMode(n), nil)...); ds.HasErrors() {
+					b.Fatal(ds.Error())
+				}
+			}
+		})
+	}
+}
+
+func TestBenchmarkPipelinesAreValid(t *testing.T) {
+	for _, n := range []int{10, 1000} {
+		p, ds := Parse("bench.yaml", pipelineYAML(n))
+		ds = append(ds, p.Validate(benchMode(n), nil)...)
+		if len(ds.Errors()) > 0 || len(p.Steps) != n {
+			t.Fatalf("steps-%d: %d steps, diagnostics:\n%s", n, len(p.Steps), ds.Error())
+		}
+		if got := len(p.Layers()); got != n {
+			t.Errorf("steps-%d: %d layers, want %d", n, got, n)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+)
+
+// SchemaID is the schema's $id, where a release publishes it.
+const SchemaID = "https://raw.githubusercontent.com/pi-cli/pi/main/pi-pipeline.schema.json"
+
+// durationPattern accepts Go durations as time.ParseDuration does ("500ms", "2s", "1h30m").
+const durationPattern = `^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`
+
+var schemaOnce = sync.OnceValue(buildSchema)
+
+// Schema returns the JSON Schema (draft 2020-12) of the pipeline file, with descriptions
+// for editors (`# yaml-language-server: $schema=...`). It is built from the action catalog
+// so the two cannot drift. The schema checks form (keys, types, the action names, the
+// input_map grammar, ranges); the graph, required inputs and params are checked by
+// `pi validate`.
+func Schema() []byte { return schemaOnce() }
+
+type obj = map[string]any
+
+func buildSchema() []byte {
+	var actions []any
+	for _, a := range Actions() {
+		desc := a.Description + " (runs: " + a.Runs() + "). Inputs: " + describeInputs(&a) + ". Result: " + strings.Join(a.ResultFields, ", ") + "."
+		actions = append(actions, obj{"const": a.Name, "description": desc})
+	}
+	s := obj{
+		"$schema":     "https://json-schema.org/draft/2020-12/schema",
+		"$id":         SchemaID,
+		"title":       "Pi pipeline",
+		"description": "A Pi pipeline: the Runs API body (steps, metadata) in YAML, plus the pi CLI's extensions (params, retry, timeout). Check a file with `pi validate FILE`.",
+		"type":        "object",
+		"required":    []string{"steps"},
+		"properties": obj{
+			"params": obj{
+				"description":   "Extension: param defaults. Use them as ${params.NAME} in any string of a step's input; override with `pi run -p NAME=VALUE`. A string that is only a reference takes the value with its type.",
+				"type":          []string{"object", "null"},
+				"propertyNames": obj{"pattern": `^[A-Za-z_][A-Za-z0-9_-]*$`},
+			},
+			"steps": obj{
+				"description": "The steps, in any order: each starts when the steps in its depends_on completed. The Runs API takes 1 to 10; the local engine (--local) has no limit.",
+				"type":        "array",
+				"minItems":    1,
+				"items":       obj{"$ref": "#/$defs/step"},
+			},
+			"metadata": obj{
+				"description": "Arbitrary data recorded with the run (pipeline name, a user reference).",
+				"type":        []string{"object", "null"},
+			},
+		},
+		"patternProperties": obj{
+			"^x-": obj{"description": "Free space for YAML anchors (x-defaults: &defaults ...); ignored by pi and never sent."},
+		},
+		"additionalProperties": false,
+		"$defs": obj{
+			"step": obj{
+				"type":                 "object",
+				"description":          "One step: an action with its input, run when its dependencies completed.",
+				"required":             []string{"id", "action"},
+				"additionalProperties": false,
+				"properties": obj{
+					"id": obj{
+						"description": "Unique step id, 1 to 64 characters; other steps name it in depends_on and input_map.",
+						"type":        "string", "minLength": 1, "maxLength": MaxIDLength, "pattern": `\S`,
+					},
+					"action": obj{
+						"description": "What the step does; see `pi actions`. shell.run and http.request run only with --local.",
+						"type":        "string",
+						"anyOf":       actions,
+					},
+					"input": obj{
+						"description": "The action's input. Strings may use ${params.NAME}. Keys in input_map overwrite keys here.",
+						"type":        "object",
+					},
+					"depends_on": obj{
+						"description": "Ids of the steps that must complete before this one starts.",
+						"type":        "array",
+						"items":       obj{"type": "string"},
+						"uniqueItems": true,
+					},
+					"input_map": obj{
+						"description": "Inputs taken from earlier steps' results: $steps.<id>.result (the whole result) or $steps.<id>.result.<field>[.<field>...]. The step must be in depends_on (directly or through another step).",
+						"type":        "object",
+						"additionalProperties": obj{
+							"type":    "string",
+							"pattern": refPattern.String(),
+						},
+					},
+					"retry": obj{
+						"description":          "Extension, local engine only: retry transient failures.",
+						"type":                 "object",
+						"additionalProperties": false,
+						"properties": obj{
+							"max_attempts": obj{"description": "Attempts in all, 1 to 10 (default 3).", "type": "integer", "minimum": 1, "maximum": MaxAttempts},
+							"backoff":      obj{"$ref": "#/$defs/duration", "description": "Base of the exponential backoff between attempts (default 1s)."},
+						},
+					},
+					"timeout": obj{"$ref": "#/$defs/duration", "description": "Extension, local engine only: the longest one attempt of the step may take."},
+				},
+			},
+			"duration": obj{
+				"description": "A duration such as 500ms, 30s, 10m or 1h30m.",
+				"type":        "string",
+				"pattern":     durationPattern,
+			},
+		},
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		panic("pipeline: encode schema: " + err.Error()) // static data: cannot happen
+	}
+	return append(b, '\n')
+}
+
+func describeInputs(a *ActionSpec) string {
+	var parts []string
+	if len(a.Required) > 0 {
+		parts = append(parts, "required "+strings.Join(a.Required, ", "))
+	}
+	for _, g := range a.OneOf {
+		if a.AtLeastOne {
+			parts = append(parts, "at least one of "+strings.Join(g, ", "))
+		} else {
+			parts = append(parts, "exactly one of "+strings.Join(g, ", "))
+		}
+	}
+	if len(a.Optional) > 0 {
+		parts = append(parts, "optional "+strings.Join(a.Optional, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
