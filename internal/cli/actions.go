@@ -1,18 +1,137 @@
 package cli
 
 import (
-	"errors"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
 )
 
-// newActionsCmd is a placeholder until its issue lands.
-func newActionsCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+type actionsOptions struct {
+	IO     *render.IOStreams
+	Output string // table | json
+}
+
+func newActionsCmd(f *Factory) *cobra.Command { return newActionsCmdWith(f, nil) }
+
+// newActionsCmdWith builds `pi actions`; runF replaces the run function in tests.
+func newActionsCmdWith(f *Factory, runF func(*actionsOptions) error) *cobra.Command {
+	opts := &actionsOptions{IO: f.IO}
+	cmd := &cobra.Command{
 		Use:   "actions",
 		Short: "List the actions a pipeline can use",
+		Long: `List the actions a step can use: where each runs (the Runs API and the local engine,
+or only the local engine with 'pi run --local'), its required and optional inputs, its
+one-of groups and the fields of its result (what input_map can take:
+$steps.<id>.result.<field>).`,
+		Example: `  pi actions
+  pi actions -o json | jq '.[] | select(.runs == "local") | .name'`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			if opts.Output != "table" && opts.Output != "json" {
+				return UsageErrorf("--output %q: use table or json", opts.Output)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runActions(opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// actionJSON is the `pi actions -o json` form of one action.
+type actionJSON struct {
+	Name         string     `json:"name"`
+	Description  string     `json:"description"`
+	Runs         string     `json:"runs"` // "server, local" or "local"
+	Endpoint     string     `json:"endpoint,omitempty"`
+	JobType      string     `json:"job_type,omitempty"`
+	Required     []string   `json:"required"`
+	OneOf        [][]string `json:"one_of"`
+	AtLeastOne   bool       `json:"at_least_one,omitempty"`
+	Optional     []string   `json:"optional"`
+	ResultFields []string   `json:"result_fields"`
+}
+
+func runActions(opts *actionsOptions) error {
+	actions := pipeline.Actions()
+	if opts.Output == "json" {
+		out := make([]actionJSON, 0, len(actions))
+		for _, a := range actions {
+			out = append(out, actionJSON{
+				Name: a.Name, Description: a.Description, Runs: a.Runs(), Endpoint: a.Endpoint, JobType: a.JobType,
+				Required: nonNil(a.Required), OneOf: nonNilGroups(a.OneOf), AtLeastOne: a.AtLeastOne,
+				Optional: nonNil(a.Optional), ResultFields: nonNil(a.ResultFields),
+			})
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	// One row per action, one input per line inside a row, so the table stays narrow.
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tRUNS\tREQUIRED\tOPTIONAL\tRESULT")
+	for i, a := range actions {
+		if i > 0 {
+			fmt.Fprintln(tw, "\t\t\t\t")
+		}
+		required := append([]string(nil), a.Required...)
+		for _, g := range a.OneOf {
+			if a.AtLeastOne {
+				required = append(required, "at least one of:")
+			} else {
+				required = append(required, "one of:")
+			}
+			for _, k := range g {
+				required = append(required, "  "+k)
+			}
+		}
+		cols := [][]string{{a.Name}, {a.Runs()}, required, a.Optional, a.ResultFields}
+		rows := 0
+		for _, c := range cols {
+			rows = max(rows, len(c))
+		}
+		for r := 0; r < rows; r++ {
+			cells := make([]string, len(cols))
+			for c := range cols {
+				if r < len(cols[c]) {
+					cells[c] = cols[c][r]
+				}
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// tabwriter pads the last column too; trailing blanks only get in the way of diffs.
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := fmt.Fprintln(opts.IO.Out, strings.Join(lines, "\n"))
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilGroups(g [][]string) [][]string {
+	if g == nil {
+		return [][]string{}
+	}
+	return g
 }

@@ -1,18 +1,137 @@
 package cli
 
 import (
-	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
 )
 
-// newGraphCmd is a placeholder until its issue lands.
-func newGraphCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+type graphOptions struct {
+	IO     *render.IOStreams
+	File   string
+	Format string // text | mermaid | dot
+}
+
+func newGraphCmd(f *Factory) *cobra.Command { return newGraphCmdWith(f, nil) }
+
+// newGraphCmdWith builds `pi graph`; runF replaces the run function in tests.
+func newGraphCmdWith(f *Factory, runF func(*graphOptions) error) *cobra.Command {
+	opts := &graphOptions{IO: f.IO}
+	cmd := &cobra.Command{
 		Use:   "graph FILE",
 		Short: "Draw a pipeline's DAG",
+		Long: `Draw the steps of a pipeline and their dependencies.
+
+text (the default) lists the steps by layer: layer 1 has the steps without
+dependencies, each next layer the steps whose dependencies are all above it; steps of
+one layer can run at the same time. mermaid and dot print the graph for documentation
+(GitHub renders mermaid blocks; 'dot -Tsvg' renders dot).
+
+The file must be valid (as with 'pi validate --local'); otherwise the problems are
+printed and the exit status is 2.`,
+		Example: `  pi graph campaign.yaml
+  pi graph campaign.yaml --format mermaid
+  pi graph campaign.yaml --format dot | dot -Tsvg > campaign.svg`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			opts.File = args[0]
+			switch opts.Format {
+			case "text", "mermaid", "dot":
+			default:
+				return UsageErrorf("--format %q: use text, mermaid or dot", opts.Format)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runGraph(opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, mermaid or dot")
+	return cmd
+}
+
+func runGraph(opts *graphOptions) error {
+	p, ds, err := pipeline.Check(opts.File, pipeline.Local, nil)
+	if err != nil {
+		return UsageErrorf("%s: %s", opts.File, readProblem(err))
+	}
+	if ds.HasErrors() {
+		printDiagnostics(opts.IO, ds.Errors())
+		return SilentExit(ExitUsage)
+	}
+	var out string
+	switch opts.Format {
+	case "mermaid":
+		out = graphMermaid(p)
+	case "dot":
+		out = graphDot(p)
+	default:
+		out = graphText(p)
+	}
+	_, err = fmt.Fprint(opts.IO.Out, out)
+	return err
+}
+
+// graphText lists steps by layer, ids and actions aligned, each with what it waits for.
+func graphText(p *pipeline.Pipeline) string {
+	layers := p.Layers()
+	idW, actW := 0, 0
+	for _, s := range p.Steps {
+		idW = max(idW, len(s.ID))
+		actW = max(actW, len(s.Action))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s in %s\n", p.Name, plural(len(p.Steps), "step"), plural(len(layers), "layer"))
+	for i, layer := range layers {
+		fmt.Fprintf(&b, "\nlayer %d\n", i+1)
+		for _, id := range layer {
+			s := p.Steps[p.StepIndex(id)]
+			line := fmt.Sprintf("  %-*s  %-*s", idW, s.ID, actW, s.Action)
+			if len(s.DependsOn) > 0 {
+				line += "  <- " + strings.Join(s.DependsOn, ", ")
+			}
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+		}
+	}
+	return b.String()
+}
+
+// graphMermaid is a mermaid flowchart; nodes get generated names because step ids may hold
+// characters mermaid does not accept.
+func graphMermaid(p *pipeline.Pipeline) string {
+	var b strings.Builder
+	b.WriteString("flowchart TD\n")
+	node := map[string]string{}
+	for i, s := range p.Steps {
+		node[s.ID] = "s" + strconv.Itoa(i)
+		label := strings.ReplaceAll(s.ID, `"`, "#quot;") + "<br/><small>" + s.Action + "</small>"
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", node[s.ID], label)
+	}
+	for _, s := range p.Steps {
+		for _, dep := range s.DependsOn {
+			fmt.Fprintf(&b, "  %s --> %s\n", node[dep], node[s.ID])
+		}
+	}
+	return b.String()
+}
+
+// graphDot is a Graphviz digraph, edges from a dependency to its dependent.
+func graphDot(p *pipeline.Pipeline) string {
+	var b strings.Builder
+	b.WriteString("digraph pipeline {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n")
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "  %s [label=%s];\n", strconv.Quote(s.ID), strconv.Quote(s.ID+"\n"+s.Action))
+	}
+	for _, s := range p.Steps {
+		for _, dep := range s.DependsOn {
+			fmt.Fprintf(&b, "  %s -> %s;\n", strconv.Quote(dep), strconv.Quote(s.ID))
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
 }

@@ -73,7 +73,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PI_BASE_URL", "")
 			env.Setenv("PI_API_KEY", "")
 			env.Setenv("GITHUB_ACTIONS", "")
-			env.Setenv("PIPELINES", filepath.Join(env.Cd, "..", "..", "..", "testdata", "pipelines"))
+			// The test runs in internal/cli; env.Cd is the script's temporary directory.
+			pipelines, err := filepath.Abs(filepath.Join("..", "..", "testdata", "pipelines"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("PIPELINES", pipelines)
 			return nil
 		},
 		Cmds: scriptCommands(),

@@ -1,18 +1,164 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
 )
 
-// newValidateCmd is a placeholder until its issue lands.
-func newValidateCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+type validateOptions struct {
+	IO     *render.IOStreams
+	Files  []string
+	Local  bool
+	Params map[string]string // -p overrides
+	Output string            // text | json
+}
+
+func newValidateCmd(f *Factory) *cobra.Command { return newValidateCmdWith(f, nil) }
+
+// newValidateCmdWith builds `pi validate`; runF replaces the run function in tests.
+func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Command {
+	opts := &validateOptions{IO: f.IO}
+	var params []string
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check pipeline files without running anything",
+		Long: `Check pipeline files without running anything: YAML form, unknown keys (the server
+would drop them silently), ids, the dependency graph, actions and their inputs,
+input_map references, params, retry and timeout.
+
+Every problem of every file is reported at once, as file:line:col: message, sorted by
+position, with a suggestion where one exists. Warnings (an input the action does not know,
+an unused param, ...) are printed but do not fail the check.
+
+Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
+with --local for pi's own engine (no step limit, shell.run and http.request allowed).
+
+Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
+		Example: `  # check one file, as 'pi run' would before submitting it
+  pi validate campaign.yaml
+
+  # several files at once, for the local engine, with a param override
+  pi validate pipelines/*.yaml --local -p url=https://example.com
+
+  # machine-readable: a list of {file, line, column, severity, message}
+  pi validate campaign.yaml -o json`,
+		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			opts.Files = args
+			if opts.Output != "text" && opts.Output != "json" {
+				return UsageErrorf("--output %q: use text or json", opts.Output)
+			}
+			var err error
+			if opts.Params, err = parseParamFlags(params); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runValidate(opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Local, "local", false, "check for the local engine (no step limit, local actions allowed)")
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func runValidate(opts *validateOptions) error {
+	mode := pipeline.Remote
+	if opts.Local {
+		mode = pipeline.Local
+	}
+	all := pipeline.Diagnostics{}
+	var text strings.Builder
+	failed := false
+	for _, path := range opts.Files {
+		p, ds, err := pipeline.Check(path, mode, opts.Params)
+		if err != nil {
+			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
+		}
+		all = append(all, ds...)
+		for _, d := range ds {
+			text.WriteString(d.String() + "\n")
+		}
+		errs, warns := count(ds)
+		switch {
+		case errs > 0:
+			failed = true
+			fmt.Fprintf(&text, "%s: invalid (%s%s)\n", path, plural(errs, "error"), warnSuffix(warns))
+		case p != nil:
+			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, plural(len(p.Steps), "step"), warnSuffix(warns))
+		}
+	}
+	if opts.Output == "json" {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(all); err != nil {
+			return fmt.Errorf("write diagnostics: %w", err)
+		}
+	} else {
+		fmt.Fprint(opts.IO.ErrOut, text.String())
+	}
+	if failed {
+		return SilentExit(ExitUsage)
+	}
+	return nil
+}
+
+// readProblem says why a file could not be read, and what to do.
+func readProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file: check the path"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied: pi cannot read this file"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return "cannot read the file: " + pe.Err.Error()
+	}
+	return "cannot read the file: " + err.Error()
+}
+
+func count(ds pipeline.Diagnostics) (errs, warns int) {
+	for _, d := range ds {
+		if d.Severity == pipeline.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func warnSuffix(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return ", " + plural(n, "warning")
+}
+
+// printDiagnostics writes diagnostics to stderr, one per line (graph uses it too).
+func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.String())
+		b.WriteByte('\n')
+	}
+	fmt.Fprint(io.ErrOut, b.String())
 }
