@@ -1,11 +1,10 @@
 package cli
 
 import (
-	"regexp"
 	"strings"
-)
 
-var paramFlagName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	"github.com/pi-cli/pi/internal/pipeline"
+)
 
 // parseParamFlags reads repeated `-p NAME=VALUE` flags into a map. The value may be empty
 // and may contain '='; the last of repeated names wins. A malformed flag is a usage error.
@@ -19,7 +18,7 @@ func parseParamFlags(flags []string) (map[string]string, error) {
 		if !ok {
 			return nil, UsageErrorf("-p %s: expected NAME=VALUE (for example -p url=https://example.com)", f)
 		}
-		if !paramFlagName.MatchString(name) {
+		if !pipeline.ValidParamName(name) {
 			return nil, UsageErrorf("-p %s: %q is not a param name: use letters, digits, _ and -, starting with a letter or _", f, name)
 		}
 		out[name] = value

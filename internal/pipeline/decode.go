@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -54,12 +55,18 @@ const (
 	maxDepth = 200
 )
 
+// The patterns are compiled on first use, so commands that never read a pipeline (pi
+// version, completion) pay nothing for them at start-up.
 var (
-	paramRefPattern  = regexp.MustCompile(`\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`)
-	paramOnlyPattern = regexp.MustCompile(`^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`)
-	paramNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	yamlLinePattern  = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+	paramRefPattern  = lazyRegexp(`\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`)
+	paramOnlyPattern = lazyRegexp(`^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`)
+	paramNamePattern = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	yamlLinePattern  = lazyRegexp(`^(?:yaml: )?line (\d+): `)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Load reads and parses the pipeline file at path. The error is only for I/O; problems of
 // the file itself are diagnostics.
@@ -165,7 +172,7 @@ func (d *decoder) parse(name string, data []byte) *Pipeline {
 func (d *decoder) yamlError(err error) {
 	msg := err.Error()
 	at := Pos{1, 1}
-	if m := yamlLinePattern.FindStringSubmatch(msg); m != nil {
+	if m := yamlLinePattern().FindStringSubmatch(msg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil {
 			at.Line = n
 		}
@@ -351,7 +358,7 @@ func (d *decoder) paramRefs(s string, at Pos, uses *[]paramUse) {
 	if !strings.Contains(s, "${params.") {
 		return
 	}
-	matches := paramRefPattern.FindAllStringSubmatchIndex(s, -1)
+	matches := paramRefPattern().FindAllStringSubmatchIndex(s, -1)
 	for _, m := range matches {
 		*uses = append(*uses, paramUse{Name: s[m[2]:m[3]], Pos: at})
 	}
@@ -370,7 +377,7 @@ func (d *decoder) params(p *Pipeline, e entry) {
 	}
 	p.Params = map[string]Param{}
 	for _, pe := range d.entries(e.val, 0) {
-		if !paramNamePattern.MatchString(pe.key) {
+		if !paramNamePattern().MatchString(pe.key) {
 			d.errorf(pe.keyPos, "param name %q is not valid: use letters, digits, _ and -, starting with a letter or _", pe.key)
 			continue
 		}

@@ -94,7 +94,7 @@ func substitute(x any, values map[string]any, missing *[]string) any {
 		if !strings.Contains(t, "${params.") {
 			return t
 		}
-		if m := paramOnlyPattern.FindStringSubmatch(t); m != nil {
+		if m := paramOnlyPattern().FindStringSubmatch(t); m != nil {
 			val, ok := values[m[1]]
 			if !ok {
 				*missing = append(*missing, m[1])
@@ -102,8 +102,8 @@ func substitute(x any, values map[string]any, missing *[]string) any {
 			}
 			return val
 		}
-		return paramRefPattern.ReplaceAllStringFunc(t, func(ref string) string {
-			name := paramRefPattern.FindStringSubmatch(ref)[1]
+		return paramRefPattern().ReplaceAllStringFunc(t, func(ref string) string {
+			name := paramRefPattern().FindStringSubmatch(ref)[1]
 			val, ok := values[name]
 			if !ok {
 				*missing = append(*missing, name)
@@ -139,3 +139,7 @@ func uniq(sorted []string) []string {
 	}
 	return out
 }
+
+// ValidParamName reports whether name can be a param: letters, digits, _ and -, starting
+// with a letter or _ (what `${params.NAME}` can refer to).
+func ValidParamName(name string) bool { return paramNamePattern().MatchString(name) }

@@ -1,12 +1,9 @@
 package pipeline
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
 // refPattern is the server's grammar for an input_map value.
-var refPattern = regexp.MustCompile(`^\$steps\.([^.]+)\.result(?:\.(.+))?$`)
+var refPattern = lazyRegexp(`^\$steps\.([^.]+)\.result(?:\.(.+))?$`)
 
 // Ref is a parsed input_map value: `$steps.<Step>.result[.<Path>]`.
 type Ref struct {
@@ -17,7 +14,7 @@ type Ref struct {
 
 // ParseRef parses an input_map value with the server's grammar.
 func ParseRef(s string) (Ref, bool) {
-	m := refPattern.FindStringSubmatch(s)
+	m := refPattern().FindStringSubmatch(s)
 	if m == nil {
 		return Ref{}, false
 	}

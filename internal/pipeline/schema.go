@@ -88,7 +88,7 @@ func buildSchema() []byte {
 						"type":        "object",
 						"additionalProperties": obj{
 							"type":    "string",
-							"pattern": refPattern.String(),
+							"pattern": refPattern().String(),
 						},
 					},
 					"retry": obj{

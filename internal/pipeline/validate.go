@@ -450,8 +450,13 @@ func (v *validator) params(overrides map[string]string) {
 	}
 	sort.Strings(defined)
 	for _, name := range sortedKeys(overrides) {
-		if _, ok := p.Params[name]; !ok {
+		prm, ok := p.Params[name]
+		if !ok {
 			v.errorf(Pos{}, "-p %s: the file defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
+			continue
+		}
+		if _, err := overrideValue(name, overrides[name], prm.Value); err != nil {
+			v.errorf(prm.Pos, "%v", err)
 		}
 	}
 	uses := p.paramUses
@@ -486,7 +491,7 @@ func scanParamUses(p *Pipeline) []paramUse {
 	walk = func(x any) {
 		switch t := x.(type) {
 		case string:
-			for _, m := range paramRefPattern.FindAllStringSubmatch(t, -1) {
+			for _, m := range paramRefPattern().FindAllStringSubmatch(t, -1) {
 				out = append(out, paramUse{Name: m[1]})
 			}
 		case map[string]any:
