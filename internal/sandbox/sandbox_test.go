@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -566,5 +567,32 @@ func TestNewRejectsBadOptions(t *testing.T) {
 			s.Close()
 			t.Errorf("New(%+v) accepted", o)
 		}
+	}
+}
+
+func TestStart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	inst, err := Start(ctx, Options{DBPath: ":memory:", Latency: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(inst.URL, "http://127.0.0.1:") || !strings.HasPrefix(inst.APIKey, "pi_test_") || len(inst.APIKey) < 40 {
+		t.Fatalf("instance %q %q", inst.URL, inst.APIKey)
+	}
+	c := &client{t: t, base: inst.URL, key: inst.APIKey}
+	d := c.waitJob(c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"}), "").data()
+	if d["status"] != jobCompleted {
+		t.Fatalf("job %v", d)
+	}
+	// Cancelling ctx stops the server; Close after that (twice) is harmless.
+	cancel()
+	if err := inst.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if err := inst.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+	if _, err := http.Get(inst.URL); err == nil {
+		t.Error("still serving after Close")
 	}
 }
