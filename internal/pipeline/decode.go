@@ -85,7 +85,7 @@ func Load(path string) (*Pipeline, Diagnostics, error) {
 // read as a mapping at all; otherwise it holds everything that could be decoded, and
 // Validate checks the meaning. Diagnostics are sorted by position.
 func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
-	d := &decoder{diags: diags{file: name}, lines: len(splitLines(data))}
+	d := &decoder{diags: diags{file: name}, data: data}
 	p := d.parse(name, data)
 	d.list = dedupe(d.list)
 	d.list.Sort()
@@ -94,7 +94,7 @@ func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
 
 type decoder struct {
 	diags
-	lines int
+	data  []byte
 	nodes int // nodes expanded so far, against maxNodes
 }
 
@@ -134,7 +134,11 @@ func (d *decoder) parse(name string, data []byte) *Pipeline {
 		return nil
 	}
 	root := resolve(doc.Content[0])
-	if root == nil || root.Kind != yaml.MappingNode {
+	if isNull(root) {
+		d.errorf(d.clamp(pos(doc.Content[0])), "the file is empty: a pipeline needs steps (see 'pi schema')")
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
 		d.errorf(pos(doc.Content[0]), "the top level must be a mapping with steps (and optionally params and metadata), not %s", kindName(root))
 		return nil
 	}
@@ -188,8 +192,8 @@ func (d *decoder) clamp(p Pos) Pos {
 	if p.Line < 1 {
 		p.Line = 1
 	}
-	if p.Line > d.lines {
-		p.Line = d.lines
+	if lines := len(splitLines(d.data)); p.Line > lines {
+		p.Line = lines
 	}
 	if p.Column < 1 {
 		p.Column = 1
@@ -240,8 +244,25 @@ func kindName(n *yaml.Node) string {
 // entries lists a mapping's keys and values, applying YAML merge keys (`<<: *anchor`) and
 // reporting duplicate keys, which yaml.v3 accepts silently when decoding into a Node.
 func (d *decoder) entries(m *yaml.Node, depth int) []entry {
-	var out, merged []entry
-	seen := map[string]Pos{}
+	out := make([]entry, 0, len(m.Content)/2)
+	var merged []entry
+	var index map[string]Pos // only for big mappings, where a linear search would be quadratic
+	if len(m.Content)/2 > 16 {
+		index = make(map[string]Pos, len(m.Content)/2)
+	}
+	find := func(key string) (Pos, bool) {
+		if index != nil {
+			p, ok := index[key]
+			return p, ok
+		}
+		return findEntry(out, key)
+	}
+	add := func(e entry) {
+		out = append(out, e)
+		if index != nil {
+			index[e.key] = e.keyPos
+		}
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		rv := resolve(v)
@@ -255,25 +276,33 @@ func (d *decoder) entries(m *yaml.Node, depth int) []entry {
 			continue
 		}
 		kp := pos(k)
-		if first, dup := seen[rk.Value]; dup {
+		// Mappings in a pipeline are small: a linear search costs less than a map each.
+		if first, dup := find(rk.Value); dup {
 			d.errorf(kp, "duplicate key %q (first at %d:%d): YAML keeps only one of them, remove the other", rk.Value, first.Line, first.Column)
 			continue
 		}
-		seen[rk.Value] = kp
 		if rv == nil {
 			d.errorf(pos(v), "alias nests too deeply")
 			continue
 		}
-		out = append(out, entry{key: rk.Value, keyPos: kp, val: rv, valPos: pos(v)})
+		add(entry{key: rk.Value, keyPos: kp, val: rv, valPos: pos(v)})
 	}
 	// Explicit keys win over merged ones; among merged mappings the first wins (YAML spec).
 	for _, e := range merged {
-		if _, ok := seen[e.key]; !ok {
-			seen[e.key] = e.keyPos
-			out = append(out, e)
+		if _, ok := find(e.key); !ok {
+			add(e)
 		}
 	}
 	return out
+}
+
+func findEntry(list []entry, key string) (Pos, bool) {
+	for i := range list {
+		if list[i].key == key {
+			return list[i].keyPos, true
+		}
+	}
+	return Pos{}, false
 }
 
 func (d *decoder) mergeEntries(v *yaml.Node, at Pos, depth int) []entry {

@@ -227,3 +227,16 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+func TestDuplicateKeysInBigMapping(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("steps:\n  - id: a\n    action: campaigns.generate\n    input:\n      prompt: p\n")
+	for i := range 40 {
+		b.WriteString("      k" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ": 1\n")
+	}
+	b.WriteString("      prompt: again\n")
+	_, ds := Parse("t.yaml", []byte(b.String()))
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, `duplicate key "prompt" (first at 5:7)`) {
+		t.Errorf("diagnostics: %v", ds)
+	}
+}
