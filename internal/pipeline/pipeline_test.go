@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,89 @@ func TestDuplicateKeysInBigMapping(t *testing.T) {
 	_, ds := Parse("t.yaml", []byte(b.String()))
 	if len(ds) != 1 || !strings.Contains(ds[0].Message, `duplicate key "prompt" (first at 5:7)`) {
 		t.Errorf("diagnostics: %v", ds)
+	}
+}
+
+func TestLayers(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []Step
+		want  [][]string
+	}{
+		{"single", []Step{{ID: "a"}}, [][]string{{"a"}}},
+		{"diamond in declaration order", []Step{
+			{ID: "d", DependsOn: []string{"b", "c"}}, {ID: "c", DependsOn: []string{"a"}},
+			{ID: "b", DependsOn: []string{"a"}}, {ID: "a"},
+		}, [][]string{{"a"}, {"c", "b"}, {"d"}}},
+		{"depth is the longest path", []Step{
+			{ID: "a"}, {ID: "b", DependsOn: []string{"a"}}, {ID: "c", DependsOn: []string{"a", "b"}},
+		}, [][]string{{"a"}, {"b"}, {"c"}}},
+		{"unknown dependency ignored", []Step{{ID: "a", DependsOn: []string{"zz"}}}, [][]string{{"a"}}},
+		{"cycle still lists every step once", []Step{
+			{ID: "a", DependsOn: []string{"b"}}, {ID: "b", DependsOn: []string{"a"}}, {ID: "c"},
+		}, [][]string{{"b", "c"}, {"a"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := (&Pipeline{Steps: tt.steps}).Layers()
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Layers() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCycleNameIsStable: the cycle is named the same whatever the declaration order.
+func TestCycleNameIsStable(t *testing.T) {
+	steps := []Step{
+		{ID: "hero", Action: "campaigns.generate", Input: map[string]any{"prompt": "p"}, DependsOn: []string{"fr"}},
+		{ID: "fr", Action: "campaigns.generate", Input: map[string]any{"prompt": "p"}, DependsOn: []string{"edit"}},
+		{ID: "edit", Action: "campaigns.generate", Input: map[string]any{"prompt": "p"}, DependsOn: []string{"hero"}},
+		{ID: "x", Action: "campaigns.generate", Input: map[string]any{"prompt": "p"}, DependsOn: []string{"x2"}},
+		{ID: "x2", Action: "campaigns.generate", Input: map[string]any{"prompt": "p"}, DependsOn: []string{"x"}},
+	}
+	want := []string{
+		"dependency cycle: fr -> edit -> hero -> fr (each step depends on the next): remove one of these dependencies",
+		"dependency cycle: x -> x2 -> x (each step depends on the next): remove one of these dependencies",
+	}
+	orders := [][]int{{0, 1, 2, 3, 4}, {2, 1, 0, 4, 3}, {4, 1, 3, 0, 2}}
+	for _, order := range orders {
+		var p Pipeline
+		for _, i := range order {
+			p.Steps = append(p.Steps, steps[i])
+		}
+		var got []string
+		for _, d := range p.Validate(Local, nil) {
+			got = append(got, d.Message)
+		}
+		sort.Strings(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("order %v:\n got %q\nwant %q", order, got, want)
+		}
+	}
+}
+
+// TestBuiltInCode: a pipeline built in code (no positions, as the sandbox builds one from a
+// JSON body) is validated too, with diagnostics that have no position.
+func TestBuiltInCode(t *testing.T) {
+	p := &Pipeline{Steps: []Step{
+		{ID: "a", Action: "campaigns.generate", Input: map[string]any{"prompt": "${params.x}"}},
+		{ID: "b", Action: "campaigns.edit", InputMap: map[string]string{"source_job_id": "$steps.a.result.job_id"}},
+	}}
+	got := p.Validate(Remote, nil)
+	want := []string{
+		`input_map.source_job_id refers to step "a" which is not in depends_on (add a to depends_on)`,
+		`undefined param "x": define it under params: (with a default) or fix the name`,
+	}
+	var msgs []string
+	for _, d := range got {
+		if d.Pos != (Pos{}) {
+			t.Errorf("position %v for a pipeline without positions", d.Pos)
+		}
+		msgs = append(msgs, d.Message)
+	}
+	sort.Strings(msgs)
+	if !reflect.DeepEqual(msgs, want) {
+		t.Errorf("got %q\nwant %q", msgs, want)
 	}
 }
