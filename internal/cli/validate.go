@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,7 +37,8 @@ would drop them silently), ids, the dependency graph, actions and their inputs,
 input_map references, params, retry and timeout.
 
 Every problem of every file is reported at once, as file:line:col: message, sorted by
-position, with a suggestion where one exists. Warnings (an input the action does not know,
+position, with a suggestion where one exists (on a terminal, with the source line under
+it). FILE - reads standard input. Warnings (an input the action does not know,
 an unused param, ...) are printed but do not fail the check.
 
 Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
@@ -49,7 +52,10 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
   pi validate pipelines/*.yaml --local -p url=https://example.com
 
   # machine-readable: a list of {file, line, column, severity, message}
-  pi validate campaign.yaml -o json`,
+  pi validate campaign.yaml -o json
+
+  # from standard input
+  generate-pipeline | pi validate -`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
@@ -80,14 +86,23 @@ func runValidate(opts *validateOptions) error {
 	all := pipeline.Diagnostics{}
 	var text strings.Builder
 	failed := false
+	// Source lines under each diagnostic help people at a terminal; logs and tools get
+	// exactly one line per diagnostic.
+	snippets := opts.IO.IsStderrTTY() && opts.Output == "text"
 	for _, path := range opts.Files {
-		p, ds, err := pipeline.Check(path, mode, opts.Params)
+		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
+		if path == "-" {
+			path = "<stdin>"
+		}
 		if err != nil {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
 		}
 		all = append(all, ds...)
 		for _, d := range ds {
 			text.WriteString(d.String() + "\n")
+			if snippets {
+				text.WriteString(d.Snippet(src))
+			}
 		}
 		errs, warns := count(ds)
 		switch {
@@ -111,6 +126,27 @@ func runValidate(opts *validateOptions) error {
 		return SilentExit(ExitUsage)
 	}
 	return nil
+}
+
+// checkFile reads, parses and validates one file; "-" is standard input.
+func checkFile(ios *render.IOStreams, path string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
+	var src []byte
+	var err error
+	if path == "-" {
+		src, err = io.ReadAll(ios.In)
+		path = "<stdin>"
+	} else {
+		src, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p, ds := pipeline.Parse(path, src)
+	if p != nil {
+		ds = append(ds, p.Validate(mode, params)...)
+		ds.Sort()
+	}
+	return p, ds, src, nil
 }
 
 // readProblem says why a file could not be read, and what to do.

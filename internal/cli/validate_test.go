@@ -78,6 +78,8 @@ func TestRunValidate(t *testing.T) {
 
 	tests := []struct {
 		name     string
+		stdin    string
+		tty      bool
 		opts     validateOptions
 		wantCode int
 		wantErr  []string // lines expected on stderr, in order
@@ -95,10 +97,20 @@ func TestRunValidate(t *testing.T) {
 			missing + ": no such file: check the path", missing + ": invalid (1 error)", good + ": valid (1 step)"}, wantJSON: -1},
 		{name: "json", opts: validateOptions{Files: []string{good, warn, bad}, Output: "json"}, wantCode: ExitUsage, wantJSON: 2},
 		{name: "json valid", opts: validateOptions{Files: []string{good}, Output: "json"}, wantJSON: 0},
+		{name: "stdin", stdin: "steps:\n  - { id: a, action: brands.extrac }\n", opts: validateOptions{Files: []string{"-"}}, wantCode: ExitUsage, wantErr: []string{
+			`<stdin>:2:22: unknown action "brands.extrac" (did you mean "brands.extract"?)`, "<stdin>: invalid (1 error)"}, wantJSON: -1},
+		{name: "snippets on a terminal", tty: true, opts: validateOptions{Files: []string{bad}}, wantCode: ExitUsage, wantErr: []string{
+			bad + ":2:22: action shell.run runs only on this machine: the Runs API does not know it (use pi run --local)",
+			" 2 |   - { id: a, action: shell.run, input: { script: 'true' } }",
+			"   |                      ^",
+			bad + ": invalid (1 error)"}, wantJSON: -1},
+		{name: "no snippets in json on a terminal", tty: true, opts: validateOptions{Files: []string{bad}, Output: "json"}, wantCode: ExitUsage, wantJSON: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, out, errOut := testFactory()
+			f.IO.In = strings.NewReader(tt.stdin)
+			f.IO.SetTTY(tt.tty)
 			tt.opts.IO = f.IO
 			if tt.opts.Output == "" {
 				tt.opts.Output = "text"

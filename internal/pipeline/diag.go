@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -188,4 +189,34 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Snippet returns the source line of the diagnostic with a caret under its column, for
+// people at a terminal:
+//
+//	   5 |   - depends: [extract]
+//	     |     ^
+//
+// It returns "" when the position is unknown or outside src.
+func (d Diagnostic) Snippet(src []byte) string {
+	lines := splitLines(src)
+	if d.Pos.Line < 1 || d.Pos.Line > len(lines) {
+		return ""
+	}
+	line := []rune(string(lines[d.Pos.Line-1]))
+	col := d.Pos.Column - 1
+	if col < 0 || col > len(line) {
+		return ""
+	}
+	// Keep tabs so the caret lines up with what the terminal shows.
+	pad := make([]rune, col)
+	for i := range pad {
+		pad[i] = ' '
+		if line[i] == '\t' {
+			pad[i] = '\t'
+		}
+	}
+	num := strconv.Itoa(d.Pos.Line)
+	gutter := strings.Repeat(" ", len(num))
+	return fmt.Sprintf(" %s | %s\n %s | %s^\n", num, string(line), gutter, string(pad))
 }

@@ -325,3 +325,22 @@ func TestBuiltInCode(t *testing.T) {
 		t.Errorf("got %q\nwant %q", msgs, want)
 	}
 }
+
+func TestSnippet(t *testing.T) {
+	src := []byte("steps:\n  - id: a\n\tx: 1\n")
+	tests := []struct {
+		pos  Pos
+		want string
+	}{
+		{Pos{2, 5}, " 2 |   - id: a\n   |     ^\n"},
+		{Pos{3, 2}, " 3 | \tx: 1\n   | \t^\n"},
+		{Pos{}, ""},
+		{Pos{9, 1}, ""},
+		{Pos{1, 99}, ""},
+	}
+	for _, tt := range tests {
+		if got := (Diagnostic{Pos: tt.pos}).Snippet(src); got != tt.want {
+			t.Errorf("Snippet(%v) = %q, want %q", tt.pos, got, tt.want)
+		}
+	}
+}
