@@ -194,8 +194,8 @@ func levenshtein(a, b string) int {
 // Snippet returns the source line of the diagnostic with a caret under its column, for
 // people at a terminal:
 //
-//	   5 |   - depends: [extract]
-//	     |     ^
+//	5 |   - depends: [extract]
+//	  |     ^
 //
 // It returns "" when the position is unknown or outside src.
 func (d Diagnostic) Snippet(src []byte) string {
