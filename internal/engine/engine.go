@@ -1,0 +1,615 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// Defaults for steps without a retry block and Options without a MaxBackoff.
+const (
+	DefaultMaxAttempts = 3
+	DefaultBackoff     = time.Second
+	DefaultMaxBackoff  = time.Minute
+)
+
+// Runner executes one run of a pipeline. Build it with New, start it with Run; Snapshot may
+// be called at any moment from any goroutine.
+type Runner struct {
+	p     *pipeline.Pipeline
+	exec  Executor
+	opts  Options
+	clock Clock
+	index map[string]int
+	deps  [][]int
+	// rand returns a number in [0, 1) for the backoff jitter; tests replace it.
+	rand func() float64
+
+	started atomic.Bool
+	sem     chan struct{} // nil when concurrency is unlimited
+
+	// obsMu orders observer calls: it is held from the state change through the observer
+	// call, so observers see transitions in the order they happened and never run at once.
+	// mu guards state alone, so an observer may call Snapshot.
+	obsMu sync.Mutex
+	mu    sync.Mutex
+	state *run.Run
+
+	// done[i] is closed when step i is terminal in this run; outcome[i] is written before,
+	// so a dependent reads it without a lock once done[i] is closed.
+	done    []chan struct{}
+	outcome []outcome
+	resumed []bool
+
+	failOnce sync.Once
+	cancel   context.CancelFunc // cancels the run's context (FailFast)
+}
+
+// outcome is what dependents need to know of a finished step.
+type outcome struct {
+	status run.StepStatus
+	// cause is the failed step a skipped step blames (itself for a failed step).
+	cause string
+}
+
+// New prepares a run of p, which must already be validated with its params applied. It
+// checks only what would otherwise hang or crash the run: duplicate or unknown step ids
+// and cycles.
+func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
+	if p == nil || exec == nil {
+		return nil, errors.New("engine: a pipeline and an executor are required")
+	}
+	if opts.RunID == "" {
+		return nil, errors.New("engine: Options.RunID is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	n := len(p.Steps)
+	r := &Runner{
+		p: p, exec: exec, opts: opts, clock: opts.Clock, rand: rand.Float64,
+		index:   make(map[string]int, n),
+		deps:    make([][]int, n),
+		done:    make([]chan struct{}, n),
+		outcome: make([]outcome, n),
+		resumed: make([]bool, n),
+	}
+	for i := range p.Steps {
+		id := p.Steps[i].ID
+		if _, dup := r.index[id]; dup {
+			return nil, fmt.Errorf("engine: step id %q is used twice", id)
+		}
+		r.index[id] = i
+	}
+	for i := range p.Steps {
+		r.deps[i] = make([]int, 0, len(p.Steps[i].DependsOn))
+		for _, d := range p.Steps[i].DependsOn {
+			j, ok := r.index[d]
+			if !ok {
+				return nil, fmt.Errorf("engine: step %q depends on unknown step %q", p.Steps[i].ID, d)
+			}
+			r.deps[i] = append(r.deps[i], j)
+		}
+	}
+	if id, ok := r.findCycle(); ok {
+		return nil, fmt.Errorf("engine: step %q is part of a dependency cycle", id)
+	}
+	if opts.Concurrency > 0 {
+		r.sem = make(chan struct{}, opts.Concurrency)
+	}
+
+	now := r.clock.Now()
+	r.state = &run.Run{ID: opts.RunID, Status: run.Pending, Metadata: p.Metadata,
+		CreatedAt: now, UpdatedAt: now, Steps: make([]run.Step, n)}
+	for i := range p.Steps {
+		st := &p.Steps[i]
+		r.state.Steps[i] = run.Step{ID: st.ID, Action: st.Action, Status: run.StepPending, DependsOn: st.DependsOn}
+		r.done[i] = make(chan struct{})
+		if opts.Resume == nil {
+			continue
+		}
+		if old := opts.Resume.Step(st.ID); old != nil && old.Status == run.StepCompleted && old.Action == st.Action {
+			kept := *old
+			kept.DependsOn = st.DependsOn
+			r.state.Steps[i] = kept
+			r.resumed[i] = true
+			r.outcome[i] = outcome{status: run.StepCompleted}
+			close(r.done[i])
+		}
+	}
+	return r, nil
+}
+
+// findCycle reports a step on a cycle, if any (Kahn's algorithm: what cannot be sorted is
+// on or behind a cycle).
+func (r *Runner) findCycle() (string, bool) {
+	n := len(r.deps)
+	indeg := make([]int, n)
+	users := make([][]int, n)
+	for i, ds := range r.deps {
+		indeg[i] = len(ds)
+		for _, d := range ds {
+			users[d] = append(users[d], i)
+		}
+	}
+	queue := make([]int, 0, n)
+	for i := range indeg {
+		if indeg[i] == 0 {
+			queue = append(queue, i)
+		}
+	}
+	for k := 0; k < len(queue); k++ {
+		for _, u := range users[queue[k]] {
+			if indeg[u]--; indeg[u] == 0 {
+				queue = append(queue, u)
+			}
+		}
+	}
+	if len(queue) == n {
+		return "", false
+	}
+	for i := range indeg {
+		if indeg[i] > 0 {
+			return r.p.Steps[i].ID, true
+		}
+	}
+	return "", false
+}
+
+// Snapshot returns a copy of the run as it is now.
+func (r *Runner) Snapshot() *run.Run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state.Clone()
+}
+
+// Run executes the run and blocks until it is terminal, then returns its final state. A
+// failed or cancelled run is not an error (its status says so); the error is only for
+// misuse, such as calling Run twice.
+func (r *Runner) Run(ctx context.Context) (*run.Run, error) {
+	if !r.started.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("engine: run %s was already started", r.opts.RunID)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.cancel = cancel
+	r.setRun(run.InProgress)
+
+	var status run.Status
+	if r.opts.Policy == Batches {
+		status = r.runBatches(ctx, runCtx)
+	} else {
+		status = r.runEager(ctx, runCtx)
+	}
+	r.setRun(status)
+	return r.Snapshot(), nil
+}
+
+// runEager starts one goroutine per step; each waits for its dependencies' done channels,
+// so a step starts the moment its last dependency completed.
+func (r *Runner) runEager(parent, ctx context.Context) run.Status {
+	var wg sync.WaitGroup
+	for i := range r.p.Steps {
+		if r.resumed[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.walkStep(ctx, i)
+		}()
+	}
+	wg.Wait()
+
+	var failed, cancelled bool
+	for i := range r.outcome {
+		switch r.outcome[i].status {
+		case run.StepFailed, run.StepSkipped:
+			failed = true
+		case run.StepCancelled:
+			cancelled = true
+		}
+	}
+	switch {
+	case cancelled && parent.Err() != nil:
+		return run.Cancelled
+	case failed:
+		return run.Failed
+	case cancelled:
+		return run.Cancelled
+	}
+	return run.Completed
+}
+
+// walkStep is one step's goroutine in the Eager policy. It waits for every dependency,
+// even after cancellation, so whether a step is skipped or cancelled never depends on
+// which goroutine woke first.
+func (r *Runner) walkStep(ctx context.Context, i int) {
+	defer close(r.done[i])
+	cancelledDep := false
+	for _, d := range r.deps[i] {
+		<-r.done[d]
+		if r.outcome[d].status == run.StepCancelled {
+			cancelledDep = true
+		}
+	}
+	if cause := r.blame(i); cause != "" {
+		r.finishUnrun(i, run.StepSkipped, "dependency_failed:"+cause)
+		return
+	}
+	if cancelledDep || ctx.Err() != nil {
+		r.finishUnrun(i, run.StepCancelled, "")
+		return
+	}
+	r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+		s.Status = run.StepQueued
+		return run.Event{}
+	})
+	r.execute(ctx, i)
+}
+
+// blame returns the failed ancestor that the first failed or skipped dependency of step i
+// names, or "" when there is none.
+func (r *Runner) blame(i int) string {
+	for _, d := range r.deps[i] {
+		switch o := r.outcome[d]; o.status {
+		case run.StepFailed, run.StepSkipped:
+			return o.cause
+		}
+	}
+	return ""
+}
+
+// runBatches reproduces the Pi server: waves of ready steps in declaration order, the next
+// only when the whole wave ended, a stop after a wave with a failure, then the server's
+// skip rule.
+func (r *Runner) runBatches(parent, ctx context.Context) run.Status {
+	failed := false
+	for !failed && ctx.Err() == nil {
+		var wave []int
+		r.mu.Lock()
+		for i := range r.state.Steps {
+			if r.state.Steps[i].Status == run.StepPending && r.depsCompletedLocked(i) {
+				wave = append(wave, i)
+			}
+		}
+		r.mu.Unlock()
+		if len(wave) == 0 {
+			break
+		}
+		for _, i := range wave {
+			r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+				s.Status = run.StepQueued
+				return run.Event{}
+			})
+		}
+		var wg sync.WaitGroup
+		for _, i := range wave {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(r.done[i])
+				r.execute(ctx, i)
+			}()
+		}
+		wg.Wait()
+		for _, i := range wave {
+			failed = failed || r.outcome[i].status == run.StepFailed
+		}
+	}
+	switch {
+	case parent.Err() != nil:
+		for i := range r.p.Steps {
+			if !r.outcome[i].status.Terminal() && !r.resumed[i] {
+				r.finishUnrun(i, run.StepCancelled, "")
+			}
+		}
+		return run.Cancelled
+	case failed:
+		// The server skips a step still waiting on a step that never finished (ran to
+		// completed or failed); a step whose dependencies all finished stays pending.
+		var skip []int
+		r.mu.Lock()
+		for i := range r.state.Steps {
+			if r.state.Steps[i].Status != run.StepPending {
+				continue
+			}
+			for _, d := range r.deps[i] {
+				if st := r.state.Steps[d].Status; st != run.StepCompleted && st != run.StepFailed {
+					skip = append(skip, i)
+					break
+				}
+			}
+		}
+		r.mu.Unlock()
+		for _, i := range skip {
+			r.finishUnrun(i, run.StepSkipped, "dependency_failed")
+		}
+		return run.Failed
+	}
+	return run.Completed
+}
+
+func (r *Runner) depsCompletedLocked(i int) bool {
+	for _, d := range r.deps[i] {
+		if r.state.Steps[d].Status != run.StepCompleted {
+			return false
+		}
+	}
+	return true
+}
+
+// finishUnrun ends a step that never ran (skipped or cancelled).
+func (r *Runner) finishUnrun(i int, status run.StepStatus, msg string) {
+	cause := ""
+	if status == run.StepSkipped {
+		cause = r.blame(i)
+	}
+	r.outcome[i] = outcome{status: status, cause: cause}
+	r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+		s.Status, s.CompletedAt = status, now
+		if msg != "" {
+			s.Error = msg
+		}
+		return run.Event{}
+	})
+}
+
+// retryFor returns the step's retry policy.
+func (r *Runner) retryFor(st *pipeline.Step) pipeline.Retry {
+	pol := pipeline.Retry{MaxAttempts: DefaultMaxAttempts, Backoff: DefaultBackoff}
+	switch {
+	case st.Retry != nil:
+		pol = *st.Retry
+	case r.opts.DefaultRetry != nil:
+		pol = *r.opts.DefaultRetry
+	}
+	if pol.MaxAttempts < 1 {
+		pol.MaxAttempts = 1
+	}
+	return pol
+}
+
+// execute runs the attempts of a queued step until it completes, fails for good or is
+// cancelled, and records its outcome. The slot is held only around each attempt.
+func (r *Runner) execute(ctx context.Context, i int) {
+	st := &r.p.Steps[i]
+	pol := r.retryFor(st)
+	setJobID := func(id string) {
+		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+			s.JobID = id
+			return run.Event{}
+		})
+	}
+	var input map[string]any
+	for attempt := 1; ; attempt++ {
+		if r.sem != nil {
+			select {
+			case r.sem <- struct{}{}:
+			case <-ctx.Done():
+				r.finishUnrun(i, run.StepCancelled, "")
+				return
+			}
+		}
+		r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+			s.Status, s.Attempts = run.StepProcessing, attempt
+			if s.StartedAt.IsZero() {
+				s.StartedAt = now
+			}
+			return run.Event{}
+		})
+		var (
+			res      map[string]any
+			err      error
+			timedOut bool
+		)
+		if attempt == 1 {
+			input, err = r.resolve(i)
+		}
+		if err == nil {
+			in := input
+			if attempt > 1 {
+				in = maps.Clone(input) // an executor may have changed the first attempt's map
+			}
+			res, timedOut, err = r.attempt(ctx, i, in, attempt, setJobID)
+		}
+		if r.sem != nil {
+			<-r.sem
+		}
+
+		if err == nil {
+			r.outcome[i] = outcome{status: run.StepCompleted}
+			r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+				s.Status, s.Result, s.Error, s.CompletedAt = run.StepCompleted, res, "", now
+				return run.Event{}
+			})
+			return
+		}
+		if ctx.Err() != nil {
+			r.finishUnrun(i, run.StepCancelled, "")
+			return
+		}
+		var se *StepError
+		errors.As(err, &se)
+		transient := timedOut || (se != nil && se.Transient)
+		if timedOut {
+			err = fmt.Errorf("timeout: attempt %d ran longer than %s", attempt, st.Timeout)
+		}
+		msg := err.Error()
+		if transient && attempt < pol.MaxAttempts {
+			var hint time.Duration
+			if se != nil && !timedOut {
+				hint = se.RetryAfter
+			}
+			wait := backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand())
+			r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+				// The step waits for its next attempt as queued: it is not terminal yet.
+				s.Status, s.Error = run.StepQueued, msg
+				return run.Event{Status: string(run.StepFailed), RetryIn: wait}
+			})
+			select {
+			case <-r.clock.After(wait):
+			case <-ctx.Done():
+				r.finishUnrun(i, run.StepCancelled, "")
+				return
+			}
+			continue
+		}
+		r.outcome[i] = outcome{status: run.StepFailed, cause: st.ID}
+		r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+			s.Status, s.Error, s.CompletedAt = run.StepFailed, msg, now
+			if se != nil && se.Result != nil {
+				s.Result = se.Result
+			}
+			return run.Event{}
+		})
+		if r.opts.FailFast {
+			r.failOnce.Do(r.cancel)
+		}
+		return
+	}
+}
+
+// attempt calls the executor once, under the step's timeout when it has one.
+func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int, setJobID func(string)) (res map[string]any, timedOut bool, err error) {
+	st := &r.p.Steps[i]
+	actx := ctx
+	if st.Timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithCancel(ctx)
+		var fired atomic.Bool
+		stop := make(chan struct{})
+		timer := r.clock.After(st.Timeout)
+		go func() {
+			select {
+			case <-timer:
+				fired.Store(true)
+				cancel()
+			case <-stop:
+			}
+		}()
+		defer func() {
+			close(stop)
+			cancel()
+			timedOut = err != nil && fired.Load()
+		}()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, Permanent(fmt.Errorf("executor panicked: %v", p))
+		}
+	}()
+	res, err = r.exec.Execute(actx, Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID})
+	return res, false, err
+}
+
+// resolve builds the input of step i: a copy of its input with input_map applied as the
+// server does it.
+func (r *Runner) resolve(i int) (map[string]any, error) {
+	st := &r.p.Steps[i]
+	in := make(map[string]any, len(st.Input)+len(st.InputMap))
+	maps.Copy(in, st.Input)
+	if len(st.InputMap) == 0 {
+		return in, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, key := range slices.Sorted(maps.Keys(st.InputMap)) {
+		expr := st.InputMap[key]
+		ref, ok := pipeline.ParseRef(expr)
+		if !ok {
+			return nil, Permanent(fmt.Errorf("invalid_input_map:%s", key))
+		}
+		j, ok := r.index[ref.Step]
+		if !ok || r.state.Steps[j].Status != run.StepCompleted {
+			return nil, Permanent(errors.New("missing_input_map_source:" + ref.Step))
+		}
+		in[key] = walkPath(r.state.Steps[j].Result, ref.Path)
+	}
+	return in, nil
+}
+
+// walkPath follows path through nested objects; anything else on the way, or a missing
+// key, gives nil (the server has no array indexes).
+func walkPath(result map[string]any, path []string) any {
+	if result == nil {
+		return nil
+	}
+	var v any = result
+	for _, key := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if v, ok = m[key]; !ok {
+			return nil
+		}
+	}
+	return v
+}
+
+// backoff is the wait after failed attempt n (1-based): full jitter over an exponential
+// ceiling base*2^(n-1) capped at limit, and never less than the server's retry-after hint.
+// u is uniform in [0, 1).
+func backoff(base, limit time.Duration, n int, retryAfter time.Duration, u float64) time.Duration {
+	ceil := base
+	for k := 1; k < n && ceil < limit; k++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, limit)
+	return max(time.Duration(u*float64(ceil)), retryAfter)
+}
+
+// setStep applies one transition of step i and reports it to the observer. The event's
+// status defaults to the step's new status.
+func (r *Runner) setStep(i int, mutate func(s *run.Step, now time.Time) run.Event) {
+	obs := r.opts.Observer
+	if obs != nil {
+		r.obsMu.Lock()
+		defer r.obsMu.Unlock()
+	}
+	r.mu.Lock()
+	now := r.clock.Now()
+	s := &r.state.Steps[i]
+	ev := mutate(s, now)
+	r.state.UpdatedAt = now
+	if ev.Status == "" {
+		ev.Status = string(s.Status)
+	}
+	ev.Time, ev.RunID, ev.StepID, ev.Attempt, ev.JobID = now, r.state.ID, s.ID, s.Attempts, s.JobID
+	if ev.Error == "" && (s.Status == run.StepFailed || s.Status == run.StepSkipped || ev.RetryIn > 0) {
+		ev.Error = s.Error
+	}
+	r.mu.Unlock()
+	if obs != nil {
+		obs(ev)
+	}
+}
+
+// setRun changes the run's status and reports it.
+func (r *Runner) setRun(status run.Status) {
+	obs := r.opts.Observer
+	if obs != nil {
+		r.obsMu.Lock()
+		defer r.obsMu.Unlock()
+	}
+	r.mu.Lock()
+	now := r.clock.Now()
+	r.state.Status, r.state.UpdatedAt = status, now
+	r.mu.Unlock()
+	if obs != nil {
+		obs(run.Event{Time: now, RunID: r.opts.RunID, Status: string(status)})
+	}
+}
