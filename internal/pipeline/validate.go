@@ -199,7 +199,11 @@ func (v *validator) action(s *Step) *ActionSpec {
 			v.errorf(at, "step %s has an empty action: use one of %s", stepName(*s), strings.Join(v.actionNames(), ", "))
 			return nil
 		}
-		v.errorf(at, "unknown action %q%s", s.Action, suggestOr(s.Action, v.actionNames(), "known actions: "+strings.Join(v.actionNames(), ", ")))
+		all := make([]string, len(catalog))
+		for i := range catalog {
+			all[i] = catalog[i].Name
+		}
+		v.errorf(at, "unknown action %q%s", s.Action, suggestOr(s.Action, all, "known actions: "+strings.Join(v.actionNames(), ", ")))
 		return nil
 	}
 	if spec.Local && v.mode == Remote {
