@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/pi-cli/pi/internal/pipeline"
@@ -275,4 +274,4 @@ func TestTimeoutFakeClock(t *testing.T) {
 	}
 }
 
-var _ = synctest.Test
+
