@@ -31,8 +31,10 @@ type runner interface {
 	Snapshot() *run.Run
 }
 
-// newRunner builds a run of the engine; it is set where the engine is linked in.
-var newRunner func(p *pipeline.Pipeline, exec engine.Executor, opts engine.Options) (runner, error)
+// newRunner builds a run of the engine.
+var newRunner = func(p *pipeline.Pipeline, exec engine.Executor, opts engine.Options) (runner, error) {
+	return engine.New(p, exec, opts)
+}
 
 func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 	obj, e := readObject(w, r)
@@ -127,10 +129,6 @@ func (s *Server) startRun(rec *runRec, resume *run.Run) {
 			default:
 			}
 		},
-	}
-	if newRunner == nil {
-		s.failRun(rec, "run_trigger_failed: no engine linked in")
-		return
 	}
 	rn, err := newRunner(rec.body.toPipeline(), engine.ExecutorFunc(s.execute), opts)
 	if err != nil {
