@@ -273,5 +273,3 @@ func TestTimeoutFakeClock(t *testing.T) {
 		t.Errorf("duration = %v, want 5s on the fake clock", d)
 	}
 }
-
-
