@@ -30,7 +30,7 @@ const (
 // extensions. params are the `-p NAME=VALUE` overrides (nil for none). It reports every
 // problem at once, sorted by position; it does not repeat what Parse reported.
 func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
-	v := &validator{p: p, mode: mode, diags: diags{file: p.Name}}
+	v := &validator{p: p, mode: mode, diags: diags{file: p.Name}, paramValues: paramValues(p, params)}
 	v.stepCount()
 	v.index()
 	for i := range p.Steps {
@@ -48,6 +48,25 @@ type validator struct {
 	mode  Mode
 	ids   map[string]int // id -> index of its first step
 	names []string       // ids in declaration order, for suggestions
+	// paramValues are the params' values (defaults, then valid -p overrides) for checking
+	// input values as they will be sent.
+	paramValues map[string]any
+}
+
+func paramValues(p *Pipeline, overrides map[string]string) map[string]any {
+	if len(p.Params) == 0 {
+		return nil
+	}
+	values := make(map[string]any, len(p.Params))
+	for name, prm := range p.Params {
+		values[name] = prm.Value
+		if raw, ok := overrides[name]; ok {
+			if val, err := overrideValue(name, raw, prm.Value); err == nil {
+				values[name] = val
+			}
+		}
+	}
+	return values
 }
 
 func (v *validator) stepCount() {
@@ -131,6 +150,9 @@ func (v *validator) step(i int) {
 	spec := v.action(s)
 	if spec != nil {
 		v.inputs(s, spec)
+		if !s.reported.has(fInput) {
+			v.checkInputValues(s, v.paramValues)
+		}
 	}
 
 	// input_map
