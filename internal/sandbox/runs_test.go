@@ -246,3 +246,32 @@ func TestFinishedObjectsLeaveMemory(t *testing.T) {
 	// An edit of an ad whose job left memory is still accepted.
 	c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": job})
 }
+
+// TestInputMapCheckedOnlyAtRunTime: the server accepts any input_map string and fails the
+// step when it runs.
+func TestInputMapCheckedOnlyAtRunTime(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	tests := []struct {
+		name     string
+		inputMap map[string]any
+		wantErr  string
+	}{
+		{"bad grammar", map[string]any{"brand_id": "steps.a.result.brand_id"}, "invalid_input_map:brand_id"},
+		// x runs after g (it depends on it), so it has not run when g needs it.
+		{"source not finished", map[string]any{"brand_id": "$steps.x.result.brand_id"}, "missing_input_map_source:x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := c.createRun(map[string]any{"steps": []any{
+				map[string]any{"id": "a", "action": "brands.extract", "input": map[string]any{"url": "https://a.test"}},
+				map[string]any{"id": "g", "action": "campaigns.generate", "depends_on": []any{"a"},
+					"input": map[string]any{"prompt": "p"}, "input_map": tt.inputMap},
+				map[string]any{"id": "x", "action": "brands.extract", "depends_on": []any{"g"}, "input": map[string]any{"url": "https://x.test"}},
+			}})
+			_, r := c.waitRun(id)
+			if g := r.Step("g"); r.Status != run.Failed || g.Status != run.StepFailed || g.Error != tt.wantErr || g.JobID != "" {
+				t.Errorf("run %s, step g %+v", r.Status, g)
+			}
+		})
+	}
+}
