@@ -243,11 +243,35 @@ func TestSchemaHasDescriptions(t *testing.T) {
 	if s["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
 		t.Errorf("$schema = %v", s["$schema"])
 	}
-	step := s["$defs"].(map[string]any)["step"].(map[string]any)["properties"].(map[string]any)
+	stepDef := s["$defs"].(map[string]any)["step"].(map[string]any)
+	step := stepDef["properties"].(map[string]any)
 	for _, key := range stepKeys {
 		prop, ok := step[key].(map[string]any)
 		if !ok || prop["description"] == "" || prop["description"] == nil {
 			t.Errorf("step key %s has no description in the schema", key)
+		}
+	}
+	// every input of every action has a description, for completion inside input:
+	described := 0
+	for _, c := range stepDef["allOf"].([]any) {
+		then := c.(map[string]any)["then"].(map[string]any)
+		props := then["properties"].(map[string]any)["input"].(map[string]any)["properties"].(map[string]any)
+		for k, v := range props {
+			d, _ := v.(map[string]any)["description"].(string)
+			if !strings.HasSuffix(d, ".") || strings.HasSuffix(d, ". ") || len(d) < 15 {
+				t.Errorf("input %s: poor description %q", k, d)
+			}
+			described++
+		}
+	}
+	if described == 0 {
+		t.Errorf("no input descriptions")
+	}
+	for _, a := range Actions() {
+		for _, k := range a.inputNames() {
+			if inputDescriptions[k] == "" {
+				t.Errorf("%s input %s has no description", a.Name, k)
+			}
 		}
 	}
 }

@@ -110,6 +110,22 @@ func buildSchema() []byte {
 			},
 		},
 	}
+	// Per action, the input keys with descriptions, so editors complete them inside
+	// `input:`. No types and no required keys here: a value may be a ${params.NAME} string
+	// and input_map may supply a key; `pi validate` checks both.
+	var perAction []any
+	for _, a := range Actions() {
+		props := obj{}
+		for _, k := range a.inputNames() {
+			props[k] = obj{"description": inputDescription(&a, k)}
+		}
+		perAction = append(perAction, obj{
+			"if":   obj{"properties": obj{"action": obj{"const": a.Name}}, "required": []string{"action"}},
+			"then": obj{"properties": obj{"input": obj{"properties": props}}},
+		})
+	}
+	s["$defs"].(obj)["step"].(obj)["allOf"] = perAction
+
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		panic("pipeline: encode schema: " + err.Error()) // static data: cannot happen
@@ -133,4 +149,54 @@ func describeInputs(a *ActionSpec) string {
 		parts = append(parts, "optional "+strings.Join(a.Optional, ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// inputDescriptions say what an input is (PI-API.md); inputDescription adds whether the
+// action requires it.
+var inputDescriptions = map[string]string{
+	"url":                 "Website URL (http or https).",
+	"logoBase64":          "The logo image, base64-encoded.",
+	"imagesBase64":        "Images of the brand, base64-encoded (a list).",
+	"location":            "Market of the brand: {country, languages: [...]}.",
+	"prompt":              "What to create or change, 1 to 5000 characters.",
+	"reference_images":    "Image URLs to take inspiration from (at most 6; 5 for localize_ad).",
+	"brand_id":            "Uuid of an extracted brand, usually $steps.<extract>.result.brand_id in input_map.",
+	"brand_identity_json": "A brand identity written inline (name, colours, fonts, tone...), instead of brand_id.",
+	"output":              "Output settings: {aspect_ratio, resolution, thinking_intensity}.",
+	"client_reference_id": "Your own reference, returned with the job.",
+	"metadata":            "Arbitrary data stored with the job.",
+	"source_job_id":       "Uuid of a generate or edit job, usually $steps.<step>.result.job_id in input_map.",
+	"source_image_url":    "URL of the image to adapt, instead of source_job_id.",
+	"target_culture":      "The audience to adapt to, at most 200 characters (\"French urban premium\").",
+	"target_language":     "Language code of the text (fr, de, pt-BR...).",
+	"target_currency":     "Currency of prices shown (EUR, JPY...).",
+	"command":             "The command as an argv list ([make, assets]); no shell.",
+	"script":              "A shell script, run with sh -c.",
+	"env":                 "Extra environment variables (a mapping).",
+	"dir":                 "Working directory.",
+	"stdin":               "Text given on standard input.",
+	"method":              "HTTP method (default GET).",
+	"headers":             "Request headers (a mapping).",
+	"json":                "A JSON request body (any value).",
+	"body":                "A raw request body (a string).",
+	"expect_status":       "The status code that counts as success.",
+}
+
+func inputDescription(a *ActionSpec, key string) string {
+	d := inputDescriptions[key]
+	switch {
+	case contains(a.Required, key):
+		return "Required. " + d
+	case contains(a.Optional, key):
+		return "Optional. " + d
+	}
+	for _, g := range a.OneOf {
+		if contains(g, key) {
+			if a.AtLeastOne {
+				return "At least one of " + strings.Join(g, ", ") + ". " + d
+			}
+			return "Exactly one of " + strings.Join(g, ", ") + ". " + d
+		}
+	}
+	return d
 }
