@@ -275,3 +275,15 @@ func TestSchemaHasDescriptions(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaKeywordsDraft07Compatible: editors' YAML language server validates with draft-07
+// semantics, so the schema sticks to keywords that mean the same there ($defs is only
+// reached through $ref JSON pointers, which draft-07 resolves too).
+func TestSchemaKeywordsDraft07Compatible(t *testing.T) {
+	for _, kw := range []string{"unevaluatedProperties", "unevaluatedItems", "prefixItems", "$dynamicRef",
+		"$dynamicAnchor", "dependentRequired", "dependentSchemas", "minContains", "maxContains", "$anchor"} {
+		if bytes.Contains(Schema(), []byte(`"`+kw+`"`)) {
+			t.Errorf("schema uses %s, which draft-07 tools do not understand", kw)
+		}
+	}
+}
