@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -188,14 +189,21 @@ func (s *Server) recordRun(rec *runRec, snap *run.Run) {
 	rec.changed = make(chan struct{})
 }
 
-// sameRun reports whether b shows nothing new over a (time of update aside).
+// sameRun reports whether b shows nothing new over a (time of update aside). Results are
+// set once and never modified, so the same map means the same result.
 func sameRun(a, b *run.Run) bool {
 	if a.Status != b.Status || len(a.Steps) != len(b.Steps) {
 		return false
 	}
-	x, _ := json.Marshal(a.Steps)
-	y, _ := json.Marshal(b.Steps)
-	return string(x) == string(y)
+	for i := range a.Steps {
+		x, y := &a.Steps[i], &b.Steps[i]
+		if x.ID != y.ID || x.Status != y.Status || x.JobID != y.JobID || x.Error != y.Error ||
+			!x.StartedAt.Equal(y.StartedAt) || !x.CompletedAt.Equal(y.CompletedAt) ||
+			reflect.ValueOf(x.Result).UnsafePointer() != reflect.ValueOf(y.Result).UnsafePointer() {
+			return false
+		}
+	}
+	return true
 }
 
 // failRun ends a run the engine could not start.

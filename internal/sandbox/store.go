@@ -17,9 +17,11 @@ import (
 // is answered, a state change does not, and only the latest state of an object in a batch
 // is written.
 type store struct {
-	db   *sql.DB
-	ops  chan writeOp
-	done chan struct{}
+	db *sql.DB
+	// putRun and putJob are prepared once: preparing is a tenth of a write's cost.
+	putRun, putJob *sql.Stmt
+	ops            chan writeOp
+	done           chan struct{}
 
 	mu     sync.RWMutex
 	closed bool
@@ -80,6 +82,17 @@ func openStore(path string) (*store, error) {
 		return nil, fmt.Errorf("sandbox: open database %q: %w (is it a sandbox database?)", path, err)
 	}
 	st := &store{db: db, ops: make(chan writeOp, 4096), done: make(chan struct{})}
+	if st.putRun, err = db.Prepare(`INSERT INTO runs (id, body, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
+		terminal = excluded.terminal, updated_at = excluded.updated_at`); err == nil {
+		st.putJob, err = db.Prepare(`INSERT INTO jobs (id, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
+		terminal = excluded.terminal, updated_at = excluded.updated_at`)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox: prepare writes: %w", err)
+	}
 	go st.writer()
 	return st, nil
 }
@@ -148,15 +161,9 @@ func (st *store) commit(batch []writeOp) error {
 			continue
 		}
 		if op.table == "runs" {
-			_, err = tx.Exec(`INSERT INTO runs (id, body, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-				ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
-				terminal = excluded.terminal, updated_at = excluded.updated_at`,
-				op.id, string(op.body), string(op.doc), op.status, op.terminal, op.updated)
+			_, err = tx.Stmt(st.putRun).Exec(op.id, string(op.body), string(op.doc), op.status, op.terminal, op.updated)
 		} else {
-			_, err = tx.Exec(`INSERT INTO jobs (id, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
-				terminal = excluded.terminal, updated_at = excluded.updated_at`,
-				op.id, string(op.doc), op.status, op.terminal, op.updated)
+			_, err = tx.Stmt(st.putJob).Exec(op.id, string(op.doc), op.status, op.terminal, op.updated)
 		}
 		if err != nil {
 			_ = tx.Rollback()
