@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -35,7 +36,14 @@ type Runner struct {
 	rand func() float64
 
 	started atomic.Bool
-	sem     chan struct{} // nil when concurrency is unlimited
+	sem     chan struct{} // Batches: the slots; nil when concurrency is unlimited
+
+	// The Eager scheduler: steps ready for a slot wait in queue (FIFO); free counts the idle
+	// slots. Whenever queue is not empty, free is 0, and every slot holder takes the next
+	// queued step before it lets its slot go, so nothing is stranded in the queue.
+	qmu   sync.Mutex
+	queue []int
+	free  int
 
 	// obsMu orders observer calls: it is held from the state change through the observer
 	// call, so observers see transitions in the order they happened and never run at once.
@@ -44,11 +52,16 @@ type Runner struct {
 	mu    sync.Mutex
 	state *run.Run
 
-	// done[i] is closed when step i is terminal in this run; outcome[i] is written before,
-	// so a dependent reads it without a lock once done[i] is closed.
-	done    []chan struct{}
-	outcome []outcome
-	resumed []bool
+	// users[i] are the steps that depend on step i. waiting[i] counts the dependencies of
+	// step i that have not finished; the step that brings it to zero starts step i. outcome[i]
+	// is written before that count drops, so a dependent reads it without a lock.
+	users    [][]int
+	waiting  []atomic.Int32
+	outcome  []outcome
+	resumed  []bool
+	attempts []int            // attempts made in this run, per step
+	input    []map[string]any // the resolved input, per step
+	wg       sync.WaitGroup
 
 	failOnce sync.Once
 	cancel   context.CancelFunc // cancels the run's context (FailFast)
@@ -80,11 +93,15 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 	n := len(p.Steps)
 	r := &Runner{
 		p: p, exec: exec, opts: opts, clock: opts.Clock, rand: rand.Float64,
-		index:   make(map[string]int, n),
-		deps:    make([][]int, n),
-		done:    make([]chan struct{}, n),
-		outcome: make([]outcome, n),
-		resumed: make([]bool, n),
+		index:    make(map[string]int, n),
+		deps:     make([][]int, n),
+		users:    make([][]int, n),
+		waiting:  make([]atomic.Int32, n),
+		outcome:  make([]outcome, n),
+		resumed:  make([]bool, n),
+		attempts: make([]int, n),
+		input:    make([]map[string]any, n),
+		free:     math.MaxInt,
 	}
 	for i := range p.Steps {
 		id := p.Steps[i].ID
@@ -101,13 +118,17 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 				return nil, fmt.Errorf("engine: step %q depends on unknown step %q", p.Steps[i].ID, d)
 			}
 			r.deps[i] = append(r.deps[i], j)
+			r.users[j] = append(r.users[j], i)
 		}
 	}
 	if id, ok := r.findCycle(); ok {
 		return nil, fmt.Errorf("engine: step %q is part of a dependency cycle", id)
 	}
 	if opts.Concurrency > 0 {
-		r.sem = make(chan struct{}, opts.Concurrency)
+		r.free = opts.Concurrency
+		if opts.Policy == Batches {
+			r.sem = make(chan struct{}, opts.Concurrency)
+		}
 	}
 
 	now := r.clock.Now()
@@ -116,7 +137,7 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 	for i := range p.Steps {
 		st := &p.Steps[i]
 		r.state.Steps[i] = run.Step{ID: st.ID, Action: st.Action, Status: run.StepPending, DependsOn: st.DependsOn}
-		r.done[i] = make(chan struct{})
+		r.waiting[i].Store(int32(len(r.deps[i])))
 		if opts.Resume == nil {
 			continue
 		}
@@ -126,7 +147,13 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 			r.state.Steps[i] = kept
 			r.resumed[i] = true
 			r.outcome[i] = outcome{status: run.StepCompleted}
-			close(r.done[i])
+		}
+	}
+	for i := range p.Steps {
+		if r.resumed[i] {
+			for _, u := range r.users[i] {
+				r.waiting[u].Add(-1)
+			}
 		}
 	}
 	return r, nil
@@ -197,21 +224,23 @@ func (r *Runner) Run(ctx context.Context) (*run.Run, error) {
 	return r.Snapshot(), nil
 }
 
-// runEager starts one goroutine per step; each waits for its dependencies' done channels,
-// so a step starts the moment its last dependency completed.
+// runEager queues the steps with nothing to wait for; each step that finishes queues the
+// dependents it was the last dependency of, so a step is ready the moment its last
+// dependency finished. A goroutine exists only per slot in use (plus one per step waiting
+// to retry): a slot holder goes straight on with the next queued step, so a 10000-step
+// chain runs on one goroutine and a wide graph never parks thousands of them.
 func (r *Runner) runEager(parent, ctx context.Context) run.Status {
-	var wg sync.WaitGroup
+	var ready []int
 	for i := range r.p.Steps {
-		if r.resumed[i] {
-			continue
+		if !r.resumed[i] && r.waiting[i].Load() == 0 {
+			ready = r.admit(ctx, i, ready)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.walkStep(ctx, i)
-		}()
 	}
-	wg.Wait()
+	r.qmu.Lock()
+	r.queue = append(r.queue, ready...)
+	r.dispatchLocked(ctx)
+	r.qmu.Unlock()
+	r.wg.Wait()
 
 	var failed, cancelled bool
 	for i := range r.outcome {
@@ -233,31 +262,108 @@ func (r *Runner) runEager(parent, ctx context.Context) run.Status {
 	return run.Completed
 }
 
-// walkStep is one step's goroutine in the Eager policy. It waits for every dependency,
-// even after cancellation, so whether a step is skipped or cancelled never depends on
-// which goroutine woke first.
-func (r *Runner) walkStep(ctx context.Context, i int) {
-	defer close(r.done[i])
+// dispatchLocked gives idle slots to queued steps, a goroutine each. r.qmu is held.
+func (r *Runner) dispatchLocked(ctx context.Context) {
+	for r.free > 0 && len(r.queue) > 0 {
+		r.free--
+		i := r.queue[0]
+		r.queue = r.queue[1:]
+		r.wg.Add(1)
+		go r.worker(ctx, i)
+	}
+}
+
+// worker holds one slot: it runs an attempt of step i, queues what that made ready, then
+// goes on with the next queued step, and lets the slot go when the queue is empty.
+func (r *Runner) worker(ctx context.Context, i int) {
+	defer r.wg.Done()
+	var ready []int
+	for {
+		ready = ready[:0]
+		if wait, retry := r.attemptStep(ctx, i); retry {
+			r.wg.Add(1)
+			go r.retryLater(ctx, i, wait)
+		} else {
+			ready = r.settle(ctx, i, ready)
+		}
+		r.qmu.Lock()
+		r.queue = append(r.queue, ready...)
+		if len(r.queue) == 0 {
+			r.free++
+			r.qmu.Unlock()
+			return
+		}
+		i = r.queue[0]
+		r.queue = r.queue[1:]
+		r.dispatchLocked(ctx)
+		r.qmu.Unlock()
+	}
+}
+
+// retryLater queues step i again once its backoff has passed; the wait holds no slot and
+// ends at once on cancellation.
+func (r *Runner) retryLater(ctx context.Context, i int, wait time.Duration) {
+	defer r.wg.Done()
+	var ready []int
+	select {
+	case <-r.clock.After(wait):
+		ready = append(ready, i)
+	case <-ctx.Done():
+		r.finishUnrun(i, run.StepCancelled, "")
+		ready = r.settle(ctx, i, ready)
+	}
+	r.qmu.Lock()
+	r.queue = append(r.queue, ready...)
+	r.dispatchLocked(ctx)
+	r.qmu.Unlock()
+}
+
+// settle is called when step f is terminal: it appends to ready the dependents that f was
+// the last dependency of and that can run, and ends (skipped or cancelled) those that
+// cannot, and theirs in turn.
+func (r *Runner) settle(ctx context.Context, f int, ready []int) []int {
+	var buf [16]int
+	work := append(buf[:0], f)
+	for len(work) > 0 {
+		d := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, u := range r.users[d] {
+			if r.waiting[u].Add(-1) != 0 {
+				continue
+			}
+			n := len(ready)
+			if ready = r.admit(ctx, u, ready); len(ready) == n {
+				work = append(work, u) // ended unrun: its dependents are decided now too
+			}
+		}
+	}
+	return ready
+}
+
+// admit decides the fate of step i once every dependency finished: skipped behind a
+// failure, cancelled behind a cancellation, else queued (appended to ready). Since it
+// runs only when all dependencies finished, the decision never depends on which
+// goroutine got there first.
+func (r *Runner) admit(ctx context.Context, i int, ready []int) []int {
 	cancelledDep := false
 	for _, d := range r.deps[i] {
-		<-r.done[d]
 		if r.outcome[d].status == run.StepCancelled {
 			cancelledDep = true
 		}
 	}
 	if cause := r.blame(i); cause != "" {
 		r.finishUnrun(i, run.StepSkipped, "dependency_failed:"+cause)
-		return
+		return ready
 	}
 	if cancelledDep || ctx.Err() != nil {
 		r.finishUnrun(i, run.StepCancelled, "")
-		return
+		return ready
 	}
 	r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
 		s.Status = run.StepQueued
 		return run.Event{}
 	})
-	r.execute(ctx, i)
+	return append(ready, i)
 }
 
 // blame returns the failed ancestor that the first failed or skipped dependency of step i
@@ -300,7 +406,6 @@ func (r *Runner) runBatches(parent, ctx context.Context) run.Status {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer close(r.done[i])
 				r.execute(ctx, i)
 			}()
 		}
@@ -382,19 +487,10 @@ func (r *Runner) retryFor(st *pipeline.Step) pipeline.Retry {
 	return pol
 }
 
-// execute runs the attempts of a queued step until it completes, fails for good or is
-// cancelled, and records its outcome. The slot is held only around each attempt.
+// execute runs the attempts of a queued step in the Batches policy until it completes,
+// fails for good or is cancelled. The slot is held only around each attempt.
 func (r *Runner) execute(ctx context.Context, i int) {
-	st := &r.p.Steps[i]
-	pol := r.retryFor(st)
-	setJobID := func(id string) {
-		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
-			s.JobID = id
-			return run.Event{}
-		})
-	}
-	var input map[string]any
-	for attempt := 1; ; attempt++ {
+	for {
 		if r.sem != nil {
 			select {
 			case r.sem <- struct{}{}:
@@ -403,88 +499,111 @@ func (r *Runner) execute(ctx context.Context, i int) {
 				return
 			}
 		}
-		r.setStep(i, func(s *run.Step, now time.Time) run.Event {
-			s.Status, s.Attempts = run.StepProcessing, attempt
-			if s.StartedAt.IsZero() {
-				s.StartedAt = now
-			}
-			return run.Event{}
-		})
-		var (
-			res      map[string]any
-			err      error
-			timedOut bool
-		)
-		if attempt == 1 {
-			input, err = r.resolve(i)
-		}
-		if err == nil {
-			in := input
-			if attempt > 1 {
-				in = maps.Clone(input) // an executor may have changed the first attempt's map
-			}
-			res, timedOut, err = r.attempt(ctx, i, in, attempt, setJobID)
-		}
+		wait, retry := r.attemptStep(ctx, i)
 		if r.sem != nil {
 			<-r.sem
 		}
-
-		if err == nil {
-			r.outcome[i] = outcome{status: run.StepCompleted}
-			r.setStep(i, func(s *run.Step, now time.Time) run.Event {
-				s.Status, s.Result, s.Error, s.CompletedAt = run.StepCompleted, res, "", now
-				return run.Event{}
-			})
+		if !retry {
 			return
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-r.clock.After(wait):
+		case <-ctx.Done():
 			r.finishUnrun(i, run.StepCancelled, "")
 			return
 		}
-		var se *StepError
-		errors.As(err, &se)
-		transient := timedOut || (se != nil && se.Transient)
-		if timedOut {
-			err = fmt.Errorf("timeout: attempt %d ran longer than %s", attempt, st.Timeout)
-		}
-		msg := err.Error()
-		if transient && attempt < pol.MaxAttempts {
-			var hint time.Duration
-			if se != nil && !timedOut {
-				hint = se.RetryAfter
-			}
-			wait := backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand())
-			r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
-				// The step waits for its next attempt as queued: it is not terminal yet.
-				s.Status, s.Error = run.StepQueued, msg
-				return run.Event{Status: string(run.StepFailed), RetryIn: wait}
-			})
-			select {
-			case <-r.clock.After(wait):
-			case <-ctx.Done():
-				r.finishUnrun(i, run.StepCancelled, "")
-				return
-			}
-			continue
-		}
-		r.outcome[i] = outcome{status: run.StepFailed, cause: st.ID}
-		r.setStep(i, func(s *run.Step, now time.Time) run.Event {
-			s.Status, s.Error, s.CompletedAt = run.StepFailed, msg, now
-			if se != nil && se.Result != nil {
-				s.Result = se.Result
-			}
-			return run.Event{}
-		})
-		if r.opts.FailFast {
-			r.failOnce.Do(r.cancel)
-		}
-		return
 	}
 }
 
-// attempt calls the executor once, under the step's timeout when it has one.
-func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int, setJobID func(string)) (res map[string]any, timedOut bool, err error) {
+// attemptStep runs the next attempt of queued step i (the caller holds a slot) and records
+// the outcome. When the attempt failed and may be retried, the step goes back to queued
+// and attemptStep returns the wait before the next attempt and true.
+func (r *Runner) attemptStep(ctx context.Context, i int) (time.Duration, bool) {
+	if ctx.Err() != nil {
+		r.finishUnrun(i, run.StepCancelled, "")
+		return 0, false
+	}
 	st := &r.p.Steps[i]
+	r.attempts[i]++
+	attempt := r.attempts[i]
+	r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+		s.Status, s.Attempts = run.StepProcessing, attempt
+		if s.StartedAt.IsZero() {
+			s.StartedAt = now
+		}
+		return run.Event{}
+	})
+	var (
+		res      map[string]any
+		err      error
+		timedOut bool
+	)
+	if attempt == 1 {
+		r.input[i], err = r.resolve(i)
+	}
+	if err == nil {
+		in := r.input[i]
+		if attempt > 1 {
+			in = maps.Clone(in) // an executor may have changed the first attempt's map
+		}
+		res, timedOut, err = r.attempt(ctx, i, in, attempt)
+	}
+
+	if err == nil {
+		r.outcome[i] = outcome{status: run.StepCompleted}
+		r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+			s.Status, s.Result, s.Error, s.CompletedAt = run.StepCompleted, res, "", now
+			return run.Event{}
+		})
+		return 0, false
+	}
+	if ctx.Err() != nil {
+		r.finishUnrun(i, run.StepCancelled, "")
+		return 0, false
+	}
+	var se *StepError
+	errors.As(err, &se)
+	transient := timedOut || (se != nil && se.Transient)
+	if timedOut {
+		err = fmt.Errorf("timeout: attempt %d ran longer than %s", attempt, st.Timeout)
+	}
+	msg := err.Error()
+	if pol := r.retryFor(st); transient && attempt < pol.MaxAttempts {
+		var hint time.Duration
+		if se != nil && !timedOut {
+			hint = se.RetryAfter
+		}
+		wait := backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand())
+		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+			// The step waits for its next attempt as queued: it is not terminal yet.
+			s.Status, s.Error = run.StepQueued, msg
+			return run.Event{Status: string(run.StepFailed), RetryIn: wait}
+		})
+		return wait, true
+	}
+	r.outcome[i] = outcome{status: run.StepFailed, cause: st.ID}
+	r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+		s.Status, s.Error, s.CompletedAt = run.StepFailed, msg, now
+		if se != nil && se.Result != nil {
+			s.Result = se.Result
+		}
+		return run.Event{}
+	})
+	if r.opts.FailFast {
+		r.failOnce.Do(r.cancel)
+	}
+	return 0, false
+}
+
+// attempt calls the executor once, under the step's timeout when it has one.
+func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int) (res map[string]any, timedOut bool, err error) {
+	st := &r.p.Steps[i]
+	setJobID := func(id string) {
+		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+			s.JobID = id
+			return run.Event{}
+		})
+	}
 	actx := ctx
 	if st.Timeout > 0 {
 		var cancel context.CancelFunc
