@@ -428,3 +428,35 @@ func TestBatchesWaves(t *testing.T) {
 		}
 	})
 }
+
+// TestSkewedMakespan is the case for --local: one long step beside a chain of short ones.
+// Eager finishes when the long step does; Batches makes every link of the chain after the
+// first wait for the long step's wave.
+func TestSkewedMakespan(t *testing.T) {
+	const long, short, links = 10 * time.Second, time.Second, 10
+	want := map[Policy]time.Duration{Eager: long, Batches: long + (links-1)*short}
+	got := map[Policy]time.Duration{}
+	for _, pol := range []Policy{Eager, Batches} {
+		synctest.Test(t, func(t *testing.T) {
+			exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
+				d := short
+				if req.Step.ID == "long" {
+					d = long
+				}
+				<-time.After(d)
+				return map[string]any{}, nil
+			})
+			start := time.Now()
+			res := mustRun(t, skewed(links), exec, Options{Policy: pol})
+			if res.Status != run.Completed {
+				t.Errorf("run %s", res.Status)
+			}
+			got[pol] = time.Since(start)
+		})
+		if got[pol] != want[pol] {
+			t.Errorf("policy %d: makespan %v, want %v", pol, got[pol], want[pol])
+		}
+	}
+	t.Logf("skewed graph (one %v step beside a chain of %d x %v): Eager %v, Batches %v, Eager/Batches = %.2f",
+		long, links, short, got[Eager], got[Batches], float64(got[Eager])/float64(got[Batches]))
+}

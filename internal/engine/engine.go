@@ -164,12 +164,8 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 func (r *Runner) findCycle() (string, bool) {
 	n := len(r.deps)
 	indeg := make([]int, n)
-	users := make([][]int, n)
 	for i, ds := range r.deps {
 		indeg[i] = len(ds)
-		for _, d := range ds {
-			users[d] = append(users[d], i)
-		}
 	}
 	queue := make([]int, 0, n)
 	for i := range indeg {
@@ -178,7 +174,7 @@ func (r *Runner) findCycle() (string, bool) {
 		}
 	}
 	for k := 0; k < len(queue); k++ {
-		for _, u := range users[queue[k]] {
+		for _, u := range r.users[queue[k]] {
 			if indeg[u]--; indeg[u] == 0 {
 				queue = append(queue, u)
 			}
