@@ -76,8 +76,6 @@ type Server struct {
 	cancel  context.CancelFunc
 	runsWG  sync.WaitGroup
 	logMu   sync.Mutex
-	rngMu   sync.Mutex
-	rng     *mrand.Rand
 	closeMu sync.Once
 	closeEr error
 }
@@ -104,8 +102,6 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var seed [16]byte
-	_, _ = rand.Read(seed[:])
 	s := &Server{
 		opts:       opts,
 		db:         db,
@@ -116,7 +112,6 @@ func New(opts Options) (*Server, error) {
 		keepRuns:   keepRuns,
 		keepJobs:   keepJobs,
 		draining:   make(chan struct{}),
-		rng:        mrand.New(mrand.NewPCG(beUint64(seed[:8]), beUint64(seed[8:]))),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -127,20 +122,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func beUint64(b []byte) uint64 {
-	var v uint64
-	for _, c := range b {
-		v = v<<8 | uint64(c)
-	}
-	return v
-}
-
-// float64n returns a random number in [0,1) from the server's generator.
-func (s *Server) random() float64 {
-	s.rngMu.Lock()
-	defer s.rngMu.Unlock()
-	return s.rng.Float64()
-}
+// random returns a number in [0,1) for jitter and faults.
+func (s *Server) random() float64 { return mrand.Float64() }
 
 // Drain answers every open long-poll with the current state and makes new ones answer at
 // once; call it before http.Server.Shutdown so shutdown does not wait for long-polls.
