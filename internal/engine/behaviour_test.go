@@ -201,19 +201,24 @@ func blockingExec(block, fail map[string]bool) ExecutorFunc {
 
 func TestCancel(t *testing.T) {
 	tests := []struct {
-		name  string
-		exec  ExecutorFunc
-		steps []pipeline.Step
-		want  map[string]run.StepStatus
+		name        string
+		exec        ExecutorFunc
+		concurrency int
+		steps       []pipeline.Step
+		want        map[string]run.StepStatus
 	}{
+		{"while queued for a slot",
+			blockingExec(map[string]bool{"b1": true, "b2": true}, nil), 1,
+			[]pipeline.Step{step("b1", ""), step("b2", ""), step("after", "b2")},
+			map[string]run.StepStatus{"b1": run.StepCancelled, "b2": run.StepCancelled, "after": run.StepCancelled}},
 		{"while running",
-			blockingExec(map[string]bool{"long": true}, nil),
+			blockingExec(map[string]bool{"long": true}, nil), 2,
 			[]pipeline.Step{step("quick", ""), step("long", ""), step("after", "long"), step("after2", "after,quick")},
 			map[string]run.StepStatus{"quick": run.StepCompleted, "long": run.StepCancelled, "after": run.StepCancelled, "after2": run.StepCancelled}},
 		{"while backing off",
 			func(ctx context.Context, req Request) (map[string]any, error) {
 				return nil, &StepError{Err: errors.New("429"), Transient: true, RetryAfter: time.Hour}
-			},
+			}, 2,
 			[]pipeline.Step{step("flaky", ""), step("after", "flaky")},
 			map[string]run.StepStatus{"flaky": run.StepCancelled, "after": run.StepCancelled}},
 	}
@@ -222,7 +227,7 @@ func TestCancel(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				r, err := New(&pipeline.Pipeline{Steps: tt.steps}, tt.exec, Options{RunID: "r", Concurrency: 2})
+				r, err := New(&pipeline.Pipeline{Steps: tt.steps}, tt.exec, Options{RunID: "r", Concurrency: tt.concurrency})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -235,6 +240,11 @@ func TestCancel(t *testing.T) {
 				synctest.Wait()
 				before := time.Now()
 				cancel()
+				if tt.name == "while queued for a slot" {
+					if s := r.Snapshot().Step("b2"); s.Status != run.StepQueued {
+						t.Fatalf("b2 is %s before the cancellation, want queued", s.Status)
+					}
+				}
 				got := <-done
 				if el := time.Since(before); el != 0 {
 					t.Errorf("cancellation took %v of (virtual) time, want none", el)
@@ -459,4 +469,17 @@ func TestSkewedMakespan(t *testing.T) {
 	}
 	t.Logf("skewed graph (one %v step beside a chain of %d x %v): Eager %v, Batches %v, Eager/Batches = %.2f",
 		long, links, short, got[Eager], got[Batches], float64(got[Eager])/float64(got[Batches]))
+}
+
+func TestExecutorPanic(t *testing.T) {
+	exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
+		panic("boom")
+	})
+	got := mustRun(t, &pipeline.Pipeline{Steps: []pipeline.Step{step("p", ""), step("q", "p")}}, exec, Options{})
+	if s := got.Step("p"); s.Status != run.StepFailed || s.Attempts != 1 || s.Error != "executor panicked: boom" {
+		t.Errorf("p = %s after %d attempts, error %q; want failed once with the panic", s.Status, s.Attempts, s.Error)
+	}
+	if s := got.Step("q"); s.Status != run.StepSkipped || s.Error != "dependency_failed:p" {
+		t.Errorf("q = %s %q, want skipped", s.Status, s.Error)
+	}
 }

@@ -147,9 +147,22 @@ func checkDAG(t *testing.T, c dagCase) {
 		return map[string]any{"step": id}, nil
 	})
 	opts := c.opts
+	var r *Runner
+	seen := 0
 	opts.Observer = func(ev run.Event) {
 		mu.Lock()
 		defer mu.Unlock()
+		// The observer may take a snapshot; it shows exactly the state after this event,
+		// since no transition happens while an observer runs.
+		if seen++; seen%5 == 0 && ev.StepID != "" {
+			want := run.StepStatus(ev.Status)
+			if ev.RetryIn > 0 {
+				want = run.StepQueued
+			}
+			if s := r.Snapshot().Step(ev.StepID); s.Status != want || s.JobID != ev.JobID || s.Attempts != ev.Attempt {
+				t.Errorf("snapshot in the observer shows %s %s attempt %d, event says %s attempt %d", s.ID, s.Status, s.Attempts, ev.Status, ev.Attempt)
+			}
+		}
 		if ev.StepID == "" {
 			runEvents = append(runEvents, ev)
 			return
