@@ -136,7 +136,14 @@ func (s *Server) startRun(rec *runRec, resume *run.Run) {
 		s.failRun(rec, fmt.Sprintf("run_trigger_failed: %v", err))
 		return
 	}
-	s.runsWG.Add(1)
+	s.mu.Lock()
+	if s.closing {
+		// Stopping: the run stays as stored and resumes on the next start.
+		s.mu.Unlock()
+		return
+	}
+	s.runsWG.Add(1) // under s.mu, so never after Close began waiting
+	s.mu.Unlock()
 	go func() {
 		defer s.runsWG.Done()
 		done := make(chan struct{})
