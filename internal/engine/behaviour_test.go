@@ -170,8 +170,8 @@ func TestTimeout(t *testing.T) {
 		if want := "timeout: attempt 2 ran longer than 10s"; s.Error != want {
 			t.Errorf("error = %q, want %q", s.Error, want)
 		}
-		if el := time.Since(start); el != 20*time.Second {
-			t.Errorf("run took %v, want 20s (two 10s attempts)", el)
+		if el := time.Since(start); el != 20*time.Second+MinRetryWait {
+			t.Errorf("run took %v, want 20s (two 10s attempts) and the shortest retry wait", el)
 		}
 		if got.Status != run.Failed {
 			t.Errorf("run = %s, want failed", got.Status)

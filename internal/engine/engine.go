@@ -21,6 +21,10 @@ const (
 	DefaultMaxAttempts = 3
 	DefaultBackoff     = time.Second
 	DefaultMaxBackoff  = time.Minute
+	// MinRetryWait is the shortest wait before a retry, so that an event's RetryIn is
+	// never 0 for an attempt that will be retried and observers can tell it from a final
+	// failure.
+	MinRetryWait = time.Millisecond
 )
 
 // Runner executes one run of a pipeline. Build it with New, start it with Run; Snapshot may
@@ -569,7 +573,7 @@ func (r *Runner) attemptStep(ctx context.Context, i int) (time.Duration, bool) {
 		if se != nil && !timedOut {
 			hint = se.RetryAfter
 		}
-		wait := backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand())
+		wait := max(backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand()), MinRetryWait)
 		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
 			// The step waits for its next attempt as queued: it is not terminal yet.
 			s.Status, s.Error = run.StepQueued, msg

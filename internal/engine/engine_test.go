@@ -264,12 +264,16 @@ func TestTimeoutFakeClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(5 * time.Second)
+	if err := clock.BlockUntil(context.Background(), 1); err != nil { // the retry's wait
+		t.Fatal(err)
+	}
+	clock.Advance(MinRetryWait)
 	got := <-done
 	s := got.Step("slow")
 	if s.Status != run.StepCompleted || s.Attempts != 2 || s.Error != "" {
 		t.Errorf("slow = %s attempts %d error %q, want completed after 2 attempts", s.Status, s.Attempts, s.Error)
 	}
-	if d := s.Duration(time.Time{}); d != 5*time.Second {
-		t.Errorf("duration = %v, want 5s on the fake clock", d)
+	if d := s.Duration(time.Time{}); d != 5*time.Second+MinRetryWait {
+		t.Errorf("duration = %v, want 5s and the retry wait on the fake clock", d)
 	}
 }

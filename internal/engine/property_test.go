@@ -293,7 +293,7 @@ func checkStepEvents(t *testing.T, s run.Step, evs []run.Event) {
 		case "processing":
 			valid = next == "processing" /* job id */ || next == "completed" || next == "failed" || next == "cancelled"
 		}
-		if ev.RetryIn > 0 || (next == "failed" && state == "processing" && ev.Attempt < s.Attempts) {
+		if ev.RetryIn > 0 {
 			next = "queued" // a failed attempt to be retried puts the step back in the queue
 		}
 		if !valid {
