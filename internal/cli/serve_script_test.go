@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,10 +18,11 @@ import (
 // serveScriptCommands let scripts talk to a `pi serve` started in the background:
 //
 //	freeport NAME                   set $NAME to a free loopback port
-//	pihttp [-retry] METHOD URL [BODY]
+//	pihttp [-retry] [-save NAME=FIELD] METHOD URL [BODY]
 //	                                one request with "Authorization: Bearer $SANDBOX_KEY";
 //	                                stdout gets "HTTP <status>" then the body. -retry waits
-//	                                (up to 10 s) for the server to start listening.
+//	                                (up to 10 s) for the server to start listening; -save
+//	                                sets $NAME to the envelope's data.FIELD.
 func serveScriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"freeport": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -34,12 +36,21 @@ func serveScriptCommands() map[string]func(ts *testscript.TestScript, neg bool, 
 			ts.Setenv(args[0], strconv.Itoa(port))
 		},
 		"pihttp": func(ts *testscript.TestScript, neg bool, args []string) {
-			retry := len(args) > 0 && args[0] == "-retry"
-			if retry {
-				args = args[1:]
+			var retry bool
+			var saveName, saveField string
+			for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+				switch {
+				case args[0] == "-retry":
+					retry, args = true, args[1:]
+				case args[0] == "-save" && len(args) > 1:
+					saveName, saveField, _ = strings.Cut(args[1], "=")
+					args = args[2:]
+				default:
+					ts.Fatalf("pihttp: unknown option %s", args[0])
+				}
 			}
 			if neg || len(args) < 2 || len(args) > 3 {
-				ts.Fatalf("usage: pihttp [-retry] METHOD URL [BODY]")
+				ts.Fatalf("usage: pihttp [-retry] [-save NAME=FIELD] METHOD URL [BODY]")
 			}
 			deadline := time.Now().Add(10 * time.Second)
 			for {
@@ -63,6 +74,17 @@ func serveScriptCommands() map[string]func(ts *testscript.TestScript, neg bool, 
 				resp.Body.Close()
 				ts.Check(err)
 				fmt.Fprintf(ts.Stdout(), "HTTP %d\n%s", resp.StatusCode, b)
+				if saveName != "" {
+					var env struct {
+						Data map[string]any `json:"data"`
+					}
+					ts.Check(json.Unmarshal(b, &env))
+					v, ok := env.Data[saveField].(string)
+					if !ok {
+						ts.Fatalf("pihttp: no string data.%s in %s", saveField, b)
+					}
+					ts.Setenv(saveName, v)
+				}
 				return
 			}
 		},
