@@ -126,7 +126,7 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 		}
 	}
 	if id, ok := r.findCycle(); ok {
-		return nil, fmt.Errorf("engine: step %q is part of a dependency cycle", id)
+		return nil, fmt.Errorf("engine: step %q is on or behind a dependency cycle and could never start (validate the pipeline first)", id)
 	}
 	if opts.Concurrency > 0 {
 		r.free = opts.Concurrency
