@@ -96,6 +96,8 @@ type Options struct {
 	// their results and are not executed again; the rest run again.
 	Resume *run.Run
 	// Observer receives every transition, in order for each step. It is called from the
-	// engine's goroutines one at a time and must not block for long.
+	// engine's goroutines one at a time and must not block for long. It may call
+	// Runner.Snapshot (which then shows exactly the state after the event) but nothing
+	// that changes the run. Steps kept from Resume report no events.
 	Observer func(run.Event)
 }
