@@ -134,3 +134,21 @@ func TestBenchmarkPipelinesAreValid(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchFileIsCurrent: testdata/pipelines/bench/ten-steps.yaml is the benchmarks' 10-step
+// file, for timing a whole `pi validate` (hyperfine); -update rewrites it.
+func TestBenchFileIsCurrent(t *testing.T) {
+	path := filepath.Join(pipelinesDir, "bench", "ten-steps.yaml")
+	if *update {
+		if err := os.WriteFile(path, pipelineYAML(10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(pipelineYAML(10)) {
+		t.Errorf("%s differs from pipelineYAML(10): run go test ./internal/pipeline -update", path)
+	}
+}
