@@ -28,7 +28,6 @@ type dagCase struct {
 	plans    map[string]plan
 	deps     map[string][]string
 	opts     Options
-	unlimit  bool
 	children map[string][]string
 }
 

@@ -179,7 +179,7 @@ func TestRestart(t *testing.T) {
 	}
 	stop()
 
-	s, c, stop = open(5 * time.Millisecond)
+	_, c, stop = open(5 * time.Millisecond)
 	defer stop()
 	after := c.do("GET", "/api/v1/runs/"+done, nil)
 	if string(mustJSON(t, after.data())) != string(mustJSON(t, before.data())) {
