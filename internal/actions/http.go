@@ -1,0 +1,129 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pi-cli/pi/internal/engine"
+)
+
+// HTTP is the http.request action. The zero value uses http.DefaultClient.
+type HTTP struct {
+	Client *http.Client
+}
+
+// Execute sends the request and maps the response to {status, headers, json|body}.
+func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
+	in := req.Input
+	url, _ := in["url"].(string)
+	if url == "" {
+		return nil, engine.Permanent(errors.New("http.request: input url is required"))
+	}
+	var body io.Reader
+	method, _ := in["method"].(string)
+	ctype := ""
+	switch {
+	case in["json"] != nil:
+		b, err := json.Marshal(in["json"])
+		if err != nil {
+			return nil, engine.Permanent(fmt.Errorf("http.request: encoding json: %w", err))
+		}
+		body, ctype = bytes.NewReader(b), "application/json"
+	case in["body"] != nil:
+		body = strings.NewReader(fmt.Sprint(in["body"]))
+	}
+	if method == "" {
+		method = http.MethodGet
+		if body != nil {
+			method = http.MethodPost
+		}
+	}
+	hr, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), url, body)
+	if err != nil {
+		return nil, engine.Permanent(fmt.Errorf("http.request: %w", err))
+	}
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	if hs, ok := in["headers"].(map[string]any); ok {
+		for k, v := range hs {
+			hr.Header.Set(k, fmt.Sprint(v))
+		}
+	}
+	c := h.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(hr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, engine.Transient(fmt.Errorf("http.request: %s %s: %w", hr.Method, url, err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
+	if err != nil {
+		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %w", url, err))
+	}
+	headers := map[string]any{}
+	for k := range resp.Header {
+		headers[strings.ToLower(k)] = resp.Header.Get(k)
+	}
+	res := map[string]any{"status": resp.StatusCode, "headers": headers}
+	var js any
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(raw, &js) == nil {
+		res["json"] = js
+	} else {
+		res["body"] = string(raw)
+	}
+	if expectedStatus(in["expect_status"], resp.StatusCode) {
+		return res, nil
+	}
+	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, url, resp.StatusCode)
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Result: res}
+	}
+	return nil, &engine.StepError{Err: err, Result: res}
+}
+
+func expectedStatus(want any, got int) bool {
+	switch w := want.(type) {
+	case nil:
+		return got >= 200 && got < 300
+	case int:
+		return got == w
+	case float64:
+		return got == int(w)
+	case []any:
+		for _, x := range w {
+			if expectedStatus(x, got) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
