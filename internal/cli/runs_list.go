@@ -1,18 +1,68 @@
 package cli
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// newRunsListCmd is a placeholder until its issue lands.
+// newRunsListCmd lists the local runs this machine recorded, newest first.
 func newRunsListCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	var limit int
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the local runs this machine recorded",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
+			if output != "table" && output != "json" {
+				return UsageErrorf("-o %s: want table or json", output)
+			}
+			st, err := openStore(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			runs, err := st.List(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				type row struct {
+					ID        string  `json:"id"`
+					File      string  `json:"file"`
+					Status    string  `json:"status"`
+					StartedAt string  `json:"started_at"`
+					DurationS float64 `json:"duration_s"`
+				}
+				rows := make([]row, 0, len(runs))
+				for _, r := range runs {
+					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), r.Duration().Seconds()})
+				}
+				b, err := json.MarshalIndent(rows, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(f.IO.Out, "%s\n", b)
+				return nil
+			}
+			if len(runs) == 0 {
+				fmt.Fprintf(f.IO.ErrOut, "no local runs recorded in %s yet; start one with 'pi run FILE --local'\n", st.Path())
+				return nil
+			}
+			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tFILE\tSTATUS\tSTARTED\tDURATION")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, r.Status,
+					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(time.Millisecond))
+			}
+			return tw.Flush()
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
+	return cmd
 }

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pi-cli/pi/internal/actions"
+	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// defaultLocalConcurrency is how many steps --local runs at once unless told.
+const defaultLocalConcurrency = 8
+
+// errLocalTimeout is the cause of a run cut off by --timeout (the run is cancelled; exit 5).
+var errLocalTimeout = errors.New("--timeout reached: the local run was cancelled")
+
+// localOptions is what a local run needs; `pi run --local` fills it from its flags.
+type localOptions struct {
+	File        string
+	Params      map[string]string
+	Timeout     time.Duration
+	Output      string // "", "text", "json" or "jsonl"
+	Concurrency int
+	FailFast    bool
+	Resume      string // a run id: continue that run instead of starting File
+}
+
+// openStore opens the local runs database, only for the commands that need it.
+func openStore(ctx context.Context, f *Factory) (*store.Store, error) {
+	path, err := store.DefaultPath(f.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path)
+}
+
+// executeLocal runs a pipeline (or resumes a stored run) with pi's own engine, recording
+// every transition in the store before it is shown.
+func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
+	st, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var (
+		data   []byte
+		file   = o.File
+		params = o.Params
+		prior  *run.Run
+		id     string
+	)
+	if o.Resume != "" {
+		rec, err := st.Get(ctx, o.Resume)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return UsageErrorf("no local run %s in %s: 'pi runs list' shows the runs this machine recorded", o.Resume, st.Path())
+			}
+			return err
+		}
+		if s := rec.Run.Status; s != run.Failed && s != run.Cancelled {
+			return UsageErrorf("run %s is %s; only a failed or cancelled run can be resumed", o.Resume, s)
+		}
+		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
+	} else {
+		data, err = os.ReadFile(o.File)
+		if err != nil {
+			return UsageErrorf("reading pipeline %s: %v", o.File, err)
+		}
+		id = uuid.NewString()
+	}
+
+	p, ds := pipeline.Parse(file, data)
+	if p != nil {
+		ds = append(ds, p.Validate(pipeline.Local, params)...)
+	}
+	ds.Sort()
+	for _, d := range ds {
+		fmt.Fprintln(f.IO.ErrOut, d.String())
+	}
+	if p == nil || ds.HasErrors() {
+		return SilentExit(ExitUsage)
+	}
+	p, err = p.WithParams(params)
+	if err != nil {
+		return UsageErrorf("%s: %v", file, err)
+	}
+	reg := actions.Local()
+	for _, s := range p.Steps {
+		if _, ok := reg[s.Action]; !ok {
+			return UsageErrorf("%s: step %q: action %s cannot run with --local yet (only shell.run and http.request); run it on the server without --local", file, s.ID, s.Action)
+		}
+	}
+
+	start := &run.Run{ID: id, Status: run.InProgress, CreatedAt: time.Now()}
+	if prior != nil {
+		start = prior.Clone()
+		start.Status = run.InProgress
+	} else {
+		for _, s := range p.Steps {
+			start.Steps = append(start.Steps, run.Step{ID: s.ID, Action: s.Action, Status: run.StepPending, DependsOn: s.DependsOn})
+		}
+	}
+	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params}); err != nil {
+		return err
+	}
+
+	out := newLocalDisplay(f.IO.Out, f.IO.ErrOut, o.Output)
+	out.started(id, file, prior != nil)
+
+	runCtx := ctx
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeoutCause(ctx, o.Timeout, errLocalTimeout)
+		defer cancel()
+	}
+	conc := o.Concurrency
+	if conc <= 0 {
+		conc = defaultLocalConcurrency
+	}
+	var (
+		runner  *engine.Runner
+		saveErr error
+		saveMu  sync.Mutex
+	)
+	// The store must not be cut off by the run's own cancellation: the cancelled state is
+	// exactly what has to be recorded.
+	saveCtx := context.WithoutCancel(ctx)
+	runner, err = engine.New(p, reg, engine.Options{
+		RunID: id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: prior,
+		Observer: func(ev run.Event) {
+			if err := st.Save(saveCtx, ev, runner.Snapshot()); err != nil {
+				saveMu.Lock()
+				if saveErr == nil {
+					saveErr = err
+				}
+				saveMu.Unlock()
+			}
+			out.event(ev)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	final, err := runner.Run(runCtx)
+	if err != nil {
+		return err
+	}
+	if err := st.Create(saveCtx, store.Record{Run: final, File: file, Pipeline: data, Params: params}); err != nil {
+		return err
+	}
+	if saveErr != nil {
+		return fmt.Errorf("run %s ran but its record is incomplete: %w", id, saveErr)
+	}
+	out.finished(final)
+
+	switch final.Status {
+	case run.Completed:
+		return nil
+	case run.Failed:
+		return SilentExit(ExitRunFailed)
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(f.IO.ErrOut, "interrupted: run %s recorded as cancelled; continue it with 'pi run --resume %s'\n", id, id)
+		return SilentExit(ExitInterrupted)
+	case errors.Is(context.Cause(runCtx), errLocalTimeout):
+		fmt.Fprintf(f.IO.ErrOut, "timeout after %s: run %s was cancelled; continue it with 'pi run --resume %s'\n", o.Timeout, id, id)
+		return SilentExit(ExitTimeout)
+	}
+	return SilentExit(ExitCancelled)
+}
+
+// localDisplay prints a local run: one line per transition on stderr for people, or JSON
+// on stdout (jsonl: one event per line, the first naming the run; json: the final run).
+type localDisplay struct {
+	out, errOut io.Writer
+	format      string
+	mu          sync.Mutex
+}
+
+func newLocalDisplay(out, errOut io.Writer, format string) *localDisplay {
+	return &localDisplay{out: out, errOut: errOut, format: format}
+}
+
+func (d *localDisplay) started(id, file string, resumed bool) {
+	verb := "started"
+	if resumed {
+		verb = "resumed"
+	}
+	switch d.format {
+	case "jsonl":
+		b, _ := json.Marshal(map[string]any{"run_id": id, "file": file, "status": verb, "local": true})
+		fmt.Fprintf(d.out, "%s\n", b)
+	default:
+		fmt.Fprintf(d.errOut, "run %s %s locally (%s)\n", id, verb, file)
+	}
+}
+
+func (d *localDisplay) event(ev run.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.format {
+	case "jsonl":
+		b, _ := json.Marshal(ev)
+		fmt.Fprintf(d.out, "%s\n", b)
+	case "json":
+	default:
+		if ev.StepID == "" {
+			return
+		}
+		line := fmt.Sprintf("  %-20s %s", ev.StepID, ev.Status)
+		if ev.Attempt > 0 {
+			line += fmt.Sprintf(" (attempt %d)", ev.Attempt)
+		}
+		if ev.Error != "" {
+			line += ": " + ev.Error
+		}
+		if ev.RetryIn > 0 {
+			line += fmt.Sprintf("; retry in %s", ev.RetryIn.Round(time.Millisecond))
+		}
+		fmt.Fprintln(d.errOut, line)
+	}
+}
+
+func (d *localDisplay) finished(r *run.Run) {
+	switch d.format {
+	case "json":
+		b, _ := json.MarshalIndent(r, "", "  ")
+		fmt.Fprintf(d.out, "%s\n", b)
+	case "jsonl":
+	default:
+		fmt.Fprintf(d.errOut, "run %s %s\n", r.ID, r.Status)
+	}
+}
