@@ -6,13 +6,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newRunCmd is a placeholder until its issue lands.
+// newRunCmd is a placeholder until its issue lands; only --local and --resume work yet.
 func newRunCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Validate a pipeline and run it",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return errors.New("not implemented yet")
-		},
 	}
+	local := bindLocalFlags(f, cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if handled, err := local(cmd, args); handled {
+			return err
+		}
+		return errors.New("not implemented yet")
+	}
+	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/engine"
@@ -242,5 +243,49 @@ func (d *localDisplay) finished(r *run.Run) {
 	case "jsonl":
 	default:
 		fmt.Fprintf(d.errOut, "run %s %s\n", r.ID, r.Status)
+	}
+}
+
+// bindLocalFlags adds the flags of a local run to cmd (until the full `pi run` lands, the
+// run command's placeholder uses this) and returns a RunE for `--local` / `--resume`;
+// handled is false when neither was given.
+func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, args []string) (handled bool, err error) {
+	var (
+		o      localOptions
+		local  bool
+		params []string
+	)
+	fl := cmd.Flags()
+	fl.BoolVar(&local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request)")
+	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
+	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
+	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "cancel the run after this long (exit 5)")
+	fl.StringArrayVarP(&params, "param", "p", nil, "set a param: -p name=value (repeatable)")
+	fl.StringVarP(&o.Output, "output", "o", "text", "output: text, json or jsonl")
+	return func(cmd *cobra.Command, args []string) (bool, error) {
+		if !local && o.Resume == "" {
+			return false, nil
+		}
+		switch o.Output {
+		case "text", "json", "jsonl":
+		default:
+			return true, UsageErrorf("-o %s: want text, json or jsonl", o.Output)
+		}
+		if o.Resume != "" && len(args) > 0 {
+			return true, UsageErrorf("--resume takes the run id, not a file: the stored pipeline is run again")
+		}
+		if o.Resume == "" && len(args) != 1 {
+			return true, UsageErrorf("pi run --local needs one pipeline FILE")
+		}
+		if len(args) == 1 {
+			o.File = args[0]
+		}
+		p, err := parseParamFlags(params)
+		if err != nil {
+			return true, err
+		}
+		o.Params = p
+		return true, executeLocal(cmd.Context(), f, o)
 	}
 }
