@@ -130,31 +130,71 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 	if conc <= 0 {
 		conc = defaultLocalConcurrency
 	}
-	var (
-		runner  *engine.Runner
-		saveErr error
-		saveMu  sync.Mutex
-	)
+	// One writer goroutine records transitions in batches (group commit) and shows each
+	// only after the batch holding it is committed: saved before shown, without a commit
+	// per event. The observer only queues, so the engine never waits for the disk.
 	// The store must not be cut off by the run's own cancellation: the cancelled state is
 	// exactly what has to be recorded.
 	saveCtx := context.WithoutCancel(ctx)
+	var (
+		runner  *engine.Runner
+		saveErr error
+		qmu     sync.Mutex
+		queue   []run.Event
+		closed  bool
+		wake    = make(chan struct{}, 1)
+		wdone   = make(chan struct{})
+	)
+	go func() {
+		defer close(wdone)
+		for {
+			<-wake
+			qmu.Lock()
+			batch, done := queue, closed
+			queue = nil
+			qmu.Unlock()
+			if len(batch) > 0 {
+				if err := st.SaveBatch(saveCtx, batch, runner.Snapshot()); err != nil && saveErr == nil {
+					saveErr = err
+				}
+				for _, ev := range batch {
+					out.event(ev)
+				}
+			}
+			if done {
+				return
+			}
+		}
+	}()
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
 	runner, err = engine.New(p, reg, engine.Options{
 		RunID: id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: prior,
 		Observer: func(ev run.Event) {
-			if err := st.Save(saveCtx, ev, runner.Snapshot()); err != nil {
-				saveMu.Lock()
-				if saveErr == nil {
-					saveErr = err
-				}
-				saveMu.Unlock()
-			}
-			out.event(ev)
+			qmu.Lock()
+			queue = append(queue, ev)
+			qmu.Unlock()
+			signal()
 		},
 	})
 	if err != nil {
+		qmu.Lock()
+		closed = true
+		qmu.Unlock()
+		signal()
+		<-wdone
 		return err
 	}
 	final, err := runner.Run(runCtx)
+	qmu.Lock()
+	closed = true
+	qmu.Unlock()
+	signal()
+	<-wdone
 	if err != nil {
 		return err
 	}

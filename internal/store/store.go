@@ -167,10 +167,12 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 // Save records one transition and the run's state after it, in one transaction, so the
 // record never lags what was shown.
 func (s *Store) Save(ctx context.Context, ev run.Event, r *run.Run) error {
-	ej, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encoding event: %w", err)
-	}
+	return s.SaveBatch(ctx, []run.Event{ev}, r)
+}
+
+// SaveBatch records several transitions and the run's state after the last of them in one
+// transaction (a group commit: a busy run pays one commit per batch, not per event).
+func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) error {
 	rj, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding run: %w", err)
@@ -180,9 +182,19 @@ func (s *Store) Save(ctx context.Context, ev run.Event, r *run.Run) error {
 		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events(run_id, seq, event)
-		VALUES(?, (SELECT COALESCE(MAX(seq),0)+1 FROM events WHERE run_id=?), ?)`, r.ID, r.ID, string(ej)); err != nil {
-		return fmt.Errorf("saving an event of run %s in %s: %w", r.ID, s.path, err)
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq),0) FROM events WHERE run_id=?`, r.ID).Scan(&seq); err != nil {
+		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
+	}
+	for _, ev := range evs {
+		ej, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encoding event: %w", err)
+		}
+		seq++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(run_id, seq, event) VALUES(?,?,?)`, r.ID, seq, string(ej)); err != nil {
+			return fmt.Errorf("saving an event of run %s in %s: %w", r.ID, s.path, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=?, run_json=? WHERE id=?`,
 		string(r.Status), time.Now().UnixMilli(), string(rj), r.ID); err != nil {
