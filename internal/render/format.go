@@ -264,7 +264,8 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	}
 	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, HumanDuration(runDuration(r, now)))) +
 		"  (" + strings.Join(parts, ", ") + ")"}
-	var results []string
+	var res [][3]string
+	idW, keyW := 0, 0
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		if s.Status != run.StepCompleted {
@@ -272,9 +273,14 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 		}
 		for _, k := range resultKeys[:3] {
 			if v, ok := s.Result[k]; ok && v != nil {
-				results = append(results, fmt.Sprintf("  %s  %s  %v", s.ID, k, v))
+				res = append(res, [3]string{s.ID, k, fmt.Sprint(v)})
+				idW, keyW = max(idW, lipgloss.Width(s.ID)), max(keyW, len(k))
 			}
 		}
+	}
+	var results []string
+	for _, x := range res {
+		results = append(results, "  "+pad(x[0], idW)+"  "+pad(x[1], keyW)+"  "+x[2])
 	}
 	if len(results) > 0 {
 		lines = append(lines, "", "Results:")

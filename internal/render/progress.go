@@ -203,7 +203,7 @@ func (p *Progress) Finish(r *run.Run) error {
 		}
 		p.write(p.io.Out, string(b)+"\n")
 	default:
-		lines := table(p.st, r, p.io.Width(), now, 0)
+		lines := table(p.st, r, p.io.Width(), now, -1)
 		lines = append(lines, "")
 		lines = append(lines, summary(p.st, r, now)...)
 		p.write(p.io.Out, strings.Join(lines, "\n")+"\n")

@@ -103,9 +103,8 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, fx+"-"+m.name+".stdout", s.out.Bytes())
-				if !m.tty {
-					golden(t, fx+"-"+m.name+".stderr", s.errOut.Bytes())
-				}
+				// tty: the live frames, drawn and erased with cursor moves
+				golden(t, fx+"-"+m.name+".stderr", s.errOut.Bytes())
 			})
 		}
 	}

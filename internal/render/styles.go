@@ -52,6 +52,8 @@ func (s *styles) glyph(st run.StepStatus, notRun bool, frame int) string {
 		return "✗"
 	case st == run.StepSkipped, st == run.StepCancelled:
 		return "○"
+	case st == run.StepProcessing && frame < 0:
+		return "▸"
 	case st == run.StepProcessing:
 		return spinnerFrames[frame%len(spinnerFrames)]
 	case st == run.StepQueued:
@@ -93,7 +95,7 @@ func (s *styles) runStyle(st run.Status) lipgloss.Style {
 // paint applies st only when colour is on (a no-colour renderer already strips it; this
 // also skips the work).
 func (s *styles) paint(st lipgloss.Style, text string) string {
-	if !s.color {
+	if !s.color || text == "" {
 		return text
 	}
 	return st.Render(text)
