@@ -305,7 +305,7 @@ func indentRest(s, indent string) string {
 }
 
 // eventLine is the plain one-line form of a transition.
-func eventLine(e run.Event, now time.Time) string {
+func eventLine(e run.Event, now time.Time, attempts bool) string {
 	t := e.Time
 	if t.IsZero() {
 		t = now
@@ -315,7 +315,7 @@ func eventLine(e run.Event, now time.Time) string {
 		subject = "run"
 	}
 	line := t.UTC().Format(time.RFC3339) + "  " + subject + "  " + e.Status
-	if e.Attempt > 1 || (e.Attempt > 0 && e.Status == string(run.StepFailed)) {
+	if e.Attempt > 1 || (e.Attempt > 0 && (attempts || e.Status == string(run.StepFailed))) {
 		line += fmt.Sprintf("  attempt %d", e.Attempt)
 	}
 	if e.RetryIn > 0 {

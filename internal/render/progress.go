@@ -16,7 +16,8 @@ type Options struct {
 	Format Format
 	// Quiet drops the progress on stderr; the final result is still written.
 	Quiet bool
-	// ShowAttempts is set by local runs, which know attempt counts.
+	// ShowAttempts is set by local runs, which know attempt counts: every step event line
+	// then names its attempt (remote runs name none; the server does not count them).
 	ShowAttempts bool
 	// Clock gives "now" for elapsed times and untimed events; nil means time.Now.
 	Clock func() time.Time
@@ -35,6 +36,7 @@ type Progress struct {
 	gh   bool    // GitHub Actions annotations
 
 	mu      sync.Mutex
+	since   time.Time // when Start was called: the header's elapsed time
 	last    *run.Run
 	drawn   int // lines of the live block currently on screen
 	frame   int
@@ -87,6 +89,7 @@ func (p *Progress) Start(r *run.Run) {
 	p.started = true
 	p.last = r.Clone()
 	now := p.opts.Clock()
+	p.since = now
 	switch {
 	case p.opts.Format == FormatJSONL:
 		p.jsonLine(run.Event{Time: now.UTC(), RunID: r.ID, Status: string(r.Status)})
@@ -124,7 +127,7 @@ func (p *Progress) Event(e run.Event, snap *run.Run) {
 	case p.live:
 		p.redraw()
 	case p.progressLines():
-		p.write(p.io.ErrOut, eventLine(e, p.opts.Clock())+"\n")
+		p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts)+"\n")
 	}
 }
 
@@ -249,7 +252,7 @@ func (p *Progress) liveLines() []string {
 	now := p.opts.Clock()
 	w := p.io.Width() - 1
 	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)),
-		HumanDuration(runDuration(r, now)))
+		HumanDuration(now.Sub(p.since)))
 	lines := []string{truncateStyled(head, w, r.ID)}
 	return append(lines, table(p.est, r, w, now, p.frame)...)
 }

@@ -266,6 +266,23 @@ func TestConcurrentEvents(t *testing.T) {
 	p.Stop()
 }
 
+func TestEventLine(t *testing.T) {
+	for _, tc := range []struct {
+		e        run.Event
+		attempts bool
+		want     string
+	}{
+		{run.Event{Time: fixedNow, StepID: "generate_hero", Status: "processing", Attempt: 1}, false, "2026-11-28T13:00:01Z  generate_hero  processing"},
+		{run.Event{Time: fixedNow, StepID: "generate_hero", Status: "processing", Attempt: 1}, true, "2026-11-28T13:00:01Z  generate_hero  processing  attempt 1"},
+		{run.Event{StepID: "x", Status: "failed", Attempt: 2, Error: "boom\nmore", RetryIn: 1500 * time.Millisecond}, false, "2026-11-28T13:00:01Z  x  failed  attempt 2  retry in 1.5s  error: boom …"},
+		{run.Event{Time: fixedNow.Add(time.Hour), Status: "completed"}, false, "2026-11-28T14:00:01Z  run  completed"},
+	} {
+		if got := eventLine(tc.e, fixedNow, tc.attempts); got != tc.want {
+			t.Errorf("eventLine(%+v) =\n%q, want\n%q", tc.e, got, tc.want)
+		}
+	}
+}
+
 func TestParseFormat(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
