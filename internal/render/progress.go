@@ -61,8 +61,13 @@ func NewProgress(ios *IOStreams, opts Options) *Progress {
 		opts.Tick = 100 * time.Millisecond
 	}
 	p := &Progress{io: ios, opts: opts, quit: make(chan struct{})}
-	p.st = newStyles(ios.Out, ios.ColorEnabled())
-	p.est = newStyles(ios.ErrOut, ios.ColorEnabled())
+	color := ios.ColorEnabled()
+	if opts.Format == FormatPlain {
+		// plain looks like piped output even on a terminal: colour only when forced
+		color = color && colorFromEnv(ios.Getenv, false)
+	}
+	p.st = newStyles(ios.Out, color)
+	p.est = newStyles(ios.ErrOut, color)
 	p.live = opts.Format == FormatTable && !opts.Quiet && ios.Interactive()
 	p.gh = ios.Getenv("GITHUB_ACTIONS") == "true"
 	return p

@@ -126,6 +126,22 @@ func TestNoANSIWhenNotTTY(t *testing.T) {
 	}
 }
 
+func TestPlainOnTerminal(t *testing.T) {
+	for _, force := range []string{"", "1"} {
+		s := newStreams(true, true, map[string]string{"CLICOLOR_FORCE": force})
+		if err := play(NewProgress(s.ios, Options{Format: FormatPlain, Clock: fixedClock}), fixture(t, "runs-get-failed.json")); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(s.out.String()+s.errOut.String(), "\x1b")
+		if got != (force == "1") {
+			t.Errorf("CLICOLOR_FORCE=%q: ANSI in plain output = %v", force, got)
+		}
+		if !strings.Contains(s.errOut.String(), "  a  failed") {
+			t.Errorf("plain on a terminal wrote no event lines:\n%s", s.errOut)
+		}
+	}
+}
+
 func TestJSON(t *testing.T) {
 	r := fixture(t, "runs-get-failed.json")
 	s := newStreams(false, false, nil)
