@@ -8,5 +8,8 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 	for name, cmd := range serveScriptCommands() {
 		cmds[name] = cmd
 	}
+	for name, cmd := range localScriptCommands() {
+		cmds[name] = cmd
+	}
 	return cmds
 }
