@@ -117,3 +117,57 @@ func TestHTTPRequest(t *testing.T) {
 		})
 	}
 }
+
+type fakeJobs struct {
+	polls  int
+	final  Job
+	create error
+}
+
+func (f *fakeJobs) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
+	return "j-1", f.create
+}
+
+func (f *fakeJobs) WaitJob(ctx context.Context, id string) (*Job, error) {
+	f.polls++
+	if f.polls < 3 {
+		return &Job{ID: id, Status: "processing"}, nil
+	}
+	j := f.final
+	return &j, nil
+}
+
+func TestPiAction(t *testing.T) {
+	tests := []struct {
+		name      string
+		final     Job
+		wantKey   string
+		wantVal   any
+		transient bool
+	}{
+		{"extraction", Job{Type: "brand_extraction", Status: "completed", ResultURL: "brands/b-9"}, "brand_id", "b-9", false},
+		{"ad", Job{Type: "campaign_ad_generation", Status: "completed", Payload: map[string]any{"image_url": "https://x/i.png"}}, "image_url", "https://x/i.png", false},
+		{"failed job is transient", Job{Status: "failed", ErrorLog: "model down"}, "error_log", "model down", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var jobID string
+			r := req("brands.extract", map[string]any{"url": "https://e.com"})
+			r.SetJobID = func(id string) { jobID = id }
+			got, err := Registry{}.WithPi(&fakeJobs{final: tt.final}, "brands.extract").Execute(context.Background(), r)
+			if jobID != "j-1" {
+				t.Fatalf("job id %q not recorded", jobID)
+			}
+			if tt.transient {
+				se, ok := err.(*engine.StepError)
+				if !ok || !se.Transient || se.Result[tt.wantKey] != tt.wantVal {
+					t.Fatalf("err = %#v", err)
+				}
+				return
+			}
+			if err != nil || got[tt.wantKey] != tt.wantVal || got["job_id"] != "j-1" {
+				t.Fatalf("got %v, %v", got, err)
+			}
+		})
+	}
+}

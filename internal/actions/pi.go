@@ -1,0 +1,69 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// Job is what the executor needs of a Pi job (GET /api/v1/jobs/:id).
+type Job struct {
+	ID, Type, Status, ResultURL, ErrorLog string
+	Payload                               map[string]any
+}
+
+// JobAPI is the part of the Pi API client the Pi actions use; the CLI adapts its client
+// to it. Errors should be *engine.StepError (or wrap one) when retrying may help.
+type JobAPI interface {
+	// CreateJob posts input to the action's own endpoint and returns the job id.
+	CreateJob(ctx context.Context, action string, input map[string]any) (string, error)
+	// WaitJob long-polls the job once (the server bounds the wait) and returns its state.
+	WaitJob(ctx context.Context, id string) (*Job, error)
+}
+
+// Pi runs a Pi action as one job: create it, record its id, long-poll until it is terminal
+// and map it to exactly the step result the server would record. A failed job is a
+// transient failure carrying the server's {job_id, error_log} result. Cancellation leaves
+// the job to the server (there is no cancel endpoint).
+type Pi struct{ API JobAPI }
+
+// Execute runs one attempt.
+func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
+	id, err := p.API.CreateJob(ctx, req.Step.Action, req.Input)
+	if err != nil {
+		return nil, fmt.Errorf("%s: creating the job: %w", req.Step.Action, err)
+	}
+	if req.SetJobID != nil {
+		req.SetJobID(id)
+	}
+	for {
+		job, err := p.API.WaitJob(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, id, err)
+		}
+		switch job.Status {
+		case "completed":
+			return run.JobResult(id, job.Type, job.ResultURL, job.Payload), nil
+		case "failed":
+			return nil, &engine.StepError{
+				Err:       fmt.Errorf("%s: job %s failed: %s", req.Step.Action, id, job.ErrorLog),
+				Transient: true,
+				Result:    run.FailedJobResult(id, job.ErrorLog),
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// WithPi adds the Pi actions (names) to the registry, all run through api.
+func (r Registry) WithPi(api JobAPI, names ...string) Registry {
+	ex := &Pi{API: api}
+	for _, n := range names {
+		r[n] = ex
+	}
+	return r
+}
