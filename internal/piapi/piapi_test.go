@@ -1,0 +1,159 @@
+package piapi
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newTestClient(t *testing.T, h http.HandlerFunc) (*Client, *[]time.Duration, *bytes.Buffer) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	var sleeps []time.Duration
+	var dbg bytes.Buffer
+	c, err := New(Config{BaseURL: srv.URL + "/", APIKey: "sk_secret", Debug: &dbg,
+		Sleep: func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &sleeps, &dbg
+}
+
+const runJSON = `{"id":"req_pi_1","object":"run","data":{"run_id":"0b5d4c1e-1111-4222-8333-444455556666","status":"completed","steps":[]}}`
+
+func TestCreateRunRetries(t *testing.T) {
+	tests := []struct {
+		name      string
+		answers   []int // status per try; 0 = drop the connection after reading the request
+		code      string
+		wantPosts int
+		wantErr   bool
+		mayExist  bool
+	}{
+		{name: "503 then ok", answers: []int{503, 202}, wantPosts: 2},
+		{name: "429 then ok", answers: []int{429, 202}, wantPosts: 2},
+		{name: "500 run_create_failed then ok", answers: []int{500, 202}, code: "run_create_failed", wantPosts: 2},
+		{name: "502 is ambiguous", answers: []int{502, 202}, wantPosts: 1, wantErr: true, mayExist: true},
+		{name: "reset after send is ambiguous", answers: []int{0, 202}, wantPosts: 1, wantErr: true, mayExist: true},
+		{name: "400 is permanent", answers: []int{400}, code: "invalid_run_dag", wantPosts: 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var keys []string
+			c, sleeps, dbg := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				n := len(keys)
+				keys = append(keys, r.Header.Get("Idempotency-Key"))
+				mu.Unlock()
+				st := tt.answers[n]
+				switch {
+				case st == 0:
+					hj, _ := w.(http.Hijacker)
+					conn, _, _ := hj.Hijack()
+					conn.Close()
+				case st >= 300:
+					if st == 429 {
+						w.Header().Set("Retry-After", "7")
+					}
+					w.WriteHeader(st)
+					w.Write([]byte(`{"error":{"type":"api_error","code":"` + tt.code + `","message":"m","request_id":"req_pi_e"}}`))
+				default:
+					w.WriteHeader(st)
+					w.Write([]byte(runJSON))
+				}
+			})
+			cr, err := c.CreateRun(context.Background(), []byte(`{"steps":[]}`))
+			mu.Lock()
+			defer mu.Unlock()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if len(keys) != tt.wantPosts {
+				t.Fatalf("posts = %d, want %d", len(keys), tt.wantPosts)
+			}
+			for _, k := range keys {
+				if k == "" || k != keys[0] {
+					t.Fatalf("idempotency keys differ or missing: %q", keys)
+				}
+			}
+			if err != nil {
+				e, ok := err.(*Error)
+				if !ok || e.ExitCode() != 4 || e.MayExist != tt.mayExist {
+					t.Fatalf("err = %#v, want *Error exit 4 mayExist %v", err, tt.mayExist)
+				}
+			} else if cr.RunID == "" {
+				t.Fatal("no run id")
+			}
+			if tt.answers[0] == 429 && (len(*sleeps) != 1 || (*sleeps)[0] != 7*time.Second) {
+				t.Fatalf("sleeps = %v, want [7s] from Retry-After", *sleeps)
+			}
+			if strings.Contains(dbg.String(), "sk_secret") || !strings.Contains(dbg.String(), "POST") {
+				t.Fatalf("debug output leaks key or misses requests:\n%s", dbg)
+			}
+		})
+	}
+}
+
+func TestGetRunRetriesTransient(t *testing.T) {
+	var n int
+	c, sleeps, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if r.URL.Query().Get("timeout_seconds") != "30" || r.Header.Get("Authorization") != "Bearer sk_secret" {
+			t.Errorf("query %q auth %q", r.URL.RawQuery, r.Header.Get("Authorization"))
+		}
+		if n < 3 {
+			w.WriteHeader(504)
+			return
+		}
+		w.Write([]byte(runJSON))
+	})
+	r, err := c.GetRun(context.Background(), "0b5d4c1e-1111-4222-8333-444455556666", true, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(*sleeps) != 2 || string(r.Status) != "completed" {
+		t.Fatalf("gets %d sleeps %v status %q", n, *sleeps, r.Status)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pi", "config.yaml")
+	os.MkdirAll(filepath.Dir(cfgPath), 0o700)
+	os.WriteFile(cfgPath, []byte("base_url: https://file.example/\napi_key: filekey\n"), 0o644)
+	tests := []struct {
+		name, flag      string
+		env             map[string]string
+		wantURL, wanKey string
+	}{
+		{name: "file", env: map[string]string{"XDG_CONFIG_HOME": dir}, wantURL: "https://file.example", wanKey: "filekey"},
+		{name: "env over file", env: map[string]string{"XDG_CONFIG_HOME": dir, "PI_BASE_URL": "https://env.example", "PI_API_KEY": "envkey"}, wantURL: "https://env.example", wanKey: "envkey"},
+		{name: "flag over env", flag: "https://flag.example/", env: map[string]string{"XDG_CONFIG_HOME": dir, "PI_BASE_URL": "https://env.example"}, wantURL: "https://flag.example", wanKey: "filekey"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, warns, err := LoadConfig(tt.flag, "", func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.BaseURL != tt.wantURL || cfg.APIKey != tt.wanKey {
+				t.Fatalf("got %q %q", cfg.BaseURL, cfg.APIKey)
+			}
+			if len(warns) != 1 || !strings.Contains(warns[0], "chmod 600") {
+				t.Fatalf("warnings = %q, want the permission warning", warns)
+			}
+		})
+	}
+	if _, err := New(Config{BaseURL: "http://api.example"}); err == nil || !strings.Contains(err.Error(), "--insecure-http") {
+		t.Fatalf("plain http to remote host: err = %v", err)
+	}
+}
