@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -35,6 +36,53 @@ type localOptions struct {
 	Concurrency int
 	FailFast    bool
 	Resume      string // a run id: continue that run instead of starting File
+	Sandbox     bool   // Pi actions go to an in-process simulated server
+}
+
+// localRegistry returns the executors for p's actions. Credentials are needed only when p
+// has a Pi action: the in-process sandbox's with sandbox, else --base-url/PI_BASE_URL and
+// PI_API_KEY.
+func localRegistry(ctx context.Context, f *Factory, p *pipeline.Pipeline, sandbox bool) (actions.Registry, func(), error) {
+	reg := actions.Local()
+	var pi []string
+	for _, s := range p.Steps {
+		if _, ok := reg[s.Action]; ok {
+			continue
+		}
+		if spec, ok := pipeline.LookupAction(s.Action); ok && spec.Endpoint != "" {
+			pi = append(pi, s.Action)
+			continue
+		}
+		return nil, nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
+	}
+	if len(pi) == 0 {
+		return reg, func() {}, nil
+	}
+	api := &jobsHTTP{client: &http.Client{}}
+	closer := func() {}
+	if sandbox {
+		inst, err := startSandbox(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the sandbox: %w", err)
+		}
+		api.base, api.key, closer = inst.URL, inst.APIKey, func() { inst.Close() }
+	} else {
+		api.base = firstSet(f.BaseURL, f.Getenv("PI_BASE_URL"))
+		api.key = f.Getenv("PI_API_KEY")
+		if api.base == "" || api.key == "" {
+			return nil, nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL, or try it with --sandbox", pi[0])
+		}
+	}
+	return reg.WithPi(api, pi...), closer, nil
+}
+
+func firstSet(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // openStore opens the local runs database, only for the commands that need it.
@@ -97,12 +145,11 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 	if err != nil {
 		return UsageErrorf("%s: %v", file, err)
 	}
-	reg := actions.Local()
-	for _, s := range p.Steps {
-		if _, ok := reg[s.Action]; !ok {
-			return UsageErrorf("%s: step %q: action %s cannot run with --local yet (only shell.run and http.request); run it on the server without --local", file, s.ID, s.Action)
-		}
+	reg, closeJobs, err := localRegistry(ctx, f, p, o.Sandbox)
+	if err != nil {
+		return err
 	}
+	defer closeJobs()
 
 	start := &run.Run{ID: id, Status: run.InProgress, CreatedAt: time.Now()}
 	if prior != nil {
@@ -297,6 +344,7 @@ func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, arg
 	)
 	fl := cmd.Flags()
 	fl.BoolVar(&local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request)")
+	fl.BoolVar(&o.Sandbox, "sandbox", false, "run Pi actions against an in-process simulated server")
 	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
 	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
