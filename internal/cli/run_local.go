@@ -333,32 +333,61 @@ func (d *localDisplay) finished(r *run.Run) {
 	}
 }
 
-// bindLocalFlags adds the flags of a local run to cmd (until the full `pi run` lands, the
-// run command's placeholder uses this) and returns a RunE for `--local` / `--resume`;
-// handled is false when neither was given.
+// bindLocalFlags binds the local-only flags of `pi run` (--local, --resume, --concurrency,
+// --fail-fast) and, unless cmd already has them, the flags it shares with remote runs
+// (-p/--param, -o/--output, --timeout as a duration, --sandbox). Shared values are read by
+// name when the command runs, so either side may own them. It returns a RunE for
+// --local / --resume; handled is false when neither was given.
 func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, args []string) (handled bool, err error) {
 	var (
-		o      localOptions
-		local  bool
-		params []string
+		o     localOptions
+		local bool
 	)
 	fl := cmd.Flags()
-	fl.BoolVar(&local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request)")
-	fl.BoolVar(&o.Sandbox, "sandbox", false, "run Pi actions against an in-process simulated server")
+	fl.BoolVar(&local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request, Pi actions as jobs)")
 	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
 	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
-	fl.DurationVar(&o.Timeout, "timeout", 0, "cancel the run after this long (exit 5)")
-	fl.StringArrayVarP(&params, "param", "p", nil, "set a param: -p name=value (repeatable)")
-	fl.StringVarP(&o.Output, "output", "o", "text", "output: text, json or jsonl")
+	if fl.Lookup("param") == nil {
+		fl.StringArrayP("param", "p", nil, "set a param: -p name=value (repeatable)")
+	}
+	if fl.Lookup("output") == nil {
+		fl.StringP("output", "o", "", "output: table (default on a terminal), plain, json or jsonl")
+	}
+	if fl.Lookup("timeout") == nil {
+		fl.Duration("timeout", 0, "stop following after this long, e.g. 90s (exit 5); a --local run is cancelled")
+	}
+	if fl.Lookup("sandbox") == nil {
+		fl.Bool("sandbox", false, "use an in-process simulated Pi API (with --local: for the Pi actions)")
+	}
 	return func(cmd *cobra.Command, args []string) (bool, error) {
 		if !local && o.Resume == "" {
 			return false, nil
 		}
+		fl := cmd.Flags()
+		if v := fl.Lookup("output"); v != nil {
+			o.Output = v.Value.String()
+		}
 		switch o.Output {
-		case "text", "json", "jsonl":
+		case "", "table", "plain", "text", "json", "jsonl":
 		default:
-			return true, UsageErrorf("-o %s: want text, json or jsonl", o.Output)
+			return true, UsageErrorf("-o %s: want table, plain, json or jsonl", o.Output)
+		}
+		if v := fl.Lookup("sandbox"); v != nil {
+			o.Sandbox = v.Value.String() == "true"
+		}
+		if v := fl.Lookup("timeout"); v != nil && v.Value.String() != "" && v.Value.String() != "0s" {
+			d, err := time.ParseDuration(v.Value.String())
+			if err != nil || d < 0 {
+				return true, UsageErrorf("--timeout %s: want a duration such as 90s or 5m", v.Value.String())
+			}
+			o.Timeout = d
+		}
+		var params []string
+		if v := fl.Lookup("param"); v != nil {
+			if sv, ok := v.Value.(interface{ GetSlice() []string }); ok {
+				params = sv.GetSlice()
+			}
 		}
 		if o.Resume != "" && len(args) > 0 {
 			return true, UsageErrorf("--resume takes the run id, not a file: the stored pipeline is run again")
