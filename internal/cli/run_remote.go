@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/piapi"
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// outputFormat maps -o to a render format; "text" (the local default) is the table.
+func outputFormat(s string) (render.Format, error) {
+	if s == "text" {
+		return render.FormatTable, nil
+	}
+	fm, err := render.ParseFormat(s)
+	if err != nil {
+		return "", UsageErrorf("-o %s: %v", s, err)
+	}
+	return fm, nil
+}
+
+// runRemote validates the file for the API, creates the run and follows it to its end.
+func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
+	ctx := cmd.Context()
+	fl := cmd.Flags()
+	out, _ := fl.GetString("output")
+	timeout, _ := fl.GetDuration("timeout")
+	paramFlags, _ := fl.GetStringArray("param")
+	format, err := outputFormat(out)
+	if err != nil {
+		return err
+	}
+	params, err := parseParamFlags(paramFlags)
+	if err != nil {
+		return err
+	}
+	p, ds, err := pipeline.Check(o.File, pipeline.Remote, params)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("%s: %s", o.File, readProblem(err))}
+	}
+	printDiagnostics(f.IO, ds)
+	if p == nil || ds.HasErrors() {
+		return SilentExit(2)
+	}
+	if p, err = p.WithParams(params); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if p.HasExtensions() {
+		fmt.Fprintln(f.IO.ErrOut, "note: local-only keys (retry, timeout, ...) are not sent to the API and have no effect there")
+	}
+	body, err := p.RunsBody()
+	if err != nil {
+		return fmt.Errorf("encode run body: %w", err)
+	}
+
+	var c *piapi.Client
+	if o.Sandbox {
+		inst, err := startSandbox(ctx)
+		if err != nil {
+			return fmt.Errorf("start sandbox: %w", err)
+		}
+		defer inst.Close()
+		cfg := piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey, UserAgent: f.Build.UserAgent()}
+		if f.Debug {
+			cfg.Debug = f.IO.ErrOut
+		}
+		c, err = piapi.New(cfg)
+		if err != nil {
+			return err
+		}
+	} else if c, err = f.apiClient(); err != nil {
+		return &ExitError{Code: 4, Err: err}
+	}
+
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	created, err := c.CreateRun(ctx, body)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	if o.Detach {
+		fmt.Fprintln(f.IO.Out, created.RunID)
+		return nil
+	}
+	showProgress := !o.Quiet && format != render.FormatJSON
+	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet})
+	return finishFollow(ctx, f, c, prog, created.RunID, deadline, followRefresh(showProgress))
+}
+
+// finishFollow follows a run and turns its end into the exit code DESIGN.md gives.
+func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render.Progress, id string, deadline time.Time, refresh time.Duration) error {
+	r, err := follow(ctx, c, prog, nil, id, deadline, refresh)
+	hint := fmt.Sprintf("follow it with: pi runs get %s --wait", id)
+	switch {
+	case errors.Is(err, errFollowTimeout):
+		prog.Stop()
+		fmt.Fprintf(f.IO.ErrOut, "timeout: run %s is still %s; %s\n", id, statusOf(r), hint)
+		return SilentExit(5)
+	case ctx.Err() != nil:
+		prog.Stop()
+		fmt.Fprintf(f.IO.ErrOut, "interrupted: run %s goes on on the server; %s\n", id, hint)
+		return SilentExit(130)
+	case err != nil:
+		prog.Stop()
+		return err
+	}
+	if err := prog.Finish(r); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	switch r.Status {
+	case run.Completed:
+		return nil
+	case run.Cancelled:
+		return SilentExit(3)
+	default:
+		return SilentExit(1)
+	}
+}
+
+func statusOf(r *run.Run) string {
+	if r == nil {
+		return "unknown"
+	}
+	return string(r.Status)
+}
