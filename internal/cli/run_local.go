@@ -406,3 +406,31 @@ func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, arg
 		return true, executeLocal(cmd.Context(), f, o)
 	}
 }
+
+// localRunLookup is the hook `pi runs get` asks first (runsGetOptions.LocalRun): the run
+// from this machine's records, found false when there is none (or no database yet, which
+// it does not create).
+func localRunLookup(ctx context.Context, f *Factory) func(id string) (*run.Run, bool, error) {
+	return func(id string) (*run.Run, bool, error) {
+		path, err := store.DefaultPath(f.Getenv)
+		if err != nil {
+			return nil, false, nil
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, false, nil
+		}
+		st, err := store.Open(ctx, path)
+		if err != nil {
+			return nil, false, err
+		}
+		defer st.Close()
+		rec, err := st.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return rec.Run, true, nil
+	}
+}

@@ -155,3 +155,23 @@ func TestLocalManySteps(t *testing.T) {
 		t.Fatalf("first jsonl line %q lacks the run id", first)
 	}
 }
+
+func TestLocalRunLookup(t *testing.T) {
+	dir := t.TempDir()
+	f, _ := localFactory(t, dir)
+	look := localRunLookup(context.Background(), f)
+	if _, ok, err := look("9f175af9-589b-44e8-86b9-1a434702245a"); ok || err != nil {
+		t.Fatalf("no database: ok=%v err=%v", ok, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pi", "runs.db")); err == nil {
+		t.Fatal("the lookup created the database")
+	}
+	if err := executeLocal(context.Background(), f, localOptions{File: writePipeline(t, dir, "steps:\n  - id: a\n    action: shell.run\n    input: {command: [\"true\"]}\n")}); err != nil {
+		t.Fatal(err)
+	}
+	id := storedRun(t, dir, "").ID
+	r, ok, err := look(id)
+	if !ok || err != nil || r.ID != id || r.Status != run.Completed {
+		t.Fatalf("lookup %s: %v %v %v", id, r, ok, err)
+	}
+}
