@@ -17,6 +17,7 @@ func (f *Factory) apiClient() (*piapi.Client, error) {
 		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
 	}
 	cfg.UserAgent = f.Build.UserAgent()
+	cfg.InsecureHTTP = f.InsecureHTTP
 	if f.Debug {
 		cfg.Debug = f.IO.ErrOut
 	}

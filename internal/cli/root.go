@@ -36,6 +36,8 @@ type Factory struct {
 	ConfigPath string
 	NoColor    bool
 	Debug      bool
+	// InsecureHTTP allows plain http to a non-loopback API host (--insecure-http).
+	InsecureHTTP bool
 }
 
 // Main runs pi with the process's arguments and returns its exit code.
@@ -102,6 +104,7 @@ and shows each step live until the run ends. The exit code says how it ended
 	pf.StringVar(&f.BaseURL, "base-url", "", "Pi server base URL (env PI_BASE_URL, or base_url in the config file)")
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/pi/config.yaml)")
 	pf.BoolVar(&f.Debug, "debug", false, "trace every HTTP request and response to stderr (the API key redacted)")
+	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false, "allow plain http to a non-loopback API host (the key travels unencrypted)")
 
 	root.AddCommand(
 		newRunCmd(f),
