@@ -49,3 +49,25 @@ func TestFollowRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishFollowInterrupted: Ctrl-C (a cancelled context) exits 130 and says how to follow.
+func TestFinishFollowInterrupted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	c, err := piapi.New(piapi.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := render.Test()
+	f := &Factory{IO: ios}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
+	id := "0b5d4c1e-1111-4222-8333-444455556666"
+	err = finishFollow(ctx, f, c, p, id, time.Time{}, time.Second)
+	if exitCode(err) != 130 || !strings.Contains(errOut.String(), "pi runs get "+id+" --wait") {
+		t.Fatalf("exit %d, stderr %q", exitCode(err), errOut)
+	}
+}
