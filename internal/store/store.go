@@ -20,7 +20,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; a newer file is refused rather than
 // misread.
-const schemaVersion = 1
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS events (
 	seq    INTEGER NOT NULL,
 	event  TEXT NOT NULL,
 	PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS steps (
+	run_id TEXT NOT NULL,
+	idx    INTEGER NOT NULL,
+	step   TEXT NOT NULL,
+	PRIMARY KEY (run_id, idx)
 );`
 
 // ErrNotFound is returned by Get for an id the store does not hold.
@@ -161,6 +167,10 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
 	}
+	// run_json now holds every step; per-step rows are only newer changes on top of it.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM steps WHERE run_id=?`, rec.Run.ID); err != nil {
+		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
+	}
 	return nil
 }
 
@@ -170,13 +180,10 @@ func (s *Store) Save(ctx context.Context, ev run.Event, r *run.Run) error {
 	return s.SaveBatch(ctx, []run.Event{ev}, r)
 }
 
-// SaveBatch records several transitions and the run's state after the last of them in one
-// transaction (a group commit: a busy run pays one commit per batch, not per event).
+// SaveBatch records several transitions and the state of the steps they touched after the
+// last of them, in one transaction (a group commit: a busy run pays one commit per batch,
+// not per event, and re-encodes only the steps that changed, not the whole run).
 func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) error {
-	rj, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encoding run: %w", err)
-	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
@@ -196,8 +203,27 @@ func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) erro
 			return fmt.Errorf("saving an event of run %s in %s: %w", r.ID, s.path, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=?, run_json=? WHERE id=?`,
-		string(r.Status), time.Now().UnixMilli(), string(rj), r.ID); err != nil {
+	touched := map[string]bool{}
+	for _, ev := range evs {
+		if ev.StepID != "" && !touched[ev.StepID] {
+			touched[ev.StepID] = true
+		}
+	}
+	for i := range r.Steps {
+		if !touched[r.Steps[i].ID] {
+			continue
+		}
+		sj, err := json.Marshal(r.Steps[i])
+		if err != nil {
+			return fmt.Errorf("encoding step %s: %w", r.Steps[i].ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO steps(run_id, idx, step) VALUES(?,?,?)
+			ON CONFLICT(run_id, idx) DO UPDATE SET step=excluded.step`, r.ID, i, string(sj)); err != nil {
+			return fmt.Errorf("saving step %s of run %s in %s: %w", r.Steps[i].ID, r.ID, s.path, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=? WHERE id=?`,
+		string(r.Status), time.Now().UnixMilli(), r.ID); err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -209,10 +235,10 @@ func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) erro
 // Get loads a run with its pipeline. An unknown id gives ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rec Record
-	var params, rj string
+	var params, rj, status string
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT file, pipeline, params, created_ms, updated_ms, run_json FROM runs WHERE id=?`, id).
-		Scan(&rec.File, &rec.Pipeline, &params, &created, &updated, &rj)
+	err := s.db.QueryRowContext(ctx, `SELECT file, pipeline, params, status, created_ms, updated_ms, run_json FROM runs WHERE id=?`, id).
+		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
@@ -226,6 +252,28 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	if err := json.Unmarshal([]byte(rj), rec.Run); err != nil {
 		return nil, fmt.Errorf("run %s in %s: %w", id, s.path, err)
 	}
+	rows, err := s.db.QueryContext(ctx, `SELECT idx, step FROM steps WHERE run_id=?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int
+		var sj string
+		if err := rows.Scan(&idx, &sj); err != nil {
+			return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
+		}
+		if idx < 0 || idx >= len(rec.Run.Steps) {
+			continue
+		}
+		if err := json.Unmarshal([]byte(sj), &rec.Run.Steps[idx]); err != nil {
+			return nil, fmt.Errorf("run %s in %s: step %d: %w", id, s.path, idx, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
+	}
+	rec.Run.Status = run.Status(status)
 	rec.Run.CreatedAt = time.UnixMilli(created)
 	rec.Run.UpdatedAt = time.UnixMilli(updated)
 	return &rec, nil
