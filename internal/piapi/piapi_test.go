@@ -157,3 +157,28 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("plain http to remote host: err = %v", err)
 	}
 }
+
+func TestJobs(t *testing.T) {
+	c, _, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/brands/extract":
+			w.WriteHeader(202)
+			w.Write([]byte(`{"id":"req_pi_2","data":{"job_id":"j1"}}`))
+		case r.URL.Path == "/api/v1/jobs/j1" && r.URL.Query().Get("expand") == "brand":
+			w.Write([]byte(`{"id":"req_pi_3","data":{"id":"j1","type":"brand_extraction","status":"completed","payload":{"brand_id":"b"},"result_url":"brands/b","error_log":null,"created_at":1760000000,"updated_at":1760000005}}`))
+		default:
+			w.WriteHeader(404)
+		}
+	})
+	id, err := c.CreateJob(context.Background(), "brands.extract", map[string]any{"url": "https://x.example"})
+	if err != nil || id != "j1" {
+		t.Fatalf("CreateJob = %q, %v", id, err)
+	}
+	j, err := c.GetJob(context.Background(), id, true, 10*time.Second, "brand")
+	if err != nil || !j.Terminal() || j.ResultURL != "brands/b" || j.UpdatedAt.Unix() != 1760000005 {
+		t.Fatalf("GetJob = %+v, %v", j, err)
+	}
+	if _, err := c.CreateJob(context.Background(), "shell.run", nil); err == nil {
+		t.Fatal("CreateJob of a local action: want an error")
+	}
+}
