@@ -182,3 +182,26 @@ func TestJobs(t *testing.T) {
 		t.Fatal("CreateJob of a local action: want an error")
 	}
 }
+
+// TestParseRetryAfter covers both forms RFC 9110 allows; a date is measured from now, so
+// it is asserted as a range far wider than any test run.
+func TestParseRetryAfter(t *testing.T) {
+	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		in       string
+		min, max time.Duration
+	}{
+		{"", 0, 0},
+		{"7", 7 * time.Second, 7 * time.Second},
+		{"-3", 0, 0},
+		{"soon", 0, 0},
+		{future, 50 * time.Minute, time.Hour},
+		{past, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in); got < tt.min || got > tt.max {
+			t.Errorf("parseRetryAfter(%q) = %v, want in [%v, %v]", tt.in, got, tt.min, tt.max)
+		}
+	}
+}
