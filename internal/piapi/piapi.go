@@ -311,6 +311,11 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 	if err != nil {
 		return "", fmt.Errorf("build request: %w", err)
 	}
+	if method == http.MethodPost {
+		// net/http silently resends a request carrying Idempotency-Key when a reused
+		// connection dies; without GetBody it cannot, so only this code decides on resends.
+		req.GetBody = nil
+	}
 	if c.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
 	}
