@@ -30,6 +30,7 @@ func newRunsGetCmd(f *Factory) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
+			o.LocalRun = localRunLookup(cmd.Context(), f)
 			if !uuidRe.MatchString(o.ID) {
 				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
 			}
