@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
 )
@@ -37,6 +36,7 @@ type localOptions struct {
 	FailFast    bool
 	Resume      string // a run id: continue that run instead of starting File
 	Sandbox     bool   // Pi actions go to an in-process simulated server
+	Quiet       bool   // no progress on stderr, only the result
 }
 
 // localRegistry returns the executors for p's actions. Credentials are needed only when p
@@ -164,8 +164,21 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 		return err
 	}
 
-	out := newLocalDisplay(f.IO.Out, f.IO.ErrOut, o.Output)
-	out.started(id, file, prior != nil)
+	format, err := outputFormat(o.Output)
+	if err != nil {
+		return err
+	}
+	verb := "started"
+	if prior != nil {
+		verb = "resumed"
+	}
+	if format != render.FormatJSONL && !o.Quiet {
+		// jsonl names the run in its first line (Progress.Start); the others say it here.
+		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
+	}
+	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true})
+	prog.Start(start)
+	defer prog.Stop()
 
 	runCtx := ctx
 	if o.Timeout > 0 {
@@ -201,11 +214,12 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 			queue = nil
 			qmu.Unlock()
 			if len(batch) > 0 {
-				if err := st.SaveBatch(saveCtx, batch, runner.Snapshot()); err != nil && saveErr == nil {
+				snap := runner.Snapshot()
+				if err := st.SaveBatch(saveCtx, batch, snap); err != nil && saveErr == nil {
 					saveErr = err
 				}
 				for _, ev := range batch {
-					out.event(ev)
+					prog.Event(ev, snap)
 				}
 			}
 			if done {
@@ -251,7 +265,9 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 	if saveErr != nil {
 		return fmt.Errorf("run %s ran but its record is incomplete: %w", id, saveErr)
 	}
-	out.finished(final)
+	if err := prog.Finish(final); err != nil {
+		return err
+	}
 
 	switch final.Status {
 	case run.Completed:
@@ -268,69 +284,6 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 		return SilentExit(ExitTimeout)
 	}
 	return SilentExit(ExitCancelled)
-}
-
-// localDisplay prints a local run: one line per transition on stderr for people, or JSON
-// on stdout (jsonl: one event per line, the first naming the run; json: the final run).
-type localDisplay struct {
-	out, errOut io.Writer
-	format      string
-	mu          sync.Mutex
-}
-
-func newLocalDisplay(out, errOut io.Writer, format string) *localDisplay {
-	return &localDisplay{out: out, errOut: errOut, format: format}
-}
-
-func (d *localDisplay) started(id, file string, resumed bool) {
-	verb := "started"
-	if resumed {
-		verb = "resumed"
-	}
-	switch d.format {
-	case "jsonl":
-		b, _ := json.Marshal(map[string]any{"run_id": id, "file": file, "status": verb, "local": true})
-		fmt.Fprintf(d.out, "%s\n", b)
-	default:
-		fmt.Fprintf(d.errOut, "run %s %s locally (%s)\n", id, verb, file)
-	}
-}
-
-func (d *localDisplay) event(ev run.Event) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch d.format {
-	case "jsonl":
-		b, _ := json.Marshal(ev)
-		fmt.Fprintf(d.out, "%s\n", b)
-	case "json":
-	default:
-		if ev.StepID == "" {
-			return
-		}
-		line := fmt.Sprintf("  %-20s %s", ev.StepID, ev.Status)
-		if ev.Attempt > 0 {
-			line += fmt.Sprintf(" (attempt %d)", ev.Attempt)
-		}
-		if ev.Error != "" {
-			line += ": " + ev.Error
-		}
-		if ev.RetryIn > 0 {
-			line += fmt.Sprintf("; retry in %s", ev.RetryIn.Round(time.Millisecond))
-		}
-		fmt.Fprintln(d.errOut, line)
-	}
-}
-
-func (d *localDisplay) finished(r *run.Run) {
-	switch d.format {
-	case "json":
-		b, _ := json.MarshalIndent(r, "", "  ")
-		fmt.Fprintf(d.out, "%s\n", b)
-	case "jsonl":
-	default:
-		fmt.Fprintf(d.errOut, "run %s %s\n", r.ID, r.Status)
-	}
 }
 
 // bindLocalFlags binds the local-only flags of `pi run` (--local, --resume, --concurrency,
@@ -372,6 +325,9 @@ func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, arg
 		case "", "table", "plain", "text", "json", "jsonl":
 		default:
 			return true, UsageErrorf("-o %s: want table, plain, json or jsonl", o.Output)
+		}
+		if v := fl.Lookup("quiet"); v != nil {
+			o.Quiet = v.Value.String() == "true"
 		}
 		if v := fl.Lookup("sandbox"); v != nil {
 			o.Sandbox = v.Value.String() == "true"
