@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
+	"sync"
 
 	"github.com/pi-cli/pi/internal/engine"
 )
@@ -62,7 +63,6 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 		return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if dir, ok := in["dir"].(string); ok {
 		cmd.Dir = dir
 	}
@@ -83,25 +83,48 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	if stdin, ok := in["stdin"].(string); ok {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
+	// The output goes through pipes of our own rather than os/exec's: Wait then returns when
+	// the command exits, not when the last process holding its output exits, so a script
+	// that leaves a child in the background (`server &`) does not hang the step; the group
+	// kill below ends that child and with it the pipes.
 	var stdout, stderr capped
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], err))
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("shell.run: %w", err)
 	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("shell.run: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	startGroup(cmd)
+	startErr := cmd.Start()
+	outW.Close()
+	errW.Close()
+	if startErr != nil {
+		outR.Close()
+		errR.Close()
+		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], startErr))
+	}
+	var copies sync.WaitGroup
+	copies.Go(func() { _, _ = io.Copy(&stdout, outR); outR.Close() })
+	copies.Go(func() { _, _ = io.Copy(&stderr, errR); errR.Close() })
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	select {
 	case err = <-done:
+		// The leader exited; anything it left in its group goes too.
+		killGroup(cmd)
+		copies.Wait()
 	case <-ctx.Done():
-		// Kill the whole group: sh -c's children would otherwise outlive the step and
-		// keep its output pipes open.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		// Kill the whole group: sh -c's children would otherwise outlive the step.
+		killGroup(cmd)
 		<-done
+		copies.Wait()
 		return nil, fmt.Errorf("shell.run: %s killed: %w", argv[0], context.Cause(ctx))
 	}
-	// The leader exited; anything it left in its group goes too.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError
