@@ -1,11 +1,54 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binaries builds pi as a release is built (CGO_ENABLED=0, -trimpath, -s -w) and the two
+// baseline programs, once per test process.
+func binaries(b *testing.B) (pi, hello, floor string) {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("builds binaries")
+	}
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "pi-bench-"); buildErr != nil {
+			return
+		}
+		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor"} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(buildDir, name), pkg)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "pi"), filepath.Join(buildDir, "hello"), filepath.Join(buildDir, "floor")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 // BenchmarkStartup measures whole processes, built as a release is (CGO_ENABLED=0, -trimpath,
 // -s -w): pi version, pi validate of a 10-step file, and two baselines from the same machine,
@@ -16,22 +59,7 @@ import (
 //
 //	go test ./cmd/pi -run '^$' -bench Startup -benchtime 100x
 func BenchmarkStartup(b *testing.B) {
-	if testing.Short() {
-		b.Skip("builds binaries")
-	}
-	dir := b.TempDir()
-	build := func(name, pkg string) string {
-		bin := filepath.Join(dir, name)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-		return bin
-	}
-	pi := build("pi", ".")
-	hello := build("hello", "./testdata/hello")
-	floor := build("floor", "./testdata/floor")
+	pi, hello, floor := binaries(b)
 	tenSteps, err := filepath.Abs("../../testdata/pipelines/bench/ten-steps.yaml")
 	if err != nil {
 		b.Fatal(err)
@@ -51,6 +79,47 @@ func BenchmarkStartup(b *testing.B) {
 				if out, err := exec.Command(c.argv[0], c.argv[1:]...).CombinedOutput(); err != nil {
 					b.Fatalf("%v: %v\n%s", c.argv, err, out)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkLocalRun runs the issue's --local targets as whole processes: 50 shell.run steps
+// running `true`, as a chain (each step depends on the previous) and as a fan-out (50
+// independent steps, default concurrency 8), next to the floor any tool pays here: sh
+// starting /bin/true 50 times (not its builtin). And the skewed graph, whose makespan is
+// reported against the 2 s the server's batches need for it (wave 1 = max(1 s, 0.1 s),
+// wave 2 = max(0.1 s, 1 s)).
+//
+//	go test ./cmd/pi -run '^$' -bench LocalRun -benchtime 20x
+func BenchmarkLocalRun(b *testing.B) {
+	pi, _, _ := binaries(b)
+	bench, err := filepath.Abs("../../testdata/pipelines/bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	state := b.TempDir()
+	cases := []struct {
+		name string
+		argv []string
+	}{
+		{"chain-50-true", []string{pi, "run", filepath.Join(bench, "chain-50-true.yaml"), "--local", "-o", "jsonl"}},
+		{"fanout-50-true", []string{pi, "run", filepath.Join(bench, "fanout-50-true.yaml"), "--local", "-o", "jsonl"}},
+		{"sh-50-true", []string{"sh", "-c", "for i in $(seq 50); do /bin/true; done"}},
+		{"skewed-sleep", []string{pi, "run", filepath.Join(bench, "skewed-sleep.yaml"), "--local", "-o", "jsonl"}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			start := time.Now()
+			for b.Loop() {
+				cmd := exec.Command(c.argv[0], c.argv[1:]...)
+				cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%v: %v\n%s", c.argv, err, out)
+				}
+			}
+			if c.name == "skewed-sleep" {
+				b.ReportMetric(time.Since(start).Seconds()/float64(b.N)/2.0, "makespan/batches")
 			}
 		})
 	}
