@@ -5,13 +5,15 @@ import (
 	"fmt"
 )
 
-// runsBody is the POST /api/v1/runs body, in the server's field order.
-type runsBody struct {
-	Steps    []runsStep     `json:"steps"`
+// RunsRequest is the POST /api/v1/runs body, in the server's field order: what pi sends, and
+// what the simulated server keeps of a body it accepted.
+type RunsRequest struct {
+	Steps    []RunsStep     `json:"steps"`
 	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
-type runsStep struct {
+// RunsStep is one step of a RunsRequest.
+type RunsStep struct {
 	ID        string            `json:"id"`
 	Action    string            `json:"action"`
 	Input     map[string]any    `json:"input"`
@@ -24,9 +26,9 @@ type runsStep struct {
 // timeout) left out. Call WithParams first: references still in the input are sent as
 // written.
 func (p *Pipeline) RunsBody() ([]byte, error) {
-	body := runsBody{Steps: make([]runsStep, len(p.Steps)), Metadata: p.Metadata}
+	body := RunsRequest{Steps: make([]RunsStep, len(p.Steps)), Metadata: p.Metadata}
 	for i, s := range p.Steps {
-		rs := runsStep{ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap}
+		rs := RunsStep{ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap}
 		if rs.Input == nil {
 			rs.Input = map[string]any{}
 		}
@@ -40,6 +42,19 @@ func (p *Pipeline) RunsBody() ([]byte, error) {
 		return nil, fmt.Errorf("encode runs body of %q: %w", p.Name, err)
 	}
 	return b, nil
+}
+
+// Pipeline is the body as a pipeline the engine can run: a server body has no params and no
+// client-side extensions. The steps' depends_on lists are copies.
+func (b *RunsRequest) Pipeline() *Pipeline {
+	p := &Pipeline{Metadata: b.Metadata}
+	for _, s := range b.Steps {
+		p.Steps = append(p.Steps, Step{
+			ID: s.ID, Action: s.Action, Input: s.Input,
+			DependsOn: append([]string(nil), s.DependsOn...), InputMap: s.InputMap,
+		})
+	}
+	return p
 }
 
 // HasExtensions reports whether the file uses what the Runs API does not know (params,

@@ -20,7 +20,7 @@ import (
 // runRec is a run held by the server: the body it was created with and its latest state.
 // state is replaced, never modified, so a reader may use the pointer it got under s.mu.
 type runRec struct {
-	body     *runBody
+	body     *pipeline.RunsRequest
 	bodyJSON []byte
 	state    *run.Run
 	changed  chan struct{} // closed and replaced at every change
@@ -131,7 +131,7 @@ func (s *Server) startRun(rec *runRec, resume *run.Run) {
 			}
 		},
 	}
-	rn, err := newRunner(rec.body.toPipeline(), engine.ExecutorFunc(s.execute), opts)
+	rn, err := newRunner(rec.body.Pipeline(), engine.ExecutorFunc(s.execute), opts)
 	if err != nil {
 		s.failRun(rec, fmt.Sprintf("run_trigger_failed: %v", err))
 		return
@@ -311,7 +311,7 @@ func (s *Server) load() error {
 	var resume []*runRec
 	s.mu.Lock()
 	for _, row := range rows {
-		rec := &runRec{body: &runBody{}, bodyJSON: row.body, state: &run.Run{}, changed: make(chan struct{})}
+		rec := &runRec{body: &pipeline.RunsRequest{}, bodyJSON: row.body, state: &run.Run{}, changed: make(chan struct{})}
 		if err := json.Unmarshal(row.body, rec.body); err != nil {
 			s.mu.Unlock()
 			return fmt.Errorf("sandbox: load run %s: %w", row.id, err)

@@ -9,21 +9,6 @@ import (
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
-// runBody is a POST /api/v1/runs body as the server keeps it: unknown keys dropped,
-// defaults filled in.
-type runBody struct {
-	Steps    []bodyStep     `json:"steps"`
-	Metadata map[string]any `json:"metadata"`
-}
-
-type bodyStep struct {
-	ID        string            `json:"id"`
-	Action    string            `json:"action"`
-	Input     map[string]any    `json:"input"`
-	DependsOn []string          `json:"depends_on"`
-	InputMap  map[string]string `json:"input_map,omitempty"`
-}
-
 // serverActions are the actions the Runs API accepts, in the order its messages list them.
 var serverActions = []string{"brands.extract", "campaigns.generate", "campaigns.edit", "campaigns.localize_ad"}
 
@@ -37,9 +22,9 @@ func isServerAction(a string) bool {
 }
 
 // parseRunBody checks a decoded body as the server's validator does and keeps only the
-// keys it knows.
-func parseRunBody(obj map[string]any) (*runBody, *apiError) {
-	invalid := func(format string, a ...any) (*runBody, *apiError) {
+// keys it knows (unknown keys dropped, defaults filled in).
+func parseRunBody(obj map[string]any) (*pipeline.RunsRequest, *apiError) {
+	invalid := func(format string, a ...any) (*pipeline.RunsRequest, *apiError) {
 		return nil, badRequest("invalid_request_body", "Invalid request body: "+format+".", a...)
 	}
 	rawSteps, ok := obj["steps"].([]any)
@@ -49,7 +34,7 @@ func parseRunBody(obj map[string]any) (*runBody, *apiError) {
 	if len(rawSteps) < 1 || len(rawSteps) > 10 {
 		return invalid("steps: expected 1 to 10 steps, got %d", len(rawSteps))
 	}
-	body := &runBody{}
+	body := &pipeline.RunsRequest{}
 	if md, present := obj["metadata"]; present && md != nil {
 		m, ok := md.(map[string]any)
 		if !ok {
@@ -71,7 +56,7 @@ func parseRunBody(obj map[string]any) (*runBody, *apiError) {
 		if !isServerAction(action) {
 			return invalid("steps[%d].action: expected one of %s", i, strings.Join(serverActions, ", "))
 		}
-		st := bodyStep{ID: id, Action: action, Input: map[string]any{}, DependsOn: []string{}}
+		st := pipeline.RunsStep{ID: id, Action: action, Input: map[string]any{}, DependsOn: []string{}}
 		if in, present := m["input"]; present {
 			obj, ok := in.(map[string]any)
 			if !ok {
@@ -116,7 +101,7 @@ func parseRunBody(obj map[string]any) (*runBody, *apiError) {
 
 // checkDAG returns the server's `<reason>:<step id>` for the first problem of the graph, or
 // "": duplicate ids first, then each step's dependencies in order, then cycles.
-func checkDAG(steps []bodyStep) string {
+func checkDAG(steps []pipeline.RunsStep) string {
 	index := map[string]int{}
 	for i, s := range steps {
 		if _, dup := index[s.ID]; dup {
@@ -165,19 +150,6 @@ func checkDAG(steps []bodyStep) string {
 		}
 	}
 	return ""
-}
-
-// toPipeline is the body as the engine's pipeline: the server has no params and no
-// client-side extensions.
-func (b *runBody) toPipeline() *pipeline.Pipeline {
-	p := &pipeline.Pipeline{Metadata: b.Metadata}
-	for _, s := range b.Steps {
-		p.Steps = append(p.Steps, pipeline.Step{
-			ID: s.ID, Action: s.Action, Input: s.Input,
-			DependsOn: append([]string(nil), s.DependsOn...), InputMap: s.InputMap,
-		})
-	}
-	return p
 }
 
 // checkInput validates an action's input as the server does on the action's endpoint and
