@@ -120,22 +120,34 @@ and shows each step live until the run ends. The exit code says how it ended
 	return root
 }
 
-// exactArgs is cobra.ExactArgs with errors that count as usage errors.
+// exactArgs is cobra.ExactArgs with a message that names what the command takes (from its
+// Use line), as a usage error.
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return flagError{err}
+		if len(args) == n {
+			return nil
 		}
-		return nil
+		if n == 0 {
+			return flagError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+		}
+		return flagError{fmt.Errorf("%s takes %d argument(s), %s; got %d", cmd.CommandPath(), n, argNames(cmd), len(args))}
 	}
 }
 
-// minArgs is cobra.MinimumNArgs with errors that count as usage errors.
+// minArgs is cobra.MinimumNArgs with a message that names what the command takes.
 func minArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
-			return flagError{err}
+		if len(args) >= n {
+			return nil
 		}
-		return nil
+		return flagError{fmt.Errorf("%s needs at least %d argument(s), %s", cmd.CommandPath(), n, argNames(cmd))}
 	}
+}
+
+// argNames is the arguments part of a command's Use line ("FILE", "FILE..."), or "arguments".
+func argNames(cmd *cobra.Command) string {
+	if _, rest, ok := strings.Cut(cmd.Use, " "); ok {
+		return rest
+	}
+	return "arguments"
 }
