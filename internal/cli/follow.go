@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/pi-cli/pi/internal/piapi"
@@ -23,44 +24,119 @@ func followRefresh(showProgress bool) time.Duration {
 	return 30 * time.Second
 }
 
-// follow long-polls run id until it is terminal, feeding the changes to p. deadline zero means
-// no --timeout. Transient errors are shown once as a warning and retried.
-func follow(ctx context.Context, c *piapi.Client, p *render.Progress, prev *run.Run, id string, deadline time.Time, refresh time.Duration) (*run.Run, error) {
+// Backoff between polls after an error that piapi's own retries did not overcome.
+const (
+	followBackoffBase = time.Second
+	followBackoffMax  = 30 * time.Second
+)
+
+// follower long-polls one run until it is terminal, feeding the changes to a Progress.
+type follower struct {
+	client   *piapi.Client
+	progress *render.Progress
+	// refresh is the long-poll length asked of the server, and the least time between two
+	// polls, so even a server that answers at once gets at most 60/refresh polls a minute.
+	refresh time.Duration
+	// deadline is --timeout as a point in time; zero means none.
+	deadline time.Time
+	now      func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error
+}
+
+func newFollower(c *piapi.Client, p *render.Progress, refresh time.Duration, deadline time.Time) *follower {
+	return &follower{client: c, progress: p, refresh: refresh, deadline: deadline, now: time.Now, sleep: sleepCtx}
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// follow polls run id until it is terminal. prev is the state already shown (nil: none).
+// A transient error (network, 429, 5xx) is shown once as a warning and retried with
+// exponential backoff and jitter, honouring Retry-After, until the deadline; any other
+// error ends following.
+func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.Run, error) {
 	warned := false
+	failures := 0
 	for {
 		if prev != nil && prev.Status.Terminal() {
 			return prev, nil
 		}
-		wait := refresh
-		if !deadline.IsZero() {
-			left := time.Until(deadline)
+		start := fw.now()
+		wait := fw.refresh
+		if !fw.deadline.IsZero() {
+			left := fw.deadline.Sub(start)
 			if left <= 0 {
 				return prev, errFollowTimeout
 			}
 			wait = min(wait, left)
 		}
-		r, err := c.GetRun(ctx, id, true, max(wait, time.Second))
+		r, err := fw.client.GetRun(ctx, id, true, max(wait, time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				return prev, ctx.Err()
 			}
 			var ae *piapi.Error
-			if errors.As(err, &ae) && ae.Transient() {
-				if !warned {
-					p.Warn(fmt.Sprintf("%v; still trying", err))
-					warned = true
-				}
-				continue
+			if !errors.As(err, &ae) || !ae.Transient() {
+				return prev, err
 			}
-			return prev, err
+			if !warned {
+				fw.progress.Warn(fmt.Sprintf("%v; still trying", err))
+				warned = true
+			}
+			failures++
+			if err := fw.pause(ctx, followBackoff(failures, ae.RetryAfter)); err != nil {
+				return prev, err
+			}
+			continue
 		}
+		failures = 0
 		if prev == nil {
-			p.Start(r)
+			fw.progress.Start(r)
 		} else {
-			for _, e := range run.Diff(prev, r, time.Now()) {
-				p.Event(e, r)
+			for _, e := range run.Diff(prev, r, fw.now()) {
+				fw.progress.Event(e, r)
 			}
 		}
 		prev = r
+		if !r.Status.Terminal() {
+			// A server that honours the long-poll answers a running run after `wait`; one
+			// that answers at once (a proxy, another implementation) must not be polled in
+			// a tight loop.
+			if early := wait - fw.now().Sub(start); early > 0 {
+				if err := fw.pause(ctx, early); err != nil {
+					return prev, err
+				}
+			}
+		}
 	}
+}
+
+// pause sleeps d, cut short at the deadline (the loop then reports the timeout).
+func (fw *follower) pause(ctx context.Context, d time.Duration) error {
+	if !fw.deadline.IsZero() {
+		d = min(d, fw.deadline.Sub(fw.now()))
+	}
+	if d <= 0 {
+		return nil
+	}
+	return fw.sleep(ctx, d)
+}
+
+// followBackoff is the wait after the n-th failure in a row: full jitter over an exponential
+// ceiling (1s, 2s, 4s, ... 30s), at least the server's Retry-After.
+func followBackoff(n int, retryAfter time.Duration) time.Duration {
+	ceil := followBackoffMax
+	if n < 6 {
+		ceil = min(followBackoffBase<<(n-1), followBackoffMax)
+	}
+	return max(rand.N(ceil+1), retryAfter, 100*time.Millisecond)
 }

@@ -1,52 +1,180 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
 )
 
-// TestFollowRefresh checks the long-poll length asked of the server: it bounds the request
-// rate (5s polls = at most 12/min with progress; 30s = 2/min with -o json), the server
-// answering early only when the run changes.
-func TestFollowRefresh(t *testing.T) {
-	tests := []struct {
+const followID = "0b5d4c1e-1111-4222-8333-444455556666"
+
+// runJSON is a GET /api/v1/runs/:id answer in the server's envelope.
+func runJSON(status string) string {
+	return `{"id":"req_pi_1","object":"run","status":"completed","data":{"id":"` + followID +
+		`","status":"` + status + `","steps":[{"id":"a","action":"brands.extract","status":"pending","depends_on":[]}]}}`
+}
+
+// fakeTime is a clock that only moves when the follower sleeps.
+type fakeTime struct {
+	mu     sync.Mutex
+	t      time.Time
+	sleeps []time.Duration
+}
+
+func (f *fakeTime) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+func (f *fakeTime) sleep(_ context.Context, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sleeps = append(f.sleeps, d)
+	f.t = f.t.Add(d)
+	return nil
+}
+
+// testFollower follows against h with a fake clock; piapi tries each request once, so the
+// follower's own retry is what is tested.
+func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*follower, *fakeTime, *bytes.Buffer) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := piapi.New(piapi.Config{BaseURL: srv.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := render.Test()
+	p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
+	t.Cleanup(p.Stop)
+	ft := &fakeTime{t: time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)}
+	fw := newFollower(c, p, refresh, time.Time{})
+	if timeout > 0 {
+		fw.deadline = ft.t.Add(timeout)
+	}
+	fw.now, fw.sleep = ft.now, ft.sleep
+	return fw, ft, errOut
+}
+
+// The request budget of issue 5: over a minute of a run that does not end, at most 12 polls
+// with progress shown (plus the create: 13) and 2 with -o json (plus the create: 3), even
+// against a server that answers at once instead of holding the long-poll.
+func TestFollowRequestBudget(t *testing.T) {
+	for _, tt := range []struct {
 		progress bool
-		want     string
-	}{{true, "5"}, {false, "30"}}
-	for _, tt := range tests {
-		var got []string
-		n := 0
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got = append(got, r.URL.Query().Get("timeout_seconds"))
-			n++
-			status := "running"
-			if n == 3 {
-				status = "completed"
+		polls    int
+		asked    string
+	}{{true, 12, "5"}, {false, 2, "30"}} {
+		t.Run(fmt.Sprintf("progress=%v", tt.progress), func(t *testing.T) {
+			var mu sync.Mutex
+			var asked []string
+			fw, _, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				asked = append(asked, r.URL.Query().Get("timeout_seconds"))
+				n := len(asked)
+				mu.Unlock()
+				if n > 100 { // a follower polling in a loop: end the run so the test fails, not hangs
+					fmt.Fprint(w, runJSON("completed"))
+					return
+				}
+				fmt.Fprint(w, runJSON("in_progress"))
+			}, followRefresh(tt.progress), time.Minute)
+			_, err := fw.follow(context.Background(), nil, followID)
+			if len(asked) != tt.polls {
+				t.Fatalf("%d polls in a minute, want %d (timeout_seconds asked: %v)", len(asked), tt.polls, asked)
 			}
-			w.Write([]byte(`{"id":"req_pi_1","data":{"run_id":"0b5d4c1e-1111-4222-8333-444455556666","status":"` + status + `","steps":[]}}`))
-		}))
-		c, err := piapi.New(piapi.Config{BaseURL: srv.URL})
-		if err != nil {
-			t.Fatal(err)
+			for _, a := range asked {
+				if a != tt.asked {
+					t.Fatalf("timeout_seconds = %v, want %s each", asked, tt.asked)
+				}
+			}
+			if err != errFollowTimeout {
+				t.Fatalf("err = %v, want the timeout", err)
+			}
+		})
+	}
+}
+
+// Transient failures that piapi gave up on: one warning, backoff growing with full jitter
+// under its ceiling, then the run is followed to its end.
+func TestFollowBacksOffOnTransientErrors(t *testing.T) {
+	n := 0
+	fw, ft, errOut := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if n <= 4 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(503)
+			fmt.Fprint(w, `{"error":{"type":"api_error","code":"service_unavailable","message":"down","request_id":"req_pi_x"}}`)
+			return
 		}
-		ios, _, _, _ := render.Test()
-		p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
-		r, err := follow(context.Background(), c, p, nil, "0b5d4c1e-1111-4222-8333-444455556666", time.Time{}, followRefresh(tt.progress))
-		p.Stop()
-		srv.Close()
-		if err != nil || string(r.Status) != "completed" {
-			t.Fatalf("follow: %v %v", r, err)
+		fmt.Fprint(w, runJSON("completed"))
+	}, 5*time.Second, 0)
+	r, err := fw.follow(context.Background(), nil, followID)
+	if err != nil || r.Status != "completed" {
+		t.Fatalf("follow = %v, %v; want the completed run", r, err)
+	}
+	if got := strings.Count(errOut.String(), "still trying"); got != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", got, errOut.String())
+	}
+	if len(ft.sleeps) != 4 {
+		t.Fatalf("sleeps %v, want 4 (one per failure)", ft.sleeps)
+	}
+	for i, d := range ft.sleeps {
+		if ceil := followBackoffBase << i; d < 100*time.Millisecond || d > ceil {
+			t.Fatalf("sleep %d = %v, want within [100ms, %v]", i+1, d, ceil)
 		}
-		if strings.Join(got, ",") != strings.Repeat(tt.want+",", 2)+tt.want {
-			t.Fatalf("progress %v: timeout_seconds = %q, want %s each", tt.progress, got, tt.want)
+	}
+}
+
+// A 429's Retry-After is a floor for the wait.
+func TestFollowHonoursRetryAfter(t *testing.T) {
+	n := 0
+	fw, ft, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if n == 1 {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+			fmt.Fprint(w, `{"error":{"type":"rate_limit_error","code":"unkey_rate_limited","message":"slow down","request_id":"req_pi_y"}}`)
+			return
 		}
+		fmt.Fprint(w, runJSON("completed"))
+	}, 5*time.Second, 0)
+	if _, err := fw.follow(context.Background(), nil, followID); err != nil {
+		t.Fatal(err)
+	}
+	if len(ft.sleeps) != 1 || ft.sleeps[0] < 7*time.Second {
+		t.Fatalf("sleeps %v, want one of at least 7s", ft.sleeps)
+	}
+}
+
+// A server that stays down until --timeout: the timeout, not an API error (exit 5, not 4).
+func TestFollowTransientUntilTimeout(t *testing.T) {
+	fw, _, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(502)
+	}, 5*time.Second, 2*time.Minute)
+	if _, err := fw.follow(context.Background(), nil, followID); err != errFollowTimeout {
+		t.Fatalf("err = %v, want the timeout", err)
+	}
+}
+
+// A permanent error (the run is unknown) ends following at once.
+func TestFollowPermanentError(t *testing.T) {
+	n := 0
+	fw, ft, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.WriteHeader(404)
+		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"run_not_found","message":"Run not found.","request_id":"req_pi_z"}}`)
+	}, 5*time.Second, 0)
+	_, err := fw.follow(context.Background(), nil, followID)
+	if exitCode(err) != 4 || n != 1 || len(ft.sleeps) != 0 {
+		t.Fatalf("err %v (exit %d) after %d requests and sleeps %v; want exit 4 after 1", err, exitCode(err), n, ft.sleeps)
 	}
 }
 
@@ -65,9 +193,57 @@ func TestFinishFollowInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
-	id := "0b5d4c1e-1111-4222-8333-444455556666"
-	err = finishFollow(ctx, f, c, p, id, time.Time{}, time.Second)
-	if exitCode(err) != 130 || !strings.Contains(errOut.String(), "pi runs get "+id+" --wait") {
+	err = finishFollow(ctx, f, c, p, followID, time.Time{}, time.Second)
+	if exitCode(err) != 130 || !strings.Contains(errOut.String(), "pi runs get "+followID+" --wait") {
 		t.Fatalf("exit %d, stderr %q", exitCode(err), errOut)
+	}
+}
+
+// BenchmarkFollowTerminal is the time from the long-poll's answer to the final result on
+// screen: one GET over loopback answering a finished 10-step run, its decoding, the diff
+// against what was shown (all ten steps still processing), and the final table and summary
+// on a 100-column colour terminal (issue 5: within 50 ms).
+//
+//	go test ./internal/cli -run '^$' -bench FollowTerminal
+func BenchmarkFollowTerminal(b *testing.B) {
+	steps := func(status string) string {
+		var parts []string
+		for i := range 10 {
+			job := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			result := "null"
+			if status == "completed" {
+				result = `{"job_id":"` + job + `","image_url":"https://cdn.example.test/` + job + `.png","result_url":"campaigns/` + job + `"}`
+			}
+			parts = append(parts, fmt.Sprintf(`{"id":"step_%d","action":"campaigns.generate","status":"%s","depends_on":[],"job_id":"%s","result":%s,"error":null,"started_at":1795874042,"completed_at":null}`, i, status, job, result))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	body := `{"id":"req_pi_1","object":"run","status":"completed","data":{"id":"` + followID + `","status":"completed","metadata":null,"created_at":1795874042,"updated_at":1795874052,"steps":` + steps("completed") + `}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) }))
+	defer srv.Close()
+	c, err := piapi.New(piapi.Config{BaseURL: srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var shown run.Run
+	if err := json.Unmarshal([]byte(`{"id":"`+followID+`","status":"in_progress","steps":`+steps("processing")+`}`), &shown); err != nil {
+		b.Fatal(err)
+	}
+	ios, _, out, errOut := render.Test()
+	ios.SetTTY(true)
+	ios.SetColorEnabled(true)
+	ios.SetWidth(100)
+	for b.Loop() {
+		out.Reset()
+		errOut.Reset()
+		p := render.NewProgress(ios, render.Options{Format: render.FormatTable})
+		p.Start(&shown)
+		r, err := newFollower(c, p, 5*time.Second, time.Time{}).follow(context.Background(), &shown, followID)
+		if err != nil || r.Status != run.Completed {
+			b.Fatalf("follow = %v, %v", r, err)
+		}
+		if err := p.Finish(r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -98,7 +98,7 @@ func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
 
 // finishFollow follows a run and turns its end into the exit code DESIGN.md gives.
 func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render.Progress, id string, deadline time.Time, refresh time.Duration) error {
-	r, err := follow(ctx, c, prog, nil, id, deadline, refresh)
+	r, err := newFollower(c, prog, refresh, deadline).follow(ctx, nil, id)
 	hint := fmt.Sprintf("follow it with: pi runs get %s --wait", id)
 	switch {
 	case errors.Is(err, errFollowTimeout):
