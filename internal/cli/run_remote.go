@@ -116,14 +116,7 @@ func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render
 	if err := prog.Finish(r); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
-	switch r.Status {
-	case run.Completed:
-		return nil
-	case run.Cancelled:
-		return SilentExit(3)
-	default:
-		return SilentExit(1)
-	}
+	return exitForRun(r)
 }
 
 func statusOf(r *run.Run) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"time"
@@ -13,61 +14,134 @@ import (
 
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// localPollInterval is how often `runs get --wait` re-reads a local run that another pi
+// process is executing.
+const localPollInterval = 500 * time.Millisecond
+
 type runsGetOptions struct {
 	ID      string
 	Wait    bool
 	Timeout time.Duration
-	Output  string
+	Format  render.Format
 	// LocalRun, when set, is asked first (the local store); found false falls through to the API.
 	LocalRun func(id string) (*run.Run, bool, error)
 }
 
 func newRunsGetCmd(f *Factory) *cobra.Command {
 	var o runsGetOptions
+	var output string
 	cmd := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show a run",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show a run, or follow it with --wait",
+		Long: `Show a run: a local run recorded on this machine (pi run --local), else the run on the
+Pi API. With --wait, follow it live until it ends, as pi run does.
+
+The exit code tells the run's state, as for pi run: 0 completed (or still running, without
+--wait), 1 failed, 3 cancelled; 2 for an id that is not a UUID, 4 when the API does not
+know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.`,
+		Example: `  pi runs get 9f175af9-589b-44e8-86b9-1a434702245a
+  pi runs get 9f175af9-589b-44e8-86b9-1a434702245a --wait --timeout 10m
+  pi runs get 9f175af9-589b-44e8-86b9-1a434702245a -o json | jq '.steps[].result'`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			o.LocalRun = localRunLookup(cmd.Context(), f)
 			if !uuidRe.MatchString(o.ID) {
 				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
 			}
-			format, err := outputFormat(o.Output)
+			format, err := outputFormat(output)
 			if err != nil {
 				return err
 			}
-			if o.LocalRun != nil {
-				if r, ok, err := o.LocalRun(o.ID); err != nil {
-					return err
-				} else if ok {
-					return render.NewProgress(f.IO, render.Options{Format: format, Quiet: true}).Finish(r)
-				}
-			}
-			c, err := f.apiClient()
-			if err != nil {
-				return &ExitError{Code: 4, Err: err}
-			}
-			ctx := cmd.Context()
-			prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: !o.Wait})
-			if !o.Wait {
-				r, err := c.GetRun(ctx, o.ID, false, 0)
-				if err != nil {
-					return fmt.Errorf("get run %s: %w", o.ID, err)
-				}
-				return prog.Finish(r)
-			}
-			var deadline time.Time
-			if o.Timeout > 0 {
-				deadline = time.Now().Add(o.Timeout)
-			}
-			return finishFollow(ctx, f, c, prog, o.ID, deadline, followRefresh(format != render.FormatJSON))
+			o.Format = format
+			o.LocalRun = localRunLookup(cmd.Context(), f)
+			return runsGet(cmd.Context(), f, &o)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Wait, "wait", false, "follow the run until it ends")
-	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait: give up after this long (exit 5)")
-	fl.StringVarP(&o.Output, "output", "o", "table", "output: table, plain, json or jsonl")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait: stop following after this long (exit 5; the run goes on)")
+	fl.StringVarP(&output, "output", "o", "table", "output: table, plain, json or jsonl")
 	return cmd
+}
+
+func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
+	var deadline time.Time
+	if o.Timeout > 0 {
+		deadline = time.Now().Add(o.Timeout)
+	}
+	if o.LocalRun != nil {
+		r, ok, err := o.LocalRun(o.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return followLocal(ctx, f, o, r, deadline)
+		}
+	}
+	c, err := f.apiClient()
+	if err != nil {
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", o.ID, err)}
+	}
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait})
+	if !o.Wait {
+		r, err := c.GetRun(ctx, o.ID, false, 0)
+		if err != nil {
+			return fmt.Errorf("get run %s: %w", o.ID, err)
+		}
+		if err := prog.Finish(r); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+		return exitForRun(r)
+	}
+	return finishFollow(ctx, f, c, prog, o.ID, deadline, followRefresh(o.Format != render.FormatJSON))
+}
+
+// followLocal shows a run from the local records; with --wait, one that another pi process is
+// still executing is re-read until it ends.
+func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, r *run.Run, deadline time.Time) error {
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait})
+	if o.Wait && !r.Status.Terminal() {
+		prog.Start(r)
+		for !r.Status.Terminal() {
+			wait := localPollInterval
+			if !deadline.IsZero() {
+				left := time.Until(deadline)
+				if left <= 0 {
+					prog.Stop()
+					fmt.Fprintf(f.IO.ErrOut, "timeout: local run %s is still %s\n", o.ID, r.Status)
+					return SilentExit(ExitTimeout)
+				}
+				wait = min(wait, left)
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				prog.Stop()
+				return SilentExit(ExitInterrupted)
+			}
+			next, ok, err := o.LocalRun(o.ID)
+			if err != nil || !ok {
+				prog.Stop()
+				return fmt.Errorf("re-reading local run %s: %v", o.ID, err)
+			}
+			for _, e := range run.Diff(r, next, time.Now()) {
+				prog.Event(e, next)
+			}
+			r = next
+		}
+	}
+	if err := prog.Finish(r); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return exitForRun(r)
+}
+
+// exitForRun is the exit code a run's state gives (DESIGN.md): 0 completed or not ended yet,
+// 1 failed, 3 cancelled.
+func exitForRun(r *run.Run) error {
+	switch r.Status {
+	case run.Failed:
+		return SilentExit(ExitRunFailed)
+	case run.Cancelled:
+		return SilentExit(ExitCancelled)
+	}
+	return nil
 }

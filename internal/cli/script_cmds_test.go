@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -19,7 +22,41 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		cmds[name] = cmd
 	}
 	cmds["sandbox"] = sandboxCmd
+	cmds["fakeapi"] = fakeAPICmd
 	return cmds
+}
+
+// fakeAPIRunID is the one run a fakeapi server knows.
+const fakeAPIRunID = "0b5d4c1e-1111-4222-8333-444455556666"
+
+// fakeAPICmd starts a Pi API stand-in whose one run (fakeAPIRunID, also what POST
+// /api/v1/runs creates) is always in the given state ("fakeapi cancelled"): the states the
+// simulated server cannot be made to produce on demand (the API has no cancel endpoint).
+func fakeAPICmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: fakeapi STATUS")
+	}
+	status := args[0]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/v1/runs":
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprintf(w, `{"id":"req_pi_create","object":"run","status":"queued","created_at":1795874041,"data":{"run_id":%q,"status":"pending","steps":[{"id":"a","status":"pending"}]}}`, fakeAPIRunID)
+		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/runs/"+fakeAPIRunID:
+			stepStatus := map[string]string{"cancelled": "cancelled", "failed": "failed", "completed": "completed"}[status]
+			if stepStatus == "" {
+				stepStatus = "processing"
+			}
+			fmt.Fprintf(w, `{"id":"req_pi_get","object":"run","status":"completed","created_at":1795874042,"data":{"id":%q,"org_id":"0f0e0d0c-0b0a-4999-8888-777766665555","status":%q,"metadata":null,"created_at":1795874042,"updated_at":1795874050,"steps":[{"id":"a","action":"brands.extract","status":%q,"depends_on":[],"job_id":null,"result":null,"error":null,"started_at":1795874042,"completed_at":null}]}}`, fakeAPIRunID, status, stepStatus)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"run_not_found","message":"Run not found.","request_id":"req_pi_404"}}`)
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("PI_BASE_URL", srv.URL)
+	ts.Setenv("PI_API_KEY", "pi_test_fakeapi_key")
 }
 
 // sandboxCmd starts the simulated Pi API in-process for the script ("sandbox [latency]")
