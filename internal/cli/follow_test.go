@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,10 +106,9 @@ func TestFollowRequestBudget(t *testing.T) {
 // Transient failures that piapi gave up on: one warning, backoff growing with full jitter
 // under its ceiling, then the run is followed to its end.
 func TestFollowBacksOffOnTransientErrors(t *testing.T) {
-	n := 0
+	var n atomic.Int32
 	fw, ft, errOut := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
-		n++
-		if n <= 4 {
+		if n.Add(1) <= 4 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(503)
 			fmt.Fprint(w, `{"error":{"type":"api_error","code":"service_unavailable","message":"down","request_id":"req_pi_x"}}`)
@@ -135,10 +135,9 @@ func TestFollowBacksOffOnTransientErrors(t *testing.T) {
 
 // A 429's Retry-After is a floor for the wait.
 func TestFollowHonoursRetryAfter(t *testing.T) {
-	n := 0
+	var n atomic.Int32
 	fw, ft, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
-		n++
-		if n == 1 {
+		if n.Add(1) == 1 {
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(429)
 			fmt.Fprint(w, `{"error":{"type":"rate_limit_error","code":"unkey_rate_limited","message":"slow down","request_id":"req_pi_y"}}`)
@@ -166,15 +165,15 @@ func TestFollowTransientUntilTimeout(t *testing.T) {
 
 // A permanent error (the run is unknown) ends following at once.
 func TestFollowPermanentError(t *testing.T) {
-	n := 0
+	var n atomic.Int32
 	fw, ft, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
-		n++
+		n.Add(1)
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"run_not_found","message":"Run not found.","request_id":"req_pi_z"}}`)
 	}, 5*time.Second, 0)
 	_, err := fw.follow(context.Background(), nil, followID)
-	if exitCode(err) != 4 || n != 1 || len(ft.sleeps) != 0 {
-		t.Fatalf("err %v (exit %d) after %d requests and sleeps %v; want exit 4 after 1", err, exitCode(err), n, ft.sleeps)
+	if exitCode(err) != 4 || n.Load() != 1 || len(ft.sleeps) != 0 {
+		t.Fatalf("err %v (exit %d) after %d requests and sleeps %v; want exit 4 after 1", err, exitCode(err), n.Load(), ft.sleeps)
 	}
 }
 
