@@ -28,6 +28,10 @@ type serveOptions struct {
 	ErrorRate   float64
 	RateLimit   int
 	AllowRemote bool
+
+	// handling, when set, is called as each request reaches the server's handler (tests use
+	// it to know a request is in flight, not just sent).
+	handling func(*http.Request)
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -147,7 +151,14 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	fmt.Fprintf(o.ErrOut, "database: %s\n", db)
 	fmt.Fprintf(o.ErrOut, "use it: export PI_BASE_URL=%s PI_API_KEY=<the key>\n", url)
 
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = s
+	if o.handling != nil {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			o.handling(r)
+			s.ServeHTTP(w, r)
+		})
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
