@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/piapi"
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/sandbox"
 )
 
 var (
@@ -123,4 +128,61 @@ func BenchmarkLocalRun(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDetach is `pi run FILE --detach` as a whole process against the simulated server
+// on loopback, next to the same POST /api/v1/runs made from this process (the round trip
+// alone). overhead-ms is what the pi process adds to the round trip: start-up, reading and
+// validating the file, building the request (issue 5: at most 30 ms).
+//
+//	go test ./cmd/pi -run '^$' -bench Detach -benchtime 40x
+func BenchmarkDetach(b *testing.B) {
+	pi, _, _ := binaries(b)
+	inst, err := sandbox.Start(context.Background(), sandbox.Options{DBPath: ":memory:", Latency: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer inst.Close()
+	file, err := filepath.Abs("../../testdata/pipelines/bench/ten-steps.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, ds, err := pipeline.Check(file, pipeline.Remote, nil)
+	if err != nil || ds.HasErrors() {
+		b.Fatalf("%s: %v %v", file, err, ds)
+	}
+	p, err = p.WithParams(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, err := p.RunsBody()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := piapi.New(piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var roundTrip time.Duration
+	b.Run("round-trip", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			if _, err := c.CreateRun(context.Background(), body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		roundTrip = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("pi-run-detach", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			cmd := exec.Command(pi, "run", file, "--detach")
+			cmd.Env = append(os.Environ(), "PI_BASE_URL="+inst.URL, "PI_API_KEY="+inst.APIKey)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("pi run --detach: %v\n%s", err, out)
+			}
+		}
+		per := time.Since(start) / time.Duration(b.N)
+		b.ReportMetric(float64(per-roundTrip)/1e6, "overhead-ms")
+	})
 }
