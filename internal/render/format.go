@@ -52,6 +52,15 @@ func HumanDuration(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
+// spanDuration writes the time from start to end. The API's timestamps are whole seconds,
+// so two in the same second read "<1s", not a misleading "0ms".
+func spanDuration(start, end time.Time, d time.Duration) string {
+	if d < time.Second && start.Nanosecond() == 0 && !end.IsZero() && end.Nanosecond() == 0 {
+		return "<1s"
+	}
+	return HumanDuration(d)
+}
+
 // notRun reports whether a step will never run: still pending (or queued) in a finished run.
 func notRun(r *run.Run, s *run.Step) bool {
 	return r.Status.Terminal() && (s.Status == run.StepPending || s.Status == run.StepQueued)
@@ -133,6 +142,21 @@ func pad(s string, w int) string {
 	return s
 }
 
+// runDurationText is runDuration as the summary writes it.
+func runDurationText(r *run.Run, now time.Time) string {
+	d := runDuration(r, now)
+	if d >= time.Second || !r.Status.Terminal() {
+		return HumanDuration(d)
+	}
+	for i := range r.Steps {
+		st := &r.Steps[i]
+		if st.StartedAt.Nanosecond() != 0 || st.CompletedAt.Nanosecond() != 0 {
+			return HumanDuration(d)
+		}
+	}
+	return "<1s"
+}
+
 // runDuration is how long the run took by its steps' times: first start to last end.
 func runDuration(r *run.Run, now time.Time) time.Duration {
 	var first, last time.Time
@@ -160,9 +184,12 @@ func runDuration(r *run.Run, now time.Time) time.Duration {
 
 var tableHeader = []string{"STEP", "ACTION", "STATUS", "ATTEMPT", "DURATION", "DETAIL"}
 
-// table renders the step table as lines no wider than width. frame animates the running
-// steps' spinners.
+// table renders the step table as lines no wider than width (0: no limit). frame animates
+// the running steps' spinners.
 func table(st *styles, r *run.Run, width int, now time.Time, frame int) []string {
+	if width <= 0 {
+		width = 1 << 30
+	}
 	rows := make([][]string, 0, len(r.Steps))
 	for i := range r.Steps {
 		s := &r.Steps[i]
@@ -172,7 +199,7 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int) []string
 		}
 		dur := "-"
 		if !s.StartedAt.IsZero() {
-			dur = HumanDuration(s.Duration(now))
+			dur = spanDuration(s.StartedAt, s.CompletedAt, s.Duration(now))
 		}
 		nr := notRun(r, s)
 		rows = append(rows, []string{
@@ -262,7 +289,7 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 	}
-	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, HumanDuration(runDuration(r, now)))) +
+	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, runDurationText(r, now))) +
 		"  (" + strings.Join(parts, ", ") + ")"}
 	var res [][3]string
 	idW, keyW := 0, 0
@@ -305,7 +332,7 @@ func indentRest(s, indent string) string {
 }
 
 // eventLine is the plain one-line form of a transition.
-func eventLine(e run.Event, now time.Time, attempts bool) string {
+func eventLine(e run.Event, now time.Time, attempts, job bool) string {
 	t := e.Time
 	if t.IsZero() {
 		t = now
@@ -320,6 +347,9 @@ func eventLine(e run.Event, now time.Time, attempts bool) string {
 	}
 	if e.RetryIn > 0 {
 		line += "  retry in " + HumanDuration(e.RetryIn)
+	}
+	if job && e.JobID != "" {
+		line += "  job " + e.JobID
 	}
 	switch {
 	case e.Error == "":

@@ -22,8 +22,11 @@ type IOStreams struct {
 	stdoutTTY bool
 	stderrTTY bool
 	color     bool
-	width     int
-	getenv    func(string) string
+	// width and height are forced sizes (tests); 0 asks the terminal on sizeFd each time,
+	// so a resized window is followed.
+	width, height int
+	sizeFd        int // a terminal's file descriptor, or -1
+	getenv        func(string) string
 }
 
 // System returns the streams of this process, deciding TTY and colour from the files and
@@ -35,10 +38,12 @@ func System() *IOStreams {
 		getenv: os.Getenv,
 	}
 	s.color = colorFromEnv(s.getenv, s.stdoutTTY)
-	if s.stdoutTTY {
-		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
-			s.width = w
-		}
+	s.sizeFd = -1
+	switch {
+	case s.stderrTTY: // the live table is drawn on stderr
+		s.sizeFd = int(os.Stderr.Fd())
+	case s.stdoutTTY:
+		s.sizeFd = int(os.Stdout.Fd())
 	}
 	return s
 }
@@ -46,7 +51,7 @@ func System() *IOStreams {
 // Test returns streams over buffers, not terminals, without colour, 80 columns wide.
 func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	s = &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80, getenv: func(string) string { return "" }}
+	s = &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}
 	return s, in, out, errOut
 }
 
@@ -87,19 +92,42 @@ func (s *IOStreams) ColorEnabled() bool { return s.color }
 // SetColorEnabled overrides the colour decision (--no-color, tests).
 func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }
 
-// Width is the terminal width in columns: the real one on a terminal, else COLUMNS, else 80.
+// Width is the width in columns to draw for: the terminal's now (it may have been
+// resized), else COLUMNS, else 0, meaning no limit (a pipe or a file: nothing wraps there,
+// so nothing is cut).
 func (s *IOStreams) Width() int {
 	if s.width > 0 {
 		return s.width
 	}
+	if s.sizeFd >= 0 {
+		if w, _, err := term.GetSize(s.sizeFd); err == nil && w > 0 {
+			return w
+		}
+	}
 	if n, err := strconv.Atoi(s.getenv("COLUMNS")); err == nil && n > 0 {
 		return n
 	}
-	return 80
+	return 0
+}
+
+// Height is the terminal's height in lines now, or 0 when unknown (no limit).
+func (s *IOStreams) Height() int {
+	if s.height > 0 {
+		return s.height
+	}
+	if s.sizeFd >= 0 {
+		if _, h, err := term.GetSize(s.sizeFd); err == nil && h > 0 {
+			return h
+		}
+	}
+	return 0
 }
 
 // SetWidth forces the width (tests).
 func (s *IOStreams) SetWidth(w int) { s.width = w }
+
+// SetHeight forces the height (tests).
+func (s *IOStreams) SetHeight(h int) { s.height = h }
 
 // Getenv reads the environment the streams were built with (tests give their own).
 func (s *IOStreams) Getenv(key string) string { return s.getenv(key) }

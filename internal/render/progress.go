@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Progress struct {
 	grouped bool
 	stopped bool
 	err     error // first write error
+	// shown is the last event written per subject (step id; "" for the run), so a line
+	// that would repeat it is left out.
+	shown map[string]run.Event
 
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -60,7 +64,7 @@ func NewProgress(ios *IOStreams, opts Options) *Progress {
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
-	p := &Progress{io: ios, opts: opts, quit: make(chan struct{})}
+	p := &Progress{io: ios, opts: opts, quit: make(chan struct{}), shown: map[string]run.Event{}}
 	color := ios.ColorEnabled()
 	if opts.Format == FormatPlain {
 		// plain looks like piped output even on a terminal: colour only when forced
@@ -95,6 +99,7 @@ func (p *Progress) Start(r *run.Run) {
 	p.last = r.Clone()
 	now := p.opts.Clock()
 	p.since = now
+	p.shown[""] = run.Event{RunID: r.ID, Status: string(r.Status)}
 	switch {
 	case p.opts.Format == FormatJSONL:
 		p.jsonLine(run.Event{Time: now.UTC(), RunID: r.ID, Status: string(r.Status)})
@@ -126,14 +131,29 @@ func (p *Progress) Event(e run.Event, snap *run.Run) {
 	if snap != nil {
 		p.last = snap
 	}
+	if p.live {
+		p.redraw()
+		return
+	}
+	prev, seen := p.shown[e.StepID]
+	if seen && sameEvent(prev, e) {
+		return // e.g. the engine's run start after Start's own line
+	}
+	p.shown[e.StepID] = e
 	switch {
 	case p.opts.Format == FormatJSONL:
 		p.jsonLine(e)
-	case p.live:
-		p.redraw()
 	case p.progressLines():
-		p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts)+"\n")
+		// A step's job id is worth a line's end when the job starts, not at every change.
+		newJob := e.JobID != "" && e.JobID != prev.JobID && !run.StepStatus(e.Status).Terminal()
+		p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts, newJob)+"\n")
 	}
+}
+
+// sameEvent reports whether b says nothing a reader of a would not know.
+func sameEvent(a, b run.Event) bool {
+	return a.Status == b.Status && a.Attempt == b.Attempt && a.RetryIn == b.RetryIn &&
+		a.Error == b.Error && a.JobID == b.JobID
 }
 
 // Warn writes a warning line on stderr without breaking the live table.
@@ -256,10 +276,71 @@ func (p *Progress) liveLines() []string {
 	r := p.last
 	now := p.opts.Clock()
 	w := p.io.Width() - 1
+	if w <= 0 {
+		w = 79
+	}
 	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)),
 		HumanDuration(now.Sub(p.since)))
 	lines := []string{truncateStyled(head, w, r.ID)}
-	return append(lines, table(p.est, r, w, now, p.frame)...)
+	shown, more := fitRows(r, p.io.Height()-2) // the header line and one spare line
+	lines = append(lines, table(p.est, shown, w, now, p.frame)...)
+	if more != "" {
+		lines = append(lines, truncate(more, w))
+	}
+	return lines
+}
+
+// fitRows keeps the table within room lines (its header included) so the live block never
+// scrolls (a scrolled block cannot be redrawn in place): the steps being worked on, the
+// failed ones, then those still to come, in file order, and a line that counts the rest.
+// room <= 0 means no limit.
+func fitRows(r *run.Run, room int) (*run.Run, string) {
+	if room <= 0 || len(r.Steps)+1 <= room {
+		return r, ""
+	}
+	rows := max(room-2, 1) // the table's header and the "more" line
+	rank := func(s *run.Step) int {
+		switch s.Status {
+		case run.StepProcessing:
+			return 0
+		case run.StepFailed:
+			return 1
+		case run.StepQueued:
+			return 2
+		case run.StepPending:
+			return 3 // what comes next
+		}
+		return 4 // done with
+	}
+	order := make([]int, len(r.Steps))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rank(&r.Steps[order[a]]) < rank(&r.Steps[order[b]]) })
+	keep := make([]bool, len(r.Steps))
+	for _, i := range order[:rows] {
+		keep[i] = true
+	}
+	cut := *r
+	cut.Steps = nil
+	hidden := map[string]int{}
+	for i := range r.Steps {
+		if keep[i] {
+			cut.Steps = append(cut.Steps, r.Steps[i])
+		} else {
+			hidden[statusWord(r, &r.Steps[i])]++
+		}
+	}
+	words := make([]string, 0, len(hidden))
+	for w := range hidden {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	var parts []string
+	for _, w := range words {
+		parts = append(parts, fmt.Sprintf("%d %s", hidden[w], w))
+	}
+	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-rows, strings.Join(parts, ", "))
 }
 
 // truncateStyled keeps a short styled header; it falls back to plain text if too wide.

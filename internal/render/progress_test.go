@@ -293,7 +293,7 @@ func TestEventLine(t *testing.T) {
 		{run.Event{StepID: "x", Status: "failed", Attempt: 2, Error: "boom\nmore", RetryIn: 1500 * time.Millisecond}, false, "2026-11-28T13:00:01Z  x  failed  attempt 2  retry in 1.5s  error: boom …"},
 		{run.Event{Time: fixedNow.Add(time.Hour), Status: "completed"}, false, "2026-11-28T14:00:01Z  run  completed"},
 	} {
-		if got := eventLine(tc.e, fixedNow, tc.attempts); got != tc.want {
+		if got := eventLine(tc.e, fixedNow, tc.attempts, false); got != tc.want {
 			t.Errorf("eventLine(%+v) =\n%q, want\n%q", tc.e, got, tc.want)
 		}
 	}
