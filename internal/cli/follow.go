@@ -59,7 +59,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// follow polls run id until it is terminal. prev is the state already shown (nil: none).
+// follow polls run id until it is terminal. prev is the state already shown; nil means
+// nothing is shown yet, and the first request reads the state without waiting.
 // A transient error (network, 429, 5xx) is shown once as a warning and retried with
 // exponential backoff and jitter, honouring Retry-After, until the deadline; any other
 // error ends following.
@@ -79,7 +80,9 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 			}
 			wait = min(wait, left)
 		}
-		r, err := fw.client.GetRun(ctx, id, true, max(wait, time.Second))
+		// Nothing shown yet (pi runs get --wait): read the state at once, then long-poll.
+		longPoll := prev != nil
+		r, err := fw.client.GetRun(ctx, id, longPoll, max(wait, time.Second))
 		if err != nil {
 			if ctx.Err() != nil {
 				return prev, ctx.Err()
@@ -107,7 +110,7 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 			}
 		}
 		prev = r
-		if !r.Status.Terminal() {
+		if longPoll && !r.Status.Terminal() {
 			// A server that honours the long-poll answers a running run after `wait`; one
 			// that answers at once (a proxy, another implementation) must not be polled in
 			// a tight loop.

@@ -42,6 +42,15 @@ func (f *fakeTime) sleep(_ context.Context, d time.Duration) error {
 	return nil
 }
 
+// decodeRunData reads the data of a GET answer.
+func decodeRunData(body string) (*run.Run, error) {
+	var env struct {
+		Data run.Run `json:"data"`
+	}
+	err := json.Unmarshal([]byte(body), &env)
+	return &env.Data, err
+}
+
 // testFollower follows against h with a fake clock; piapi tries each request once, so the
 // follower's own retry is what is tested.
 func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*follower, *fakeTime, *bytes.Buffer) {
@@ -64,16 +73,25 @@ func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Durati
 	return fw, ft, errOut
 }
 
-// The request budget of issue 5: over a minute of a run that does not end, at most 12 polls
-// with progress shown (plus the create: 13) and 2 with -o json (plus the create: 3), even
-// against a server that answers at once instead of holding the long-poll.
+// The request budget of issue 5: over a minute of a run that does not end, at most 13
+// requests with progress shown and 3 with -o json, even against a server that answers at
+// once instead of holding the long-poll. pi run spends one on the create and starts from
+// its answer; pi runs get --wait spends one on a first look at the run instead.
 func TestFollowRequestBudget(t *testing.T) {
+	pending, err := decodeRunData(runJSON("pending"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
+		name     string
 		progress bool
-		polls    int
-		asked    string
-	}{{true, 12, "5"}, {false, 2, "30"}} {
-		t.Run(fmt.Sprintf("progress=%v", tt.progress), func(t *testing.T) {
+		shown    bool // pi run: the create's answer is shown; else pi runs get --wait
+		gets     int  // GETs in the minute (pi run adds its POST)
+	}{
+		{"run/progress", true, true, 12}, {"run/json", false, true, 2},
+		{"runs-get/progress", true, false, 13}, {"runs-get/json", false, false, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var asked []string
 			fw, _, _ := testFollower(t, func(w http.ResponseWriter, r *http.Request) {
@@ -87,13 +105,18 @@ func TestFollowRequestBudget(t *testing.T) {
 				}
 				fmt.Fprint(w, runJSON("in_progress"))
 			}, followRefresh(tt.progress), time.Minute)
-			_, err := fw.follow(context.Background(), nil, followID)
-			if len(asked) != tt.polls {
-				t.Fatalf("%d polls in a minute, want %d (timeout_seconds asked: %v)", len(asked), tt.polls, asked)
+			var prev *run.Run
+			if tt.shown {
+				prev = pending
 			}
-			for _, a := range asked {
-				if a != tt.asked {
-					t.Fatalf("timeout_seconds = %v, want %s each", asked, tt.asked)
+			_, err := fw.follow(context.Background(), prev, followID)
+			if len(asked) != tt.gets {
+				t.Fatalf("%d GETs in a minute, want %d (timeout_seconds asked: %q)", len(asked), tt.gets, asked)
+			}
+			want := fmt.Sprint(int(followRefresh(tt.progress) / time.Second))
+			for i, a := range asked {
+				if first := i == 0 && !tt.shown; (first && a != "") || (!first && a != want) {
+					t.Fatalf("timeout_seconds = %q, want %s on each long-poll", asked, want)
 				}
 			}
 			if err != errFollowTimeout {
@@ -192,7 +215,7 @@ func TestFinishFollowInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
-	err = finishFollow(ctx, f, c, p, followID, time.Time{}, time.Second)
+	err = finishFollow(ctx, f, c, p, nil, followID, time.Time{}, time.Second)
 	if exitCode(err) != 130 || !strings.Contains(errOut.String(), "pi runs get "+followID+" --wait") {
 		t.Fatalf("exit %d, stderr %q", exitCode(err), errOut)
 	}

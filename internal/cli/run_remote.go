@@ -93,12 +93,37 @@ func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
 	}
 	showProgress := !o.Quiet && format != render.FormatJSON
 	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet})
-	return finishFollow(ctx, f, c, prog, created.RunID, deadline, followRefresh(showProgress))
+	return finishFollow(ctx, f, c, prog, createdRun(p, created), created.RunID, deadline, followRefresh(showProgress))
 }
 
-// finishFollow follows a run and turns its end into the exit code DESIGN.md gives.
-func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render.Progress, id string, deadline time.Time, refresh time.Duration) error {
-	r, err := newFollower(c, prog, refresh, deadline).follow(ctx, nil, id)
+// createdRun is the run as the create answer describes it, completed from the pipeline
+// (actions, dependencies), so it is on screen before the first long-poll answers.
+func createdRun(p *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
+	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now()}
+	if r.Status == "" {
+		r.Status = run.Pending
+	}
+	status := map[string]string{}
+	for _, s := range created.Steps {
+		status[s.ID] = s.Status
+	}
+	for _, s := range p.Steps {
+		st := run.StepStatus(status[s.ID])
+		if st == "" {
+			st = run.StepPending
+		}
+		r.Steps = append(r.Steps, run.Step{ID: s.ID, Action: s.Action, Status: st, DependsOn: s.DependsOn})
+	}
+	return r
+}
+
+// finishFollow follows a run and turns its end into the exit code DESIGN.md gives. shown is
+// the state known before following (pi run: the create answer), or nil with only an id.
+func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render.Progress, shown *run.Run, id string, deadline time.Time, refresh time.Duration) error {
+	if shown != nil {
+		prog.Start(shown)
+	}
+	r, err := newFollower(c, prog, refresh, deadline).follow(ctx, shown, id)
 	hint := fmt.Sprintf("follow it with: pi runs get %s --wait", id)
 	switch {
 	case errors.Is(err, errFollowTimeout):

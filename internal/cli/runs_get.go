@@ -93,7 +93,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		}
 		return exitForRun(r)
 	}
-	return finishFollow(ctx, f, c, prog, o.ID, deadline, followRefresh(o.Format != render.FormatJSON))
+	return finishFollow(ctx, f, c, prog, nil, o.ID, deadline, followRefresh(o.Format != render.FormatJSON))
 }
 
 // followLocal shows a run from the local records; with --wait, one that another pi process is
