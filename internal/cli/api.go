@@ -1,17 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/pi-cli/pi/internal/piapi"
 )
 
-// apiClient builds the Pi API client from --base-url, --config, --debug and the environment.
-// It is called only by commands that talk to the API, so other commands never read config.
-func (f *Factory) apiClient() (*piapi.Client, error) {
+// apiConfig resolves the Pi API settings from --base-url, --config, --debug and the
+// environment, printing the config file's warnings. It is called only by commands that talk
+// to the API, so other commands never read config.
+func (f *Factory) apiConfig() (piapi.Config, error) {
 	cfg, warns, err := piapi.LoadConfig(f.BaseURL, f.ConfigPath, f.Getenv)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	for _, w := range warns {
 		fmt.Fprintln(f.IO.ErrOut, "warning: "+w)
@@ -21,5 +23,33 @@ func (f *Factory) apiClient() (*piapi.Client, error) {
 	if f.Debug {
 		cfg.Debug = f.IO.ErrOut
 	}
+	return cfg, nil
+}
+
+// apiClient is the Pi API client of apiConfig.
+func (f *Factory) apiClient() (*piapi.Client, error) {
+	cfg, err := f.apiConfig()
+	if err != nil {
+		return nil, err
+	}
 	return piapi.New(cfg)
+}
+
+// sandboxClient starts the in-process simulated server (--sandbox) and returns a client of
+// it (with --debug honoured) and the function that stops it.
+func (f *Factory) sandboxClient(ctx context.Context) (*piapi.Client, func(), error) {
+	inst, err := startSandbox(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start the sandbox: %w", err)
+	}
+	cfg := piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey, UserAgent: f.Build.UserAgent()}
+	if f.Debug {
+		cfg.Debug = f.IO.ErrOut
+	}
+	c, err := piapi.New(cfg)
+	if err != nil {
+		inst.Close()
+		return nil, nil, err
+	}
+	return c, func() { inst.Close() }, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
@@ -58,31 +58,25 @@ func localRegistry(ctx context.Context, f *Factory, p *pipeline.Pipeline, sandbo
 	if len(pi) == 0 {
 		return reg, func() {}, nil
 	}
-	api := &jobsHTTP{client: &http.Client{}}
-	closer := func() {}
 	if sandbox {
-		inst, err := startSandbox(ctx)
+		c, stop, err := f.sandboxClient(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("starting the sandbox: %w", err)
+			return nil, nil, err
 		}
-		api.base, api.key, closer = inst.URL, inst.APIKey, func() { inst.Close() }
-	} else {
-		api.base = firstSet(f.BaseURL, f.Getenv("PI_BASE_URL"))
-		api.key = f.Getenv("PI_API_KEY")
-		if api.base == "" || api.key == "" {
-			return nil, nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL, or try it with --sandbox", pi[0])
-		}
+		return reg.WithPi(actions.PiJobs(c), pi...), stop, nil
 	}
-	return reg.WithPi(api, pi...), closer, nil
-}
-
-func firstSet(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
+	cfg, err := f.apiConfig()
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitAPI, Err: err}
 	}
-	return ""
+	if cfg.BaseURL == "" || cfg.APIKey == "" {
+		return nil, nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL (or both in the config file), or try it with --sandbox", pi[0])
+	}
+	c, err := piapi.New(cfg)
+	if err != nil {
+		return nil, nil, &ExitError{Code: ExitAPI, Err: err}
+	}
+	return reg.WithPi(actions.PiJobs(c), pi...), func() {}, nil
 }
 
 // openStore opens the local runs database, only for the commands that need it.

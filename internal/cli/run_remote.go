@@ -62,21 +62,13 @@ func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
 
 	var c *piapi.Client
 	if o.Sandbox {
-		inst, err := startSandbox(ctx)
-		if err != nil {
-			return fmt.Errorf("start sandbox: %w", err)
-		}
-		defer inst.Close()
-		cfg := piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey, UserAgent: f.Build.UserAgent()}
-		if f.Debug {
-			cfg.Debug = f.IO.ErrOut
-		}
-		c, err = piapi.New(cfg)
-		if err != nil {
+		var stop func()
+		if c, stop, err = f.sandboxClient(ctx); err != nil {
 			return err
 		}
+		defer stop()
 	} else if c, err = f.apiClient(); err != nil {
-		return &ExitError{Code: 4, Err: err}
+		return &ExitError{Code: ExitAPI, Err: err}
 	}
 
 	var deadline time.Time

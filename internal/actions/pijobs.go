@@ -1,0 +1,48 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
+)
+
+// jobPollSeconds is how long one job long-poll may wait on the server.
+const jobPollSeconds = 20 * time.Second
+
+// PiJobs is the JobAPI of a Pi API client: the same configuration, retries, User-Agent and
+// --debug trace as remote runs. The client's own retries come first; what is left is
+// classified for the engine's retry policy (transient: network, 429, 5xx).
+func PiJobs(c *piapi.Client) JobAPI { return piJobs{c} }
+
+type piJobs struct{ c *piapi.Client }
+
+func (p piJobs) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
+	id, err := p.c.CreateJob(ctx, action, input)
+	return id, stepError(err)
+}
+
+func (p piJobs) WaitJob(ctx context.Context, id string) (*Job, error) {
+	j, err := p.c.GetJob(ctx, id, true, jobPollSeconds, "")
+	if err != nil {
+		return nil, stepError(err)
+	}
+	return &Job{ID: j.ID, Type: j.Type, Status: j.Status, ResultURL: j.ResultURL, ErrorLog: j.ErrorLog, Payload: j.Payload}, nil
+}
+
+// stepError tells the engine whether retrying the step may help.
+func stepError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // the run is being stopped: not the step's failure
+	}
+	var ae *piapi.Error
+	if errors.As(err, &ae) && ae.Transient() {
+		return &engine.StepError{Err: err, Transient: true, RetryAfter: ae.RetryAfter}
+	}
+	return engine.Permanent(err)
+}
