@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
 )
 
 // HTTP is the http.request action. The zero value uses http.DefaultClient.
@@ -90,7 +89,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	}
 	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, url, resp.StatusCode)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: retryAfter(resp.Header.Get("Retry-After")), Result: res}
+		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: piapi.ParseRetryAfter(resp.Header.Get("Retry-After")), Result: res}
 	}
 	return nil, &engine.StepError{Err: err, Result: res}
 }
@@ -111,19 +110,4 @@ func expectedStatus(want any, got int) bool {
 		}
 	}
 	return false
-}
-
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -347,7 +347,7 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 	}
 	c.debugf("%s %s -> %d (%s) request id %s", method, u.Redacted(), resp.StatusCode, time.Since(start).Round(time.Millisecond), rid)
 	if resp.StatusCode >= 300 {
-		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"))}
 		if env.Error != nil {
 			e.Type, e.Code, e.Message = env.Error.Type, env.Error.Code, env.Error.Message
 		} else {
@@ -374,7 +374,9 @@ func (c *Client) debugf(format string, args ...any) {
 	fmt.Fprintln(c.cfg.Debug, "debug: "+msg)
 }
 
-func parseRetryAfter(v string) time.Duration {
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date; 0 when absent,
+// malformed or past.
+func ParseRetryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}

@@ -200,8 +200,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{past, 0, 0},
 	}
 	for _, tt := range tests {
-		if got := parseRetryAfter(tt.in); got < tt.min || got > tt.max {
-			t.Errorf("parseRetryAfter(%q) = %v, want in [%v, %v]", tt.in, got, tt.min, tt.max)
+		if got := ParseRetryAfter(tt.in); got < tt.min || got > tt.max {
+			t.Errorf("ParseRetryAfter(%q) = %v, want in [%v, %v]", tt.in, got, tt.min, tt.max)
 		}
 	}
 }
