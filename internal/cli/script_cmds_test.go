@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -59,16 +61,24 @@ func fakeAPICmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("PI_API_KEY", "pi_test_fakeapi_key")
 }
 
-// sandboxCmd starts the simulated Pi API in-process for the script ("sandbox [latency]")
-// and points PI_BASE_URL/PI_API_KEY at it; it stops when the script ends.
+// sandboxCmd starts the simulated Pi API in-process for the script and points
+// PI_BASE_URL/PI_API_KEY at it; it stops when the script ends.
+// Usage: sandbox [LATENCY] [fail-first=N] [fail-rate=F]
 func sandboxCmd(ts *testscript.TestScript, neg bool, args []string) {
-	latency := 20 * time.Millisecond
-	if len(args) > 0 {
-		d, err := time.ParseDuration(args[0])
+	opts := sandbox.Options{Latency: 20 * time.Millisecond, DBPath: ":memory:"}
+	for _, a := range args {
+		var err error
+		switch k, v, _ := strings.Cut(a, "="); k {
+		case "fail-first":
+			opts.FailFirst, err = strconv.Atoi(v)
+		case "fail-rate":
+			opts.FailRate, err = strconv.ParseFloat(v, 64)
+		default:
+			opts.Latency, err = time.ParseDuration(a)
+		}
 		ts.Check(err)
-		latency = d
 	}
-	inst, err := sandbox.Start(context.Background(), sandbox.Options{Latency: latency, DBPath: ":memory:"})
+	inst, err := sandbox.Start(context.Background(), opts)
 	ts.Check(err)
 	ts.Defer(func() { inst.Close() })
 	ts.Setenv("PI_BASE_URL", inst.URL)

@@ -25,6 +25,7 @@ type serveOptions struct {
 	DBPath      string
 	Latency     time.Duration
 	FailRate    float64
+	FailFirst   int
 	ErrorRate   float64
 	RateLimit   int
 	AllowRemote bool
@@ -55,7 +56,8 @@ request. Without --api-key a key is generated and printed. Ctrl-C stops it
 gracefully.`,
 		Example: `  pi serve
   pi serve --addr 127.0.0.1:0 --db :memory: --latency 50ms
-  pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 20`,
+  pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 20
+  pi serve --fail-first 1     # the first job fails: a client's retry, reproducibly`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Out, opts.ErrOut, opts.Getenv = f.IO.Out, f.IO.ErrOut, f.Getenv
@@ -74,6 +76,7 @@ gracefully.`,
 	fl.StringVar(&opts.DBPath, "db", "", "SQLite file of runs and jobs, or :memory: (default $XDG_STATE_HOME/pi/sandbox.db)")
 	fl.DurationVar(&opts.Latency, "latency", time.Second, "how long a simulated job takes (±20 % jitter)")
 	fl.Float64Var(&opts.FailRate, "fail-rate", 0, "share of jobs that fail at random (0..1)")
+	fl.IntVar(&opts.FailFirst, "fail-first", 0, "the first N jobs fail, then jobs behave as usual (a reproducible retry)")
 	fl.Float64Var(&opts.ErrorRate, "error-rate", 0, "share of requests answered 503 (0..1)")
 	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per second allowed, then 429 with Retry-After (0: no limit)")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow listening on a non-loopback address")
@@ -93,6 +96,9 @@ func checkServeOptions(o *serveOptions) error {
 	}
 	if o.FailRate < 0 || o.FailRate > 1 {
 		return UsageErrorf("--fail-rate must be between 0 and 1 (got %g)", o.FailRate)
+	}
+	if o.FailFirst < 0 {
+		return UsageErrorf("--fail-first must be 0 or more (got %d)", o.FailFirst)
 	}
 	if o.ErrorRate < 0 || o.ErrorRate > 1 {
 		return UsageErrorf("--error-rate must be between 0 and 1 (got %g)", o.ErrorRate)
@@ -131,7 +137,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		db = defaultSandboxDB(o.Getenv)
 	}
 	s, err := sandbox.New(sandbox.Options{
-		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate,
+		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate, FailFirst: o.FailFirst,
 		ErrorRate: o.ErrorRate, RateLimit: o.RateLimit, Logger: o.ErrOut,
 	})
 	if err != nil {

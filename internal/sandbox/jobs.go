@@ -30,6 +30,8 @@ const (
 	FailLog  = "upstream_timeout: simulated failure"
 	// randomFailLog is the error log of a job failed by Options.FailRate.
 	randomFailLog = "upstream_error: simulated failure (fail rate)"
+	// failFirstLog is the error log of a job failed by Options.FailFirst.
+	failFirstLog = "upstream_error: simulated failure (fail first)"
 )
 
 var failWord = regexp.MustCompile(`(?i)\b` + FailWord + `\b`)
@@ -82,14 +84,17 @@ func (s *Server) createJob(action string, input map[string]any) (*jobRec, <-chan
 		CreatedAt: ts, UpdatedAt: ts,
 		StartAt: now.Add(lat / 4).UnixNano(), DueAt: now.Add(lat).UnixNano(),
 	}, changed: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch {
 	case mentionsFail(input):
 		j.FailWith = FailLog
+	case s.failedFirst < s.opts.FailFirst:
+		s.failedFirst++
+		j.FailWith = failFirstLog
 	case s.opts.FailRate > 0 && s.random() < s.opts.FailRate:
 		j.FailWith = randomFailLog
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.evictLocked()
 	s.jobs[j.ID] = j
 	committed := s.saveJobLocked(j)

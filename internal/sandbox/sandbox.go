@@ -42,6 +42,9 @@ type Options struct {
 	// FailRate is the share of jobs that fail at random; ErrorRate the share of requests
 	// answered 503 before they do anything.
 	FailRate, ErrorRate float64
+	// FailFirst makes the first n jobs this server creates fail (then jobs behave as
+	// usual): a retry that succeeds, reproducibly, for tests of clients' retries.
+	FailFirst int
 	// RateLimit is the number of requests per second allowed (then 429); 0 means no limit.
 	RateLimit int
 	// Logger gets one line per request; nil logs nothing.
@@ -69,6 +72,8 @@ type Server struct {
 	settledRuns, settledJobs []string
 	keepRuns, keepJobs       int
 	closing                  bool
+	// failedFirst counts the jobs failed for Options.FailFirst.
+	failedFirst int
 	// draining is closed when the server stops: open long-polls answer at once.
 	draining chan struct{}
 
@@ -91,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.FailFirst < 0 {
+		return nil, fmt.Errorf("sandbox: the number of first jobs to fail must be 0 or more (got %d)", opts.FailFirst)
 	}
 	if opts.FailRate < 0 || opts.FailRate > 1 || opts.ErrorRate < 0 || opts.ErrorRate > 1 {
 		return nil, fmt.Errorf("sandbox: fail and error rates must be between 0 and 1 (got %g and %g)", opts.FailRate, opts.ErrorRate)

@@ -513,6 +513,20 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("got %v", d)
 		}
 	})
+	t.Run("fail first", func(t *testing.T) {
+		_, c := newTestServer(t, Options{FailFirst: 2})
+		var got []any
+		for range 3 {
+			d := c.waitJob(c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"}), "").data()
+			got = append(got, d["status"])
+			if d["status"] == jobFailed && d["error_log"] != failFirstLog {
+				t.Fatalf("error_log %v", d["error_log"])
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint([]any{jobFailed, jobFailed, jobCompleted}) {
+			t.Fatalf("job statuses %v, want the first two failed, then completed", got)
+		}
+	})
 	t.Run("headers without limit", func(t *testing.T) {
 		_, c := newTestServer(t, Options{})
 		a := c.do("GET", "/api/v1/jobs/f027a242-df39-44cb-943a-c9d220ddaebd", nil)
@@ -562,7 +576,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	for _, o := range []Options{{}, {APIKey: "k", FailRate: 2}, {APIKey: "k", ErrorRate: -1}, {APIKey: "k", RateLimit: -1}} {
+	for _, o := range []Options{{}, {APIKey: "k", FailRate: 2}, {APIKey: "k", ErrorRate: -1}, {APIKey: "k", RateLimit: -1}, {APIKey: "k", FailFirst: -1}} {
 		if s, err := New(o); err == nil {
 			s.Close()
 			t.Errorf("New(%+v) accepted", o)
