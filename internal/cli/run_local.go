@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,8 +114,8 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 			}
 			return err
 		}
-		if s := rec.Run.Status; s != run.Failed && s != run.Cancelled {
-			return UsageErrorf("run %s is %s; only a failed or cancelled run can be resumed", o.Resume, s)
+		if err := checkResumable(f, rec); err != nil {
+			return err
 		}
 		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
 	} else {
@@ -154,7 +156,7 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 			start.Steps = append(start.Steps, run.Step{ID: s.ID, Action: s.Action, Status: run.StepPending, DependsOn: s.DependsOn})
 		}
 	}
-	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params}); err != nil {
+	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()}); err != nil {
 		return err
 	}
 
@@ -383,4 +385,38 @@ func localRunLookup(ctx context.Context, f *Factory) func(id string) (*run.Run, 
 		}
 		return rec.Run, true, nil
 	}
+}
+
+// thisOwner names this pi process in the records: "host:pid".
+func thisOwner() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// checkResumable says whether a stored run may be resumed: a failed or cancelled one, or one
+// recorded in progress whose pi process is gone (killed, crashed, the machine restarted).
+// One whose pi is still running is refused: two engines would run the same steps.
+func checkResumable(f *Factory, rec *store.Record) error {
+	id := rec.Run.ID
+	switch rec.Run.Status {
+	case run.Failed, run.Cancelled:
+		return nil
+	case run.InProgress, run.Pending:
+	default:
+		return UsageErrorf("run %s is %s; only a failed or cancelled run (or one whose pi was killed) can be resumed", id, rec.Run.Status)
+	}
+	host, pidText, ok := strings.Cut(rec.Owner, ":")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "warning: run %s is recorded in progress by an older pi that did not record its process; resuming it as interrupted\n", id)
+		return nil
+	}
+	if me, _ := os.Hostname(); host != me {
+		return UsageErrorf("run %s is in progress on host %s; resume it there if its pi was stopped", id, host)
+	}
+	if processAlive(pid) {
+		return UsageErrorf("run %s is still running (pi process %d); follow it with 'pi runs get %s --wait', or stop that process first", id, pid, id)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, pid)
+	return nil
 }

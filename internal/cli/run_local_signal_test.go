@@ -19,14 +19,8 @@ import (
 // once a step is visibly processing, and checks exit 130, the record says cancelled and
 // no child process (marked by a unique env value) is left.
 func TestLocalInterrupt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := piBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pi-bin")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pi-cli/pi/cmd/pi").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	mark := "pi-interrupt-" + filepath.Base(dir)
 	file := writePipeline(t, dir, `steps:
   - id: a

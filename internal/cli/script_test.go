@@ -11,10 +11,21 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// cleanupAfter removes what tests built once per process (piBinary) after they ran.
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	code := c.m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	return code
+}
+
 // TestMain lets testscript run `pi` as a command of this test binary, in-process builds
 // included, so scripts exercise the real main path: flags, output and exit codes.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"pi": func() {
 			build := BuildInfo{Version: "v0.0.0-test", Commit: "abc123", Date: "2026-11-28"}
 			os.Exit(guardKey(os.Getenv("PI_API_KEY"), func() int { return Main(build) }))

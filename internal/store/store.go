@@ -20,7 +20,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; a newer file is refused rather than
 // misread.
-const schemaVersion = 2
+const schemaVersion = 3
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	status     TEXT NOT NULL,
 	created_ms INTEGER NOT NULL,
 	updated_ms INTEGER NOT NULL,
-	run_json   TEXT NOT NULL
+	run_json   TEXT NOT NULL,
+	owner      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -110,6 +111,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return damaged(s.path, err)
 	}
+	// Version 3 records which pi process owns a run; older files gain the column.
+	var hasOwner int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name='owner'`).Scan(&hasOwner); err != nil {
+		return damaged(s.path, err)
+	}
+	if hasOwner == 0 {
+		if _, err := s.db.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
+			return damaged(s.path, err)
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return damaged(s.path, err)
 	}
@@ -128,6 +139,9 @@ type Record struct {
 	File     string
 	Pipeline []byte            // the pipeline file's bytes as run
 	Params   map[string]string // -p overrides
+	// Owner names the pi process executing the run ("host:pid"), so a resume can tell a run
+	// that is still going from one whose pi was killed; "" in records of older versions.
+	Owner string
 }
 
 // Summary is one line of `pi runs list`.
@@ -159,11 +173,11 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json)
-		VALUES(?,?,?,?,?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, run_json=excluded.run_json`,
+	_, err = s.db.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner)
+		VALUES(?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, run_json=excluded.run_json, owner=excluded.owner`,
 		rec.Run.ID, rec.File, rec.Pipeline, string(params), string(rec.Run.Status),
-		created.UnixMilli(), time.Now().UnixMilli(), string(rj))
+		created.UnixMilli(), time.Now().UnixMilli(), string(rj), rec.Owner)
 	if err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
 	}
@@ -237,8 +251,8 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rec Record
 	var params, rj, status string
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT file, pipeline, params, status, created_ms, updated_ms, run_json FROM runs WHERE id=?`, id).
-		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj)
+	err := s.db.QueryRowContext(ctx, `SELECT file, pipeline, params, status, created_ms, updated_ms, run_json, owner FROM runs WHERE id=?`, id).
+		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &rec.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}

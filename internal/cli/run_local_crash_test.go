@@ -1,0 +1,127 @@
+//go:build unix
+
+package cli
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// TestResumeAfterKill: pi is killed with SIGKILL in the middle of a local run, so the record
+// still says in_progress. --resume sees that its pi process is gone, keeps the completed
+// step (not executed again), runs the rest, and the run keeps its id.
+func TestResumeAfterKill(t *testing.T) {
+	bin := piBinary(t)
+	dir := t.TempDir()
+	mark := "pi-crash-" + filepath.Base(dir)
+	file := writePipeline(t, dir, `steps:
+  - id: first
+    action: shell.run
+    input: {script: "echo ran >> first.count"}
+  - id: slow
+    action: shell.run
+    depends_on: [first]
+    # the first time it hangs (until pi is killed); when resumed it finishes at once
+    input: {script: "if [ -f again ]; then echo resumed; else touch again; sleep 60; fi", env: {MARK: `+mark+`}}
+  - id: last
+    action: shell.run
+    depends_on: [slow]
+    input: {command: [echo, done]}
+`)
+	env := append(os.Environ(), "XDG_STATE_HOME="+dir)
+	cmd := exec.Command(bin, "run", file, "--local", "-o", "plain")
+	cmd.Dir, cmd.Env = dir, env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { killMarked(t, mark) }) // pi's children outlive a SIGKILL of pi
+	sc := bufio.NewScanner(stderr)
+	var seen []string
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if strings.Contains(sc.Text(), "slow  processing") {
+			break
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	r := storedRun(t, dir, "")
+	if r.Status != run.InProgress || r.Step("first").Status != run.StepCompleted {
+		t.Fatalf("after kill -9: run %s, first %s; want in_progress with first completed\n%s", r.Status, r.Step("first").Status, strings.Join(seen, "\n"))
+	}
+	killMarked(t, mark)
+
+	resume := exec.Command(bin, "run", "--resume", r.ID, "-o", "plain")
+	resume.Dir, resume.Env = dir, env
+	out, err := resume.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "was interrupted (its pi process "+strconv.Itoa(cmd.Process.Pid)+" is gone)") {
+		t.Errorf("resume does not say why it may go on:\n%s", out)
+	}
+	final := storedRun(t, dir, r.ID)
+	if final.Status != run.Completed || final.Step("last").Status != run.StepCompleted {
+		t.Fatalf("resumed run %s: %s, last %s\n%s", r.ID, final.Status, final.Step("last").Status, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "first.count")); strings.Count(string(b), "ran") != 1 {
+		t.Fatalf("the completed step ran %d times, want once", strings.Count(string(b), "ran"))
+	}
+}
+
+// A run whose pi process is still alive is not resumed: two engines would run its steps.
+func TestResumeRefusesARunningRun(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "0b5d4c1e-1111-4222-8333-444455556666"
+	r := &run.Run{ID: id, Status: run.InProgress, Steps: []run.Step{{ID: "a", Action: "shell.run", Status: run.StepProcessing}}}
+	// This test's own process stands for the pi still running the run.
+	err = st.Create(context.Background(), store.Record{Run: r, File: "p.yaml", Pipeline: []byte("steps: [{id: a, action: shell.run, input: {command: [true]}}]"), Owner: thisOwner()})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := render.Test()
+	f := &Factory{IO: ios, Getenv: func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return dir
+		}
+		return ""
+	}}
+	code := Execute(context.Background(), f, []string{"run", "--resume", id})
+	if code != ExitUsage || !strings.Contains(errOut.String(), "is still running (pi process "+strconv.Itoa(os.Getpid())+")") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the running process named", code, errOut)
+	}
+}
+
+// killMarked kills the processes whose environment carries MARK=mark.
+func killMarked(t *testing.T, mark string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "MARK="+mark) {
+			if pid, err := strconv.Atoi(strings.Split(p, "/")[2]); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
