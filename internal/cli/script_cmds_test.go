@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -25,6 +26,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 	}
 	cmds["sandbox"] = sandboxCmd
 	cmds["fakeapi"] = fakeAPICmd
+	cmds["httpserver"] = httpServerCmd
 	return cmds
 }
 
@@ -83,4 +85,34 @@ func sandboxCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { inst.Close() })
 	ts.Setenv("PI_BASE_URL", inst.URL)
 	ts.Setenv("PI_API_KEY", inst.APIKey)
+}
+
+// httpServerCmd starts a small HTTP server for http.request steps and sets HTTP_URL:
+// /json answers a JSON object, /text plain text, /status/N status N, and /flaky 503 with
+// Retry-After: 0 on its first request, then 200.
+func httpServerCmd(ts *testscript.TestScript, neg bool, args []string) {
+	var flaky atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/json":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"ok": true, "method": %q}`, r.Method)
+		case r.URL.Path == "/text":
+			fmt.Fprint(w, "plain words")
+		case strings.HasPrefix(r.URL.Path, "/status/"):
+			code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
+			w.WriteHeader(code)
+		case r.URL.Path == "/flaky":
+			if flaky.Add(1) == 1 {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, "recovered")
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv("HTTP_URL", srv.URL)
 }
