@@ -9,8 +9,8 @@ import (
 	"github.com/pi-cli/pi/internal/piapi"
 )
 
-// jobPollSeconds is how long one job long-poll may wait on the server.
-const jobPollSeconds = 20 * time.Second
+// jobPollWait is how long one job long-poll may wait on the server.
+const jobPollWait = 20 * time.Second
 
 // PiJobs is the JobAPI of a Pi API client: the same configuration, retries, User-Agent and
 // --debug trace as remote runs. The client's own retries come first; what is left is
@@ -25,7 +25,7 @@ func (p piJobs) CreateJob(ctx context.Context, action string, input map[string]a
 }
 
 func (p piJobs) WaitJob(ctx context.Context, id string) (*Job, error) {
-	j, err := p.c.GetJob(ctx, id, true, jobPollSeconds, "")
+	j, err := p.c.GetJob(ctx, id, true, jobPollWait, "")
 	if err != nil {
 		return nil, stepError(err)
 	}
