@@ -114,14 +114,24 @@ func TestResumeRefusesARunningRun(t *testing.T) {
 	}
 }
 
-// killMarked kills the processes whose environment carries MARK=mark.
-func killMarked(t *testing.T, mark string) {
+// markedPIDs lists the processes whose environment carries MARK=mark (the children of a
+// pi under test: they carry the mark through shell.run's env).
+func markedPIDs(mark string) []int {
+	var pids []int
 	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
 	for _, p := range procs {
 		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "MARK="+mark) {
 			if pid, err := strconv.Atoi(strings.Split(p, "/")[2]); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
+				pids = append(pids, pid)
 			}
 		}
+	}
+	return pids
+}
+
+// killMarked kills the processes markedPIDs finds.
+func killMarked(t *testing.T, mark string) {
+	for _, pid := range markedPIDs(mark) {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

@@ -7,9 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -62,15 +60,8 @@ func TestLocalInterrupt(t *testing.T) {
 		t.Fatalf("stored status %s, want cancelled", r.Status)
 	}
 	// No process may still carry the mark in its environment.
-	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), "MARK="+mark) {
-			pid := strings.Split(p, "/")[2]
-			t.Errorf("child process %s left running", pid)
-			if n, err := strconv.Atoi(pid); err == nil {
-				syscall.Kill(n, syscall.SIGKILL)
-			}
-		}
+	if pids := markedPIDs(mark); len(pids) > 0 {
+		t.Errorf("child processes %v left running", pids)
+		killMarked(t, mark)
 	}
 }

@@ -263,6 +263,20 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int) []string
 	return lines
 }
 
+// countsText writes step counts by status word, in alphabetical order: "2 completed, 1 failed".
+func countsText(counts map[string]int) string {
+	words := make([]string, 0, len(counts))
+	for w := range counts {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = fmt.Sprintf("%d %s", counts[w], w)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // summary is what a person wants after the table: outcome, duration, results, every error
 // in full.
 func summary(st *styles, r *run.Run, now time.Time) []string {
@@ -280,17 +294,8 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for i := range r.Steps {
 		counts[statusWord(r, &r.Steps[i])]++
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
-	}
 	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, runDurationText(r, now))) +
-		"  (" + strings.Join(parts, ", ") + ")"}
+		"  (" + countsText(counts) + ")"}
 	var res [][3]string
 	idW, keyW := 0, 0
 	for i := range r.Steps {

@@ -331,16 +331,7 @@ func fitRows(r *run.Run, room int) (*run.Run, string) {
 			hidden[statusWord(r, &r.Steps[i])]++
 		}
 	}
-	words := make([]string, 0, len(hidden))
-	for w := range hidden {
-		words = append(words, w)
-	}
-	sort.Strings(words)
-	var parts []string
-	for _, w := range words {
-		parts = append(parts, fmt.Sprintf("%d %s", hidden[w], w))
-	}
-	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-rows, strings.Join(parts, ", "))
+	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-rows, countsText(hidden))
 }
 
 // truncateStyled keeps a short styled header; it falls back to plain text if too wide.
