@@ -2,9 +2,12 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -31,17 +34,23 @@ type Pi struct{ API JobAPI }
 
 // Execute runs one attempt.
 func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
-	id, err := p.API.CreateJob(ctx, req.Step.Action, req.Input)
+	id, job, err := p.reattach(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: creating the job: %w", req.Step.Action, err)
+		return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, req.ResumeJobID, err)
+	}
+	if id == "" {
+		if id, err = p.API.CreateJob(ctx, req.Step.Action, req.Input); err != nil {
+			return nil, fmt.Errorf("%s: creating the job: %w", req.Step.Action, err)
+		}
 	}
 	if req.SetJobID != nil {
 		req.SetJobID(id)
 	}
 	for {
-		job, err := p.API.WaitJob(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, id, err)
+		if job == nil {
+			if job, err = p.API.WaitJob(ctx, id); err != nil {
+				return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, id, err)
+			}
 		}
 		switch job.Status {
 		case "completed":
@@ -56,7 +65,27 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		job = nil
 	}
+}
+
+// reattach looks up the job an interrupted run of a resumed step started: the job goes on
+// being waited for, not started again (and paid for twice). id is "" when there is none,
+// or when the server does not know it (another server, or one that forgot it).
+func (p *Pi) reattach(ctx context.Context, req engine.Request) (id string, job *Job, err error) {
+	if req.ResumeJobID == "" {
+		return "", nil, nil
+	}
+	job, err = p.API.WaitJob(ctx, req.ResumeJobID)
+	switch {
+	case jobGone(err):
+		return "", nil, nil
+	case err != nil:
+		return "", nil, err
+	case job.Status == "failed":
+		return "", nil, nil // the attempt it belonged to failed: this one starts a new job
+	}
+	return req.ResumeJobID, job, nil
 }
 
 // WithPi adds the Pi actions (names) to the registry, all run through api.
@@ -66,4 +95,10 @@ func (r Registry) WithPi(api JobAPI, names ...string) Registry {
 		r[n] = ex
 	}
 	return r
+}
+
+// jobGone reports an error saying the server has no such job.
+func jobGone(err error) bool {
+	var ae *piapi.Error
+	return errors.As(err, &ae) && ae.HTTPStatus == http.StatusNotFound
 }

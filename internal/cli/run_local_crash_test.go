@@ -12,9 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/sandbox"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -111,6 +114,58 @@ func TestResumeRefusesARunningRun(t *testing.T) {
 	code := Execute(context.Background(), f, []string{"run", "--resume", id})
 	if code != ExitUsage || !strings.Contains(errOut.String(), "is still running (pi process "+strconv.Itoa(os.Getpid())+")") {
 		t.Fatalf("exit %d, stderr %q; want 2 and the running process named", code, errOut)
+	}
+}
+
+// A Pi step interrupted while its job ran is resumed by waiting for that job, not by
+// starting (and paying for) another.
+func TestResumeReattachesPiJob(t *testing.T) {
+	ctx := context.Background()
+	inst, err := sandbox.Start(ctx, sandbox.Options{DBPath: ":memory:", Latency: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	c, err := piapi.New(piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.CreateJob(ctx, "brands.extract", map[string]any{"url": "https://shop.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pi that ran the step is gone: a process that has exited stands for it.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := store.Open(ctx, filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "0b5d4c1e-1111-4222-8333-444455556666"
+	host, _ := os.Hostname()
+	err = st.Create(ctx, store.Record{
+		Run: &run.Run{ID: id, Status: run.InProgress, Steps: []run.Step{
+			{ID: "brand", Action: "brands.extract", Status: run.StepProcessing, JobID: job, Attempts: 1},
+		}},
+		File:     "p.yaml",
+		Pipeline: []byte("steps:\n  - id: brand\n    action: brands.extract\n    input: { url: https://shop.example.com }\n"),
+		Owner:    host + ":" + strconv.Itoa(gone.Process.Pid),
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, errOut := render.Test()
+	env := map[string]string{"XDG_STATE_HOME": dir, "PI_BASE_URL": inst.URL, "PI_API_KEY": inst.APIKey}
+	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
+	if code := Execute(ctx, f, []string{"run", "--resume", id, "-o", "json"}); code != 0 {
+		t.Fatalf("resume exit %d:\n%s", code, errOut)
+	}
+	if got := storedRun(t, dir, id).Step("brand"); got.Status != run.StepCompleted || got.JobID != job || got.Result["job_id"] != job {
+		t.Fatalf("brand = %+v; want completed by the job %s it had started", got, job)
 	}
 }
 

@@ -36,6 +36,10 @@ type Request struct {
 	// SetJobID records the id of the remote job the attempt created (shown as the step's
 	// job_id); executors that create no job never call it. Safe to call from any goroutine.
 	SetJobID func(id string)
+	// ResumeJobID, on the first attempt of a resumed step, is the job an interrupted earlier
+	// run of this step had started (the run was cancelled or its pi killed while the job
+	// went on). An executor that can should wait for that job instead of starting another.
+	ResumeJobID string
 }
 
 // StepError is an executor error that says whether retrying may help.

@@ -483,3 +483,40 @@ func TestExecutorPanic(t *testing.T) {
 		t.Errorf("q = %s %q, want skipped", s.Status, s.Error)
 	}
 }
+
+// A resumed step that was interrupted while its job ran (processing, or cancelled by Ctrl-C)
+// is handed that job on its first attempt only; a failed step's job is not handed back.
+func TestResumeHandsBackInterruptedJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &pipeline.Pipeline{Steps: []pipeline.Step{
+			step("running", ""), step("stopped", ""), step("failed", ""), step("retried", ""),
+		}}
+		for i := range p.Steps {
+			p.Steps[i].Retry = &pipeline.Retry{MaxAttempts: 2, Backoff: time.Millisecond}
+		}
+		earlier := &run.Run{ID: "old", Status: run.InProgress, Steps: []run.Step{
+			{ID: "running", Action: "campaigns.generate", Status: run.StepProcessing, JobID: "job-running"},
+			{ID: "stopped", Action: "campaigns.generate", Status: run.StepCancelled, JobID: "job-stopped"},
+			{ID: "failed", Action: "campaigns.generate", Status: run.StepFailed, JobID: "job-failed"},
+			{ID: "retried", Action: "campaigns.generate", Status: run.StepProcessing, JobID: "job-retried"},
+		}}
+		var mu sync.Mutex
+		got := map[string][]string{}
+		exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
+			mu.Lock()
+			got[req.Step.ID] = append(got[req.Step.ID], req.ResumeJobID)
+			mu.Unlock()
+			if req.Step.ID == "retried" && req.Attempt == 1 {
+				return nil, Transient(errors.New("the job failed"))
+			}
+			return map[string]any{}, nil
+		})
+		mustRun(t, p, exec, Options{RunID: "old", Resume: earlier})
+		want := map[string][]string{
+			"running": {"job-running"}, "stopped": {"job-stopped"}, "failed": {""}, "retried": {"job-retried", ""},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ResumeJobID per attempt = %v, want %v", got, want)
+		}
+	})
+}

@@ -59,10 +59,13 @@ type Runner struct {
 	// users[i] are the steps that depend on step i. waiting[i] counts the dependencies of
 	// step i that have not finished; the step that brings it to zero starts step i. outcome[i]
 	// is written before that count drops, so a dependent reads it without a lock.
-	users    [][]int
-	waiting  []atomic.Int32
-	outcome  []outcome
-	resumed  []bool
+	users   [][]int
+	waiting []atomic.Int32
+	outcome []outcome
+	resumed []bool
+	// reattach is, per step, the job an interrupted earlier run left running, for the
+	// step's first attempt to wait for (Request.ResumeJobID).
+	reattach []string
 	attempts []int            // attempts made in this run, per step
 	input    []map[string]any // the resolved input, per step
 	wg       sync.WaitGroup
@@ -103,6 +106,7 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 		waiting:  make([]atomic.Int32, n),
 		outcome:  make([]outcome, n),
 		resumed:  make([]bool, n),
+		reattach: make([]string, n),
 		attempts: make([]int, n),
 		input:    make([]map[string]any, n),
 		free:     math.MaxInt,
@@ -145,12 +149,21 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 		if opts.Resume == nil {
 			continue
 		}
-		if old := opts.Resume.Step(st.ID); old != nil && old.Status == run.StepCompleted && old.Action == st.Action {
+		old := opts.Resume.Step(st.ID)
+		if old == nil || old.Action != st.Action {
+			continue
+		}
+		switch old.Status {
+		case run.StepCompleted:
 			kept := *old
 			kept.DependsOn = st.DependsOn
 			r.state.Steps[i] = kept
 			r.resumed[i] = true
 			r.outcome[i] = outcome{status: run.StepCompleted}
+		case run.StepProcessing, run.StepCancelled:
+			// Interrupted while its job was running: the job may have gone on (and be paid
+			// for); a failed job is not waited for again.
+			r.reattach[i] = old.JobID
 		}
 	}
 	for i := range p.Steps {
@@ -630,7 +643,11 @@ func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int
 			res, err = nil, Permanent(fmt.Errorf("executor panicked: %v", p))
 		}
 	}()
-	res, err = r.exec.Execute(actx, Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID})
+	req := Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID}
+	if n == 1 {
+		req.ResumeJobID = r.reattach[i]
+	}
+	res, err = r.exec.Execute(actx, req)
 	return res, false, err
 }
 
