@@ -362,8 +362,8 @@ func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, arg
 // localRunLookup is the hook `pi runs get` asks first (runsGetOptions.LocalRun): the run
 // from this machine's records, found false when there is none (or no database yet, which
 // it does not create).
-func localRunLookup(ctx context.Context, f *Factory) func(id string) (*run.Run, bool, error) {
-	return func(id string) (*run.Run, bool, error) {
+func localRunLookup(ctx context.Context, f *Factory) func(id string) (*store.Record, bool, error) {
+	return func(id string) (*store.Record, bool, error) {
 		path, err := store.DefaultPath(f.Getenv)
 		if err != nil {
 			return nil, false, nil
@@ -383,7 +383,7 @@ func localRunLookup(ctx context.Context, f *Factory) func(id string) (*run.Run, 
 		if err != nil {
 			return nil, false, err
 		}
-		return rec.Run, true, nil
+		return rec, true, nil
 	}
 }
 
@@ -405,18 +405,38 @@ func checkResumable(f *Factory, rec *store.Record) error {
 	default:
 		return UsageErrorf("run %s is %s; only a failed or cancelled run (or one whose pi was killed) can be resumed", id, rec.Run.Status)
 	}
-	host, pidText, ok := strings.Cut(rec.Owner, ":")
-	pid, err := strconv.Atoi(pidText)
-	if !ok || err != nil {
+	o := parseOwner(rec.Owner)
+	switch {
+	case !o.known:
 		fmt.Fprintf(f.IO.ErrOut, "warning: run %s is recorded in progress by an older pi that did not record its process; resuming it as interrupted\n", id)
 		return nil
+	case !o.here:
+		return UsageErrorf("run %s is in progress on host %s; resume it there if its pi was stopped", id, o.host)
+	case !o.gone():
+		return UsageErrorf("run %s is still running (pi process %d); follow it with 'pi runs get %s --wait', or stop that process first", id, o.pid, id)
 	}
-	if me, _ := os.Hostname(); host != me {
-		return UsageErrorf("run %s is in progress on host %s; resume it there if its pi was stopped", id, host)
-	}
-	if processAlive(pid) {
-		return UsageErrorf("run %s is still running (pi process %d); follow it with 'pi runs get %s --wait', or stop that process first", id, pid, id)
-	}
-	fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, pid)
+	fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, o.pid)
 	return nil
 }
+
+// owner is a run record's owner ("host:pid"), parsed.
+type owner struct {
+	host  string
+	pid   int
+	known bool // the record names a process (records of older versions do not)
+	here  bool // on this machine, where its process can be checked
+}
+
+func parseOwner(s string) owner {
+	host, pidText, ok := strings.Cut(s, ":")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil {
+		return owner{}
+	}
+	me, _ := os.Hostname()
+	return owner{host: host, pid: pid, known: true, here: host == me}
+}
+
+// gone reports a pi process of this machine that no longer exists: the run it recorded in
+// progress was interrupted (killed, crashed, rebooted).
+func (o owner) gone() bool { return o.known && o.here && !processAlive(o.pid) }

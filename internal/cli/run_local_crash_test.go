@@ -71,9 +71,23 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	killMarked(t, mark)
 
+	// The records show the run as interrupted, and following it does not wait for an end
+	// that will not come.
+	list := exec.Command(bin, "runs", "list")
+	list.Env = env
+	if out, err := list.CombinedOutput(); err != nil || !strings.Contains(string(out), "interrupted") {
+		t.Errorf("runs list (%v) does not show the run interrupted:\n%s", err, out)
+	}
+	get := exec.Command(bin, "runs", "get", r.ID, "--wait", "-o", "plain")
+	get.Env = env
+	out, _ := get.CombinedOutput()
+	if get.ProcessState.ExitCode() != ExitRunFailed || !strings.Contains(string(out), "continue it with: pi run --resume "+r.ID) {
+		t.Errorf("runs get --wait of the interrupted run: exit %d\n%s", get.ProcessState.ExitCode(), out)
+	}
+
 	resume := exec.Command(bin, "run", "--resume", r.ID, "-o", "plain")
 	resume.Dir, resume.Env = dir, env
-	out, err := resume.CombinedOutput()
+	out, err = resume.CombinedOutput()
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, out)
 	}

@@ -170,8 +170,8 @@ func TestLocalRunLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := storedRun(t, dir, "").ID
-	r, ok, err := look(id)
-	if !ok || err != nil || r.ID != id || r.Status != run.Completed {
-		t.Fatalf("lookup %s: %v %v %v", id, r, ok, err)
+	rec, ok, err := look(id)
+	if !ok || err != nil || rec.Run.ID != id || rec.Run.Status != run.Completed {
+		t.Fatalf("lookup %s: %v %v %v", id, rec, ok, err)
 	}
 }

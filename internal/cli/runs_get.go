@@ -10,6 +10,7 @@ import (
 
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
 )
 
 var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -24,7 +25,7 @@ type runsGetOptions struct {
 	Timeout time.Duration
 	Format  render.Format
 	// LocalRun, when set, is asked first (the local store); found false falls through to the API.
-	LocalRun func(id string) (*run.Run, bool, error)
+	LocalRun func(id string) (*store.Record, bool, error)
 }
 
 func newRunsGetCmd(f *Factory) *cobra.Command {
@@ -70,12 +71,12 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		deadline = time.Now().Add(o.Timeout)
 	}
 	if o.LocalRun != nil {
-		r, ok, err := o.LocalRun(o.ID)
+		rec, ok, err := o.LocalRun(o.ID)
 		if err != nil {
 			return err
 		}
 		if ok {
-			return followLocal(ctx, f, o, r, deadline)
+			return followLocal(ctx, f, o, rec, deadline)
 		}
 	}
 	c, err := f.apiClient()
@@ -97,12 +98,17 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 }
 
 // followLocal shows a run from the local records; with --wait, one that another pi process is
-// still executing is re-read until it ends.
-func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, r *run.Run, deadline time.Time) error {
+// still executing is re-read until it ends. A run whose pi is gone will not end by itself:
+// it is shown as it was left, with how to resume it.
+func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) error {
+	r := rec.Run
 	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait})
-	if o.Wait && !r.Status.Terminal() {
+	interrupted := func(rec *store.Record) bool {
+		return !rec.Run.Status.Terminal() && parseOwner(rec.Owner).gone()
+	}
+	if o.Wait && !r.Status.Terminal() && !interrupted(rec) {
 		prog.Start(r)
-		for !r.Status.Terminal() {
+		for !r.Status.Terminal() && !interrupted(rec) {
 			wait := localPollInterval
 			if !deadline.IsZero() {
 				left := time.Until(deadline)
@@ -122,14 +128,18 @@ func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, r *run.Run,
 				prog.Stop()
 				return fmt.Errorf("re-reading local run %s: %v", o.ID, err)
 			}
-			for _, e := range run.Diff(r, next, time.Now()) {
-				prog.Event(e, next)
+			for _, e := range run.Diff(r, next.Run, time.Now()) {
+				prog.Event(e, next.Run)
 			}
-			r = next
+			rec, r = next, next.Run
 		}
 	}
 	if err := prog.Finish(r); err != nil {
 		return fmt.Errorf("write result: %w", err)
+	}
+	if interrupted(rec) {
+		fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted: its pi process %d is gone; continue it with: pi run --resume %s\n", o.ID, parseOwner(rec.Owner).pid, o.ID)
+		return SilentExit(ExitRunFailed)
 	}
 	return exitForRun(r)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/store"
 )
 
 // newRunsListCmd lists the local runs this machine recorded, newest first.
@@ -16,6 +18,10 @@ func newRunsListCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the local runs this machine recorded",
+		Long: `List the local runs this machine recorded (pi run --local), newest first: id, file,
+status, start time and duration. A run recorded in progress whose pi process is gone (killed,
+crashed) shows as "interrupted" ("interrupted": true with -o json); pi run --resume ID
+continues it.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
@@ -37,10 +43,12 @@ func newRunsListCmd(f *Factory) *cobra.Command {
 					Status    string  `json:"status"`
 					StartedAt string  `json:"started_at"`
 					DurationS float64 `json:"duration_s"`
+					// Interrupted: recorded in progress, but its pi process is gone.
+					Interrupted bool `json:"interrupted,omitempty"`
 				}
 				rows := make([]row, 0, len(runs))
 				for _, r := range runs {
-					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), r.Duration().Seconds()})
+					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), r.Duration().Seconds(), interruptedRun(r)})
 				}
 				b, err := json.MarshalIndent(rows, "", "  ")
 				if err != nil {
@@ -56,7 +64,11 @@ func newRunsListCmd(f *Factory) *cobra.Command {
 			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tFILE\tSTATUS\tSTARTED\tDURATION")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, r.Status,
+				status := string(r.Status)
+				if interruptedRun(r) {
+					status = "interrupted" // pi run --resume continues it
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, status,
 					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(time.Millisecond))
 			}
 			return tw.Flush()
@@ -65,4 +77,9 @@ func newRunsListCmd(f *Factory) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
 	return cmd
+}
+
+// interruptedRun reports a run recorded in progress whose pi process is gone.
+func interruptedRun(r store.Summary) bool {
+	return !r.Status.Terminal() && parseOwner(r.Owner).gone()
 }

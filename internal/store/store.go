@@ -151,6 +151,7 @@ type Summary struct {
 	Status    run.Status `json:"status"`
 	CreatedAt time.Time  `json:"started_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	Owner     string     `json:"-"` // as in Record
 }
 
 // Duration is how long the run took (so far, when not terminal: until its last change).
@@ -320,7 +321,7 @@ func (s *Store) List(ctx context.Context, limit int) ([]Summary, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, file, status, created_ms, updated_ms FROM runs ORDER BY created_ms DESC, rowid DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, file, status, created_ms, updated_ms, owner FROM runs ORDER BY created_ms DESC, rowid DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 	}
@@ -330,7 +331,7 @@ func (s *Store) List(ctx context.Context, limit int) ([]Summary, error) {
 		var sm Summary
 		var st string
 		var c, u int64
-		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u); err != nil {
+		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &sm.Owner); err != nil {
 			return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 		}
 		sm.Status, sm.CreatedAt, sm.UpdatedAt = run.Status(st), time.UnixMilli(c), time.UnixMilli(u)
