@@ -22,7 +22,7 @@ func newRunsListCmd(f *Factory) *cobra.Command {
 status, start time and duration. A run recorded in progress whose pi process is gone (killed,
 crashed) shows as "interrupted" ("interrupted": true with -o json); pi run --resume ID
 continues it.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return UsageErrorf("-o %s: want table or json", output)
