@@ -15,6 +15,11 @@ const exitCodesHelp = `pi's exit code always says how things ended:
        message says how to follow it
   130  interrupted (Ctrl-C)
 
+pi runs get ID exits the same way for the run it shows, with or without --wait (0 also
+while the run is still going, without --wait). A local run whose pi was killed exits 1;
+pi run --resume ID continues it. With --local, --timeout cancels the run (exit 5); on the
+Pi API the run goes on.
+
 In a script:
 
   pi run campaign.yaml -o json > run.json
