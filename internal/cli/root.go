@@ -38,14 +38,22 @@ type Factory struct {
 	Debug      bool
 	// InsecureHTTP allows plain http to a non-loopback API host (--insecure-http).
 	InsecureHTTP bool
+
+	// HandleSignals makes the commands that run or follow something (annotated
+	// signalsAnnotation) turn SIGINT/SIGTERM into a cancelled context. Only Main sets it:
+	// installing the handler costs a few milliseconds of start-up (a thread and a
+	// goroutine), which `pi version` or `pi validate` should not pay.
+	HandleSignals bool
+	stopSignals   func()
 }
+
+// signalsAnnotation marks the commands that stop gracefully on Ctrl-C (exit 130).
+const signalsAnnotation = "pi/signals"
 
 // Main runs pi with the process's arguments and returns its exit code.
 func Main(build BuildInfo) int {
-	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Execute(ctx, f, os.Args[1:])
+	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv, HandleSignals: true}
+	return Execute(context.Background(), f, os.Args[1:])
 }
 
 // Execute runs the root command with args and returns the exit code, printing the error
@@ -57,6 +65,9 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	if f.stopSignals != nil {
+		f.stopSignals()
+	}
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
 		err = flagError{err}
 	}
@@ -95,6 +106,11 @@ and shows each step live until the run ends. The exit code says how it ended
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			if f.NoColor {
 				f.IO.SetColorEnabled(false)
+			}
+			if f.HandleSignals && cmd.Annotations[signalsAnnotation] != "" {
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				cmd.SetContext(ctx)
+				f.stopSignals = stop
 			}
 		},
 	}

@@ -19,8 +19,9 @@ type runOptions struct {
 func newRunCmd(f *Factory) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
-		Use:   "run FILE",
-		Short: "Validate a pipeline and run it",
+		Annotations: map[string]string{signalsAnnotation: "yes"},
+		Use:         "run FILE",
+		Short:       "Validate a pipeline and run it",
 		Long: `Validate a pipeline and run it, following it live until it ends.
 
 By default the run goes to the Pi API (POST /api/v1/runs; the key comes from PI_API_KEY or

@@ -32,8 +32,9 @@ func newRunsGetCmd(f *Factory) *cobra.Command {
 	var o runsGetOptions
 	var output string
 	cmd := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show a run, or follow it with --wait",
+		Annotations: map[string]string{signalsAnnotation: "yes"},
+		Use:         "get ID",
+		Short:       "Show a run, or follow it with --wait",
 		Long: `Show a run: a local run recorded on this machine (pi run --local), else the run on the
 Pi API. With --wait, follow it live until it ends, as pi run does.
 

@@ -43,8 +43,9 @@ func newServeCmd(f *Factory) *cobra.Command {
 func newServeCmdWith(f *Factory, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the simulated Pi server on loopback",
+		Annotations: map[string]string{signalsAnnotation: "yes"},
+		Use:         "serve",
+		Short:       "Run the simulated Pi server on loopback",
 		Long: `Run the simulated Pi server: the Runs API, the action endpoints and jobs, with
 the real server's envelopes, errors and step semantics. Jobs take --latency (±20 %),
 and a job whose url or prompt contains the word "fail" fails, so failure paths can
