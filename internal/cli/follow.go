@@ -33,7 +33,7 @@ const (
 // follower long-polls one run until it is terminal, feeding the changes to a Progress.
 type follower struct {
 	client   *piapi.Client
-	progress *render.Progress
+	progress render.Progress
 	// refresh is the long-poll length asked of the server, and the least time between two
 	// polls, so even a server that answers at once gets at most 60/refresh polls a minute.
 	refresh time.Duration
@@ -43,7 +43,7 @@ type follower struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 }
 
-func newFollower(c *piapi.Client, p *render.Progress, refresh time.Duration, deadline time.Time) *follower {
+func newFollower(c *piapi.Client, p render.Progress, refresh time.Duration, deadline time.Time) *follower {
 	return &follower{client: c, progress: p, refresh: refresh, deadline: deadline, now: time.Now, sleep: sleepCtx}
 }
 

@@ -123,7 +123,7 @@ and shows each step live until the run ends. The exit code says how it ended
 	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false, "allow plain http to a non-loopback API host (the key travels unencrypted)")
 
 	root.AddCommand(
-		newRunCmd(f),
+		newRunCmd(f, nil),
 		newRunsCmd(f),
 		newValidateCmd(f),
 		newSchemaCmd(f),

@@ -1,28 +1,62 @@
 package cli
 
 import (
+	"context"
+	"io"
+	"os"
+	"time"
+
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/render"
 )
 
-// runOptions are the flags of `pi run` that the remote path reads; the local flags
-// (--local, --resume, --concurrency, --fail-fast, --sandbox, --timeout, -p, -o) are bound by bindLocalFlags in run_local.go.
+// runOptions is everything `pi run` does, filled from its flags and checked once by
+// newRunCmd; runRun dispatches it to a remote, local or resumed run.
 type runOptions struct {
-	File    string
-	Params  []string
-	Detach  bool
-	Sandbox bool
-	Quiet   bool
-	Output  string
-	Timeout string
+	File   string            // the pipeline file; "-" reads stdin; "" with Resume
+	Params map[string]string // -p NAME=VALUE
+
+	Local   bool   // --local: pi's own engine runs the pipeline
+	Resume  string // --resume ID: continue that local run (implies Local)
+	Sandbox bool   // --sandbox: the in-process simulated Pi API (with Local: for the Pi actions)
+	Detach  bool   // --detach: create the remote run, print its id and exit
+
+	Output   render.Format // -o; "" is the table
+	Quiet    bool          // -q: no progress on stderr, only the result
+	Timeout  time.Duration // --timeout: stop following (remote) or cancel (local); 0 none
+	Interval time.Duration // --interval: how often a remote run is re-read; 0 the default
+
+	Concurrency int  // --concurrency (local)
+	FailFast    bool // --fail-fast (local)
+
+	// DryRun is --dry-run (issue 13): validate and show the plan without running.
+	// Not read yet; the field is here so that flag lands as one line in newRunCmd.
+	DryRun bool
+	// Download is --download DIR (issue 15): save the run's results there at the end.
+	// Not read yet; the field is here so that flag lands as one line in newRunCmd.
+	Download string
 }
 
-func newRunCmd(f *Factory) *cobra.Command {
-	var o runOptions
+// Bounds of --interval: the long-poll is asked in whole seconds, and following a run
+// more rarely than every 5 minutes would show its end far too late.
+const (
+	minFollowInterval = time.Second
+	maxFollowInterval = 5 * time.Minute
+)
+
+func newRunCmd(f *Factory, runF func(*runOptions) error) *cobra.Command {
+	o := &runOptions{}
+	var (
+		output string
+		params []string
+	)
 	cmd := &cobra.Command{
 		Annotations: map[string]string{signalsAnnotation: "yes"},
 		Use:         "run FILE",
 		Short:       "Validate a pipeline and run it",
-		Long: `Validate a pipeline and run it, following it live until it ends.
+		Long: `Validate a pipeline and run it, following it live until it ends. FILE - reads the
+pipeline from standard input.
 
 By default the run goes to the Pi API (POST /api/v1/runs; the key comes from PI_API_KEY or
 the config file, never a flag). With --local, pi's own engine runs it on this machine:
@@ -39,44 +73,99 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
   pi run campaign.yaml -p url=https://shop.example.com --timeout 15m
   id=$(pi run campaign.yaml --detach) && pi runs get "$id" --wait -o json
   pi run pipeline.yaml --local --concurrency 4 --fail-fast
+  generate-pipeline | pi run - --sandbox
   pi run --resume 9f175af9-589b-44e8-86b9-1a434702245a`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.fill(cmd, args, output, params); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runRun(cmd.Context(), f, o)
+		},
 	}
-	local := bindLocalFlags(f, cmd)
 	fl := cmd.Flags()
-	fl.BoolVar(&o.Detach, "detach", false, "create the run, print its id and exit")
+	fl.StringArrayVarP(&params, "param", "p", nil, "set a param: -p name=value (repeatable)")
+	fl.StringVarP(&output, "output", "o", "", "output: table (default on a terminal), plain, json or jsonl")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr, only the result")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := checkRunFlags(cmd); err != nil {
-			return err
-		}
-		if handled, err := local(cmd, args); handled {
-			return err
-		}
-		if len(args) != 1 {
-			return UsageErrorf("pi run needs one pipeline FILE")
-		}
-		o.File = args[0]
-		o.Sandbox, _ = cmd.Flags().GetBool("sandbox")
-		return runRemote(cmd, f, &o)
-	}
+	fl.DurationVar(&o.Timeout, "timeout", 0, "stop following after this long, e.g. 90s (exit 5); a --local run is cancelled")
+	fl.DurationVarP(&o.Interval, "interval", "i", 0, "how often a run on the Pi API is re-read while a table is drawn (default 2s; 30s without progress)")
+	fl.BoolVar(&o.Sandbox, "sandbox", false, "use an in-process simulated Pi API (with --local: for the Pi actions)")
+	fl.BoolVar(&o.Detach, "detach", false, "create the run, print its id and exit")
+	fl.BoolVar(&o.Local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request, Pi actions as jobs)")
+	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
+	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
+	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
 	return cmd
 }
 
-// checkRunFlags refuses flag combinations that would otherwise be silently ignored.
-func checkRunFlags(cmd *cobra.Command) error {
-	fl := cmd.Flags()
-	local, _ := fl.GetBool("local")
-	local = local || fl.Changed("resume")
-	if detach, _ := fl.GetBool("detach"); detach && local {
-		return UsageErrorf("--detach is for runs on the Pi API: a --local run executes in this pi process (run it in the background instead)")
-	}
-	for _, name := range []string{"concurrency", "fail-fast"} {
-		if fl.Changed(name) && !local {
-			return UsageErrorf("--%s applies to --local runs only: the Pi API schedules its own runs", name)
+// fill completes o from the arguments and the flags that need parsing, and refuses every
+// combination that would otherwise be silently ignored or wrong.
+func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, params []string) error {
+	changed := cmd.Flags().Changed
+	if o.Resume != "" {
+		o.Local = true
+		if len(args) > 0 {
+			return UsageErrorf("--resume takes the run id, not a file: the stored pipeline is run again")
 		}
+	} else {
+		if len(args) != 1 {
+			return UsageErrorf("pi run needs one pipeline FILE (- reads standard input)")
+		}
+		o.File = args[0]
 	}
-	if n, _ := fl.GetInt("concurrency"); n < 1 {
-		return UsageErrorf("--concurrency %d: want 1 or more steps at once", n)
+	format, err := outputFormat(output)
+	if err != nil {
+		return err
+	}
+	o.Output = format
+	if o.Params, err = parseParamFlags(params); err != nil {
+		return err
+	}
+	switch {
+	case o.Detach && o.Local:
+		return UsageErrorf("--detach is for runs on the Pi API: a --local run executes in this pi process (run it in the background instead)")
+	case o.Detach && o.Sandbox:
+		return UsageErrorf("--detach with --sandbox: the sandbox lives in this pi process, so the run would end with it; drop --detach")
+	case o.Detach && changed("timeout"):
+		return UsageErrorf("--timeout bounds following the run; --detach does not follow it (use 'pi runs get ID --wait --timeout ...')")
+	case o.Detach && changed("interval"):
+		return UsageErrorf("--interval is how often a followed run is re-read; --detach does not follow it")
+	case o.Local && changed("interval"):
+		return UsageErrorf("--interval applies to runs on the Pi API: a --local run is shown as it happens")
+	case !o.Local && changed("concurrency"):
+		return UsageErrorf("--concurrency applies to --local runs only: the Pi API schedules its own runs")
+	case !o.Local && changed("fail-fast"):
+		return UsageErrorf("--fail-fast applies to --local runs only: the Pi API schedules its own runs")
+	case o.Concurrency < 1:
+		return UsageErrorf("--concurrency %d: want 1 or more steps at once", o.Concurrency)
+	case o.Timeout < 0:
+		return UsageErrorf("--timeout %s: want a positive duration such as 90s or 15m", o.Timeout)
+	case changed("interval") && (o.Interval < minFollowInterval || o.Interval > maxFollowInterval):
+		return UsageErrorf("--interval %s: want %s to %s", o.Interval, minFollowInterval, maxFollowInterval)
 	}
 	return nil
+}
+
+// runRun is `pi run` once its options are checked: one dispatch.
+func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+	switch {
+	case o.Resume != "", o.Local:
+		// executeLocal takes the stored pipeline of a resumed run, or o.File.
+		return executeLocal(ctx, f, o)
+	default:
+		return runRemote(ctx, f, o)
+	}
+}
+
+// readPipelineFile reads a pipeline argument: "-" is standard input, named "<stdin>" in
+// messages and records.
+func readPipelineFile(ios *render.IOStreams, path string) (name string, data []byte, err error) {
+	if path == "-" {
+		data, err = io.ReadAll(ios.In)
+		return "<stdin>", data, err
+	}
+	data, err = os.ReadFile(path)
+	return path, data, err
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/engine"
@@ -27,19 +26,6 @@ const defaultLocalConcurrency = 8
 
 // errLocalTimeout is the cause of a run cut off by --timeout (the run is cancelled; exit 5).
 var errLocalTimeout = errors.New("--timeout reached: the local run was cancelled")
-
-// localOptions is what a local run needs; `pi run --local` fills it from its flags.
-type localOptions struct {
-	File        string
-	Params      map[string]string
-	Timeout     time.Duration
-	Output      string // "", "text", "json" or "jsonl"
-	Concurrency int
-	FailFast    bool
-	Resume      string // a run id: continue that run instead of starting File
-	Sandbox     bool   // Pi actions go to an in-process simulated server
-	Quiet       bool   // no progress on stderr, only the result
-}
 
 // localRegistry returns the executors for p's actions. Credentials are needed only when p
 // has a Pi action: the in-process sandbox's with sandbox, else --base-url/PI_BASE_URL and
@@ -92,7 +78,7 @@ func openStore(ctx context.Context, f *Factory) (*store.Store, error) {
 
 // executeLocal runs a pipeline (or resumes a stored run) with pi's own engine, recording
 // every transition in the store before it is shown.
-func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
+func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	st, err := openStore(ctx, f)
 	if err != nil {
 		return err
@@ -119,9 +105,9 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 		}
 		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
 	} else {
-		data, err = os.ReadFile(o.File)
+		file, data, err = readPipelineFile(f.IO, o.File)
 		if err != nil {
-			return UsageErrorf("reading pipeline %s: %v", o.File, err)
+			return UsageErrorf("%s: %s", file, readProblem(err))
 		}
 		id = uuid.NewString()
 	}
@@ -160,10 +146,7 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 		return err
 	}
 
-	format, err := outputFormat(o.Output)
-	if err != nil {
-		return err
-	}
+	format := o.Output
 	verb := "started"
 	if prior != nil {
 		verb = "resumed"
@@ -280,83 +263,6 @@ func executeLocal(ctx context.Context, f *Factory, o localOptions) error {
 		return SilentExit(ExitTimeout)
 	}
 	return SilentExit(ExitCancelled)
-}
-
-// bindLocalFlags binds the local-only flags of `pi run` (--local, --resume, --concurrency,
-// --fail-fast) and, unless cmd already has them, the flags it shares with remote runs
-// (-p/--param, -o/--output, --timeout as a duration, --sandbox). Shared values are read by
-// name when the command runs, so either side may own them. It returns a RunE for
-// --local / --resume; handled is false when neither was given.
-func bindLocalFlags(f *Factory, cmd *cobra.Command) func(cmd *cobra.Command, args []string) (handled bool, err error) {
-	var (
-		o     localOptions
-		local bool
-	)
-	fl := cmd.Flags()
-	fl.BoolVar(&local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request, Pi actions as jobs)")
-	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
-	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
-	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
-	if fl.Lookup("param") == nil {
-		fl.StringArrayP("param", "p", nil, "set a param: -p name=value (repeatable)")
-	}
-	if fl.Lookup("output") == nil {
-		fl.StringP("output", "o", "", "output: table (default on a terminal), plain, json or jsonl")
-	}
-	if fl.Lookup("timeout") == nil {
-		fl.Duration("timeout", 0, "stop following after this long, e.g. 90s (exit 5); a --local run is cancelled")
-	}
-	if fl.Lookup("sandbox") == nil {
-		fl.Bool("sandbox", false, "use an in-process simulated Pi API (with --local: for the Pi actions)")
-	}
-	return func(cmd *cobra.Command, args []string) (bool, error) {
-		if !local && o.Resume == "" {
-			return false, nil
-		}
-		fl := cmd.Flags()
-		if v := fl.Lookup("output"); v != nil {
-			o.Output = v.Value.String()
-		}
-		switch o.Output {
-		case "", "table", "plain", "text", "json", "jsonl":
-		default:
-			return true, UsageErrorf("-o %s: want table, plain, json or jsonl", o.Output)
-		}
-		if v := fl.Lookup("quiet"); v != nil {
-			o.Quiet = v.Value.String() == "true"
-		}
-		if v := fl.Lookup("sandbox"); v != nil {
-			o.Sandbox = v.Value.String() == "true"
-		}
-		if v := fl.Lookup("timeout"); v != nil && v.Value.String() != "" && v.Value.String() != "0s" {
-			d, err := time.ParseDuration(v.Value.String())
-			if err != nil || d < 0 {
-				return true, UsageErrorf("--timeout %s: want a duration such as 90s or 5m", v.Value.String())
-			}
-			o.Timeout = d
-		}
-		var params []string
-		if v := fl.Lookup("param"); v != nil {
-			if sv, ok := v.Value.(interface{ GetSlice() []string }); ok {
-				params = sv.GetSlice()
-			}
-		}
-		if o.Resume != "" && len(args) > 0 {
-			return true, UsageErrorf("--resume takes the run id, not a file: the stored pipeline is run again")
-		}
-		if o.Resume == "" && len(args) != 1 {
-			return true, UsageErrorf("pi run --local needs one pipeline FILE")
-		}
-		if len(args) == 1 {
-			o.File = args[0]
-		}
-		p, err := parseParamFlags(params)
-		if err != nil {
-			return true, err
-		}
-		o.Params = p
-		return true, executeLocal(cmd.Context(), f, o)
-	}
 }
 
 // localRunLookup is the hook `pi runs get` asks first (runsGetOptions.LocalRun): the run

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
@@ -27,30 +25,22 @@ func outputFormat(s string) (render.Format, error) {
 }
 
 // runRemote validates the file for the API, creates the run and follows it to its end.
-func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
-	ctx := cmd.Context()
-	fl := cmd.Flags()
-	out, _ := fl.GetString("output")
-	timeout, _ := fl.GetDuration("timeout")
-	paramFlags, _ := fl.GetStringArray("param")
-	format, err := outputFormat(out)
-	if err != nil {
-		return err
+func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
+	format := o.Output
+	p, ds, src, err := checkFile(f.IO, o.File, pipeline.Remote, o.Params)
+	name := o.File
+	if name == "-" {
+		name = "<stdin>"
 	}
-	params, err := parseParamFlags(paramFlags)
 	if err != nil {
-		return err
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
 	}
-	p, ds, err := pipeline.Check(o.File, pipeline.Remote, params)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("%s: %s", o.File, readProblem(err))}
-	}
-	printDiagnostics(f.IO, ds)
+	printDiagnosticsWithSource(f.IO, ds, src)
 	if p == nil || ds.HasErrors() {
-		return SilentExit(2)
+		return SilentExit(ExitUsage)
 	}
-	if p, err = p.WithParams(params); err != nil {
-		return &ExitError{Code: 2, Err: err}
+	if p, err = p.WithParams(o.Params); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	if p.HasExtensions() {
 		fmt.Fprintln(f.IO.ErrOut, "note: local-only keys (retry, timeout, ...) are not sent to the API and have no effect there")
@@ -72,8 +62,8 @@ func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
 	}
 
 	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+	if o.Timeout > 0 {
+		deadline = time.Now().Add(o.Timeout)
 	}
 	created, err := c.CreateRun(ctx, body)
 	if err != nil {
@@ -85,7 +75,11 @@ func runRemote(cmd *cobra.Command, f *Factory, o *runOptions) error {
 	}
 	showProgress := !o.Quiet && format != render.FormatJSON
 	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet})
-	return finishFollow(ctx, f, c, prog, createdRun(p, created), created.RunID, deadline, followRefresh(showProgress))
+	refresh := followRefresh(showProgress)
+	if o.Interval > 0 {
+		refresh = o.Interval
+	}
+	return finishFollow(ctx, f, c, prog, createdRun(p, created), created.RunID, deadline, refresh)
 }
 
 // createdRun is the run as the create answer describes it, completed from the pipeline
@@ -111,7 +105,7 @@ func createdRun(p *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
 
 // finishFollow follows a run and turns its end into the exit code DESIGN.md gives. shown is
 // the state known before following (pi run: the create answer), or nil with only an id.
-func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog *render.Progress, shown *run.Run, id string, deadline time.Time, refresh time.Duration) error {
+func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog render.Progress, shown *run.Run, id string, deadline time.Time, refresh time.Duration) error {
 	if shown != nil {
 		prog.Start(shown)
 	}

@@ -189,6 +189,20 @@ func warnSuffix(n int) string {
 	return ", " + plural(n, "warning")
 }
 
+// printDiagnosticsWithSource writes diagnostics to stderr; at a terminal each is followed
+// by its source line (src), as pi validate shows them.
+func printDiagnosticsWithSource(ios *render.IOStreams, ds pipeline.Diagnostics, src []byte) {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.String())
+		b.WriteByte('\n')
+		if ios.IsStderrTTY() && src != nil {
+			b.WriteString(d.Snippet(src))
+		}
+	}
+	fmt.Fprint(ios.ErrOut, b.String())
+}
+
 // printDiagnostics writes diagnostics to stderr, one per line (graph uses it too).
 func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
 	var b strings.Builder

@@ -109,3 +109,33 @@ func TestNoWidthLimitWithoutTerminal(t *testing.T) {
 		t.Fatalf("Width() = %d with COLUMNS=60", w)
 	}
 }
+
+// stdout that is not a terminal is never cut, even when stderr is a narrow terminal (pi run
+// > out.txt at a 60-column terminal) or COLUMNS is set.
+func TestStdoutNotTerminalNeverCut(t *testing.T) {
+	long := "https://cdn.example.test/" + strings.Repeat("y", 150) + ".png"
+	r := &run.Run{ID: "f027a242-df39-44cb-943a-c9d220ddaebd", Status: run.Completed, Steps: []run.Step{{
+		ID: strings.Repeat("s", 40), Action: "campaigns.generate", Status: run.StepCompleted,
+		Result: map[string]any{"image_url": long},
+	}}}
+	for _, format := range []Format{FormatTable, FormatPlain} {
+		ios, _, out, _ := Test()
+		ios.stderrTTY = true
+		ios.SetWidth(60)
+		ios.SetGetenv(func(k string) string {
+			if k == "COLUMNS" {
+				return "60"
+			}
+			return ""
+		})
+		if err := NewProgress(ios, Options{Format: format, Clock: fixedClock}).Finish(r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "image_url="+long) || !strings.Contains(out.String(), strings.Repeat("s", 40)+"  ") {
+			t.Errorf("%s: stdout (not a terminal) was cut:\n%s", format, out)
+		}
+		if strings.Contains(out.String(), "…") {
+			t.Errorf("%s: a cut mark on stdout:\n%s", format, out)
+		}
+	}
+}

@@ -186,7 +186,7 @@ var tableHeader = []string{"STEP", "ACTION", "STATUS", "ATTEMPT", "DURATION", "D
 
 // table renders the step table as lines no wider than width (0: no limit). frame animates
 // the running steps' spinners.
-func table(st *styles, r *run.Run, width int, now time.Time, frame int) []string {
+func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts bool) []string {
 	if width <= 0 {
 		width = 1 << 30
 	}

@@ -110,6 +110,15 @@ func (s *IOStreams) Width() int {
 	return 0
 }
 
+// StdoutWidth is the width to cut what is written on stdout to: the terminal's when stdout
+// is one, else 0 (no limit): a pipe or a file gets every cell in full.
+func (s *IOStreams) StdoutWidth() int {
+	if !s.stdoutTTY {
+		return 0
+	}
+	return s.Width()
+}
+
 // Height is the terminal's height in lines now, or 0 when unknown (no limit).
 func (s *IOStreams) Height() int {
 	if s.height > 0 {

@@ -1,0 +1,76 @@
+package render
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+func inGitHubActions(ios *IOStreams) bool { return ios.Getenv("GITHUB_ACTIONS") == "true" }
+
+// githubAnnotations decorates a Progress in GitHub Actions: the progress lines are folded
+// in a ::group:: and every failed step becomes an ::error annotation.
+func githubAnnotations(ios *IOStreams, opts Options, inner Progress, live bool) Progress {
+	if !inGitHubActions(ios) {
+		return inner
+	}
+	return &githubProgress{Progress: inner, ios: ios, group: !opts.Quiet && !live}
+}
+
+type githubProgress struct {
+	Progress
+	ios   *IOStreams
+	group bool // fold the progress lines
+
+	mu      sync.Mutex
+	grouped bool
+}
+
+func (g *githubProgress) Start(r *run.Run) {
+	g.mu.Lock()
+	if g.group && !g.grouped {
+		g.grouped = true
+		_, _ = g.ios.ErrOut.Write([]byte("::group::pi run " + r.ID + "\n"))
+	}
+	g.mu.Unlock()
+	g.Progress.Start(r)
+}
+
+func (g *githubProgress) Stop() {
+	g.Progress.Stop()
+	g.endGroup()
+}
+
+func (g *githubProgress) endGroup() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.grouped {
+		g.grouped = false
+		_, _ = g.ios.ErrOut.Write([]byte("::endgroup::\n"))
+	}
+}
+
+func (g *githubProgress) Finish(r *run.Run) error {
+	g.Progress.Stop()
+	g.endGroup()
+	if r != nil {
+		var b strings.Builder
+		for i := range r.Steps {
+			s := &r.Steps[i]
+			if s.Status == run.StepFailed {
+				msg := s.Error
+				if msg == "" {
+					msg = "failed"
+				}
+				b.WriteString("::error title=" + ghEscapeProp("step "+s.ID+" ("+s.Action+") failed") + "::" + ghEscape(msg) + "\n")
+			}
+		}
+		if b.Len() > 0 {
+			if _, err := g.ios.ErrOut.Write([]byte(b.String())); err != nil {
+				return err
+			}
+		}
+	}
+	return g.Progress.Finish(r)
+}
