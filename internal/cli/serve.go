@@ -49,7 +49,9 @@ func newServeCmdWith(f *Factory, runF func(context.Context, *serveOptions) error
 		Long: `Run the simulated Pi server: the Runs API, the action endpoints and jobs, with
 the real server's envelopes, errors and step semantics. Jobs take --latency (±20 %),
 and a job whose url or prompt contains the word "fail" fails, so failure paths can
-be tried on purpose. Runs and jobs are kept in an SQLite file (--db); a restart
+be tried on purpose. Each finished ad job's image is a real PNG that the server
+serves itself, without a key, at its image_url (/files/campaigns/ORG/JOB.png), so
+'pi runs download' and reports work offline. Runs and jobs are kept in an SQLite file (--db); a restart
 loses nothing and resumes the runs it cut off.
 
 The first line on stderr is "listening on http://HOST:PORT"; then one line per
@@ -137,19 +139,23 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if db == "" {
 		db = defaultSandboxDB(o.Getenv)
 	}
-	s, err := sandbox.New(sandbox.Options{
-		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate, FailFirst: o.FailFirst,
-		ErrorRate: o.ErrorRate, RateLimit: o.RateLimit, Logger: o.ErrOut,
-	})
-	if err != nil {
-		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("start the sandbox: %w", err)}
-	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		s.Close()
 		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", o.Addr, err)}
 	}
 	url := "http://" + ln.Addr().String()
+	public := url
+	if ln.Addr().(*net.TCPAddr).IP.IsUnspecified() {
+		public = "" // every interface: the images' origin is the one clients use
+	}
+	s, err := sandbox.New(sandbox.Options{
+		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate, FailFirst: o.FailFirst,
+		ErrorRate: o.ErrorRate, RateLimit: o.RateLimit, Logger: o.ErrOut, PublicURL: public,
+	})
+	if err != nil {
+		ln.Close()
+		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("start the sandbox: %w", err)}
+	}
 	fmt.Fprintf(o.ErrOut, "listening on %s\n", url)
 	if generated {
 		// The sandbox's own key, generated now: printing it is how clients learn it.

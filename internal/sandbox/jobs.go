@@ -164,11 +164,10 @@ func (s *Server) finishLocked(j *jobRec) {
 		j.ResultURL = "brands/" + brand
 		return
 	}
-	j.Payload = map[string]any{"phase": jobCompleted, "image_url": imageURL(j.ID)}
-	j.ResultURL = "campaigns/" + j.ID
+	img := s.imageURL(OrgID, j.ID)
+	j.Payload = map[string]any{"phase": jobCompleted, "image_url": img}
+	j.ResultURL = img
 }
-
-func imageURL(jobID string) string { return "https://cdn.example.test/" + jobID + ".png" }
 
 // brandID derives the brand from what it is extracted from: the same url (or the same
 // images) gives the same brand id, as re-extracting the same site would.

@@ -91,7 +91,7 @@ func TestRunCompletes(t *testing.T) {
 	if ex.Result["brand_id"] == nil || ex.Result["result_url"] != "brands/"+ex.Result["brand_id"].(string) || ex.JobID != ex.Result["job_id"] {
 		t.Errorf("extract result %v", ex.Result)
 	}
-	if gen.Result["image_url"] != imageURL(gen.JobID) || loc.Result["result_url"] != "campaigns/"+loc.JobID {
+	if gen.Result["image_url"] != c.base+"/files/campaigns/"+OrgID+"/"+gen.JobID+".png" || loc.Result["result_url"] != loc.Result["image_url"] {
 		t.Errorf("ad results %v %v", gen.Result, loc.Result)
 	}
 	if r.OrgID != OrgID || r.Metadata["pipeline"] != "campaign-launch" || r.CreatedAt.IsZero() || gen.StartedAt.IsZero() || gen.CompletedAt.IsZero() {

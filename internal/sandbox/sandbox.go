@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -51,6 +52,9 @@ type Options struct {
 	Logger io.Writer
 	// Now is the clock of timestamps (default time.Now).
 	Now func() time.Time
+	// PublicURL is the origin the ads' images are served from (under /files/), e.g.
+	// http://127.0.0.1:8080; empty means the origin of the first request.
+	PublicURL string
 }
 
 // Server is the simulated Pi server. It is an http.Handler; Close stops its runs and jobs
@@ -76,6 +80,9 @@ type Server struct {
 	failedFirst int
 	// draining is closed when the server stops: open long-polls answer at once.
 	draining chan struct{}
+	// seenBase is the origin of the first request, the images' origin when
+	// Options.PublicURL is empty.
+	seenBase atomic.Pointer[string]
 
 	ctx     context.Context // cancelled by Close: stops runs and job timers
 	cancel  context.CancelFunc
@@ -180,6 +187,9 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: listen on loopback: %w", err)
+	}
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://" + ln.Addr().String()
 	}
 	s, err := New(opts)
 	if err != nil {

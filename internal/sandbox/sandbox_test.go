@@ -350,8 +350,8 @@ func TestJobs(t *testing.T) {
 		id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "a hero ad"})
 		a := c.waitJob(id, "&expand=ad")
 		d := a.data()
-		if d["status"] != jobCompleted || d["result_url"] != "campaigns/"+id ||
-			d["payload"].(map[string]any)["image_url"] != "https://cdn.example.test/"+id+".png" {
+		if d["status"] != jobCompleted || d["result_url"] != c.base+"/files/campaigns/"+OrgID+"/"+id+".png" ||
+			d["payload"].(map[string]any)["image_url"] != d["result_url"] {
 			t.Fatalf("got %s", a.raw)
 		}
 		if ad, _ := d["ad"].(map[string]any); ad["image_url"] != d["payload"].(map[string]any)["image_url"] {

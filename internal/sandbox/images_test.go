@@ -1,0 +1,205 @@
+package sandbox
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// fetch GETs url with no Authorization header, as a client of the public bucket does.
+func fetch(t *testing.T, method, url string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// dominant is the most frequent colour of img, as RGBA.
+func dominant(img image.Image) [4]uint32 {
+	count := map[[4]uint32]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			count[[4]uint32{r, g, bl, a}]++
+		}
+	}
+	var best [4]uint32
+	for c, n := range count {
+		if n > count[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+func TestAdImages(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	imageOf := func(path string, input map[string]any) (string, string) {
+		id := c.createJob(path, input)
+		d := c.waitJob(id, "").data()
+		if d["status"] != jobCompleted {
+			t.Fatalf("job %s: %v", id, d)
+		}
+		u, _ := d["payload"].(map[string]any)["image_url"].(string)
+		if d["result_url"] != u {
+			t.Errorf("result_url %v, image_url %v: want the same URL", d["result_url"], u)
+		}
+		return id, u
+	}
+	gen, genURL := imageOf("/api/v1/campaigns/generate", map[string]any{"prompt": "A hero banner for spring"})
+	_, frURL := imageOf("/api/v1/campaigns/localize-ad", map[string]any{
+		"prompt": "Keep composition exactly", "target_culture": "French urban premium", "source_job_id": gen})
+	_, deURL := imageOf("/api/v1/campaigns/localize-ad", map[string]any{
+		"prompt": "Keep composition exactly", "target_culture": "German minimalist", "source_job_id": gen})
+	_, wideURL := imageOf("/api/v1/campaigns/generate", map[string]any{
+		"prompt": "A hero banner for spring", "output": map[string]any{"aspect_ratio": "16:9"}})
+
+	if want := c.base + "/files/campaigns/" + OrgID + "/" + gen + ".png"; genURL != want {
+		t.Fatalf("image_url %s, want %s", genURL, want)
+	}
+	sums := map[[32]byte]string{}
+	colours := map[[4]uint32]string{}
+	for _, u := range []string{genURL, frURL, deURL, wideURL} {
+		resp, b := fetch(t, "GET", u) // no key: the bucket is public
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" {
+			t.Fatalf("GET %s: %d %s %.80q", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("GET %s: not a PNG: %v", u, err)
+		}
+		if bd := img.Bounds(); bd.Dx() < 64 || bd.Dy() < 64 {
+			t.Errorf("%s is %v: too small to look at", u, bd)
+		}
+		sum := sha256.Sum256(b)
+		if other, dup := sums[sum]; dup {
+			t.Errorf("%s and %s are the same picture", u, other)
+		}
+		sums[sum] = u
+		if u != wideURL {
+			colours[dominant(img)] = u
+		}
+		// The same URL gives the same bytes (permanent URLs; downloads are idempotent).
+		if _, again := fetch(t, "GET", u); !bytes.Equal(again, b) {
+			t.Errorf("%s changed between two GETs", u)
+		}
+	}
+	if len(colours) != 3 {
+		t.Errorf("the generated ad and its two localizations share a main colour: %v", colours)
+	}
+	_, b := fetch(t, "GET", wideURL)
+	if img, _ := png.Decode(bytes.NewReader(b)); img.Bounds().Dx() <= img.Bounds().Dy() {
+		t.Errorf("16:9 ad is %v", img.Bounds())
+	}
+
+	t.Run("not found", func(t *testing.T) {
+		brand := c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"})
+		c.waitJob(brand, "")
+		failed := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "please fail"})
+		c.waitJob(failed, "")
+		for _, path := range []string{
+			"/files/campaigns/" + OrgID + "/" + brand + ".png",                        // not an ad
+			"/files/campaigns/" + OrgID + "/" + failed + ".png",                       // failed
+			"/files/campaigns/" + OrgID + "/f027a242-df39-44cb-943a-c9d220ddaebd.png", // unknown
+			"/files/campaigns/00000000-0000-4000-8000-000000000000/" + gen + ".png",   // another org
+			"/files/campaigns/" + OrgID + "/" + gen + ".jpg",
+			"/files/campaigns/" + OrgID + "/" + gen,
+			"/files/" + gen + ".png",
+		} {
+			if resp, b := fetch(t, "GET", c.base+path); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: %d %q, want 404", path, resp.StatusCode, b)
+			}
+		}
+	})
+
+	t.Run("HEAD, conditional, methods", func(t *testing.T) {
+		resp, b := fetch(t, "HEAD", genURL)
+		if resp.StatusCode != http.StatusOK || len(b) != 0 || resp.ContentLength <= 0 {
+			t.Errorf("HEAD: %d, %d bytes, length %d", resp.StatusCode, len(b), resp.ContentLength)
+		}
+		req, _ := http.NewRequest("GET", genURL, nil)
+		req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+		r2, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2.Body.Close()
+		if r2.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match with the ETag: %d", r2.StatusCode)
+		}
+		if resp, _ := fetch(t, "POST", genURL); resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("API still needs the key", func(t *testing.T) {
+		if resp, _ := fetch(t, "GET", c.base+"/api/v1/jobs/"+gen); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET job without a key: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestImagesInRunResults(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	_, r := c.waitRun(c.createRun(campaign))
+	for _, id := range []string{"generate_base", "localize_fr"} {
+		s := r.Step(id)
+		u, _ := s.Result["image_url"].(string)
+		if !strings.HasPrefix(u, c.base+"/files/") || s.Result["result_url"] != u {
+			t.Fatalf("%s: result %v", id, s.Result)
+		}
+		if resp, b := fetch(t, "GET", u); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: GET %s: %d %q", id, u, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestPublicURLOption(t *testing.T) {
+	s, c := newTestServer(t, Options{PublicURL: "http://images.test:9/"})
+	id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "x"})
+	d := c.waitJob(id, "").data()
+	if want := "http://images.test:9/files/campaigns/" + OrgID + "/" + id + ".png"; d["result_url"] != want {
+		t.Errorf("result_url %v, want %s", d["result_url"], want)
+	}
+	_ = s
+}
+
+func TestLabelText(t *testing.T) {
+	for in, want := range map[string]string{
+		"French urban premium": "FRENCH URBAN PREMIUM",
+		"  Café  crème\t100% ": "CAFE CREME 100%",
+		"日本 minimal":           "MINIMAL",
+		"Straße <b>":           "STRASSE B",
+	} {
+		if got := labelText(in); got != want {
+			t.Errorf("labelText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func BenchmarkRenderAd(b *testing.B) {
+	j := &job{ID: "7d38a678-385e-4c9e-a203-cfde97608eff", Type: "campaign_ad_localization",
+		Input: map[string]any{"prompt": "Keep composition exactly", "target_culture": "French urban premium"}}
+	for b.Loop() {
+		if _, err := renderAd(j); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
