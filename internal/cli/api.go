@@ -21,7 +21,7 @@ func (f *Factory) apiConfig() (piapi.Config, error) {
 	cfg.UserAgent = f.Build.UserAgent()
 	cfg.InsecureHTTP = f.InsecureHTTP
 	if f.Debug {
-		cfg.Debug = f.IO.ErrOut
+		cfg.Debug = f.IO.ErrLog()
 	}
 	return cfg, nil
 }
@@ -44,7 +44,7 @@ func (f *Factory) sandboxClient(ctx context.Context) (*piapi.Client, func(), err
 	}
 	cfg := piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey, UserAgent: f.Build.UserAgent()}
 	if f.Debug {
-		cfg.Debug = f.IO.ErrOut
+		cfg.Debug = f.IO.ErrLog()
 	}
 	c, err := piapi.New(cfg)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -69,7 +71,7 @@ continues it.`,
 					status = "interrupted" // pi run --resume continues it
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, status,
-					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), r.Duration().Round(time.Millisecond))
+					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listDuration(r))
 			}
 			return tw.Flush()
 		},
@@ -82,4 +84,14 @@ continues it.`,
 // interruptedRun reports a run recorded in progress whose pi process is gone.
 func interruptedRun(r store.Summary) bool {
 	return !r.Status.Terminal() && parseOwner(r.Owner).gone()
+}
+
+// listDuration is the run's duration as pi run's summary and pi runs get write it; an
+// interrupted run is measured to its last recorded change.
+func listDuration(r store.Summary) string {
+	status := r.Status
+	if interruptedRun(r) {
+		status = run.Cancelled // ended when its pi process died, not still running
+	}
+	return render.RunDurationText(&run.Run{Status: status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, time.Now())
 }

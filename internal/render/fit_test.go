@@ -31,31 +31,35 @@ func manySteps(n int) *run.Run {
 // scrolls cannot be redrawn in place), shows the running and failed steps, and counts the
 // rest.
 func TestLiveTableFitsHeight(t *testing.T) {
-	ios, _, _, errOut := Test()
-	ios.SetTTY(true)
-	ios.SetWidth(100)
-	ios.SetHeight(12)
-	p := NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40})
-	p.Start(manySteps(40))
-	p.Stop()
-	block := errOut.String()
-	lines := strings.Split(strings.TrimRight(block, "\n"), "\n")
-	if len(lines) > 11 {
-		t.Fatalf("live block is %d lines on a 12-line terminal:\n%s", len(lines), block)
-	}
-	for _, want := range []string{"step_10", "step_15", "step_20", "… 32 more steps (12 completed, 20 pending)"} {
-		if !strings.Contains(block, want) {
-			t.Errorf("live block lacks %q:\n%s", want, block)
+	for _, h := range []int{12, 50} {
+		ios, _, _, _ := Test()
+		term := newVT(t, 100, h)
+		ios.Out, ios.ErrOut = term, term
+		ios.SetTTY(true)
+		ios.SetWidth(100)
+		ios.SetHeight(h)
+		p := NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40})
+		p.Start(manySteps(40))
+		p.Event(run.Event{}, manySteps(40))
+		p.Stop()
+		block := term.String()
+		if len(term.scrollback) > 0 {
+			t.Fatalf("height %d: the live block scrolled %d rows:\n%s", h, len(term.scrollback), block)
 		}
-	}
-	// A tall enough terminal shows every step and no count.
-	ios.SetHeight(50)
-	errOut.Reset()
-	p = NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40})
-	p.Start(manySteps(40))
-	p.Stop()
-	if strings.Contains(errOut.String(), "more steps") || !strings.Contains(errOut.String(), "step_39") {
-		t.Fatalf("a 50-line terminal should show all 40 steps:\n%s", errOut.String())
+		if h == 50 {
+			if strings.Contains(block, "more steps") || !strings.Contains(block, "step_39") {
+				t.Fatalf("a 50-line terminal should show all 40 steps:\n%s", block)
+			}
+			continue
+		}
+		if n := len(term.screen()); n > h-1 {
+			t.Fatalf("live block is %d lines on a %d-line terminal:\n%s", n, h, block)
+		}
+		for _, want := range []string{"step_10", "step_15", "step_20", "… 32 more steps (12 completed, 20 pending)"} {
+			if !strings.Contains(block, want) {
+				t.Errorf("live block lacks %q:\n%s", want, block)
+			}
+		}
 	}
 }
 

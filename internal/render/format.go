@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,33 +33,6 @@ func ParseFormat(s string) (Format, error) {
 		return f, nil
 	}
 	return "", fmt.Errorf("unknown output format %q (use table, plain, json or jsonl)", s)
-}
-
-// HumanDuration writes d as a person reads it: 850ms, 12.3s, 1m05s, 2h03m.
-func HumanDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		d = 0
-		fallthrough
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", float64(d.Truncate(100*time.Millisecond))/float64(time.Second))
-	case d < time.Hour:
-		d = d.Truncate(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	}
-	d = d.Truncate(time.Minute)
-	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-}
-
-// spanDuration writes the time from start to end. The API's timestamps are whole seconds,
-// so two in the same second read "<1s", not a misleading "0ms".
-func spanDuration(start, end time.Time, d time.Duration) string {
-	if d < time.Second && start.Nanosecond() == 0 && !end.IsZero() && end.Nanosecond() == 0 {
-		return "<1s"
-	}
-	return HumanDuration(d)
 }
 
 // notRun reports whether a step will never run: still pending (or queued) in a finished run.
@@ -142,54 +116,32 @@ func pad(s string, w int) string {
 	return s
 }
 
-// runDurationText is runDuration as the summary writes it.
-func runDurationText(r *run.Run, now time.Time) string {
-	d := runDuration(r, now)
-	if d >= time.Second || !r.Status.Terminal() {
-		return HumanDuration(d)
-	}
-	for i := range r.Steps {
-		st := &r.Steps[i]
-		if st.StartedAt.Nanosecond() != 0 || st.CompletedAt.Nanosecond() != 0 {
-			return HumanDuration(d)
-		}
-	}
-	return "<1s"
-}
-
-// runDuration is how long the run took by its steps' times: first start to last end.
-func runDuration(r *run.Run, now time.Time) time.Duration {
-	var first, last time.Time
-	for i := range r.Steps {
-		s := &r.Steps[i]
-		if !s.StartedAt.IsZero() && (first.IsZero() || s.StartedAt.Before(first)) {
-			first = s.StartedAt
-		}
-		end := s.CompletedAt
-		if end.IsZero() && s.Status == run.StepProcessing {
-			end = now
-		}
-		if end.After(last) {
-			last = end
-		}
-	}
-	if first.IsZero() && !r.CreatedAt.IsZero() {
-		first = r.CreatedAt
-	}
-	if first.IsZero() || last.Before(first) {
-		return 0
-	}
-	return last.Sub(first)
-}
+// Table columns. STATUS, ATTEMPT and DURATION are never cut: they are short and they are
+// what a person reads the table for.
+const (
+	colStep = iota
+	colAction
+	colStatus
+	colAttempt
+	colDuration
+	colDetail
+)
 
 var tableHeader = []string{"STEP", "ACTION", "STATUS", "ATTEMPT", "DURATION", "DETAIL"}
 
+// Floors of the columns that shrink: below detailMin DETAIL is dropped; STEP and ACTION
+// keep at least nameMin columns (then idMin, as a last resort) with "…".
+const (
+	detailMin = 8
+	nameMin   = 10
+	idMin     = 4
+)
+
 // table renders the step table as lines no wider than width (0: no limit). frame animates
-// the running steps' spinners.
+// the running steps' spinners. attempts adds the ATTEMPT column (local runs; the server
+// does not count attempts). When the table is too wide, DETAIL shrinks first, then STEP,
+// then ACTION, each cut with "…"; STATUS is never dropped or cut.
 func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts bool) []string {
-	if width <= 0 {
-		width = 1 << 30
-	}
 	rows := make([][]string, 0, len(r.Steps))
 	for i := range r.Steps {
 		s := &r.Steps[i]
@@ -199,7 +151,7 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts
 		}
 		dur := "-"
 		if !s.StartedAt.IsZero() {
-			dur = spanDuration(s.StartedAt, s.CompletedAt, s.Duration(now))
+			dur = stepDurationText(s, now)
 		}
 		nr := notRun(r, s)
 		rows = append(rows, []string{
@@ -207,51 +159,46 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts
 			attempt, dur, stepDetail(s),
 		})
 	}
+	cols := []int{colStep, colAction, colStatus, colDuration, colDetail}
+	if attempts {
+		cols = []int{colStep, colAction, colStatus, colAttempt, colDuration, colDetail}
+	}
 	widths := make([]int, len(tableHeader))
-	for c, h := range tableHeader {
-		widths[c] = lipgloss.Width(h)
+	for _, c := range cols {
+		widths[c] = lipgloss.Width(tableHeader[c])
 		for _, row := range rows {
 			widths[c] = max(widths[c], lipgloss.Width(row[c]))
 		}
 	}
+	if width > 0 {
+		cols = fitColumns(cols, widths, width)
+	}
 	const gap = "  "
-	lines := make([]string, 0, len(rows)+1)
 	render := func(cells []string, styleCell func(c int, text string) string) string {
 		var b strings.Builder
-		used := 0
-		for c, text := range cells {
-			if c > 0 {
-				if used+len(gap) >= width {
-					break
-				}
+		for i, c := range cols {
+			if i > 0 {
 				b.WriteString(gap)
-				used += len(gap)
 			}
-			cw := widths[c]
-			if c == len(cells)-1 {
-				cw = lipgloss.Width(text)
+			text := truncate(cells[c], widths[c])
+			styled := styleCell(c, text)
+			if i < len(cols)-1 {
+				styled += strings.Repeat(" ", max(widths[c]-lipgloss.Width(text), 0))
 			}
-			text = truncate(text, min(cw, width-used))
-			if c < len(cells)-1 {
-				text = pad(text, min(cw, width-used))
-			}
-			used += lipgloss.Width(text)
-			b.WriteString(styleCell(c, text))
-			if used >= width {
-				break
-			}
+			b.WriteString(styled)
 		}
 		return strings.TrimRight(b.String(), " ")
 	}
+	lines := make([]string, 0, len(rows)+1)
 	lines = append(lines, render(tableHeader, func(_ int, t string) string { return st.paint(st.bold, t) }))
 	for i, row := range rows {
 		s := &r.Steps[i]
 		nr := notRun(r, s)
 		lines = append(lines, render(row, func(c int, t string) string {
 			switch c {
-			case 2:
+			case colStatus:
 				return st.paint(st.statusStyle(s.Status, nr), t)
-			case 5:
+			case colDetail:
 				if s.Status == run.StepFailed {
 					return st.paint(st.fail, t)
 				}
@@ -261,6 +208,43 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts
 		}))
 	}
 	return lines
+}
+
+// fitColumns shrinks widths (in place) until the columns fit in width, and returns the
+// columns left: DETAIL down to detailMin, then STEP and ACTION down to nameMin, then
+// DETAIL is dropped, then STEP and ACTION go down to idMin. What still does not fit
+// goes column by column, STATUS last of all.
+func fitColumns(cols []int, widths []int, width int) []int {
+	total := func() int {
+		n := 2 * (len(cols) - 1)
+		for _, c := range cols {
+			n += widths[c]
+		}
+		return n
+	}
+	shrink := func(c, floor int) {
+		if over := total() - width; over > 0 && widths[c] > floor {
+			widths[c] = max(widths[c]-over, floor)
+		}
+	}
+	shrink(colDetail, detailMin)
+	shrink(colStep, nameMin)
+	shrink(colAction, nameMin)
+	if total() > width {
+		cols = cols[:len(cols)-1] // DETAIL, always last
+	} else {
+		return cols
+	}
+	shrink(colStep, idMin)
+	shrink(colAction, idMin)
+	// a terminal narrower than ~35 columns: ACTION, then ATTEMPT and DURATION go, STATUS stays
+	for _, c := range []int{colAction, colAttempt, colDuration} {
+		if total() <= width {
+			break
+		}
+		cols = slices.DeleteFunc(cols, func(x int) bool { return x == c })
+	}
+	return cols
 }
 
 // countsText writes step counts by status word, in alphabetical order: "2 completed, 1 failed".
@@ -294,7 +278,7 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for i := range r.Steps {
 		counts[statusWord(r, &r.Steps[i])]++
 	}
-	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, runDurationText(r, now))) +
+	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, RunDurationText(r, now))) +
 		"  (" + countsText(counts) + ")"}
 	var res [][3]string
 	idW, keyW := 0, 0

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
@@ -27,6 +28,44 @@ type IOStreams struct {
 	width, height int
 	sizeFd        int // a terminal's file descriptor, or -1
 	getenv        func(string) string
+
+	// above, while a live block is drawn on stderr, prints whole lines above it (ErrLog).
+	aboveMu sync.Mutex
+	above   func(text string)
+	partial []byte
+}
+
+// ErrLog is a writer for lines meant for stderr that may come while a live table is drawn
+// (--debug traces): they are printed above the table and stay, instead of being drawn
+// over. Without a live table they go to ErrOut as they come.
+func (s *IOStreams) ErrLog() io.Writer { return errLog{s} }
+
+type errLog struct{ s *IOStreams }
+
+func (w errLog) Write(b []byte) (int, error) {
+	s := w.s
+	s.aboveMu.Lock()
+	defer s.aboveMu.Unlock()
+	if s.above == nil {
+		return s.ErrOut.Write(b)
+	}
+	s.partial = append(s.partial, b...)
+	if i := bytes.LastIndexByte(s.partial, '\n'); i >= 0 {
+		s.above(string(s.partial[:i+1]))
+		s.partial = append(s.partial[:0], s.partial[i+1:]...)
+	}
+	return len(b), nil
+}
+
+// setAbove routes ErrLog to a live block (nil: back to ErrOut, with any partial line).
+func (s *IOStreams) setAbove(f func(text string)) {
+	s.aboveMu.Lock()
+	defer s.aboveMu.Unlock()
+	if f == nil && len(s.partial) > 0 {
+		_, _ = s.ErrOut.Write(s.partial)
+		s.partial = nil
+	}
+	s.above = f
 }
 
 // System returns the streams of this process, deciding TTY and colour from the files and

@@ -17,7 +17,10 @@ type liveProgress struct {
 	last    *run.Run
 	since   time.Time // when Start was called: the age when the run has no created_at
 	frame   int
-	drawn   int // lines of the live block currently on screen
+	// drawn are the visible widths of the lines of the live block on screen: after a
+	// resize the terminal rewraps them, and the block is found again by counting the
+	// physical rows they take at the new width.
+	drawn   []int
 	started bool
 	stopped bool
 
@@ -38,7 +41,9 @@ func (p *liveProgress) Start(r *run.Run) {
 	p.started = true
 	p.last = r.Clone()
 	p.since = p.opts.Clock()
-	p.redraw()
+	p.write(p.io.ErrOut, hideCursor)
+	p.redraw(nil)
+	p.io.setAbove(p.above)
 	p.wg.Add(1)
 	go p.ticker()
 }
@@ -52,23 +57,29 @@ func (p *liveProgress) Event(_ run.Event, snap *run.Run) {
 	if snap != nil {
 		p.last = snap
 	}
-	p.redraw()
+	p.redraw(nil)
 }
 
 func (p *liveProgress) Warn(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	line := p.warnLine(msg)
-	if !p.started || p.stopped {
-		p.write(p.io.ErrOut, line)
-		return
-	}
-	p.clear()
-	p.write(p.io.ErrOut, line)
-	p.redraw()
+	p.above(p.warnLine(msg))
 }
 
-// Stop ends the live redraw without a summary (Ctrl-C). It may be called more than once.
+// above prints text (whole lines) above the live block, where it stays; the block is
+// drawn again under it.
+func (p *liveProgress) above(text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started || p.stopped {
+		p.write(p.io.ErrOut, text)
+		return
+	}
+	p.redraw(strings.Split(strings.TrimSuffix(text, "\n"), "\n"))
+}
+
+// Stop ends the live redraw without a summary (Ctrl-C, --timeout, an error): the block is
+// drawn once more, as it is now and without spinners, the cursor comes back, and the
+// cursor's line is left empty for the message that follows. It may be called more than
+// once.
 func (p *liveProgress) Stop() {
 	p.mu.Lock()
 	if p.stopped {
@@ -76,21 +87,41 @@ func (p *liveProgress) Stop() {
 		return
 	}
 	p.stopped = true
-	if p.started {
-		close(p.quit)
+	if !p.started {
+		p.mu.Unlock()
+		return
 	}
+	close(p.quit)
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.io.setAbove(nil)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frame = -1
+	p.redraw(nil)
+	p.drawn = nil // it stays on screen
+	p.write(p.io.ErrOut, showCursor)
 }
 
 func (p *liveProgress) Finish(r *run.Run) error {
-	p.Stop()
+	p.mu.Lock()
+	started := p.started && !p.stopped
+	p.stopped = true
+	p.mu.Unlock()
+	if started {
+		close(p.quit)
+		p.wg.Wait()
+		p.io.setAbove(nil)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r == nil {
 		r = p.last
 	}
-	p.clear()
+	if started {
+		p.clear()
+		p.write(p.io.ErrOut, showCursor)
+	}
 	if r != nil {
 		p.writeResult(r)
 	}
@@ -110,7 +141,7 @@ func (p *liveProgress) ticker() {
 			p.mu.Lock()
 			if !p.stopped {
 				p.frame++
-				p.redraw()
+				p.redraw(nil)
 			}
 			p.mu.Unlock()
 		}
@@ -126,8 +157,13 @@ func (p *liveProgress) liveLines() []string {
 	if w <= 0 {
 		w = 79
 	}
-	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)),
-		HumanDuration(now.Sub(p.since)))
+	// the age counts from the run's creation (the server's created_at for a remote run),
+	// not from when pi began to follow it
+	age := Duration(now.Sub(p.since), true)
+	if !r.CreatedAt.IsZero() {
+		age = Duration(now.Sub(r.CreatedAt), subSecond(r.CreatedAt))
+	}
+	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)), age)
 	lines := []string{truncateStyled(head, w, r.ID)}
 	shown, more := fitRows(r, p.io.Height()-2) // the header line and one spare line
 	lines = append(lines, table(p.est, shown, w, now, p.frame, p.opts.ShowAttempts)...)
@@ -189,33 +225,83 @@ func truncateStyled(s string, w int, id string) string {
 	return truncate("run "+id, w)
 }
 
-// redraw replaces the live block with the current state. Caller holds p.mu.
-func (p *liveProgress) redraw() {
+// Terminal control sequences of the live block.
+const (
+	hideCursor = "\x1b[?25l"
+	showCursor = "\x1b[?25h"
+	// Synchronized output (DEC private mode 2026): a terminal that supports it shows each
+	// frame whole; the others ignore the unknown mode.
+	syncBegin = "\x1b[?2026h"
+	syncEnd   = "\x1b[?2026l"
+	eraseLine = "\x1b[K"  // to the end of the line
+	blankLine = "\x1b[2K" // the whole line
+)
+
+// rowsOnScreen is how many terminal rows the drawn block takes at width w now: a line
+// wider than w (the window shrank) was rewrapped onto several.
+func (p *liveProgress) rowsOnScreen(w int) int {
+	n := 0
+	for _, lw := range p.drawn {
+		if w > 0 && lw > w {
+			n += (lw + w - 1) / w
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// toTop moves the cursor to the first column of the block's first row.
+func (p *liveProgress) toTop(b *strings.Builder) int {
+	up := p.rowsOnScreen(p.io.Width())
+	b.WriteString("\r")
+	if up > 0 {
+		fmt.Fprintf(b, "\x1b[%dA", up)
+	}
+	return up
+}
+
+// redraw replaces the live block with the current state, with keep (lines that stay on
+// screen: warnings, --debug traces) written first, above it. It only overwrites the rows
+// of the old block and never erases the screen: an erase from the top row makes some
+// terminals (tmux) push the whole screen into the scrollback at every frame. Caller holds
+// p.mu.
+func (p *liveProgress) redraw(keep []string) {
 	if p.last == nil {
 		return
 	}
 	var b strings.Builder
-	b.WriteString(p.clearSeq())
-	lines := p.liveLines()
-	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteString("\x1b[K\n")
+	b.WriteString(syncBegin)
+	old := p.toTop(&b)
+	for _, l := range keep {
+		b.WriteString(l + eraseLine + "\n")
 	}
-	p.drawn = len(lines)
+	lines := p.liveLines()
+	p.drawn = p.drawn[:0]
+	for _, l := range lines {
+		b.WriteString(l + eraseLine + "\n")
+		p.drawn = append(p.drawn, visibleWidth(l))
+	}
+	// rows of the old block below the new one (it had more rows, or rewrapped ones)
+	if extra := old - len(keep) - len(lines); extra > 0 {
+		b.WriteString(strings.Repeat(blankLine+"\n", extra))
+		fmt.Fprintf(&b, "\x1b[%dA", extra)
+	}
+	// the cursor's row, under the block: an echoed ^C lands there
+	b.WriteString(eraseLine + syncEnd)
 	p.write(p.io.ErrOut, b.String())
 }
 
-func (p *liveProgress) clearSeq() string {
-	if p.drawn == 0 {
-		return ""
-	}
-	return fmt.Sprintf("\r\x1b[%dA\x1b[J", p.drawn)
-}
-
-// clear erases the live block. Caller holds p.mu.
+// clear blanks the rows of the live block and leaves the cursor where it began. Caller
+// holds p.mu.
 func (p *liveProgress) clear() {
-	if s := p.clearSeq(); s != "" {
-		p.write(p.io.ErrOut, s)
+	var b strings.Builder
+	b.WriteString(syncBegin)
+	if n := p.toTop(&b); n > 0 {
+		b.WriteString(strings.Repeat(blankLine+"\n", n))
+		fmt.Fprintf(&b, "\x1b[%dA", n)
 	}
-	p.drawn = 0
+	b.WriteString(eraseLine + syncEnd)
+	p.write(p.io.ErrOut, b.String())
+	p.drawn = nil
 }

@@ -1,0 +1,100 @@
+package render
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// Duration is the one way pi writes a duration. precise durations were measured here (a
+// local run, to the millisecond): 365ms, 12.3s, 1m05s, 2h03m. The others come from the
+// Pi API's whole-second times and say so: <1s, ~2s, ~1m05s, ~2h03m.
+func Duration(d time.Duration, precise bool) string {
+	d = max(d, 0)
+	if !precise {
+		if d < time.Second {
+			return "<1s"
+		}
+		return "~" + clockText(d.Round(time.Second))
+	}
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", float64(d.Truncate(100*time.Millisecond))/float64(time.Second))
+	}
+	return clockText(d)
+}
+
+// HumanDuration is Duration of a time measured here.
+func HumanDuration(d time.Duration) string { return Duration(d, true) }
+
+// clockText writes whole seconds: 12s, 1m05s, 2h03m.
+func clockText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		d = d.Truncate(time.Second)
+		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	d = d.Truncate(time.Minute)
+	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+// subSecond reports a time that carries more than whole seconds: measured here, not read
+// from the API.
+func subSecond(t time.Time) bool { return !t.IsZero() && t.Nanosecond() != 0 }
+
+// stepDurationText is a step's DURATION cell: precise when its times were measured here.
+func stepDurationText(s *run.Step, now time.Time) string {
+	precise := subSecond(s.StartedAt) || subSecond(s.CompletedAt)
+	return Duration(s.Duration(now), precise)
+}
+
+// RunDuration is how long a run took, or has taken so far, and whether that is precise.
+// It is the one definition `pi run`'s summary, `pi runs get` and `pi runs list` share:
+// from the run's creation to its last change once it ended (to now while it runs); a run
+// without those times (an older record) is measured by its steps, first start to last end.
+func RunDuration(r *run.Run, now time.Time) (time.Duration, bool) {
+	if !r.CreatedAt.IsZero() {
+		end := now
+		if r.Status.Terminal() && !r.UpdatedAt.IsZero() {
+			end = r.UpdatedAt
+		}
+		precise := subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)
+		if precise {
+			// a local run: the store keeps milliseconds, so the live summary and a
+			// later runs get or runs list agree to the digit
+			return end.Truncate(time.Millisecond).Sub(r.CreatedAt.Truncate(time.Millisecond)), true
+		}
+		return max(end.Sub(r.CreatedAt), 0), false
+	}
+	var first, last time.Time
+	precise := false
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		precise = precise || subSecond(s.StartedAt) || subSecond(s.CompletedAt)
+		if !s.StartedAt.IsZero() && (first.IsZero() || s.StartedAt.Before(first)) {
+			first = s.StartedAt
+		}
+		end := s.CompletedAt
+		if end.IsZero() && s.Status == run.StepProcessing {
+			end = now
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	if first.IsZero() || last.Before(first) {
+		return 0, precise
+	}
+	return last.Sub(first), precise
+}
+
+// RunDurationText is RunDuration written with Duration.
+func RunDurationText(r *run.Run, now time.Time) string {
+	d, precise := RunDuration(r, now)
+	return Duration(d, precise)
+}
