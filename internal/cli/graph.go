@@ -14,7 +14,8 @@ import (
 type graphOptions struct {
 	IO     *render.IOStreams
 	File   string
-	Format string // text | mermaid | dot
+	Format string            // text | mermaid | dot
+	Params map[string]string // -p overrides (a matrix may take its values from a param)
 }
 
 func newGraphCmd(f *Factory) *cobra.Command { return newGraphCmdWith(f, nil) }
@@ -22,6 +23,7 @@ func newGraphCmd(f *Factory) *cobra.Command { return newGraphCmdWith(f, nil) }
 // newGraphCmdWith builds `pi graph`; runF replaces the run function in tests.
 func newGraphCmdWith(f *Factory, runF func(*graphOptions) error) *cobra.Command {
 	opts := &graphOptions{IO: f.IO}
+	var params []string
 	cmd := &cobra.Command{
 		Use:   "graph FILE",
 		Short: "Draw a pipeline's DAG",
@@ -32,8 +34,9 @@ dependencies, each next layer the steps whose dependencies are all above it; ste
 one layer can run at the same time. mermaid and dot print the graph for documentation
 (GitHub renders mermaid blocks; 'dot -Tsvg' renders dot).
 
-The file must be valid (as with 'pi validate --local'); otherwise the problems are
-printed and the exit status is 2.`,
+Matrix steps are drawn as the steps they expand to (-p changes a matrix that takes its
+values from a param). The file must be valid (as with 'pi validate --local'); otherwise
+the problems are printed and the exit status is 2.`,
 		Example: `  pi graph campaign.yaml
   pi graph campaign.yaml --format mermaid
   pi graph campaign.yaml --format dot | dot -Tsvg > campaign.svg`,
@@ -45,6 +48,10 @@ printed and the exit status is 2.`,
 			default:
 				return UsageErrorf("--format %q: use text, mermaid or dot", opts.Format)
 			}
+			var err error
+			if opts.Params, err = parseParamFlags(params); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -52,17 +59,21 @@ printed and the exit status is 2.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, mermaid or dot")
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
 	return cmd
 }
 
 func runGraph(opts *graphOptions) error {
-	p, ds, err := pipeline.Check(opts.File, pipeline.Local, nil)
+	p, ds, err := pipeline.Check(opts.File, pipeline.Local, opts.Params)
 	if err != nil {
 		return UsageErrorf("%s: %s", opts.File, readProblem(err))
 	}
 	if ds.HasErrors() {
 		printDiagnostics(opts.IO, ds.Errors())
 		return SilentExit(ExitUsage)
+	}
+	if p, err = p.WithParams(opts.Params); err != nil { // matrix steps drawn as the steps they become
+		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	var out string
 	switch opts.Format {
@@ -86,7 +97,7 @@ func graphText(p *pipeline.Pipeline) string {
 		actW = max(actW, len(s.Action))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s in %s\n", p.Name, plural(len(p.Steps), "step"), plural(len(layers), "layer"))
+	fmt.Fprintf(&b, "%s: %s in %s%s\n", p.Name, plural(len(p.Steps), "step"), plural(len(layers), "layer"), strings.Replace(matricesSuffix(p), " after", ", after", 1))
 	for i, layer := range layers {
 		fmt.Fprintf(&b, "\nlayer %d\n", i+1)
 		for _, id := range layer {

@@ -110,7 +110,7 @@ func runValidate(opts *validateOptions) error {
 			failed = true
 			fmt.Fprintf(&text, "%s: invalid (%s%s)\n", path, plural(errs, "error"), warnSuffix(warns))
 		case p != nil:
-			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, plural(len(p.Steps), "step"), warnSuffix(warns))
+			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, stepsText(p, opts.Params), warnSuffix(warns))
 		}
 	}
 	if opts.Output == "json" {

@@ -28,6 +28,10 @@ type RunsStep struct {
 func (p *Pipeline) RunsBody() ([]byte, error) {
 	body := RunsRequest{Steps: make([]RunsStep, len(p.Steps)), Metadata: p.Metadata}
 	for i, s := range p.Steps {
+		if s.Matrix != nil {
+			// The server knows no matrix: sending the template would run one wrong step.
+			return nil, fmt.Errorf("encode runs body of %q: step %q is a matrix step: expand the pipeline (WithParams) first", p.Name, s.ID)
+		}
 		rs := RunsStep{ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap}
 		if rs.Input == nil {
 			rs.Input = map[string]any{}

@@ -24,6 +24,7 @@ const (
 	fInput
 	fDependsOn
 	fInputMap
+	fMatrix
 )
 
 func (s fieldSet) has(f fieldSet) bool { return s&f != 0 }
@@ -38,7 +39,7 @@ type paramUse struct {
 // server drops unknown keys without a word.
 var (
 	topKeys   = []string{"params", "steps", "metadata"}
-	stepKeys  = []string{"id", "action", "input", "depends_on", "input_map", "retry", "timeout"}
+	stepKeys  = []string{"id", "action", "input", "depends_on", "input_map", "retry", "timeout", "matrix"}
 	retryKeys = []string{"max_attempts", "backoff"}
 )
 
@@ -96,6 +97,8 @@ type decoder struct {
 	diags
 	data  []byte
 	nodes int // nodes expanded so far, against maxNodes
+	// matrixUses, while a step's input is decoded, collects its `${matrix.NAME}` references.
+	matrixUses *[]matrixUse
 }
 
 type entry struct {
@@ -367,6 +370,9 @@ func (d *decoder) scalar(n *yaml.Node, at Pos, uses *[]paramUse) any {
 		if uses != nil {
 			d.paramRefs(n.Value, at, uses)
 		}
+		if d.matrixUses != nil {
+			d.matrixRefs(n.Value, at)
+		}
 		return n.Value
 	case "!!null":
 		return nil
@@ -467,10 +473,12 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 			}
 			s.Input = map[string]any{}
 			s.InputKeyPos = map[string]Pos{}
+			d.matrixUses = &s.matrixUses
 			for _, ie := range d.entries(e.val, 0) {
 				s.Input[ie.key] = d.value(ie.val, ie.valPos, 1, &p.paramUses)
 				s.InputKeyPos[ie.key] = ie.keyPos
 			}
+			d.matrixUses = nil
 		case "depends_on":
 			s.DependsOnKeyPos = e.keyPos
 			if e.val.Kind != yaml.SequenceNode {
@@ -518,6 +526,8 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 			if dur, ok := d.duration(e, "timeout"); ok {
 				s.Timeout, s.TimeoutPos = dur, e.valPos
 			}
+		case "matrix":
+			d.matrix(p, &s, e)
 		default:
 			d.errorf(e.keyPos, "unknown step key %q%s: the server would drop it silently", e.key, suggestOr(e.key, stepKeys, "a step has "+strings.Join(stepKeys, ", ")))
 		}

@@ -8,7 +8,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// WithParams returns a copy of the pipeline whose step inputs have every `${params.NAME}`
+// WithParams returns a copy of the pipeline, its matrix steps expanded (Expand), whose step
+// inputs have every `${params.NAME}`
 // replaced: by overrides[NAME] when given (`pi run -p NAME=VALUE`), else by the default of
 // the file's params section. A string that is only a reference takes the value itself, type
 // included (a number stays a number); a reference inside a longer string is formatted into
@@ -31,14 +32,18 @@ func (p *Pipeline) WithParams(overrides map[string]string) (*Pipeline, error) {
 		}
 		values[name] = val
 	}
-	out := *p
+	x, ds := p.expand(values) // matrix steps become the steps they stand for
+	if ds.HasErrors() {
+		return nil, ds.Errors()
+	}
+	out := *x
 	out.Params = make(map[string]Param, len(p.Params))
 	for name, prm := range p.Params {
 		out.Params[name] = Param{Value: values[name], Pos: prm.Pos}
 	}
-	out.Steps = make([]Step, len(p.Steps))
+	out.Steps = make([]Step, len(x.Steps))
 	var missing []string
-	for i, s := range p.Steps {
+	for i, s := range x.Steps {
 		if s.Input != nil {
 			in, ok := substitute(s.Input, values, &missing).(map[string]any)
 			if ok {

@@ -101,6 +101,7 @@ func buildSchema() []byte {
 						},
 					},
 					"timeout": obj{"$ref": "#/$defs/duration", "description": "Extension, local engine only: the longest one attempt of the step may take."},
+					"matrix":  matrixSchema(),
 				},
 			},
 			"duration": obj{

@@ -27,6 +27,8 @@ type Pipeline struct {
 
 	// paramUses are the `${params.NAME}` references found in step inputs, for validation.
 	paramUses []paramUse
+	// expanded lists the matrix steps Expand replaced by their expansions.
+	expanded []MatrixSummary
 	// stepsReported is set when decoding reported a problem with the steps list itself.
 	stepsReported bool
 }
@@ -47,6 +49,10 @@ type Step struct {
 	// Retry and Timeout are client-side extensions, honoured by the local engine only.
 	Retry   *Retry
 	Timeout time.Duration
+	// Matrix (an extension) makes the step a template for one step per combination of its
+	// values; Expand replaces it by those steps, each with its Origin (matrix.go).
+	Matrix *Matrix
+	Origin *Origin
 
 	Pos       Pos // the step's mapping
 	IDPos     Pos
@@ -65,6 +71,9 @@ type Step struct {
 	MaxAttemptsPos  Pos
 	BackoffPos      Pos
 	TimeoutPos      Pos
+
+	// matrixUses are the `${matrix.NAME}` references of the input, with their positions.
+	matrixUses []matrixUse
 
 	// reported marks fields whose decoding already produced a diagnostic, so validation
 	// does not report the same problem twice.

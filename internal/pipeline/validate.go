@@ -30,14 +30,24 @@ const (
 // extensions. params are the `-p NAME=VALUE` overrides (nil for none). It reports every
 // problem at once, sorted by position; it does not repeat what Parse reported.
 func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
-	v := &validator{p: p, mode: mode, diags: diags{file: p.Name}, paramValues: paramValues(p, params)}
+	values := paramValues(p, params)
+	x, matrixDiags := p.expand(values) // matrix steps are checked as the steps they become
+	v := &validator{p: x, mode: mode, diags: diags{file: p.Name}, paramValues: values}
 	v.stepCount()
 	v.index()
-	for i := range p.Steps {
+	var inExpansions []attributed
+	for i := range x.Steps {
+		n := len(v.list)
 		v.step(i)
+		if o := x.Steps[i].Origin; o != nil {
+			inExpansions = append(inExpansions, attribute(v.list[n:], &x.Steps[i])...)
+			v.list = v.list[:n]
+		}
 	}
 	v.cycles()
 	v.params(params)
+	v.list = append(v.list, matrixDiags...)
+	v.list = append(v.list, mergeExpansions(inExpansions)...)
 	v.list.Sort()
 	return v.list
 }
@@ -80,6 +90,10 @@ func (v *validator) stepCount() {
 			at = Pos{1, 1}
 		}
 		v.errorf(at, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
+	case n > MaxRemoteSteps && v.p.ExpansionNote() != "" && v.mode == Remote:
+		v.errorf(v.p.largestMatrix(), "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
+	case n > MaxRemoteSteps && v.p.ExpansionNote() != "":
+		v.warnf(v.p.largestMatrix(), "%d steps %s: fine for --local, but the Runs API would refuse more than %d", n, v.p.ExpansionNote(), MaxRemoteSteps)
 	case n > MaxRemoteSteps && v.mode == Remote:
 		v.errorf(v.p.StepsPos, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
 	case n > MaxRemoteSteps:
@@ -111,6 +125,9 @@ func (v *validator) index() {
 		}
 		v.ids[s.ID] = i
 		v.names = append(v.names, s.ID)
+	}
+	for _, m := range v.p.expanded {
+		v.names = append(v.names, m.Step) // depends_on may name a matrix step
 	}
 }
 
