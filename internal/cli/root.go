@@ -38,6 +38,9 @@ type Factory struct {
 	Debug      bool
 	// InsecureHTTP allows plain http to a non-loopback API host (--insecure-http).
 	InsecureHTTP bool
+	// JQ is --jq EXPR: filter the command's JSON output (jq.go).
+	JQ string
+	jq *jqFilter
 
 	// HandleSignals makes the commands that run or follow something (annotated
 	// signalsAnnotation) turn SIGINT/SIGTERM into a cancelled context. Only Main sets it:
@@ -65,6 +68,13 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	if jerr := f.finishJQ(); jerr != nil {
+		if err == nil {
+			err = jerr
+		} else {
+			fmt.Fprintf(f.IO.ErrOut, "error: %s\n", jerr)
+		}
+	}
 	if f.stopSignals != nil {
 		f.stopSignals()
 	}
@@ -103,15 +113,22 @@ and shows each step live until the run ends. The exit code says how it ended
   pi runs get 9f175af9-589b-44e8-86b9-1a434702245a --wait`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if f.NoColor {
 				f.IO.SetColorEnabled(false)
+			}
+			if cmd.Flags().Changed("jq") {
+				// Checked and compiled before the command sends anything.
+				if err := f.startJQ(cmd); err != nil {
+					return err
+				}
 			}
 			if f.HandleSignals && cmd.Annotations[signalsAnnotation] != "" {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				cmd.SetContext(ctx)
 				f.stopSignals = stop
 			}
+			return nil
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
@@ -120,6 +137,7 @@ and shows each step live until the run ends. The exit code says how it ended
 	pf.StringVar(&f.BaseURL, "base-url", "", "Pi server base URL (env PI_BASE_URL, or base_url in the config file)")
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/pi/config.yaml)")
 	pf.BoolVar(&f.Debug, "debug", false, "trace every HTTP request and response to stderr (the API key redacted)")
+	pf.StringVar(&f.JQ, "jq", "", "with -o json: filter the JSON with a jq expression (strings print raw)")
 	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false, "allow plain http to a non-loopback API host (the key travels unencrypted)")
 
 	root.AddCommand(

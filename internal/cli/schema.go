@@ -19,8 +19,9 @@ func newSchemaCmd(f *Factory) *cobra.Command { return newSchemaCmdWith(f, nil) }
 func newSchemaCmdWith(f *Factory, runF func(*schemaOptions) error) *cobra.Command {
 	opts := &schemaOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:   "schema",
-		Short: "Print the JSON Schema of the pipeline file",
+		Annotations: map[string]string{jsonAnnotation: "always"},
+		Use:         "schema",
+		Short:       "Print the JSON Schema of the pipeline file",
 		Long: `Print the JSON Schema (draft 2020-12) of the pipeline file, with a description of every
 field, for editors: save it and point the YAML language server at it with a modeline on
 the first line of a pipeline file. The schema checks the form (keys, types, action
