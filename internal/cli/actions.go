@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/render"
 )
 
@@ -47,30 +47,68 @@ $steps.<id>.result.<field>).`,
 	return cmd
 }
 
-// actionJSON is the `pi actions -o json` form of one action.
+// actionJSON is the `pi actions -o json` form of one action, generated from the catalog.
 type actionJSON struct {
-	Name         string     `json:"name"`
-	Description  string     `json:"description"`
-	Runs         string     `json:"runs"` // "server, local" or "local"
-	Endpoint     string     `json:"endpoint,omitempty"`
-	JobType      string     `json:"job_type,omitempty"`
-	Required     []string   `json:"required"`
-	OneOf        [][]string `json:"one_of"`
-	AtLeastOne   bool       `json:"at_least_one,omitempty"`
-	Optional     []string   `json:"optional"`
-	ResultFields []string   `json:"result_fields"`
+	Name           string      `json:"name"`
+	Description    string      `json:"description"`
+	Runs           string      `json:"runs"` // "server, local" or "local"
+	Endpoint       string      `json:"endpoint,omitempty"`
+	JobType        string      `json:"job_type,omitempty"`
+	Idempotent     bool        `json:"idempotent,omitempty"` // honours Idempotency-Key
+	Required       []string    `json:"required"`
+	OneOf          [][]string  `json:"one_of"`       // exactly one of each group
+	AtLeastOneOf   [][]string  `json:"at_least_one"` // at least one of each group
+	Optional       []string    `json:"optional"`
+	Inputs         []inputJSON `json:"inputs"`
+	ResultFields   []string    `json:"result_fields"`
+	Result         []fieldJSON `json:"result"`
+	SourceJobTypes []string    `json:"source_job_types,omitempty"`
+}
+
+type inputJSON struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Required    bool   `json:"required"`
+	Rules       string `json:"rules"`
+	Description string `json:"description"`
+}
+
+type fieldJSON struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Nullable bool   `json:"nullable"`
+}
+
+func actionToJSON(a *catalog.Action) actionJSON {
+	out := actionJSON{
+		Name: a.Name, Description: a.Description, Runs: a.Runs(), Endpoint: a.Endpoint, JobType: a.JobType,
+		Idempotent: a.Idempotent, Required: nonNil(a.Required()), OneOf: [][]string{}, AtLeastOneOf: [][]string{},
+		Optional: nonNil(a.Optional()), ResultFields: nonNil(a.ResultNames()), SourceJobTypes: a.SourceJobTypes,
+	}
+	for _, g := range a.Groups {
+		if g.Exactly {
+			out.OneOf = append(out.OneOf, g.Inputs)
+		} else {
+			out.AtLeastOneOf = append(out.AtLeastOneOf, g.Inputs)
+		}
+	}
+	for i := range a.Inputs {
+		in := &a.Inputs[i]
+		out.Inputs = append(out.Inputs, inputJSON{Name: in.Name, Kind: string(in.Kind), Required: in.Required,
+			Rules: catalog.Rules(in), Description: in.Description})
+	}
+	for _, f := range a.Result {
+		out.Result = append(out.Result, fieldJSON{Name: f.Name, Kind: string(f.Kind), Nullable: f.Nullable})
+	}
+	return out
 }
 
 func runActions(opts *actionsOptions) error {
-	actions := pipeline.Actions()
+	actions := catalog.All()
 	if opts.Output == "json" {
 		out := make([]actionJSON, 0, len(actions))
 		for _, a := range actions {
-			out = append(out, actionJSON{
-				Name: a.Name, Description: a.Description, Runs: a.Runs(), Endpoint: a.Endpoint, JobType: a.JobType,
-				Required: nonNil(a.Required), OneOf: nonNilGroups(a.OneOf), AtLeastOne: a.AtLeastOne,
-				Optional: nonNil(a.Optional), ResultFields: nonNil(a.ResultFields),
-			})
+			out = append(out, actionToJSON(a))
 		}
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
@@ -84,18 +122,18 @@ func runActions(opts *actionsOptions) error {
 		if i > 0 {
 			fmt.Fprintln(tw, "\t\t\t\t")
 		}
-		required := append([]string(nil), a.Required...)
-		for _, g := range a.OneOf {
-			if a.AtLeastOne {
+		required := a.Required()
+		for _, g := range a.Groups {
+			if !g.Exactly {
 				required = append(required, "at least one of:")
 			} else {
 				required = append(required, "one of:")
 			}
-			for _, k := range g {
+			for _, k := range g.Inputs {
 				required = append(required, "  "+k)
 			}
 		}
-		cols := [][]string{{a.Name}, {a.Runs()}, required, a.Optional, a.ResultFields}
+		cols := [][]string{{a.Name}, {a.Runs()}, required, a.Optional(), a.ResultNames()}
 		rows := 0
 		for _, c := range cols {
 			rows = max(rows, len(c))
@@ -127,11 +165,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func nonNilGroups(g [][]string) [][]string {
-	if g == nil {
-		return [][]string{}
-	}
-	return g
 }

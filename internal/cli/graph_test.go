@@ -50,7 +50,7 @@ func TestRunGraph(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "p.yaml", `steps:
   - { id: "say \"hi\"", action: campaigns.generate, input: { prompt: p } }
-  - { id: b, action: campaigns.edit, depends_on: ['say "hi"'], input: { source_job_id: 9f175af9-589b-44e8-86b9-1a434702245a } }
+  - { id: b, action: campaigns.edit, depends_on: ['say "hi"'], input: { prompt: p, source_job_id: 9f175af9-589b-44e8-86b9-1a434702245a } }
   - { id: c, action: campaigns.generate, input: { prompt: p } }
 `)
 	tests := []struct {

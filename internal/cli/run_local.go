@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pi-cli/pi/internal/actions"
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
@@ -37,7 +38,7 @@ func localRegistry(ctx context.Context, f *Factory, p *pipeline.Pipeline, sandbo
 		if _, ok := reg[s.Action]; ok {
 			continue
 		}
-		if spec, ok := pipeline.LookupAction(s.Action); ok && spec.Endpoint != "" {
+		if spec, ok := catalog.Lookup(s.Action); ok && spec.Endpoint != "" {
 			pi = append(pi, s.Action)
 			continue
 		}

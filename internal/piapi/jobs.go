@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // Job is one action job of the API (GET /api/v1/jobs/:id).
@@ -51,7 +51,7 @@ func deref(s *string) string {
 // CreateJob posts input to the endpoint of a Pi action and returns the job id. It retries as
 // CreateRun does: only when the job surely was not created.
 func (c *Client) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
-	spec, ok := pipeline.LookupAction(action)
+	spec, ok := catalog.Lookup(action)
 	if !ok || spec.Endpoint == "" {
 		return "", fmt.Errorf("action %q has no Pi API endpoint", action)
 	}

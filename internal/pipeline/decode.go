@@ -99,6 +99,10 @@ type decoder struct {
 	nodes int // nodes expanded so far, against maxNodes
 	// matrixUses, while a step's input is decoded, collects its `${matrix.NAME}` references.
 	matrixUses *[]matrixUse
+	// track, when set, receives the position of every value decoded, keyed by its dotted
+	// path below path (how a step's input issues find their place in the file).
+	track map[string]Pos
+	path  []string
 }
 
 type entry struct {
@@ -152,7 +156,7 @@ func (d *decoder) parse(name string, data []byte) *Pipeline {
 			p.ParamsPos = e.valPos
 			d.params(p, e)
 		case "steps":
-			p.StepsPos = e.valPos
+			p.StepsPos, p.StepsKeyPos = e.valPos, e.keyPos
 			d.steps(p, e)
 		case "metadata":
 			p.MetadataPos = e.valPos
@@ -345,23 +349,42 @@ func (d *decoder) value(n *yaml.Node, at Pos, depth int, uses *[]paramUse) any {
 	if n == nil {
 		return nil
 	}
+	if d.track != nil {
+		d.track[strings.Join(d.path, ".")] = at
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for _, e := range d.entries(n, depth) {
+			d.push(e.key)
 			m[e.key] = d.value(e.val, e.valPos, depth+1, uses)
+			d.pop()
 		}
 		return m
 	case yaml.SequenceNode:
 		l := make([]any, 0, len(n.Content))
-		for _, item := range n.Content {
+		for i, item := range n.Content {
+			d.push(strconv.Itoa(i))
 			l = append(l, d.value(resolve(item), pos(item), depth+1, uses))
+			d.pop()
 		}
 		return l
 	case yaml.ScalarNode:
 		return d.scalar(n, at, uses)
 	}
 	return nil
+}
+
+func (d *decoder) push(key string) {
+	if d.track != nil {
+		d.path = append(d.path, key)
+	}
+}
+
+func (d *decoder) pop() {
+	if d.track != nil {
+		d.path = d.path[:len(d.path)-1]
+	}
 }
 
 func (d *decoder) scalar(n *yaml.Node, at Pos, uses *[]paramUse) any {
@@ -455,6 +478,9 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 				continue
 			}
 			s.ID = strings.TrimSpace(e.val.Value) // as the server does
+			if s.ID != e.val.Value && s.ID != "" {
+				d.warnf(e.valPos, "id %q has blanks around it: the server trims it to %q (write it without them)", e.val.Value, s.ID)
+			}
 		case "action":
 			haveAction = true
 			s.ActionPos = e.valPos
@@ -465,7 +491,7 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 			}
 			s.Action = e.val.Value
 		case "input":
-			s.InputPos = e.valPos
+			s.InputPos, s.InputNamePos = e.valPos, e.keyPos
 			if e.val.Kind != yaml.MappingNode {
 				d.errorf(e.valPos, "input must be a mapping of input names to values, not %s (write input: {} or leave it out)", kindName(e.val))
 				s.reported |= fInput
@@ -474,8 +500,11 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 			s.Input = map[string]any{}
 			s.InputKeyPos = map[string]Pos{}
 			d.matrixUses = &s.matrixUses
+			s.InputValuePos = map[string]Pos{}
 			for _, ie := range d.entries(e.val, 0) {
+				d.track, d.path = s.InputValuePos, append(d.path[:0], ie.key)
 				s.Input[ie.key] = d.value(ie.val, ie.valPos, 1, &p.paramUses)
+				d.track = nil
 				s.InputKeyPos[ie.key] = ie.keyPos
 			}
 			d.matrixUses = nil
@@ -497,7 +526,11 @@ func (d *decoder) step(p *Pipeline, n *yaml.Node, at Pos) Step {
 					s.reported |= fDependsOn
 					continue
 				}
-				s.DependsOn = append(s.DependsOn, ri.Value)
+				dep := strings.TrimSpace(ri.Value) // as the server does
+				if dep != ri.Value && dep != "" {
+					d.warnf(pos(item), "depends_on entry %q has blanks around it: the server trims it to %q (write it without them)", ri.Value, dep)
+				}
+				s.DependsOn = append(s.DependsOn, dep)
 				s.DependsOnPos = append(s.DependsOnPos, pos(item))
 			}
 		case "input_map":

@@ -44,14 +44,19 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// pipelineYAML builds an n-step pipeline: a chain where each step also depends on the one
-// two back and maps the previous step's result, the shape that exercises every check.
+// pipelineYAML builds an n-step pipeline: an extraction, an ad, then a chain of edits where
+// each step also depends on the one two back and edits the previous step's ad, the shape
+// that exercises every check.
 func pipelineYAML(n int) []byte {
 	var b strings.Builder
 	b.WriteString("params:\n  prompt: a hero ad\nsteps:\n")
 	b.WriteString("  - id: s0\n    action: brands.extract\n    input: { url: https://example.com }\n")
 	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "  - id: s%d\n    action: campaigns.generate\n", i)
+		action := "campaigns.edit"
+		if i == 1 {
+			action = "campaigns.generate"
+		}
+		fmt.Fprintf(&b, "  - id: s%d\n    action: %s\n", i, action)
 		if i >= 2 {
 			fmt.Fprintf(&b, "    depends_on: [s%d, s%d]\n", i-1, i-2)
 		} else {
@@ -61,7 +66,7 @@ func pipelineYAML(n int) []byte {
 		if i == 1 {
 			b.WriteString("    input_map: { brand_id: $steps.s0.result.brand_id }\n")
 		} else {
-			fmt.Fprintf(&b, "    input_map: { reference_images: $steps.s%d.result.image_url }\n", i-1)
+			fmt.Fprintf(&b, "    input_map: { source_job_id: $steps.s%d.result.job_id }\n", i-1)
 		}
 		b.WriteString("    retry: { max_attempts: 3, backoff: 1s }\n")
 	}

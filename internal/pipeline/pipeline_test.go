@@ -306,7 +306,7 @@ func TestCycleNameIsStable(t *testing.T) {
 func TestBuiltInCode(t *testing.T) {
 	p := &Pipeline{Steps: []Step{
 		{ID: "a", Action: "campaigns.generate", Input: map[string]any{"prompt": "${params.x}"}},
-		{ID: "b", Action: "campaigns.edit", InputMap: map[string]string{"source_job_id": "$steps.a.result.job_id"}},
+		{ID: "b", Action: "campaigns.edit", Input: map[string]any{"prompt": "warmer"}, InputMap: map[string]string{"source_job_id": "$steps.a.result.job_id"}},
 	}}
 	got := p.Validate(Remote, nil)
 	want := []string{

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // SchemaID is the schema's $id, where a release publishes it.
@@ -25,8 +27,8 @@ type obj = map[string]any
 
 func buildSchema() []byte {
 	var actions []any
-	for _, a := range Actions() {
-		desc := a.Description + " (runs: " + a.Runs() + "). Inputs: " + describeInputs(&a) + ". Result: " + strings.Join(a.ResultFields, ", ") + "."
+	for _, a := range catalog.All() {
+		desc := a.Description + " (runs: " + a.Runs() + "). Inputs: " + describeInputs(a) + ". Result: " + strings.Join(a.ResultNames(), ", ") + "."
 		actions = append(actions, obj{"const": a.Name, "description": desc})
 	}
 	s := obj{
@@ -115,10 +117,10 @@ func buildSchema() []byte {
 	// `input:`. No types and no required keys here: a value may be a ${params.NAME} string
 	// and input_map may supply a key; `pi validate` checks both.
 	var perAction []any
-	for _, a := range Actions() {
+	for _, a := range catalog.All() {
 		props := obj{}
-		for _, k := range a.inputNames() {
-			props[k] = obj{"description": inputDescription(&a, k)}
+		for i := range a.Inputs {
+			props[a.Inputs[i].Name] = inputSchema(a, &a.Inputs[i])
 		}
 		perAction = append(perAction, obj{
 			"if":   obj{"properties": obj{"action": obj{"const": a.Name}}, "required": []string{"action"}},
@@ -134,70 +136,49 @@ func buildSchema() []byte {
 	return append(b, '\n')
 }
 
-func describeInputs(a *ActionSpec) string {
+func describeInputs(a *catalog.Action) string {
 	var parts []string
-	if len(a.Required) > 0 {
-		parts = append(parts, "required "+strings.Join(a.Required, ", "))
+	if req := a.Required(); len(req) > 0 {
+		parts = append(parts, "required "+strings.Join(req, ", "))
 	}
-	for _, g := range a.OneOf {
-		if a.AtLeastOne {
-			parts = append(parts, "at least one of "+strings.Join(g, ", "))
+	for _, g := range a.Groups {
+		if g.Exactly {
+			parts = append(parts, "exactly one of "+strings.Join(g.Inputs, ", "))
 		} else {
-			parts = append(parts, "exactly one of "+strings.Join(g, ", "))
+			parts = append(parts, "at least one of "+strings.Join(g.Inputs, ", "))
 		}
 	}
-	if len(a.Optional) > 0 {
-		parts = append(parts, "optional "+strings.Join(a.Optional, ", "))
+	if opt := a.Optional(); len(opt) > 0 {
+		parts = append(parts, "optional "+strings.Join(opt, ", "))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// inputDescriptions say what an input is (PI-API.md); inputDescription adds whether the
-// action requires it.
-var inputDescriptions = map[string]string{
-	"url":                 "Website URL (http or https).",
-	"logoBase64":          "The logo image, base64-encoded.",
-	"imagesBase64":        "Images of the brand, base64-encoded (a list).",
-	"location":            "Market of the brand: {country, languages: [...]}.",
-	"prompt":              "What to create or change, 1 to 5000 characters.",
-	"reference_images":    "Image URLs to take inspiration from (at most 6; 5 for localize_ad).",
-	"brand_id":            "Uuid of an extracted brand, usually $steps.<extract>.result.brand_id in input_map.",
-	"brand_identity_json": "A brand identity written inline (name, colours, fonts, tone...), instead of brand_id.",
-	"output":              "Output settings: {aspect_ratio, resolution, thinking_intensity}.",
-	"client_reference_id": "Your own reference, returned with the job.",
-	"metadata":            "Arbitrary data stored with the job.",
-	"source_job_id":       "Uuid of a generate or edit job, usually $steps.<step>.result.job_id in input_map.",
-	"source_image_url":    "URL of the image to adapt, instead of source_job_id.",
-	"target_culture":      "The audience to adapt to, at most 200 characters (\"French urban premium\").",
-	"target_language":     "Language code of the text (fr, de, pt-BR...).",
-	"target_currency":     "Currency of prices shown (EUR, JPY...).",
-	"command":             "The command as an argv list ([make, assets]); no shell.",
-	"script":              "A shell script, run with sh -c.",
-	"env":                 "Extra environment variables (a mapping).",
-	"dir":                 "Working directory.",
-	"stdin":               "Text given on standard input.",
-	"method":              "HTTP method (default GET).",
-	"headers":             "Request headers (a mapping).",
-	"json":                "A JSON request body (any value).",
-	"body":                "A raw request body (a string).",
-	"expect_status":       "The status code that counts as success.",
+// inputSchema is an input's entry: its description (with its rules), and the same for
+// the fields of a nested object.
+func inputSchema(a *catalog.Action, in *catalog.Input) obj {
+	s := obj{"description": InputDescription(a, in)}
+	if len(in.Fields) > 0 {
+		props := obj{}
+		for i := range in.Fields {
+			f := &in.Fields[i]
+			props[f.Name] = obj{"description": f.Description + ": " + catalog.Rules(f) + "."}
+		}
+		s["properties"] = props
+	}
+	return s
 }
 
-func inputDescription(a *ActionSpec, key string) string {
-	d := inputDescriptions[key]
-	switch {
-	case contains(a.Required, key):
+// InputDescription says whether the action needs the input, what it is and its rules.
+func InputDescription(a *catalog.Action, in *catalog.Input) string {
+	d := in.Description + ": " + catalog.Rules(in) + "."
+	switch g, grouped := a.InGroup(in.Name); {
+	case in.Required:
 		return "Required. " + d
-	case contains(a.Optional, key):
-		return "Optional. " + d
+	case grouped && g.Exactly:
+		return "Exactly one of " + strings.Join(g.Inputs, ", ") + ". " + d
+	case grouped:
+		return "At least one of " + strings.Join(g.Inputs, ", ") + ". " + d
 	}
-	for _, g := range a.OneOf {
-		if contains(g, key) {
-			if a.AtLeastOne {
-				return "At least one of " + strings.Join(g, ", ") + ". " + d
-			}
-			return "Exactly one of " + strings.Join(g, ", ") + ". " + d
-		}
-	}
-	return d
+	return "Optional. " + d
 }

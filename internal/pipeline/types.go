@@ -24,6 +24,8 @@ type Pipeline struct {
 	ParamsPos   Pos
 	StepsPos    Pos
 	MetadataPos Pos
+	// StepsKeyPos locates the `steps:` key itself.
+	StepsKeyPos Pos
 
 	// paramUses are the `${params.NAME}` references found in step inputs, for validation.
 	paramUses []paramUse
@@ -63,8 +65,12 @@ type Step struct {
 	// InputPos locates the `input` mapping, InputKeyPos[k] the key k inside it and
 	// InputMapKeyPos[k] the key k inside `input_map`. RetryPos, MaxAttemptsPos, BackoffPos
 	// and TimeoutPos locate the extensions' values.
-	InputPos        Pos
-	InputKeyPos     map[string]Pos
+	InputPos    Pos
+	InputKeyPos map[string]Pos
+	// InputNamePos locates the `input:` key; InputValuePos[path] every value inside the
+	// input by its dotted path ("output.aspect_ratio", "reference_images.1").
+	InputNamePos    Pos
+	InputValuePos   map[string]Pos
 	InputMapKeyPos  map[string]Pos
 	DependsOnKeyPos Pos
 	RetryPos        Pos

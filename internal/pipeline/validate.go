@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // Mode says who will execute the pipeline, which decides the step limit and the actions
@@ -95,9 +97,9 @@ func (v *validator) stepCount() {
 	case n > MaxRemoteSteps && v.p.ExpansionNote() != "":
 		v.warnf(v.p.largestMatrix(), "%d steps %s: fine for --local, but the Runs API would refuse more than %d", n, v.p.ExpansionNote(), MaxRemoteSteps)
 	case n > MaxRemoteSteps && v.mode == Remote:
-		v.errorf(v.p.StepsPos, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
+		v.errorf(firstPos(v.p.StepsKeyPos, v.p.StepsPos), "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
 	case n > MaxRemoteSteps:
-		v.warnf(v.p.StepsPos, "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
+		v.warnf(firstPos(v.p.StepsKeyPos, v.p.StepsPos), "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
 	}
 }
 
@@ -166,10 +168,7 @@ func (v *validator) step(i int) {
 	// action and inputs
 	spec := v.action(s)
 	if spec != nil {
-		v.inputs(s, spec)
-		if !s.reported.has(fInput) {
-			v.checkInputValues(s, v.paramValues)
-		}
+		v.contract(s, spec)
 	}
 
 	// input_map
@@ -198,10 +197,14 @@ func (v *validator) step(i int) {
 			v.errorf(at, "input_map.%s refers to step %q which is not in depends_on (add %s to depends_on)", k, ref.Step, ref.Step)
 		}
 		if len(ref.Path) > 0 {
-			srcSpec, ok := LookupAction(v.p.Steps[src].Action)
-			if ok && !contains(srcSpec.ResultFields, ref.Path[0]) {
-				v.warnf(at, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], srcSpec.ResultFields), strings.Join(srcSpec.ResultFields, ", "))
+			srcSpec, ok := catalog.Lookup(v.p.Steps[src].Action)
+			if _, has := srcSpec.Field(ref.Path[0]); ok && !has {
+				fields := srcSpec.ResultNames()
+				v.warnf(at, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
 			}
+		}
+		if spec != nil {
+			v.mapped(s, spec, k, ref, &v.p.Steps[src], at)
 		}
 	}
 
@@ -227,20 +230,20 @@ func (v *validator) known(id string) bool {
 
 // action checks the step's action for the mode and returns its spec when the inputs can
 // be checked against it.
-func (v *validator) action(s *Step) *ActionSpec {
+func (v *validator) action(s *Step) *catalog.Action {
 	if s.reported.has(fAction) {
 		return nil
 	}
 	at := firstPos(s.ActionPos, s.Pos)
-	spec, ok := LookupAction(s.Action)
+	spec, ok := catalog.Lookup(s.Action)
 	if !ok {
 		if s.Action == "" {
 			v.errorf(at, "step %s has an empty action: use one of %s", stepName(*s), strings.Join(v.actionNames(), ", "))
 			return nil
 		}
-		all := make([]string, len(catalog))
-		for i := range catalog {
-			all[i] = catalog[i].Name
+		var all []string
+		for _, a := range catalog.All() {
+			all = append(all, a.Name)
 		}
 		v.errorf(at, "unknown action %q%s", s.Action, suggestOr(s.Action, all, "known actions: "+strings.Join(v.actionNames(), ", ")))
 		return nil
@@ -253,71 +256,12 @@ func (v *validator) action(s *Step) *ActionSpec {
 
 func (v *validator) actionNames() []string {
 	var out []string
-	for _, a := range catalog {
+	for _, a := range catalog.All() {
 		if v.mode == Local || !a.Local {
 			out = append(out, a.Name)
 		}
 	}
 	return out
-}
-
-func (v *validator) inputs(s *Step, spec *ActionSpec) {
-	at := firstPos(s.InputPos, s.ActionPos, s.Pos)
-	checkRequired := !s.reported.has(fInput) && !s.reported.has(fInputMap)
-	has := func(k string) bool {
-		if val, ok := s.Input[k]; ok && val != nil {
-			return true
-		}
-		_, ok := s.InputMap[k]
-		return ok
-	}
-	if checkRequired {
-		var missing []string
-		for _, k := range spec.Required {
-			if !has(k) {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) > 0 {
-			v.errorf(at, "step %q: %s needs input %s (in input, or supplied by input_map)", s.ID, spec.Name, strings.Join(missing, " and "))
-		}
-		for _, group := range spec.OneOf {
-			var given []string
-			for _, k := range group {
-				if has(k) {
-					given = append(given, k)
-				}
-			}
-			switch {
-			case len(given) == 0 && spec.AtLeastOne:
-				v.errorf(at, "step %q: %s needs at least one of %s", s.ID, spec.Name, strings.Join(group, ", "))
-			case len(given) == 0:
-				v.errorf(at, "step %q: %s needs exactly one of %s", s.ID, spec.Name, strings.Join(group, ", "))
-			case len(given) > 1 && !spec.AtLeastOne:
-				v.errorf(at, "step %q: %s takes exactly one of %s, got %s (remove all but one)", s.ID, spec.Name, strings.Join(group, ", "), strings.Join(given, " and "))
-			}
-		}
-	}
-	known := spec.inputNames()
-	for _, k := range sortedKeys(s.Input) {
-		if !spec.Knows(k) {
-			v.warnf(firstPos(s.InputKeyPos[k], at), "%s has no input %q%s: the server drops it (inputs: %s)", spec.Name, k, suggest(k, known), strings.Join(known, ", "))
-		}
-	}
-	for _, k := range sortedKeys(s.InputMap) {
-		if !spec.Knows(k) {
-			v.warnf(firstPos(s.InputMapKeyPos[k], s.InputMapPos[k], at), "input_map.%s: %s has no input %q%s: the server drops it", k, spec.Name, k, suggest(k, known))
-		}
-	}
-}
-
-// inputNames lists every input of the action: required, one-of groups, then optional.
-func (a *ActionSpec) inputNames() []string {
-	out := append([]string(nil), a.Required...)
-	for _, g := range a.OneOf {
-		out = append(out, g...)
-	}
-	return append(out, a.Optional...)
 }
 
 // ancestor reports whether step anc is reachable from step i through depends_on.

@@ -1,8 +1,9 @@
 package run
 
 import (
-	"strings"
 	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // Diff returns the transitions that turn prev into next, one event per step whose status
@@ -41,36 +42,13 @@ func Diff(prev, next *Run, now time.Time) []Event {
 	return events
 }
 
-// JobResult maps a finished Pi job to the step result the server records, so a pipeline
-// gives the same results whichever side runs it (PI-API.md, "Step results"):
-// an extraction -> {job_id, brand_id, result_url}, an ad -> {job_id, image_url, result_url}.
-// brand_id is parsed from a result_url of the form brands/<id> and is nil otherwise.
+// JobResult maps a finished Pi job to the step result the server records (see
+// catalog.StepResult, which owns the mapping).
 func JobResult(jobID, jobType, resultURL string, payload map[string]any) map[string]any {
-	res := map[string]any{"job_id": jobID, "result_url": nilIfEmpty(resultURL)}
-	if jobType == "brand_extraction" {
-		var brand any
-		if id, ok := strings.CutPrefix(resultURL, "brands/"); ok && id != "" && !strings.Contains(id, "/") {
-			brand = id
-		}
-		res["brand_id"] = brand
-		return res
-	}
-	var image any
-	if v, ok := payload["image_url"].(string); ok && v != "" {
-		image = v
-	}
-	res["image_url"] = image
-	return res
+	return catalog.StepResult(jobType, jobID, resultURL, payload)
 }
 
 // FailedJobResult is the result the server records for a step whose job failed.
 func FailedJobResult(jobID, errorLog string) map[string]any {
-	return map[string]any{"job_id": jobID, "error_log": nilIfEmpty(errorLog)}
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return catalog.FailedStepResult(jobID, errorLog)
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // Error types of the error envelope (PI-API.md, Envelopes).
@@ -50,10 +52,9 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /api/v1/runs", s.handleCreateRun)
 	m.HandleFunc("GET /api/v1/runs/{id}", s.handleGetRun)
-	m.HandleFunc("POST /api/v1/brands/extract", s.handleCreateJob("brands.extract"))
-	m.HandleFunc("POST /api/v1/campaigns/generate", s.handleCreateJob("campaigns.generate"))
-	m.HandleFunc("POST /api/v1/campaigns/edit", s.handleCreateJob("campaigns.edit"))
-	m.HandleFunc("POST /api/v1/campaigns/localize-ad", s.handleCreateJob("campaigns.localize_ad"))
+	for _, a := range catalog.Server() {
+		m.HandleFunc("POST "+a.Endpoint, s.handleCreateJob(a))
+	}
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.handleGetJob)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "not_found",

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // Job statuses (PI-API.md, Actions).
@@ -74,7 +74,7 @@ func (s *Server) jitter(d time.Duration) time.Duration {
 // createJob creates a job for a valid input and starts its simulated work. The returned
 // channel tells when its creation is committed to the database.
 func (s *Server) createJob(action string, input map[string]any) (*jobRec, <-chan error) {
-	spec, _ := pipeline.LookupAction(action)
+	spec, _ := catalog.Lookup(action)
 	now := time.Now()
 	lat := s.jitter(s.opts.Latency)
 	ts := s.opts.Now().Unix()
@@ -210,7 +210,8 @@ func (s *Server) jobType(id string) string {
 	return j.Type
 }
 
-func (s *Server) handleCreateJob(action string) http.HandlerFunc {
+func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
+	action := a.Name
 	return func(w http.ResponseWriter, r *http.Request) {
 		in, e := readObject(w, r)
 		if e != nil {

@@ -6,19 +6,22 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
 // serverActions are the actions the Runs API accepts, in the order its messages list them.
-var serverActions = []string{"brands.extract", "campaigns.generate", "campaigns.edit", "campaigns.localize_ad"}
-
-func isServerAction(a string) bool {
-	for _, s := range serverActions {
-		if s == a {
-			return true
-		}
+func serverActions() []string {
+	var out []string
+	for _, a := range catalog.Server() {
+		out = append(out, a.Name)
 	}
-	return false
+	return out
+}
+
+func isServerAction(name string) bool {
+	a, ok := catalog.Lookup(name)
+	return ok && !a.Local
 }
 
 // parseRunBody checks a decoded body as the server's validator does and keeps only the
@@ -54,7 +57,7 @@ func parseRunBody(obj map[string]any) (*pipeline.RunsRequest, *apiError) {
 		}
 		action, _ := m["action"].(string)
 		if !isServerAction(action) {
-			return invalid("steps[%d].action: expected one of %s", i, strings.Join(serverActions, ", "))
+			return invalid("steps[%d].action: expected one of %s", i, strings.Join(serverActions(), ", "))
 		}
 		st := pipeline.RunsStep{ID: id, Action: action, Input: map[string]any{}, DependsOn: []string{}}
 		if in, present := m["input"]; present {

@@ -1,0 +1,39 @@
+package catalog
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the action tables of README.md")
+
+const (
+	readme    = "../../README.md"
+	beginMark = "<!-- actions: generated from internal/catalog; go test ./internal/catalog -update -->\n"
+	endMark   = "<!-- actions: end -->\n"
+)
+
+// TestReadmeTables: the README's action tables say exactly what the catalog says.
+func TestReadmeTables(t *testing.T) {
+	data, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no %q ... %q section", beginMark, endMark)
+	}
+	got := s[i+len(beginMark) : j]
+	if want := Markdown(); got != want {
+		if *update {
+			if err := os.WriteFile(readme, []byte(s[:i+len(beginMark)]+want+s[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("README.md's action tables differ from the catalog: run go test ./internal/catalog -update")
+	}
+}
