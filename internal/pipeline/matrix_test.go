@@ -42,7 +42,8 @@ const productYAML = `steps:
       prompt: "Keep the layout, tier ${matrix.tier}"
       target_culture: "${matrix.culture}"
       source_image_url: https://cdn.example.com/hero.png
-      metadata: { tier: "${matrix.tier}" }
+      metadata: { label: "tier ${matrix.tier}" }
+      brand_identity_json: "${matrix.tier}"
 `
 
 func TestMatrixProductOrder(t *testing.T) {
@@ -58,9 +59,13 @@ func TestMatrixProductOrder(t *testing.T) {
 	if s.Input["target_culture"] != "French urban premium" || s.Input["prompt"] != "Keep the layout, tier 3" {
 		t.Errorf("input = %v", s.Input)
 	}
-	// a string that is only the reference keeps the value's type
-	if got := s.Input["metadata"].(map[string]any)["tier"]; got != 3 {
-		t.Errorf("metadata.tier = %#v, want the number 3", got)
+	// a string that is only the reference keeps the value's type (brand_identity_json is
+	// dropped by localize_ad, so any value validates; metadata values must be strings)
+	if got := s.Input["brand_identity_json"]; got != 3 {
+		t.Errorf("brand_identity_json = %#v, want the number 3", got)
+	}
+	if got := s.Input["metadata"].(map[string]any)["label"]; got != "tier 3" {
+		t.Errorf("metadata.label = %#v", got)
 	}
 	if s.Matrix != nil || s.Origin == nil || s.Origin.Template != "loc" || s.Origin.Index != 3 || s.Origin.Count != 6 {
 		t.Errorf("origin = %+v", s.Origin)
@@ -207,11 +212,11 @@ func TestMatrixFanInAndPairing(t *testing.T) {
     input: { prompt: "Keep ${matrix.size}", target_culture: "${matrix.culture}" }
     input_map: { source_job_id: $steps.hero.result.job_id }
   - id: tweak
-    action: campaigns.edit
+    action: campaigns.localize_ad
     depends_on: [loc]
     matrix: { culture: [fr, de], size: ["1:1", "16:9"] }
-    input: { prompt: "Sharper for ${matrix.culture} ${matrix.size}" }
-    input_map: { source_job_id: $steps.loc.result.job_id }
+    input: { prompt: "Sharper for ${matrix.culture} ${matrix.size}", target_culture: "${matrix.culture}" }
+    input_map: { source_image_url: $steps.loc.result.image_url }
   - id: recap
     action: campaigns.generate
     depends_on: [tweak, brand]
@@ -227,7 +232,7 @@ func TestMatrixFanInAndPairing(t *testing.T) {
 		t.Errorf("loc-16-9-de: depends_on %v, input_map %v", s.DependsOn, s.InputMap)
 	}
 	// tweak has loc's matrix (another key order): paired item by item
-	if s := byID["tweak-de-1-1"]; !reflect.DeepEqual(s.DependsOn, []string{"loc-1-1-de"}) || s.InputMap["source_job_id"] != "$steps.loc-1-1-de.result.job_id" {
+	if s := byID["tweak-de-1-1"]; !reflect.DeepEqual(s.DependsOn, []string{"loc-1-1-de"}) || s.InputMap["source_image_url"] != "$steps.loc-1-1-de.result.image_url" {
 		t.Errorf("tweak-de-1-1: depends_on %v, input_map %v", s.DependsOn, s.InputMap)
 	}
 	// recap depends on every tweak (fan-in), in product order, then on brand
@@ -260,9 +265,9 @@ func TestMatrixDiagnosticsNameExpansions(t *testing.T) {
 	for _, want := range []string{
 		`t.yaml:4:18: depends_on: unknown step "ghost" (the steps are loc-fr, loc-de`, // once, not five times
 		`(in all 5 expansions of loc)`,
-		`t.yaml:7:65: input.source_job_id of campaigns.localize_ad: expected a uuid, got "not-a-uuid" (in all 5 expansions of loc)`,
+		`t.yaml:7:80: input.source_job_id of campaigns.localize_ad: Invalid uuid (in all 5 expansions of loc)`,
 		// the culture that is too long is reported at the value, naming its expansion
-		`t.yaml:10:25: input.target_culture of campaigns.localize_ad: at most 200 characters, got 201 (in expansion only-1)`,
+		`t.yaml:10:25: input.target_culture of campaigns.localize_ad: String must contain at most 200 character(s) (in expansion only-1)`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
