@@ -1,25 +1,245 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
-// stepsText counts the steps a file runs as: "5 steps after expanding 1 matrix".
-func stepsText(p *pipeline.Pipeline, params map[string]string) string {
-	x, _ := p.Expand(params)
-	return plural(len(x.Steps), "step") + matricesSuffix(x)
+// runDryRun is `pi run FILE --dry-run`: the file is validated, params applied and matrices
+// expanded exactly as for a run, then what would be sent (remote: the POST /api/v1/runs
+// body; --local: the plan the engine would execute) goes to stdout and a summary of the
+// cost to stderr. Nothing is sent, so no key or base URL is needed.
+func runDryRun(f *Factory, o *runOptions) error {
+	mode := pipeline.Remote
+	if o.Local {
+		mode = pipeline.Local
+	}
+	p, ds, src, err := checkFile(f.IO, o.File, mode, o.Params)
+	name := o.File
+	if name == "-" {
+		name = "<stdin>"
+	}
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
+	}
+	printDiagnosticsWithSource(f.IO, ds, src)
+	if p == nil || ds.HasErrors() {
+		return SilentExit(ExitUsage)
+	}
+	x, err := p.WithParams(o.Params)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	var out []byte
+	if o.Local {
+		out, err = localPlan(x)
+	} else {
+		if x.HasExtensions() {
+			fmt.Fprintln(f.IO.ErrOut, "note: local-only keys (retry, timeout, ...) are not sent to the API and have no effect there")
+		}
+		out, err = x.RunsBody()
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f.IO.Out, "%s\n", out); err != nil {
+		return fmt.Errorf("write dry run: %w", err)
+	}
+	if !o.Quiet {
+		fmt.Fprint(f.IO.ErrOut, dryRunSummary(x, o))
+	}
+	return nil
 }
 
-// matricesSuffix is " after expanding 2 matrices" for an expanded pipeline, else "".
-func matricesSuffix(x *pipeline.Pipeline) string {
-	switch n := len(x.Expanded()); n {
-	case 0:
-		return ""
-	case 1:
-		return " after expanding 1 matrix"
+// planStep is one step of the --local --dry-run plan: what the engine would execute, with
+// the retry policy and timeout that apply to it.
+type planStep struct {
+	ID        string            `json:"id"`
+	Action    string            `json:"action"`
+	Input     map[string]any    `json:"input"`
+	DependsOn []string          `json:"depends_on"`
+	InputMap  map[string]string `json:"input_map,omitempty"`
+	Retry     planRetry         `json:"retry"`
+	Timeout   string            `json:"timeout,omitempty"`
+	Matrix    *planMatrix       `json:"matrix,omitempty"`
+}
+
+type planRetry struct {
+	MaxAttempts int    `json:"max_attempts"`
+	Backoff     string `json:"backoff"`
+}
+
+// planMatrix says which matrix step a step was expanded from, with which values.
+type planMatrix struct {
+	Step   string         `json:"step"`
+	Index  int            `json:"index"`
+	Of     int            `json:"of"`
+	Values map[string]any `json:"values"`
+}
+
+type plan struct {
+	File     string         `json:"file"`
+	Params   map[string]any `json:"params,omitempty"`
+	Steps    []planStep     `json:"steps"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+}
+
+// localPlan is the expanded pipeline as the local engine would run it, indented JSON.
+func localPlan(x *pipeline.Pipeline) ([]byte, error) {
+	pl := plan{File: x.Name, Metadata: x.Metadata, Steps: make([]planStep, len(x.Steps))}
+	if len(x.Params) > 0 {
+		pl.Params = make(map[string]any, len(x.Params))
+		for name, prm := range x.Params {
+			pl.Params[name] = prm.Value
+		}
+	}
+	for i, s := range x.Steps {
+		r := pipeline.Retry{MaxAttempts: pipeline.DefaultMaxAttempts, Backoff: pipeline.DefaultBackoff}
+		if s.Retry != nil {
+			r = *s.Retry
+		}
+		ps := planStep{
+			ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap,
+			Retry: planRetry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.String()},
+		}
+		if ps.Input == nil {
+			ps.Input = map[string]any{}
+		}
+		if ps.DependsOn == nil {
+			ps.DependsOn = []string{}
+		}
+		if s.Timeout > 0 {
+			ps.Timeout = s.Timeout.String()
+		}
+		if o := s.Origin; o != nil {
+			ps.Matrix = &planMatrix{Step: o.Template, Index: o.Index, Of: o.Count, Values: o.Values}
+		}
+		pl.Steps[i] = ps
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(pl); err != nil {
+		return nil, fmt.Errorf("encode plan of %s: %w", x.Name, err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// dryRunSummary says what the run would do and cost: steps, layers, the server's batches
+// and the paid jobs per action (and per output.resolution).
+func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
+	var b strings.Builder
+	layers := len(x.Layers())
+	if o.Local {
+		b.WriteString("dry run: nothing was run; stdout has the plan 'pi run --local' would execute\n")
+	} else {
+		b.WriteString("dry run: nothing was sent; stdout has the exact body of POST /api/v1/runs\n")
+	}
+	fmt.Fprintf(&b, "  steps      %s\n", plural(len(x.Steps), "step")+matricesSuffix(x))
+	fmt.Fprintf(&b, "  layers     %d\n", layers)
+	if o.Local {
+		fmt.Fprintf(&b, "  batches    none here: each step starts when its dependencies complete (the Runs API would take %d %s)\n", layers, pluralWord(layers, "batch", "batches"))
+	} else {
+		fmt.Fprintf(&b, "  batches    %d on the server (a batch starts when the previous one has finished)\n", layers)
+	}
+
+	type count struct {
+		n           int
+		attempts    int
+		resolutions map[string]int
+	}
+	perAction := map[string]*count{}
+	var actions []string
+	jobs, attempts, free := 0, 0, 0
+	for _, s := range x.Steps {
+		spec, ok := pipeline.LookupAction(s.Action)
+		if !ok || spec.Endpoint == "" {
+			free++
+			continue
+		}
+		c := perAction[s.Action]
+		if c == nil {
+			c = &count{resolutions: map[string]int{}}
+			perAction[s.Action] = c
+			actions = append(actions, s.Action)
+		}
+		c.n++
+		jobs++
+		max := 1
+		if o.Local {
+			max = pipeline.DefaultMaxAttempts
+			if s.Retry != nil {
+				max = s.Retry.MaxAttempts
+			}
+		}
+		c.attempts += max
+		attempts += max
+		if spec.Knows("output") {
+			c.resolutions[resolutionOf(s)]++
+		}
+	}
+	sort.Strings(actions)
+	head := fmt.Sprintf("  paid jobs  %d", jobs)
+	switch {
+	case o.Sandbox:
+		head += " (simulated by --sandbox: nothing is paid)"
+	case o.Local && attempts > jobs:
+		head += fmt.Sprintf(" (up to %d if every retry is used)", attempts)
+	}
+	if free > 0 {
+		head += fmt.Sprintf("; %d local %s free", free, pluralWord(free, "step is", "steps are"))
+	}
+	b.WriteString(head + "\n")
+	w := 0
+	for _, a := range actions {
+		w = max(w, len(a))
+	}
+	for _, a := range actions {
+		c := perAction[a]
+		line := fmt.Sprintf("    %-*s  %d", w, a, c.n)
+		if len(c.resolutions) > 0 {
+			keys := make([]string, 0, len(c.resolutions))
+			for r := range c.resolutions {
+				keys = append(keys, r)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, r := range keys {
+				parts[i] = fmt.Sprintf("%s: %d", r, c.resolutions[r])
+			}
+			line += "  (resolution " + strings.Join(parts, ", ") + ")"
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// resolutionOf is the output.resolution a campaign step asks for: "default" when it sets
+// none, "from input_map" when an earlier step's result supplies it.
+func resolutionOf(s pipeline.Step) string {
+	if _, mapped := s.InputMap["output"]; mapped {
+		return "from input_map"
+	}
+	out, _ := s.Input["output"].(map[string]any)
+	switch r := out["resolution"].(type) {
+	case nil:
+		return "default"
+	case string:
+		return r
 	default:
-		return fmt.Sprintf(" after expanding %d matrices", n)
+		return fmt.Sprint(r)
 	}
 }

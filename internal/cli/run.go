@@ -30,8 +30,8 @@ type runOptions struct {
 	Concurrency int  // --concurrency (local)
 	FailFast    bool // --fail-fast (local)
 
-	// DryRun is --dry-run (issue 13): validate and show the plan without running.
-	// Not read yet; the field is here so that flag lands as one line in newRunCmd.
+	// DryRun is --dry-run: validate, print what would be sent (or run) and its cost, and
+	// stop (dryrun.go).
 	DryRun bool
 	// Download is --download DIR (issue 15): save the run's results there at the end.
 	// Not read yet; the field is here so that flag lands as one line in newRunCmd.
@@ -63,6 +63,8 @@ the config file, never a flag). With --local, pi's own engine runs it on this ma
 dependencies start as soon as they can, retries and timeouts from the file apply, local
 actions (shell.run, http.request) are allowed and the run is recorded for --resume.
 --sandbox sends the Pi actions to a simulated server inside pi: no account, no cost.
+--dry-run sends nothing and needs no key: it prints the exact POST /api/v1/runs body (with
+--local, the plan the engine would execute), matrices expanded, and the paid jobs.
 
 Output (-o): table (a live table on a terminal, lines in a pipe), plain, json (the final
 run on stdout) or jsonl (one event per line, the final run last).
@@ -71,6 +73,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 5 --timeout passed, 130 interrupted (see 'pi help exit-codes').`,
 		Example: `  pi run campaign.yaml --sandbox
   pi run campaign.yaml -p url=https://shop.example.com --timeout 15m
+  pi run campaign.yaml --dry-run -p cultures='[French urban premium, German minimalist]'
   id=$(pi run campaign.yaml --detach) && pi runs get "$id" --wait -o json
   pi run pipeline.yaml --local --concurrency 4 --fail-fast
   generate-pipeline | pi run - --sandbox
@@ -97,6 +100,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
 	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent (with --local: the plan) and the paid jobs; send nothing, need no key")
 	return cmd
 }
 
@@ -124,6 +128,10 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return err
 	}
 	switch {
+	case o.DryRun && o.Resume != "":
+		return UsageErrorf("--dry-run shows a pipeline FILE before it runs; a resumed run's steps are shown by 'pi runs get %s'", o.Resume)
+	case o.DryRun && o.Detach:
+		return UsageErrorf("--dry-run creates no run, so there is nothing to --detach from")
 	case o.Detach && o.Local:
 		return UsageErrorf("--detach is for runs on the Pi API: a --local run executes in this pi process (run it in the background instead)")
 	case o.Detach && o.Sandbox:
@@ -151,6 +159,8 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 // runRun is `pi run` once its options are checked: one dispatch.
 func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	switch {
+	case o.DryRun:
+		return runDryRun(f, o)
 	case o.Resume != "", o.Local:
 		// executeLocal takes the stored pipeline of a resumed run, or o.File.
 		return executeLocal(ctx, f, o)

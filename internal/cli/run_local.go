@@ -128,6 +128,11 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	if err != nil {
 		return UsageErrorf("%s: %v", file, err)
 	}
+	if prior != nil {
+		if w := resumeDrift(prior, p); w != "" {
+			fmt.Fprintln(f.IO.ErrOut, w)
+		}
+	}
 	reg, closeJobs, err := localRegistry(ctx, f, p, o.Sandbox)
 	if err != nil {
 		return err

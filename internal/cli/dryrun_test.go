@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/render"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/dryrun")
+
+const dryRunGoldens = "../../testdata/dryrun"
+
+// dryRunCmd runs `pi run ARGS` through the real command with a factory that has no key and
+// no base URL: a dry run needs neither.
+func dryRunCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ios, _, out, errOut := render.Test()
+	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
+	cmd := newRunCmd(f, nil)
+	cmd.SetArgs(args)
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	var ee *ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Silent) {
+		errOut.WriteString(err.Error() + "\n") // as main prints it
+	}
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+func TestDryRunGolden(t *testing.T) {
+	valid := filepath.Join(pipelinesDirForCLI, "valid")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"localization-matrix.remote", []string{filepath.Join(valid, "localization-matrix.yaml"), "--dry-run"}},
+		{"localization-matrix.params", []string{filepath.Join(valid, "localization-matrix.yaml"), "--dry-run", "-p", "cultures=[French urban premium, Korean Seoul trendy]"}},
+		{"localization-matrix.local", []string{filepath.Join(valid, "localization-matrix.yaml"), "--dry-run", "--local", "--sandbox"}},
+		{"matrix-thumbnails.local", []string{filepath.Join(valid, "local", "matrix-thumbnails.yaml"), "--dry-run", "--local"}},
+		{"fanout-localization.remote", []string{filepath.Join(valid, "fanout-localization.yaml"), "--dry-run"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := dryRunCmd(t, tt.args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d:\n%s", code, stderr)
+			}
+			got := "$ pi run " + strings.Join(quoteArgs(tt.args), " ") + "\n-- stdout --\n" + stdout + "-- stderr --\n" + stderr
+			golden := filepath.Join(dryRunGoldens, tt.name+".golden")
+			if *update {
+				if err := os.MkdirAll(dryRunGoldens, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/cli -run TestDryRun -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s:\n got:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
+
+const pipelinesDirForCLI = "../../testdata/pipelines"
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.TrimPrefix(a, pipelinesDirForCLI+"/")
+		if strings.ContainsAny(a, " []") {
+			out[i] = "'" + a + "'"
+		}
+	}
+	return out
+}
+
+// The remote dry run prints exactly the body pi run would POST: the same bytes RunsBody
+// gives for the expanded pipeline, with no extension in it.
+func TestDryRunBodyIsWhatWouldBeSent(t *testing.T) {
+	path := filepath.Join(pipelinesDirForCLI, "valid", "localization-matrix.yaml")
+	stdout, stderr, code := dryRunCmd(t, path, "--dry-run", "-p", "cultures=[fr, de]")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	p, ds, err := pipeline.Check(path, pipeline.Remote, map[string]string{"cultures": "[fr, de]"})
+	if err != nil || ds.HasErrors() {
+		t.Fatalf("%v %v", err, ds)
+	}
+	x, err := p.WithParams(map[string]string{"cultures": "[fr, de]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := x.RunsBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != string(body)+"\n" {
+		t.Errorf("stdout is not the body:\n%s\nwant\n%s", stdout, body)
+	}
+	var req pipeline.RunsRequest
+	if err := json.Unmarshal([]byte(stdout), &req); err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Steps) != 4 || req.Steps[2].ID != "localize-fr" || req.Steps[3].ID != "localize-de" {
+		t.Errorf("steps: %+v", req.Steps)
+	}
+	for _, word := range []string{"matrix", "params", "retry", "timeout", "${"} {
+		if strings.Contains(stdout, word) {
+			t.Errorf("the body contains %q: %s", word, stdout)
+		}
+	}
+}
+
+func TestDryRunInvalid(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", `steps:
+  - id: loc
+    action: campaigns.localize_ad
+    matrix: { culture: [fr, de, es, it, nl, pl, pt, sv, da, fi, cs] }
+    input: { prompt: Keep, target_culture: "${matrix.culture}", source_image_url: https://cdn.example.com/a.png }
+`)
+	stdout, stderr, code := dryRunCmd(t, bad, "--dry-run")
+	if code != ExitUsage || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	if want := bad + ":4:13: 11 steps after expanding matrix of loc (11): the Runs API accepts at most 10 (use --local, which has no limit)\n"; stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	// the same file is fine for the local engine
+	stdout, stderr, code = dryRunCmd(t, bad, "--dry-run", "--local")
+	if code != ExitOK || !strings.Contains(stderr, "warning: 11 steps after expanding matrix of loc (11): fine for --local") || !strings.Contains(stdout, `"id": "loc-cs"`) {
+		t.Errorf("local: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	_, stderr, code = dryRunCmd(t, filepath.Join(dir, "missing.yaml"), "--dry-run")
+	if code != ExitUsage || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing file: exit %d, %s", code, stderr)
+	}
+}
+
+func TestDryRunFlags(t *testing.T) {
+	for _, tt := range []struct{ args, wantErr string }{
+		{"p.yaml --dry-run --detach", "nothing to --detach from"},
+		{"--resume 9f175af9-589b-44e8-86b9-1a434702245a --dry-run", "--dry-run shows a pipeline FILE"},
+	} {
+		ios, _, _, _ := render.Test()
+		f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
+		called := false
+		cmd := newRunCmd(f, func(*runOptions) error { called = true; return nil })
+		cmd.SetArgs(strings.Fields(tt.args))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != ExitUsage || called {
+			t.Errorf("%s: err = %v (exit %d), called %v", tt.args, err, exitCode(err), called)
+		}
+	}
+	ios, _, _, _ := render.Test()
+	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
+	var got *runOptions
+	cmd := newRunCmd(f, func(o *runOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"p.yaml", "--dry-run", "--local", "-p", "cultures=[fr, de]"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !got.DryRun || !got.Local || got.Params["cultures"] != "[fr, de]" {
+		t.Errorf("options: %+v", got)
+	}
+}
