@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
@@ -158,7 +159,7 @@ func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 	var actions []string
 	jobs, attempts, free := 0, 0, 0
 	for _, s := range x.Steps {
-		spec, ok := pipeline.LookupAction(s.Action)
+		spec, ok := catalog.Lookup(s.Action)
 		if !ok || spec.Endpoint == "" {
 			free++
 			continue
@@ -180,7 +181,7 @@ func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 		}
 		c.attempts += max
 		attempts += max
-		if spec.Knows("output") {
+		if _, takesOutput := spec.Input("output"); takesOutput {
 			c.resolutions[resolutionOf(s)]++
 		}
 	}
