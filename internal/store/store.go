@@ -157,15 +157,6 @@ type Summary struct {
 // Duration is how long the run took (so far, when not terminal: until its last change).
 func (s Summary) Duration() time.Duration { return s.UpdatedAt.Sub(s.CreatedAt) }
 
-// updatedMs is the run's last change as recorded: its own time, so the duration
-// runs list shows is the one pi run's summary showed.
-func updatedMs(r *run.Run) int64 {
-	if r.UpdatedAt.IsZero() {
-		return time.Now().UnixMilli()
-	}
-	return r.UpdatedAt.UnixMilli()
-}
-
 // Create saves a new run (or replaces the record of a resumed one, keeping its events).
 func (s *Store) Create(ctx context.Context, rec Record) error {
 	params, err := json.Marshal(rec.Params)
@@ -187,7 +178,7 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		VALUES(?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, run_json=excluded.run_json, owner=excluded.owner`,
 		rec.Run.ID, rec.File, rec.Pipeline, string(params), string(rec.Run.Status),
-		created.UnixMilli(), updatedMs(rec.Run), string(rj), rec.Owner)
+		created.UnixMilli(), time.Now().UnixMilli(), string(rj), rec.Owner)
 	if err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
 	}
@@ -247,7 +238,7 @@ func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) erro
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=? WHERE id=?`,
-		string(r.Status), updatedMs(r), r.ID); err != nil {
+		string(r.Status), time.Now().UnixMilli(), r.ID); err != nil {
 		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
 	}
 	if err := tx.Commit(); err != nil {
