@@ -40,8 +40,8 @@ func runDryRun(f *Factory, o *runOptions) error {
 	if o.Local {
 		out, err = localPlan(x)
 	} else {
-		if x.HasExtensions() {
-			fmt.Fprintln(f.IO.ErrOut, "note: local-only keys (retry, timeout, ...) are not sent to the API and have no effect there")
+		if note := strippedNote(x); note != "" {
+			fmt.Fprintln(f.IO.ErrOut, note)
 		}
 		out, err = x.RunsBody()
 	}
@@ -243,4 +243,26 @@ func resolutionOf(s pipeline.Step) string {
 	default:
 		return fmt.Sprint(r)
 	}
+}
+
+// strippedNote says which client-side extensions the body no longer holds, and how each
+// was applied; "" when the file has none.
+func strippedNote(x *pipeline.Pipeline) string {
+	var parts []string
+	if len(x.Params) > 0 {
+		parts = append(parts, "params substituted")
+	}
+	if len(x.Expanded()) > 0 {
+		parts = append(parts, "matrix expanded")
+	}
+	for _, s := range x.Steps {
+		if s.Retry != nil || s.Timeout != 0 {
+			parts = append(parts, "retry and timeout left out (the local engine's only)")
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "note: the body holds no client-side keys: " + strings.Join(parts, ", ")
 }
