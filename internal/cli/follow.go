@@ -15,14 +15,24 @@ import (
 // errFollowTimeout is returned by follow when --timeout passed before the run ended.
 var errFollowTimeout = errors.New("timeout")
 
-// followRefresh is the long-poll length: short while progress is drawn (so step changes show
-// soon), the server's maximum when nothing is drawn (fewest requests).
+// followRefresh is the default --interval: the long-poll length asked of the server and the
+// least time between two polls. While progress is drawn it is 2 s, so a step's change shows
+// within 2 s (the server re-reads the run about once a second and answers a long-poll at
+// once when the run ends, so the end shows at once whatever the interval). With nothing
+// drawn (-q, -o json) it is the server's maximum, 30 s: the fewest requests.
+//
+// Request budget, per minute of a run that does not end: 60/interval GETs (30 while a
+// table is drawn, 2 with -o json), plus pi run's one POST or pi runs get's first look,
+// even against a server that answers at once instead of holding the long-poll.
 func followRefresh(showProgress bool) time.Duration {
 	if showProgress {
-		return 5 * time.Second
+		return defaultFollowInterval
 	}
 	return 30 * time.Second
 }
+
+// defaultFollowInterval is how often a followed run is re-read while progress is drawn.
+const defaultFollowInterval = 2 * time.Second
 
 // Backoff between polls after an error that piapi's own retries did not overcome.
 const (

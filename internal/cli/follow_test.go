@@ -73,7 +73,7 @@ func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Durati
 	return fw, ft, errOut
 }
 
-// The request budget of issue 5: over a minute of a run that does not end, at most 13
+// The request budget (README, Output): over a minute of a run that does not end, at most 31
 // requests with progress shown and 3 with -o json, even against a server that answers at
 // once instead of holding the long-poll. pi run spends one on the create and starts from
 // its answer; pi runs get --wait spends one on a first look at the run instead.
@@ -88,8 +88,8 @@ func TestFollowRequestBudget(t *testing.T) {
 		shown    bool // pi run: the create's answer is shown; else pi runs get --wait
 		gets     int  // GETs in the minute (pi run adds its POST)
 	}{
-		{"run/progress", true, true, 12}, {"run/json", false, true, 2},
-		{"runs-get/progress", true, false, 13}, {"runs-get/json", false, false, 3},
+		{"run/progress", true, true, 30}, {"run/json", false, true, 2},
+		{"runs-get/progress", true, false, 31}, {"runs-get/json", false, false, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -266,6 +266,105 @@ func BenchmarkFollowTerminal(b *testing.B) {
 		}
 		if err := p.Finish(r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// recorder is a Progress that notes when (on the fake clock) it saw each step status.
+type recorder struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	seen map[string]time.Time // "step status" -> first seen
+}
+
+func (r *recorder) note(snap *run.Run) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range snap.Steps {
+		k := s.ID + " " + string(s.Status)
+		if _, ok := r.seen[k]; !ok {
+			r.seen[k] = r.now()
+		}
+	}
+}
+func (r *recorder) Start(snap *run.Run)           { r.note(snap) }
+func (r *recorder) Event(_ run.Event, s *run.Run) { r.note(s) }
+func (r *recorder) Warn(string)                   {}
+func (r *recorder) Stop()                         {}
+func (r *recorder) Finish(*run.Run) error         { return nil }
+
+// A fake server on the fake clock: step a starts at 0.5 s, b at 4.3 s, the run ends at
+// 6.2 s. Every change is on screen within the 2 s interval, and the end at once: the
+// server holds a long-poll until its timeout_seconds pass or the run ends.
+func TestFollowShowsChangesWithinTheInterval(t *testing.T) {
+	var fw *follower
+	var ft *fakeTime
+	t0 := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
+	changes := []struct {
+		at     time.Duration
+		a, b   string
+		status string
+	}{
+		{0, "pending", "pending", "pending"},
+		{500 * time.Millisecond, "processing", "pending", "in_progress"},
+		{4300 * time.Millisecond, "completed", "processing", "in_progress"},
+		{6200 * time.Millisecond, "completed", "completed", "completed"},
+	}
+	state := func(at time.Duration) string {
+		c := changes[0]
+		for _, x := range changes {
+			if x.at <= at {
+				c = x
+			}
+		}
+		return `{"id":"req_pi_1","object":"run","status":"completed","data":{"id":"` + followID + `","status":"` + c.status +
+			`","created_at":1795874040,"steps":[{"id":"a","action":"brands.extract","status":"` + c.a + `","depends_on":[]},` +
+			`{"id":"b","action":"campaigns.generate","status":"` + c.b + `","depends_on":["a"]}]}}`
+	}
+	var asked []string
+	fw, ft, _ = testFollower(t, func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Query().Get("timeout_seconds"))
+		now := ft.now().Sub(t0)
+		if r.URL.Query().Get("wait_for_completion") == "true" {
+			secs, _ := time.ParseDuration(r.URL.Query().Get("timeout_seconds") + "s")
+			end := now + secs
+			if last := changes[len(changes)-1].at; last > now && last <= end {
+				end = last // the run ended: the long-poll answers at once
+			}
+			ft.sleep(r.Context(), end-now)
+			now = end
+		}
+		fmt.Fprint(w, state(now))
+	}, followRefresh(true), 0)
+	rec := &recorder{now: ft.now, seen: map[string]time.Time{}}
+	fw.progress = rec
+	shown, _ := decodeRunData(state(0))
+	rec.Start(shown)
+	r, err := fw.follow(context.Background(), shown, followID)
+	if err != nil || r.Status != run.Completed {
+		t.Fatalf("follow = %v, %v", r, err)
+	}
+	for i, c := range changes[1:] {
+		prev := changes[i]
+		for _, k := range []struct{ now, before, name string }{{c.a, prev.a, "a "}, {c.b, prev.b, "b "}} {
+			if k.now == k.before {
+				continue
+			}
+			seen, ok := rec.seen[k.name+k.now]
+			if !ok {
+				t.Fatalf("%s%s never shown (seen %v)", k.name, k.now, rec.seen)
+			}
+			if lag := seen.Sub(t0) - c.at; lag < 0 || lag > 2*time.Second {
+				t.Errorf("%s%s shown %v after it happened, want within the 2s interval", k.name, k.now, lag)
+			}
+		}
+	}
+	if got := rec.seen["b completed"].Sub(t0); got != 6200*time.Millisecond {
+		t.Errorf("the end shown at %v, want at once (6.2s)", got)
+	}
+	for _, a := range asked {
+		if a != "2" {
+			t.Fatalf("timeout_seconds asked %q, want 2 each time", asked)
 		}
 	}
 }

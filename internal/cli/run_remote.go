@@ -85,7 +85,9 @@ func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
 // createdRun is the run as the create answer describes it, completed from the pipeline
 // (actions, dependencies), so it is on screen before the first long-poll answers.
 func createdRun(p *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
-	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now()}
+	// The server's created_at comes with the first poll; until then the age counts from
+	// now, in the API's whole seconds.
+	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now().Truncate(time.Second)}
 	if r.Status == "" {
 		r.Status = run.Pending
 	}

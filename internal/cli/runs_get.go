@@ -24,6 +24,8 @@ type runsGetOptions struct {
 	Wait    bool
 	Timeout time.Duration
 	Format  render.Format
+	// Interval is how often a run on the Pi API is re-read with --wait; 0 the default.
+	Interval time.Duration
 	// LocalRun, when set, is asked first (the local store); found false falls through to the API.
 	LocalRun func(id string) (*store.Record, bool, error)
 }
@@ -55,12 +57,16 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 				return err
 			}
 			o.Format = format
+			if cmd.Flags().Changed("interval") && (o.Interval < minFollowInterval || o.Interval > maxFollowInterval) {
+				return UsageErrorf("--interval %s: want %s to %s", o.Interval, minFollowInterval, maxFollowInterval)
+			}
 			o.LocalRun = localRunLookup(cmd.Context(), f)
 			return runsGet(cmd.Context(), f, &o)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Wait, "wait", false, "follow the run until it ends")
+	fl.DurationVarP(&o.Interval, "interval", "i", 0, "with --wait: how often a run on the Pi API is re-read (default 2s; 30s with -o json)")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --wait: stop following after this long (exit 5; the run goes on)")
 	fl.StringVarP(&output, "output", "o", "table", "output: table, plain, json or jsonl")
 	return cmd
@@ -95,7 +101,11 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		}
 		return exitForRun(r)
 	}
-	return finishFollow(ctx, f, c, prog, nil, o.ID, deadline, followRefresh(o.Format != render.FormatJSON))
+	refresh := followRefresh(o.Format != render.FormatJSON)
+	if o.Interval > 0 {
+		refresh = o.Interval
+	}
+	return finishFollow(ctx, f, c, prog, nil, o.ID, deadline, refresh)
 }
 
 // followLocal shows a run from the local records; with --wait, one that another pi process is
