@@ -14,9 +14,9 @@ import (
 // and writes the final table on stdout at the end.
 type liveProgress struct {
 	*base
-	last    *run.Run
-	since   time.Time // when Start was called: the age when the run has no created_at
-	frame   int
+	last  *run.Run
+	since time.Time // when Start was called: the age when the run has no created_at
+	frame int
 	// drawn are the visible widths of the lines of the live block on screen: after a
 	// resize the terminal rewraps them, and the block is found again by counting the
 	// physical rows they take at the new width.
