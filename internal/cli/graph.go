@@ -38,15 +38,18 @@ Matrix steps are drawn as the steps they expand to (-p changes a matrix that tak
 values from a param). The file must be valid (as with 'pi validate --local'); otherwise
 the problems are printed and the exit status is 2.`,
 		Example: `  pi graph campaign.yaml
-  pi graph campaign.yaml --format mermaid
-  pi graph campaign.yaml --format dot | dot -Tsvg > campaign.svg`,
+  pi graph campaign.yaml -o mermaid
+  pi graph campaign.yaml -o dot | dot -Tsvg > campaign.svg`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
+			if cmd.Flags().Changed("output") && cmd.Flags().Changed("format") {
+				return UsageErrorf("-o and --format are the same flag: give one")
+			}
 			switch opts.Format {
 			case "text", "mermaid", "dot":
 			default:
-				return UsageErrorf("--format %q: use text, mermaid or dot", opts.Format)
+				return UsageErrorf("-o %q: use text, mermaid or dot", opts.Format)
 			}
 			var err error
 			if opts.Params, err = parseParamFlags(params); err != nil {
@@ -58,7 +61,10 @@ the problems are printed and the exit status is 2.`,
 			return runGraph(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, mermaid or dot")
+	cmd.Flags().StringVarP(&opts.Format, "output", "o", "text", "output format: text, mermaid or dot")
+	// --format is the older name of -o, kept so scripts keep working
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "the same as -o")
+	_ = cmd.Flags().MarkHidden("format")
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
 	return cmd
 }

@@ -17,6 +17,10 @@ func TestGraphFlags(t *testing.T) {
 		{args: []string{"a.yaml", "--format", "mermaid"}, wantFormat: "mermaid"},
 		{args: []string{"a.yaml", "--format=dot"}, wantFormat: "dot"},
 		{args: []string{"a.yaml", "--format", "svg"}, wantCode: ExitUsage},
+		{args: []string{"a.yaml", "-o", "dot"}, wantFormat: "dot"},
+		{args: []string{"a.yaml", "--output=mermaid"}, wantFormat: "mermaid"},
+		{args: []string{"a.yaml", "-o", "svg"}, wantCode: ExitUsage},
+		{args: []string{"a.yaml", "-o", "dot", "--format", "dot"}, wantCode: ExitUsage},
 		{args: []string{}, wantCode: ExitUsage},
 		{args: []string{"a.yaml", "b.yaml"}, wantCode: ExitUsage},
 	}

@@ -151,6 +151,11 @@ and shows each step live until the run ends. The exit code says how it ended
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)
+	registerCompletions(root, f)
+	// a help topic is read with 'pi help NAME' (cobra lists it as 'pi NAME')
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(),
+		`{{rpad .CommandPath .CommandPathPadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}`,
+		`{{printf "pi help %s" .Name}}  {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}`, 1))
 	return root
 }
 

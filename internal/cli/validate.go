@@ -59,8 +59,12 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
-			if opts.Output != "text" && opts.Output != "json" {
-				return UsageErrorf("--output %q: use text or json", opts.Output)
+			switch opts.Output {
+			case "table", "text": // text: the older name
+				opts.Output = "text"
+			case "json":
+			default:
+				return UsageErrorf("-o %q: use table or json", opts.Output)
 			}
 			var err error
 			if opts.Params, err = parseParamFlags(params); err != nil {
@@ -74,7 +78,7 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "check for the local engine (no step limit, local actions allowed)")
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table (one line per problem) or json")
 	return cmd
 }
 

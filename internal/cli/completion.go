@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// outputValues are the -o values of each command (by path without the root), for
+// completion. A command with an -o flag missing here completes no value.
+var outputValues = map[string][]string{
+	"run":         {"table", "plain", "json", "jsonl"},
+	"runs get":    {"table", "plain", "json", "jsonl"},
+	"runs list":   {"table", "json"},
+	"validate":    {"table", "json"},
+	"actions":     {"table", "json"},
+	"graph":       {"text", "mermaid", "dot"},
+	"runs report": {"html"},
+}
+
+// Commands whose positional arguments are run ids, and those that take pipeline files.
+var (
+	runIDArgs    = map[string]bool{"runs get": true, "runs download": true, "runs report": true}
+	pipelineArgs = map[string]bool{"run": true, "validate": true, "graph": true}
+)
+
+// maxCompletedRuns bounds the ids offered: the newest are the ones people mean.
+const maxCompletedRuns = 50
+
+// registerCompletions adds completion to the whole tree, so every command (also one added
+// later, such as runs download) gets it from the tables above: run ids from the local
+// records, -o and --format values, *.yaml/*.yml files for pipeline arguments.
+func registerCompletions(root *cobra.Command, f *Factory) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := strings.TrimPrefix(strings.TrimPrefix(c.CommandPath(), root.Name()), " ")
+		if vals, ok := outputValues[path]; ok {
+			for _, name := range []string{"output", "format"} {
+				if c.Flags().Lookup(name) != nil {
+					_ = c.RegisterFlagCompletionFunc(name, fixedValues(vals))
+				}
+			}
+		}
+		switch {
+		case runIDArgs[path]:
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return completeRunIDs(cmd.Context(), f)
+			}
+		case pipelineArgs[path]:
+			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+			}
+		}
+		if path == "run" {
+			_ = c.RegisterFlagCompletionFunc("resume", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+				return completeRunIDs(cmd.Context(), f)
+			})
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func fixedValues(vals []string) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return vals, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
+	}
+}
+
+// completeRunIDs offers the local runs, newest first, each described by its file and
+// status ("interrupted" for one whose pi was killed). It never creates the database.
+func completeRunIDs(ctx context.Context, f *Factory) ([]string, cobra.ShellCompDirective) {
+	dir := cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
+	path, err := store.DefaultPath(f.Getenv)
+	if err != nil {
+		return nil, dir
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, dir
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, dir
+	}
+	defer st.Close()
+	runs, err := st.List(ctx, maxCompletedRuns)
+	if err != nil {
+		return nil, dir
+	}
+	out := make([]string, 0, len(runs))
+	for _, r := range runs {
+		status := string(r.Status)
+		if interruptedRun(r) {
+			status = "interrupted"
+		}
+		// a tab separates the value from its description; a file name with a tab or a
+		// newline must not break the protocol
+		file := strings.NewReplacer("\t", " ", "\n", " ").Replace(r.File)
+		out = append(out, fmt.Sprintf("%s\t%s %s", r.ID, file, status))
+	}
+	return out, dir
+}
