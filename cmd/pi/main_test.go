@@ -32,7 +32,7 @@ func binaries(b *testing.B) (pi, hello, floor string) {
 		if buildDir, buildErr = os.MkdirTemp("", "pi-bench-"); buildErr != nil {
 			return
 		}
-		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor"} {
+		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor", "spawn": "./testdata/spawn"} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(buildDir, name), pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -46,6 +46,9 @@ func binaries(b *testing.B) (pi, hello, floor string) {
 	}
 	return filepath.Join(buildDir, "pi"), filepath.Join(buildDir, "hello"), filepath.Join(buildDir, "floor")
 }
+
+// spawnPath is the spawn program (testdata/spawn) that binaries built.
+func spawnPath() string { return filepath.Join(buildDir, "spawn") }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -89,14 +92,20 @@ func BenchmarkStartup(b *testing.B) {
 	}
 }
 
-// BenchmarkLocalRun runs the issue's --local targets as whole processes: 50 shell.run steps
-// running `true`, as a chain (each step depends on the previous) and as a fan-out (50
-// independent steps, default concurrency 8), next to the floor any tool pays here: sh
-// starting /bin/true 50 times (not its builtin). And the skewed graph, whose makespan is
-// reported against the 2 s the server's batches need for it (wave 1 = max(1 s, 0.1 s),
-// wave 2 = max(0.1 s, 1 s)).
+// BenchmarkLocalRun runs the --local targets as whole processes. First the scale table
+// (issue 14): chains and fan-outs of 50, 500 and 5,000 shell.run steps running `true`
+// (100,000 too when PI_BENCH_HUGE=1), each next to its floor measured in the same
+// iterations, interleaved: the spawn program starting the same processes with no engine,
+// one after the other for a chain, --concurrency (8) at once for a fan-out. Reported:
+// ratio (pi's wall time over the floor's), cpu-ratio (user+sys over the floor's),
+// peak-rss-MiB (pi's), pi-ms and floor-ms (wall per run). Then `pi validate --local` of
+// the same files (and `pi run --local --dry-run` when pi has it), and the older cases: sh
+// starting /bin/true 50 times, and the skewed graph, whose makespan is reported against
+// the 2 s the server's batches need for it (wave 1 = max(1 s, 0.1 s), wave 2 = max(0.1 s,
+// 1 s)). The pipelines are generated in a temporary directory.
 //
-//	go test ./cmd/pi -run '^$' -bench LocalRun -benchtime 20x
+//	go test ./cmd/pi -run '^$' -bench LocalRun -benchtime 5x
+//	PI_BENCH_HUGE=1 go test ./cmd/pi -run '^$' -bench 'LocalRun/.*-100000' -benchtime 1x -timeout 30m
 func BenchmarkLocalRun(b *testing.B) {
 	pi, _, _ := binaries(b)
 	bench, err := filepath.Abs("../../testdata/pipelines/bench")
@@ -104,12 +113,45 @@ func BenchmarkLocalRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	state := b.TempDir()
+	env := append(os.Environ(), "XDG_STATE_HOME="+state)
+	sizes := []int{50, 500, 5000}
+	if os.Getenv("PI_BENCH_HUGE") == "1" {
+		sizes = append(sizes, 100_000)
+	}
+	gen := b.TempDir()
+	for _, shape := range []string{"chain", "fanout"} {
+		for _, n := range sizes {
+			file := filepath.Join(gen, fmt.Sprintf("%s-%d.yaml", shape, n))
+			if err := writeTruePipeline(file, shape, n); err != nil {
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%s-%d", shape, n), func(b *testing.B) {
+				conc := 1
+				if shape == "fanout" {
+					conc = 8 // pi's default --concurrency
+				}
+				benchAgainstFloor(b, env,
+					[]string{pi, "run", file, "--local", "-o", "jsonl"},
+					[]string{spawnPath(), "-n", fmt.Sprint(n), "-concurrency", fmt.Sprint(conc), "true"})
+			})
+		}
+	}
+	dryRun := piHasDryRun(pi)
+	for _, n := range sizes {
+		file := filepath.Join(gen, fmt.Sprintf("chain-%d.yaml", n))
+		b.Run(fmt.Sprintf("validate-%d", n), func(b *testing.B) {
+			benchMeasured(b, env, []string{pi, "validate", "--local", file})
+		})
+		if dryRun {
+			b.Run(fmt.Sprintf("dry-run-%d", n), func(b *testing.B) {
+				benchMeasured(b, env, []string{pi, "run", "--local", "--dry-run", file})
+			})
+		}
+	}
 	cases := []struct {
 		name string
 		argv []string
 	}{
-		{"chain-50-true", []string{pi, "run", filepath.Join(bench, "chain-50-true.yaml"), "--local", "-o", "jsonl"}},
-		{"fanout-50-true", []string{pi, "run", filepath.Join(bench, "fanout-50-true.yaml"), "--local", "-o", "jsonl"}},
 		{"sh-50-true", []string{"sh", "-c", "for i in $(seq 50); do /bin/true; done"}},
 		{"skewed-sleep", []string{pi, "run", filepath.Join(bench, "skewed-sleep.yaml"), "--local", "-o", "jsonl"}},
 	}
@@ -118,7 +160,7 @@ func BenchmarkLocalRun(b *testing.B) {
 			start := time.Now()
 			for b.Loop() {
 				cmd := exec.Command(c.argv[0], c.argv[1:]...)
-				cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+				cmd.Env = env
 				if out, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("%v: %v\n%s", c.argv, err, out)
 				}

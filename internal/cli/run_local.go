@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -139,32 +138,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	defer closeJobs()
 
-	start := &run.Run{ID: id, Status: run.InProgress, CreatedAt: time.Now()}
-	if prior != nil {
-		start = prior.Clone()
-		start.Status = run.InProgress
-	} else {
-		for _, s := range p.Steps {
-			start.Steps = append(start.Steps, run.Step{ID: s.ID, Action: s.Action, Status: run.StepPending, DependsOn: s.DependsOn})
-		}
-	}
-	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()}); err != nil {
-		return err
-	}
-
 	format := o.Output
-	verb := "started"
-	if prior != nil {
-		verb = "resumed"
-	}
-	if format != render.FormatJSONL && !o.Quiet {
-		// jsonl names the run in its first line (Progress.Start); the others say it here.
-		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
-	}
-	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true})
-	prog.Start(start)
-	defer prog.Stop()
-
 	runCtx := ctx
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -177,48 +151,28 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 	// One writer goroutine records transitions in batches (group commit) and shows each
 	// only after the batch holding it is committed: saved before shown, without a commit
-	// per event. The observer only queues, so the engine never waits for the disk.
+	// per event. The observer only queues, so the engine never waits for the disk. Each
+	// event carries its step's new state, which is all the store and the display read:
+	// a batch costs the same in a run of 50 steps or of 100,000 (no snapshot per batch).
 	// The store must not be cut off by the run's own cancellation: the cancelled state is
 	// exactly what has to be recorded.
 	saveCtx := context.WithoutCancel(ctx)
 	var (
-		runner  *engine.Runner
 		saveErr error
 		qmu     sync.Mutex
 		queue   []run.Event
+		spare   []run.Event // the last batch's array, reused for the next queue
 		closed  bool
 		wake    = make(chan struct{}, 1)
 		wdone   = make(chan struct{})
 	)
-	go func() {
-		defer close(wdone)
-		for {
-			<-wake
-			qmu.Lock()
-			batch, done := queue, closed
-			queue = nil
-			qmu.Unlock()
-			if len(batch) > 0 {
-				snap := runner.Snapshot()
-				if err := st.SaveBatch(saveCtx, batch, snap); err != nil && saveErr == nil {
-					saveErr = err
-				}
-				for _, ev := range batch {
-					prog.Event(ev, snap)
-				}
-			}
-			if done {
-				return
-			}
-		}
-	}()
 	signal := func() {
 		select {
 		case wake <- struct{}{}:
 		default:
 		}
 	}
-	runner, err = engine.New(p, reg, engine.Options{
+	runner, err := engine.New(p, reg, engine.Options{
 		RunID: id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: prior,
 		Observer: func(ev run.Event) {
 			qmu.Lock()
@@ -228,13 +182,49 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		},
 	})
 	if err != nil {
-		qmu.Lock()
-		closed = true
-		qmu.Unlock()
-		signal()
-		<-wdone
 		return err
 	}
+	// The one full copy of the run before its end: the record and the display start from
+	// it (the steps a resume keeps, the others pending), and the events bring both up to
+	// date.
+	start := runner.Snapshot()
+	start.Status = run.InProgress
+	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()}); err != nil {
+		return err
+	}
+	verb := "started"
+	if prior != nil {
+		verb = "resumed"
+	}
+	if format != render.FormatJSONL && !o.Quiet {
+		// jsonl names the run in its first line (Progress.Start); the others say it here.
+		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
+	}
+	prog := render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true})
+	prog.Start(start)
+	defer prog.Stop()
+	go func() {
+		defer close(wdone)
+		for {
+			<-wake
+			qmu.Lock()
+			batch, done := queue, closed
+			queue, spare = spare[:0], batch
+			qmu.Unlock()
+			if len(batch) > 0 {
+				if err := st.SaveEvents(saveCtx, id, batch); err != nil && saveErr == nil {
+					saveErr = err
+				}
+				for k := range batch {
+					prog.Event(batch[k], nil)
+					batch[k] = run.Event{} // drop the step copy for the collector
+				}
+			}
+			if done {
+				return
+			}
+		}
+	}()
 	final, err := runner.Run(runCtx)
 	qmu.Lock()
 	closed = true
@@ -244,7 +234,8 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Create(saveCtx, store.Record{Run: final, File: file, Pipeline: data, Params: params}); err != nil {
+	// Every transition is recorded; what is left is the run's end and its owner's release.
+	if err := st.Finish(saveCtx, id, final.Status); err != nil {
 		return err
 	}
 	if saveErr != nil {

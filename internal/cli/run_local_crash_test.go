@@ -35,13 +35,17 @@ func TestResumeAfterKill(t *testing.T) {
   - id: slow
     action: shell.run
     depends_on: [first]
-    # the first time it hangs (until pi is killed); when resumed it finishes at once
-    input: {script: "if [ -f again ]; then echo resumed; else touch again; sleep 60; fi", env: {MARK: `+mark+`}}
+    # the first time it says it started (through the fifo) and hangs until pi is killed;
+    # when resumed it finishes at once
+    input: {script: "if [ -f again ]; then echo resumed; else touch again; echo > started; sleep 60; fi", env: {MARK: `+mark+`}}
   - id: last
     action: shell.run
     depends_on: [slow]
     input: {command: [echo, done]}
 `)
+	if err := syscall.Mkfifo(filepath.Join(dir, "started"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := append(os.Environ(), "XDG_STATE_HOME="+dir)
 	cmd := exec.Command(bin, "run", file, "--local", "-o", "plain")
 	cmd.Dir, cmd.Env = dir, env
@@ -60,6 +64,10 @@ func TestResumeAfterKill(t *testing.T) {
 		if strings.Contains(sc.Text(), "slow  processing") {
 			break
 		}
+	}
+	// The step's script, not only pi, has started: opening the fifo waits for its writer.
+	if b, err := os.ReadFile(filepath.Join(dir, "started")); err != nil || len(b) == 0 {
+		t.Fatalf("reading the step's start signal: %q, %v", b, err)
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)

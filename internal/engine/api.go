@@ -100,8 +100,12 @@ type Options struct {
 	// their results and are not executed again; the rest run again.
 	Resume *run.Run
 	// Observer receives every transition, in order for each step. It is called from the
-	// engine's goroutines one at a time and must not block for long. It may call
-	// Runner.Snapshot (which then shows exactly the state after the event) but nothing
-	// that changes the run. Steps kept from Resume report no events.
+	// engine's goroutines one at a time and must not block for long. A step event carries
+	// the step's state after it (Event.Step, a copy, and Event.Index): applied in order with
+	// run.Run.Apply to the run Runner.Snapshot shows before Run starts, the events give the
+	// run as it is, so an observer never needs a snapshot per event (a snapshot copies every
+	// step: quadratic over a big run). It may still call Runner.Snapshot (which then shows
+	// exactly the state after the event) but nothing that changes the run. Steps kept from
+	// Resume report no events.
 	Observer func(run.Event)
 }

@@ -728,6 +728,11 @@ func (r *Runner) setStep(i int, mutate func(s *run.Step, now time.Time) run.Even
 	if ev.Error == "" && (s.Status == run.StepFailed || s.Status == run.StepSkipped || ev.RetryIn > 0) {
 		ev.Error = s.Error
 	}
+	if obs != nil {
+		// The event carries the step's new state, so no observer needs the whole run.
+		cp := *s
+		ev.Step, ev.Index = &cp, i
+	}
 	r.mu.Unlock()
 	if obs != nil {
 		obs(ev)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -146,11 +147,20 @@ func checkDAG(t *testing.T, c dagCase) {
 		return map[string]any{"step": id}, nil
 	})
 	opts := c.opts
-	var r *Runner
+	var (
+		r      *Runner
+		mirror *run.Run // the snapshot before Run, with every event applied to it
+	)
 	seen := 0
 	opts.Observer = func(ev run.Event) {
 		mu.Lock()
 		defer mu.Unlock()
+		if ev.StepID != "" && (ev.Step == nil || ev.Step.ID != ev.StepID || ev.Step.Attempts != ev.Attempt || ev.Step.JobID != ev.JobID) {
+			t.Errorf("event %+v carries step %+v", ev, ev.Step)
+		}
+		if !mirror.Apply(ev) {
+			t.Errorf("event %+v does not apply to the run", ev)
+		}
 		// The observer may take a snapshot; it shows exactly the state after this event,
 		// since no transition happens while an observer runs.
 		if seen++; seen%5 == 0 && ev.StepID != "" {
@@ -175,12 +185,18 @@ func checkDAG(t *testing.T, c dagCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mirror = r.Snapshot()
 	start := time.Now()
 	got, err := r.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	end := time.Now()
+
+	// The events alone rebuild the run: an observer needs no snapshot.
+	if mirror.Status != got.Status || !reflect.DeepEqual(mirror.Steps, got.Steps) {
+		t.Errorf("the events applied to the first snapshot give\n%+v\nthe run is\n%+v", mirror, got)
+	}
 
 	if !got.Status.Terminal() {
 		t.Errorf("run status %s is not terminal", got.Status)

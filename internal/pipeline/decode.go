@@ -449,6 +449,7 @@ func (d *decoder) steps(p *Pipeline, e entry) {
 		d.errorf(e.valPos, "steps must be a list of steps (each a mapping with id and action), not %s", kindName(e.val))
 		return
 	}
+	p.Steps = make([]Step, 0, len(e.val.Content)) // a big file's steps are not copied as they grow
 	for i, item := range e.val.Content {
 		n := resolve(item)
 		if n == nil || n.Kind != yaml.MappingNode {

@@ -32,7 +32,10 @@ type Options struct {
 type Progress interface {
 	// Start shows the run as first known (its id; the live table begins).
 	Start(r *run.Run)
-	// Event records a transition; snap is the run after it.
+	// Event records a transition; snap is the run after it. snap may be nil when e carries
+	// what changed (run.Event.Step, as the local engine's events do): a Progress that
+	// keeps the run then updates its own copy from e, so an event costs the same whatever
+	// the size of the run.
 	Event(e run.Event, snap *run.Run)
 	// Warn prints a warning that stays on screen (above a live table).
 	Warn(msg string)
@@ -135,6 +138,7 @@ func (d dedupe) add(e run.Event) (prev run.Event, fresh bool) {
 	if seen && sameEvent(prev, e) {
 		return prev, false // e.g. the engine's run start after Start's own line
 	}
+	e.Step = nil // the line needs only the event, not the step's state it carries
 	d[e.StepID] = e
 	return prev, true
 }

@@ -15,6 +15,7 @@ import (
 type liveProgress struct {
 	*base
 	last  *run.Run
+	owned bool      // last is this Progress's own copy (not a caller's snapshot)
 	since time.Time // when Start was called: the age when the run has no created_at
 	frame int
 	// drawn are the visible widths of the lines of the live block on screen: after a
@@ -39,7 +40,7 @@ func (p *liveProgress) Start(r *run.Run) {
 		return
 	}
 	p.started = true
-	p.last = r.Clone()
+	p.last, p.owned = r.Clone(), true
 	p.since = p.opts.Clock()
 	p.write(p.io.ErrOut, hideCursor)
 	p.redraw(nil)
@@ -48,16 +49,30 @@ func (p *liveProgress) Start(r *run.Run) {
 	go p.ticker()
 }
 
-func (p *liveProgress) Event(_ run.Event, snap *run.Run) {
+// minLiveRows is the size of run that the live block redraws at every event even when the
+// terminal's height is unknown; a bigger run that does not fit is redrawn at each tick only.
+const minLiveRows = 24
+
+func (p *liveProgress) Event(e run.Event, snap *run.Run) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
 		return
 	}
-	if snap != nil {
-		p.last = snap
+	switch {
+	case snap != nil:
+		p.last, p.owned = snap, false
+	case p.last != nil:
+		if !p.owned {
+			p.last, p.owned = p.last.Clone(), true
+		}
+		p.last.Apply(e)
 	}
-	p.redraw(nil)
+	// A run that does not fit the terminal is redrawn by the ticker alone: choosing its
+	// rows scans the run, which per event would make a big run quadratic.
+	if p.last == nil || len(p.last.Steps)+3 <= max(p.io.Height(), minLiveRows) {
+		p.redraw(nil)
+	}
 }
 
 func (p *liveProgress) Warn(msg string) {
@@ -176,7 +191,8 @@ func (p *liveProgress) liveLines() []string {
 // fitRows keeps the table within room lines (its header included) so the live block never
 // scrolls (a scrolled block cannot be redrawn in place): the steps being worked on, the
 // failed ones, then those still to come, in file order, and a line that counts the rest.
-// room <= 0 means no limit.
+// room <= 0 means no limit. One pass over the steps, copying only the rows kept, so a
+// redraw of a run of 100,000 steps costs a scan, not a sort and a copy of the run.
 func fitRows(r *run.Run, room int) (*run.Run, string) {
 	if room <= 0 || len(r.Steps)+1 <= room {
 		return r, ""
@@ -195,26 +211,33 @@ func fitRows(r *run.Run, room int) (*run.Run, string) {
 		}
 		return 4 // done with
 	}
-	order := make([]int, len(r.Steps))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return rank(&r.Steps[order[a]]) < rank(&r.Steps[order[b]]) })
-	keep := make([]bool, len(r.Steps))
-	for _, i := range order[:rows] {
-		keep[i] = true
-	}
-	cut := *r
-	cut.Steps = nil
-	hidden := map[string]int{}
+	// The first rows steps of each rank, in file order; then the best ranks fill the rows.
+	var byRank [5][]int
 	for i := range r.Steps {
-		if keep[i] {
-			cut.Steps = append(cut.Steps, r.Steps[i])
-		} else {
-			hidden[statusWord(r, &r.Steps[i])]++
+		k := rank(&r.Steps[i])
+		if len(byRank[k]) < rows {
+			byRank[k] = append(byRank[k], i)
 		}
 	}
-	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-rows, countsText(hidden))
+	keep := make([]int, 0, rows)
+	for k := range byRank {
+		n := min(len(byRank[k]), rows-len(keep))
+		keep = append(keep, byRank[k][:n]...)
+	}
+	sort.Ints(keep)
+	cut := *r
+	cut.Steps = make([]run.Step, 0, len(keep))
+	hidden := map[string]int{}
+	next := 0
+	for i := range r.Steps {
+		if next < len(keep) && keep[next] == i {
+			cut.Steps = append(cut.Steps, r.Steps[i])
+			next++
+			continue
+		}
+		hidden[statusWord(r, &r.Steps[i])]++
+	}
+	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-len(keep), countsText(hidden))
 }
 
 // truncateStyled keeps a short styled header; it falls back to plain text if too wide.

@@ -15,7 +15,11 @@ func Diff(prev, next *Run, now time.Time) []Event {
 	for i := range next.Steps {
 		s := &next.Steps[i]
 		var old *Step
-		if prev != nil {
+		switch {
+		case prev == nil:
+		case i < len(prev.Steps) && prev.Steps[i].ID == s.ID:
+			old = &prev.Steps[i] // the same run read again: its steps keep their order
+		default:
 			old = prev.Step(s.ID)
 		}
 		if old != nil && old.Status == s.Status && old.JobID == s.JobID && old.Attempts == s.Attempts {

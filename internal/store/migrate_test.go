@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+
+	"github.com/pi-cli/pi/internal/run"
 )
 
 // A database written by the previous version (2, no owner column) opens, keeps its runs and
@@ -45,5 +47,74 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	if got, err := s.Get(ctx, "new"); err != nil || got.Owner != "host:42" {
 		t.Fatalf("owner = %q, %v; want host:42", got.Owner, err)
+	}
+}
+
+// A database of version 3 (the pipeline and the whole run in the runs row, newer step
+// states as JSON in steps) opens with every run intact: the steps, their overlay, the
+// pipeline and the params; afterwards the runs row no longer holds the big columns.
+func TestMigrateFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runJSON := `{"id":"v3","status":"in_progress","metadata":{"team":"ads"},"steps":[` +
+		`{"id":"a","action":"shell.run","status":"completed","depends_on":[],"job_id":null,"result":{"exit_code":0},"error":null,"started_at":100,"completed_at":101,"attempts":1},` +
+		`{"id":"b","action":"shell.run","status":"pending","depends_on":["a"],"job_id":null,"result":null,"error":null,"started_at":null,"completed_at":null}]}`
+	stepB := `{"id":"b","action":"shell.run","status":"failed","depends_on":["a"],"job_id":"j-1","result":null,"error":"boom","started_at":102,"completed_at":103,"attempts":2}`
+	for _, stmt := range []string{
+		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
+			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '')`,
+		`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq))`,
+		`CREATE TABLE steps (run_id TEXT NOT NULL, idx INTEGER NOT NULL, step TEXT NOT NULL, PRIMARY KEY (run_id, idx))`,
+		`INSERT INTO runs VALUES ('v3', 'v3.yaml', CAST('steps: [...]' AS BLOB), '{"k":"v"}', 'failed', 1000, 2000, '` + runJSON + `', 'host:1')`,
+		`INSERT INTO steps VALUES ('v3', 1, '` + stepB + `')`,
+		`INSERT INTO events VALUES ('v3', 1, '{"run_id":"v3","step":"a","status":"completed"}')`,
+		`PRAGMA user_version = 3`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Get(ctx, "v3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := got.Run
+	if r.Status != "failed" || got.File != "v3.yaml" || string(got.Pipeline) != "steps: [...]" || got.Params["k"] != "v" ||
+		got.Owner != "host:1" || r.Metadata["team"] != "ads" || len(r.Steps) != 2 {
+		t.Fatalf("after migration: %+v %+v", got, r)
+	}
+	a, b := r.Steps[0], r.Steps[1]
+	if a.ID != "a" || a.Status != "completed" || a.Result["exit_code"] != 0.0 || a.StartedAt.Unix() != 100 || a.Attempts != 1 {
+		t.Errorf("step a = %+v", a)
+	}
+	if b.ID != "b" || b.Status != "failed" || b.Error != "boom" || b.JobID != "j-1" || b.Attempts != 2 ||
+		b.CompletedAt.Unix() != 103 || len(b.DependsOn) != 1 || b.DependsOn[0] != "a" {
+		t.Errorf("step b (from the steps overlay) = %+v", b)
+	}
+	if evs, err := s.Events(ctx, "v3"); err != nil || len(evs) != 1 {
+		t.Errorf("events %v, %v", evs, err)
+	}
+	var big int
+	if err := s.db.QueryRow(`SELECT length(pipeline) + length(run_json) FROM runs WHERE id='v3'`).Scan(&big); err != nil || big != 0 {
+		t.Errorf("the runs row still holds %d bytes of pipeline and run (%v)", big, err)
+	}
+	// The migrated run takes new transitions like any other.
+	r.Steps[1].Status, r.Status = run.StepCompleted, run.Completed
+	if err := s.Save(ctx, run.Event{RunID: "v3", StepID: "b", Status: "completed"}, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "v3"); err != nil || got.Run.Steps[1].Status != run.StepCompleted || got.Run.Status != run.Completed {
+		t.Fatalf("after a save: %+v, %v", got, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -20,7 +21,14 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version; a newer file is refused rather than
 // misread.
-const schemaVersion = 3
+//
+// Version 4 keeps what a run's record holds in rows written once and rows written per
+// change: the runs row is small (status, times, owner) and rewritten per batch of
+// transitions; run_docs holds the pipeline file and the run without its steps, written
+// when the run starts; run_steps holds one row per step, inserted when the run starts and
+// updated only when the step changes. (Versions up to 3 kept the pipeline and the whole
+// run in the runs row, which every batch rewrote, and the changed steps as JSON in steps.)
+const schemaVersion = 4
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,12 +49,26 @@ CREATE TABLE IF NOT EXISTS events (
 	event  TEXT NOT NULL,
 	PRIMARY KEY (run_id, seq)
 );
-CREATE TABLE IF NOT EXISTS steps (
-	run_id TEXT NOT NULL,
-	idx    INTEGER NOT NULL,
-	step   TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS run_docs (
+	run_id   TEXT PRIMARY KEY,
+	pipeline BLOB NOT NULL,
+	run_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_steps (
+	run_id       TEXT NOT NULL,
+	idx          INTEGER NOT NULL,
+	id           TEXT NOT NULL,
+	action       TEXT NOT NULL,
+	depends_on   TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	attempts     INTEGER NOT NULL,
+	job_id       TEXT NOT NULL,
+	error        TEXT NOT NULL,
+	started_ms   INTEGER NOT NULL,
+	completed_ms INTEGER NOT NULL,
+	result       TEXT,
 	PRIMARY KEY (run_id, idx)
-);`
+) WITHOUT ROWID;`
 
 // ErrNotFound is returned by Get for an id the store does not hold.
 var ErrNotFound = errors.New("no such local run")
@@ -55,6 +77,15 @@ var ErrNotFound = errors.New("no such local run")
 type Store struct {
 	db   *sql.DB
 	path string
+
+	prepOnce sync.Once
+	prepErr  error
+	stmts    stmts
+
+	// seq is the last event number this Store wrote per run, so a batch need not ask the
+	// database (one pi process writes a run's events; a resume starts a new Store).
+	seqMu sync.Mutex
+	seq   map[string]int64
 }
 
 // DefaultPath is $XDG_STATE_HOME/pi/runs.db, or ~/.local/state/pi/runs.db.
@@ -86,16 +117,51 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, damaged(path, err)
 	}
 	s := &Store{db: db, path: path}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func damaged(path string, err error) error {
-	return fmt.Errorf("runs database %s is unreadable (%v); move it aside or delete it to start a new record of local runs", path, err)
+// migrateRetrying is migrate, tried again while another process holds the file's lock in a
+// way SQLite does not wait for itself: a new file's switch to WAL while the other process
+// creates the schema returns SQLITE_BUSY at once. The wait is bounded like busy_timeout.
+func (s *Store) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
+
+// isBusy reports SQLITE_BUSY (another connection holds the lock).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
+}
+
+func damaged(path string, err error) error {
+	return &damagedError{path: path, err: err}
+}
+
+type damagedError struct {
+	path string
+	err  error
+}
+
+func (e *damagedError) Error() string {
+	return fmt.Sprintf("runs database %s is unreadable (%v); move it aside or delete it to start a new record of local runs", e.path, e.err)
+}
+
+func (e *damagedError) Unwrap() error { return e.err }
 
 func (s *Store) migrate(ctx context.Context) error {
 	var v int
@@ -103,28 +169,54 @@ func (s *Store) migrate(ctx context.Context) error {
 		return damaged(s.path, err)
 	}
 	if v > schemaVersion {
-		return fmt.Errorf("runs database %s has schema version %d, newer than this pi understands (%d); upgrade pi or use another XDG_STATE_HOME", s.path, v, schemaVersion)
+		return newerSchema(s.path, v)
 	}
 	if v == schemaVersion {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+	// One transaction (BEGIN IMMEDIATE): a second pi opening the file at the same moment
+	// waits, then finds the work done.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return damaged(s.path, err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return damaged(s.path, err)
+	}
+	switch {
+	case v > schemaVersion:
+		return newerSchema(s.path, v)
+	case v == schemaVersion:
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return damaged(s.path, err)
 	}
 	// Version 3 records which pi process owns a run; older files gain the column.
 	var hasOwner int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name='owner'`).Scan(&hasOwner); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name='owner'`).Scan(&hasOwner); err != nil {
 		return damaged(s.path, err)
 	}
 	if hasOwner == 0 {
-		if _, err := s.db.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
 			return damaged(s.path, err)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+	if err := migrateRows(ctx, tx); err != nil {
+		return damaged(s.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return damaged(s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return damaged(s.path, err)
 	}
 	return nil
+}
+
+func newerSchema(path string, v int) error {
+	return fmt.Errorf("runs database %s has schema version %d, newer than this pi understands (%d); upgrade pi or use another XDG_STATE_HOME", path, v, schemaVersion)
 }
 
 // Path is the database file.
@@ -157,13 +249,18 @@ type Summary struct {
 // Duration is how long the run took (so far, when not terminal: until its last change).
 func (s Summary) Duration() time.Duration { return s.UpdatedAt.Sub(s.CreatedAt) }
 
-// Create saves a new run (or replaces the record of a resumed one, keeping its events).
+// Create saves a new run, or replaces the record of a resumed one (keeping its events):
+// the runs row, the pipeline file and the run's steps, each step in a row of its own that
+// later batches update in place.
 func (s *Store) Create(ctx context.Context, rec Record) error {
+	fail := func(err error) error { return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err) }
 	params, err := json.Marshal(rec.Params)
 	if err != nil {
 		return fmt.Errorf("encoding params: %w", err)
 	}
-	rj, err := json.Marshal(rec.Run)
+	doc := *rec.Run
+	doc.Steps = nil
+	rj, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("encoding run: %w", err)
 	}
@@ -174,18 +271,51 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner)
-		VALUES(?,?,?,?,?,?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, run_json=excluded.run_json, owner=excluded.owner`,
-		rec.Run.ID, rec.File, rec.Pipeline, string(params), string(rec.Run.Status),
-		created.UnixMilli(), time.Now().UnixMilli(), string(rj), rec.Owner)
+	st, err := s.prepared()
 	if err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
+		return fail(err)
 	}
-	// run_json now holds every step; per-step rows are only newer changes on top of it.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM steps WHERE run_id=?`, rec.Run.ID); err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
 	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner)
+		VALUES(?,?,x'',?,?,?,?,'',?)
+		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
+		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
+		created.UnixMilli(), time.Now().UnixMilli(), rec.Owner); err != nil {
+		return fail(err)
+	}
+	// The pipeline is the same file on a resume: it is written once.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO run_docs(run_id, pipeline, run_json) VALUES(?,?,?)
+		ON CONFLICT(run_id) DO UPDATE SET run_json=excluded.run_json`, rec.Run.ID, rec.Pipeline, string(rj)); err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id=?`, rec.Run.ID); err != nil {
+		return fail(err)
+	}
+	ins := tx.StmtContext(ctx, st.insertStep)
+	defer ins.Close()
+	for i := range rec.Run.Steps {
+		step := &rec.Run.Steps[i]
+		deps, err := json.Marshal(step.DependsOn)
+		if err != nil {
+			return fmt.Errorf("encoding step %s: %w", step.ID, err)
+		}
+		res, err := resultText(step.Result)
+		if err != nil {
+			return fmt.Errorf("encoding step %s: %w", step.ID, err)
+		}
+		if _, err := ins.ExecContext(ctx, rec.Run.ID, i, step.ID, step.Action, string(deps), string(step.Status),
+			step.Attempts, step.JobID, step.Error, msOf(step.StartedAt), msOf(step.CompletedAt), res); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	s.forgetSeq(rec.Run.ID)
 	return nil
 }
 
@@ -195,54 +325,125 @@ func (s *Store) Save(ctx context.Context, ev run.Event, r *run.Run) error {
 	return s.SaveBatch(ctx, []run.Event{ev}, r)
 }
 
-// SaveBatch records several transitions and the state of the steps they touched after the
-// last of them, in one transaction (a group commit: a busy run pays one commit per batch,
-// not per event, and re-encodes only the steps that changed, not the whole run).
+// SaveBatch records several transitions, the state of the steps they touched and r's
+// status, in one transaction. A step event that does not carry its step (Event.Step) is
+// recorded with r's state of the step. Only the touched steps are read from r: SaveEvents
+// does the same work without a run.
 func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var at map[string]int // step id -> index in r, built only when an event needs it
+	filled := make([]run.Event, len(evs))
+	for k, ev := range evs {
+		if ev.StepID != "" && ev.Step == nil {
+			if at == nil {
+				at = make(map[string]int, len(r.Steps))
+				for i := range r.Steps {
+					at[r.Steps[i].ID] = i
+				}
+			}
+			if i, ok := at[ev.StepID]; ok {
+				cp := r.Steps[i]
+				ev.Step, ev.Index = &cp, i
+			}
+		}
+		filled[k] = ev
+	}
+	status := r.Status
+	return s.save(ctx, r.ID, filled, &status)
+}
+
+// SaveEvents records a batch of transitions of run id in one transaction (a group commit:
+// a busy run pays one commit per batch, not per event): the events, the steps they touched
+// in their state after the batch (each step event carries it, Event.Step), and the run's
+// status when a run event is among them. Its cost depends on the batch, not on the run.
+func (s *Store) SaveEvents(ctx context.Context, id string, evs []run.Event) error {
+	return s.save(ctx, id, evs, nil)
+}
+
+func (s *Store) save(ctx context.Context, id string, evs []run.Event, status *run.Status) error {
+	fail := func(err error) error { return fmt.Errorf("saving run %s in %s: %w", id, s.path, err) }
+	st, err := s.prepared()
 	if err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
+		return fail(err)
 	}
-	defer tx.Rollback()
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq),0) FROM events WHERE run_id=?`, r.ID).Scan(&seq); err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
-	}
+	// The last state of each touched step, in the order first touched.
+	var (
+		order     []int
+		last      = make(map[int]*run.Step, len(evs))
+		runStatus run.Status
+	)
 	for _, ev := range evs {
-		ej, err := json.Marshal(ev)
-		if err != nil {
+		switch {
+		case ev.StepID != "" && ev.Step != nil:
+			if _, seen := last[ev.Index]; !seen {
+				order = append(order, ev.Index)
+			}
+			last[ev.Index] = ev.Step
+		case ev.StepID == "" && ev.Status != "":
+			runStatus = run.Status(ev.Status)
+		}
+	}
+	if status == nil && runStatus != "" {
+		status = &runStatus // SaveBatch's run status wins over the batch's run events
+	}
+	encoded := make([][]byte, len(evs))
+	for k := range evs {
+		if encoded[k], err = json.Marshal(evs[k]); err != nil {
 			return fmt.Errorf("encoding event: %w", err)
 		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	seq, known := s.lastSeq(id)
+	if !known {
+		if err := tx.StmtContext(ctx, st.maxSeq).QueryRowContext(ctx, id).Scan(&seq); err != nil {
+			return fail(err)
+		}
+	}
+	ins := tx.StmtContext(ctx, st.insertEvent)
+	for _, ej := range encoded {
 		seq++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events(run_id, seq, event) VALUES(?,?,?)`, r.ID, seq, string(ej)); err != nil {
-			return fmt.Errorf("saving an event of run %s in %s: %w", r.ID, s.path, err)
+		if _, err := ins.ExecContext(ctx, id, seq, string(ej)); err != nil {
+			return fmt.Errorf("saving an event of run %s in %s: %w", id, s.path, err)
 		}
 	}
-	touched := map[string]bool{}
-	for _, ev := range evs {
-		if ev.StepID != "" && !touched[ev.StepID] {
-			touched[ev.StepID] = true
-		}
-	}
-	for i := range r.Steps {
-		if !touched[r.Steps[i].ID] {
-			continue
-		}
-		sj, err := json.Marshal(r.Steps[i])
+	upd := tx.StmtContext(ctx, st.updateStep)
+	for _, i := range order {
+		step := last[i]
+		res, err := resultText(step.Result)
 		if err != nil {
-			return fmt.Errorf("encoding step %s: %w", r.Steps[i].ID, err)
+			return fmt.Errorf("encoding step %s: %w", step.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO steps(run_id, idx, step) VALUES(?,?,?)
-			ON CONFLICT(run_id, idx) DO UPDATE SET step=excluded.step`, r.ID, i, string(sj)); err != nil {
-			return fmt.Errorf("saving step %s of run %s in %s: %w", r.Steps[i].ID, r.ID, s.path, err)
+		if _, err := upd.ExecContext(ctx, string(step.Status), step.Attempts, step.JobID, step.Error,
+			msOf(step.StartedAt), msOf(step.CompletedAt), res, id, i); err != nil {
+			return fmt.Errorf("saving step %s of run %s in %s: %w", step.ID, id, s.path, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=? WHERE id=?`,
-		string(r.Status), time.Now().UnixMilli(), r.ID); err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
+	now := time.Now().UnixMilli()
+	if status != nil {
+		_, err = tx.StmtContext(ctx, st.setStatus).ExecContext(ctx, string(*status), now, id)
+	} else {
+		_, err = tx.StmtContext(ctx, st.touch).ExecContext(ctx, now, id)
+	}
+	if err != nil {
+		return fail(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("saving run %s in %s: %w", r.ID, s.path, err)
+		s.forgetSeq(id)
+		return fail(err)
+	}
+	s.setSeq(id, seq)
+	return nil
+}
+
+// Finish records the end of a run whose transitions are all saved: its status, and that
+// no pi process owns it any more. It writes the runs row alone.
+func (s *Store) Finish(ctx context.Context, id string, status run.Status) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE runs SET status=?, updated_ms=?, owner='' WHERE id=?`,
+		string(status), time.Now().UnixMilli(), id); err != nil {
+		return fmt.Errorf("saving run %s in %s: %w", id, s.path, err)
 	}
 	return nil
 }
@@ -250,9 +451,11 @@ func (s *Store) SaveBatch(ctx context.Context, evs []run.Event, r *run.Run) erro
 // Get loads a run with its pipeline. An unknown id gives ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rec Record
-	var params, rj, status string
+	var params, status string
+	var rj sql.NullString
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT file, pipeline, params, status, created_ms, updated_ms, run_json, owner FROM runs WHERE id=?`, id).
+	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner
+		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
 		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &rec.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
@@ -264,34 +467,85 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 		return nil, fmt.Errorf("run %s in %s: params: %w", id, s.path, err)
 	}
 	rec.Run = new(run.Run)
-	if err := json.Unmarshal([]byte(rj), rec.Run); err != nil {
-		return nil, fmt.Errorf("run %s in %s: %w", id, s.path, err)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT idx, step FROM steps WHERE run_id=?`, id)
-	if err != nil {
-		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var idx int
-		var sj string
-		if err := rows.Scan(&idx, &sj); err != nil {
-			return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
-		}
-		if idx < 0 || idx >= len(rec.Run.Steps) {
-			continue
-		}
-		if err := json.Unmarshal([]byte(sj), &rec.Run.Steps[idx]); err != nil {
-			return nil, fmt.Errorf("run %s in %s: step %d: %w", id, s.path, idx, err)
+	if rj.Valid {
+		if err := json.Unmarshal([]byte(rj.String), rec.Run); err != nil {
+			return nil, fmt.Errorf("run %s in %s: %w", id, s.path, err)
 		}
 	}
-	if err := rows.Err(); err != nil {
+	rec.Run.ID = id
+	if rec.Run.Steps, err = readSteps(ctx, s.db, id); err != nil {
 		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
 	}
 	rec.Run.Status = run.Status(status)
 	rec.Run.CreatedAt = time.UnixMilli(created)
 	rec.Run.UpdatedAt = time.UnixMilli(updated)
 	return &rec, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result
+		FROM run_steps WHERE run_id=? ORDER BY idx`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	steps := []run.Step{}
+	for rows.Next() {
+		var (
+			st               run.Step
+			deps, status     string
+			res              sql.NullString
+			started, stopped int64
+		)
+		if err := rows.Scan(&st.ID, &st.Action, &deps, &status, &st.Attempts, &st.JobID, &st.Error, &started, &stopped, &res); err != nil {
+			return nil, err
+		}
+		st.Status = run.StepStatus(status)
+		st.StartedAt, st.CompletedAt = timeOfMs(started), timeOfMs(stopped)
+		if deps != "null" && deps != "[]" {
+			if err := json.Unmarshal([]byte(deps), &st.DependsOn); err != nil {
+				return nil, fmt.Errorf("step %s: depends_on: %w", st.ID, err)
+			}
+		}
+		if res.Valid {
+			if err := json.Unmarshal([]byte(res.String), &st.Result); err != nil {
+				return nil, fmt.Errorf("step %s: result: %w", st.ID, err)
+			}
+		}
+		steps = append(steps, st)
+	}
+	return steps, rows.Err()
+}
+
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func timeOfMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// resultText is a step result as stored: JSON, or NULL for none.
+func resultText(res map[string]any) (any, error) {
+	if res == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }
 
 // Events returns a run's transitions in the order they were saved.

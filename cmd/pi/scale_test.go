@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// usage is what spawn -measure reports of one process.
+type usage struct {
+	wall, cpu time.Duration
+	maxRSSKiB int64
+}
+
+// measured runs argv once under spawn -measure (its stdout discarded) and returns its usage.
+func measured(b *testing.B, env, argv []string) usage {
+	b.Helper()
+	cmd := exec.Command(spawnPath(), append([]string{"-measure"}, argv...)...)
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", argv, err, tail(stderr.String(), 2000))
+	}
+	var wall, user, sys, rss int64
+	if _, err := fmt.Sscanf(string(out), "wall=%d user=%d sys=%d maxrss=%d", &wall, &user, &sys, &rss); err != nil {
+		b.Fatalf("spawn -measure printed %q: %v", out, err)
+	}
+	return usage{wall: time.Duration(wall), cpu: time.Duration(user + sys), maxRSSKiB: rss}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// benchAgainstFloor runs pi and its floor alternately, b.N times each, and reports pi's
+// wall time per run (ns/op) and against the floor's, the same for CPU time, and pi's peak
+// RSS over the runs.
+func benchAgainstFloor(b *testing.B, env, pi, floor []string) {
+	var p, f usage
+	for b.Loop() {
+		u := measured(b, env, pi)
+		p.wall, p.cpu, p.maxRSSKiB = p.wall+u.wall, p.cpu+u.cpu, max(p.maxRSSKiB, u.maxRSSKiB)
+		u = measured(b, env, floor)
+		f.wall, f.cpu, f.maxRSSKiB = f.wall+u.wall, f.cpu+u.cpu, max(f.maxRSSKiB, u.maxRSSKiB)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(p.wall.Nanoseconds())/n, "ns/op")
+	b.ReportMetric(float64(p.wall)/float64(f.wall), "ratio")
+	b.ReportMetric(float64(p.cpu)/float64(f.cpu), "cpu-ratio")
+	b.ReportMetric(float64(p.maxRSSKiB)/1024, "peak-rss-MiB")
+	b.ReportMetric(float64(p.wall.Milliseconds())/n, "pi-ms")
+	b.ReportMetric(float64(f.wall.Milliseconds())/n, "floor-ms")
+	b.ReportMetric(float64(p.cpu.Milliseconds())/n, "pi-cpu-ms")
+	b.ReportMetric(float64(f.cpu.Milliseconds())/n, "floor-cpu-ms")
+}
+
+// benchMeasured runs argv b.N times and reports its wall time per run and peak RSS.
+func benchMeasured(b *testing.B, env, argv []string) {
+	var wall time.Duration
+	var rss int64
+	for b.Loop() {
+		u := measured(b, env, argv)
+		wall += u.wall
+		rss = max(rss, u.maxRSSKiB)
+	}
+	b.ReportMetric(float64(wall.Nanoseconds())/float64(b.N), "ns/op")
+	b.ReportMetric(float64(rss)/1024, "peak-rss-MiB")
+}
+
+// writeTruePipeline writes a pipeline of n shell.run steps running `true`: a chain (each
+// step depends on the one before) or a fan-out (every step after the first depends on the
+// first). It streams, so a 100,000-step file costs the benchmark no memory.
+func writeTruePipeline(path, shape string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "steps:")
+	for i := range n {
+		fmt.Fprintf(w, "  - id: s%d\n    action: shell.run\n    input: { command: [\"true\"] }\n", i)
+		switch {
+		case i == 0:
+		case shape == "chain":
+			fmt.Fprintf(w, "    depends_on: [s%d]\n", i-1)
+		default:
+			fmt.Fprintln(w, "    depends_on: [s0]")
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// piHasDryRun reports whether this pi has `pi run --dry-run` (another change adds it).
+func piHasDryRun(pi string) bool {
+	out, _ := exec.Command(pi, "run", "--help").CombinedOutput()
+	return strings.Contains(string(out), "--dry-run")
+}
+
+// BenchmarkRunsStore is `pi runs list` and `pi runs get` as whole processes against a store
+// of 1,000 recorded runs (10 steps each) plus one of 100,000 steps, all finished (issue
+// 14: each under 1 s). The store is written through the store package, as pi run writes it.
+//
+//	go test ./cmd/pi -run '^$' -bench RunsStore -benchtime 5x
+func BenchmarkRunsStore(b *testing.B) {
+	pi, _, _ := binaries(b)
+	state := b.TempDir()
+	env := append(os.Environ(), "XDG_STATE_HOME="+state)
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(state, "pi", "runs.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	record := func(id string, n int, created time.Time) {
+		r := &run.Run{ID: id, Status: run.Completed, CreatedAt: created, Steps: make([]run.Step, n)}
+		for i := range r.Steps {
+			r.Steps[i] = run.Step{ID: fmt.Sprintf("s%d", i), Action: "shell.run", Status: run.StepCompleted, Attempts: 1,
+				StartedAt: created, CompletedAt: created.Add(time.Millisecond), Result: map[string]any{"exit_code": 0, "stdout": "", "stderr": ""}}
+			if i > 0 {
+				r.Steps[i].DependsOn = []string{r.Steps[i-1].ID}
+			}
+		}
+		if err := st.Create(ctx, store.Record{Run: r, File: id + ".yaml", Pipeline: []byte("steps: []\n")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 1000 {
+		record(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), 10, t0.Add(time.Duration(i)*time.Second))
+	}
+	huge := "11111111-1111-4111-8111-111111111111"
+	record(huge, 100_000, t0.Add(-time.Minute))
+	st.Close()
+	for _, c := range []struct {
+		name string
+		argv []string
+	}{
+		{"list", []string{pi, "runs", "list"}},
+		{"list-json", []string{pi, "runs", "list", "-o", "json"}},
+		{"get-100000-steps", []string{pi, "runs", "get", huge}},
+		{"get-100000-steps-json", []string{pi, "runs", "get", huge, "-o", "json"}},
+		{"get-10-steps", []string{pi, "runs", "get", "00000000-0000-4000-8000-000000000500"}},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchMeasured(b, env, c.argv) })
+	}
+}
