@@ -33,9 +33,9 @@ type runOptions struct {
 	// DryRun is --dry-run: validate, print what would be sent (or run) and its cost, and
 	// stop (dryrun.go).
 	DryRun bool
-	// Download is --download DIR (issue 15): save the run's results there at the end.
-	// Not read yet; the field is here so that flag lands as one line in newRunCmd.
-	Download string
+	// Download is --download DIR: save the run's images there at the end (run_download.go).
+	Download    string
+	downloadErr error // what the download at the end said, for the exit code
 }
 
 // Bounds of --interval: the long-poll is asked in whole seconds, and following a run
@@ -101,6 +101,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent (with --local: the plan) and the paid jobs; send nothing, need no key")
+	fl.StringVar(&o.Download, "download", "", "when the run ends, download its images into this directory, as 'pi runs download' does")
 	return cmd
 }
 
@@ -138,6 +139,10 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return UsageErrorf("--detach with --sandbox: the sandbox lives in this pi process, so the run would end with it; drop --detach")
 	case o.Detach && changed("timeout"):
 		return UsageErrorf("--timeout bounds following the run; --detach does not follow it (use 'pi runs get ID --wait --timeout ...')")
+	case o.DryRun && o.Download != "":
+		return UsageErrorf("--dry-run runs nothing, so --download would have nothing to save")
+	case o.Detach && o.Download != "":
+		return UsageErrorf("--download saves the images when the run ends; --detach does not wait for it (use 'pi runs download ID' later)")
 	case o.Detach && changed("interval"):
 		return UsageErrorf("--interval is how often a followed run is re-read; --detach does not follow it")
 	case o.Local && changed("interval"):
@@ -163,9 +168,9 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 		return runDryRun(f, o)
 	case o.Resume != "", o.Local:
 		// executeLocal takes the stored pipeline of a resumed run, or o.File.
-		return executeLocal(ctx, f, o)
+		return withDownloadError(f, o, executeLocal(ctx, f, o))
 	default:
-		return runRemote(ctx, f, o)
+		return withDownloadError(f, o, runRemote(ctx, f, o))
 	}
 }
 

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/download"
+	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+type runsDownloadOptions struct {
+	ID     string
+	Dir    string   // -D; "" is ./pi-<first 8 of the id>
+	Steps  []string // --step globs
+	Output string   // table or json (the manifest on stdout)
+	Quiet  bool
+
+	// LocalRun is asked first (the local store); found false falls through to the API.
+	LocalRun func(id string) (*store.Record, bool, error)
+	// GetRun reads a run from the API.
+	GetRun func(ctx context.Context, id string) (*run.Run, error)
+}
+
+func newRunsDownloadCmd(f *Factory, runF func(*runsDownloadOptions) error) *cobra.Command {
+	o := &runsDownloadOptions{}
+	cmd := &cobra.Command{
+		Annotations: map[string]string{signalsAnnotation: "yes"},
+		Use:         "download ID",
+		Short:       "Download the images of a run, with a manifest",
+		Long: `Download the image of every completed step of a run (a local run of this machine, else
+the run on the Pi API) into a directory, as <step>.png (the extension from the content
+type), with manifest.json: the run id and status, and for every file the step, action,
+job_id, url, file, bytes and sha256.
+
+It can be run again: a file that already has the image's bytes is kept, a different one
+is replaced atomically, and the manifest keeps describing the whole directory. The images
+are public URLs on another host than the API: they are fetched without the API key.
+
+Exit codes: 0 done, 2 bad flags or --step matches no step, 4 the run could not be read
+or a download failed (the other files are kept).`,
+		Example: `  pi runs download 9f175af9-589b-44e8-86b9-1a434702245a
+  pi runs download 9f175af9-589b-44e8-86b9-1a434702245a -D out --step 'localize_*'
+  pi runs download 9f175af9-589b-44e8-86b9-1a434702245a -o json --jq '.files[].file'`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.ID = args[0]
+			if !uuidRe.MatchString(o.ID) {
+				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
+			}
+			if o.Output != "table" && o.Output != "json" {
+				return UsageErrorf("-o %s: want table or json", o.Output)
+			}
+			o.LocalRun = localRunLookup(cmd.Context(), f)
+			o.GetRun = func(ctx context.Context, id string) (*run.Run, error) {
+				c, err := f.apiClient()
+				if err != nil {
+					return nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", id, err)}
+				}
+				r, err := c.GetRun(ctx, id, false, 0)
+				if err != nil {
+					return nil, fmt.Errorf("get run %s: %w", id, err)
+				}
+				return r, nil
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runsDownload(cmd.Context(), f, o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.Dir, "dir", "D", "", "directory to download into (default ./pi-<first 8 characters of the id>)")
+	fl.StringArrayVar(&o.Steps, "step", nil, "only the steps whose id matches this glob, e.g. 'localize_*' (repeatable)")
+	fl.StringVarP(&o.Output, "output", "o", "table", "output: table (progress on stderr) or json (the manifest on stdout)")
+	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
+	return cmd
+}
+
+func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error {
+	var r *run.Run
+	if o.LocalRun != nil {
+		rec, ok, err := o.LocalRun(o.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			r = rec.Run
+		}
+	}
+	if r == nil {
+		var err error
+		if r, err = o.GetRun(ctx, o.ID); err != nil {
+			return err
+		}
+	}
+	res, err := downloadRun(ctx, f.IO, r, o.Dir, o.Steps, o.Quiet)
+	if o.Output == "json" && res != nil {
+		b, jerr := json.MarshalIndent(res.Manifest, "", "  ")
+		if jerr != nil {
+			return jerr
+		}
+		if _, werr := fmt.Fprintf(f.IO.Out, "%s\n", b); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// downloadRun fetches r's images into dir (the default one when empty) with progress on
+// stderr, and maps what went wrong to exit codes: 2 for what was asked, 4 for failed
+// downloads. The result is nil only when nothing was attempted.
+func downloadRun(ctx context.Context, ios *render.IOStreams, r *run.Run, dir string, steps []string, quiet bool) (*download.Result, error) {
+	var progress io.Writer
+	if !quiet {
+		progress = ios.ErrOut
+	}
+	if !r.Status.Terminal() && !quiet {
+		fmt.Fprintf(ios.ErrOut, "note: run %s is still %s: only the steps completed so far are downloaded\n", r.ID, r.Status)
+	}
+	res, err := download.Run(ctx, r, download.Options{
+		Dir: dir, Steps: steps, Progress: progress,
+		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb",
+	})
+	var (
+		nm *download.NoMatchError
+		ue *download.UsageError
+		fe *download.FailedError
+	)
+	switch {
+	case errors.As(err, &nm), errors.As(err, &ue):
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	case ctx.Err() != nil:
+		return res, SilentExit(ExitInterrupted)
+	case errors.As(err, &fe):
+		if !quiet {
+			fmt.Fprintln(ios.ErrOut, res.Summary())
+		}
+		return res, &ExitError{Code: ExitAPI, Err: err}
+	case err != nil:
+		return res, err
+	}
+	if !quiet {
+		fmt.Fprintln(ios.ErrOut, res.Summary())
+	}
+	return res, nil
+}
