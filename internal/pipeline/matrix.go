@@ -49,6 +49,8 @@ type Origin struct {
 	Values   map[string]any // this combination: matrix key -> value (params substituted)
 
 	matrixPos Pos // the template's matrix
+	// keys are the values' canonical forms, for pairing without re-encoding them.
+	keys map[string]string
 
 	// remap moves a diagnostic from the position of a string that used ${matrix.X} to the
 	// matrix value this expansion took for X, which is what made the problem.
@@ -200,6 +202,7 @@ type resolvedAxis struct {
 	name   string
 	values []any
 	pos    []Pos
+	keys   []string // canonical(values[i]), computed once
 }
 
 type expander struct {
@@ -249,6 +252,13 @@ func (p *Pipeline) expand(values map[string]any) (*Pipeline, Diagnostics) {
 		uses := s.matrixUses
 		if s.Pos == (Pos{}) && len(uses) == 0 {
 			uses = scanMatrixUses(s.Input) // built in code: no positions
+		}
+		if s.Matrix == nil && s.reported.has(fMatrix) {
+			// matrix: was not a mapping (reported): its references are not the problem.
+			c := *s
+			c.reported |= fInput
+			out = append(out, c)
+			continue
 		}
 		if s.Matrix == nil {
 			for _, u := range uses {
@@ -353,7 +363,7 @@ func (x *expander) resolveAxis(s *Step, ax MatrixAxis) (resolvedAxis, bool) {
 			ra.values = append(ra.values, item)
 			ra.pos = append(ra.pos, ax.Pos)
 		}
-		return ra, good && x.distinct(ax.Name, ra)
+		return ra, good && x.distinct(ax.Name, &ra)
 	}
 	good := true
 	for j, item := range ax.Items {
@@ -363,6 +373,11 @@ func (x *expander) resolveAxis(s *Step, ax MatrixAxis) (resolvedAxis, bool) {
 			good = false // an undefined param: Validate reports it
 		}
 		at := posAt(ax.ItemPos, j, ax.Pos)
+		if strings.Contains(canonical(item), "${matrix.") {
+			x.errorf(at, "matrix.%s item %d uses ${matrix...}: a matrix value cannot refer to the matrix (write the value itself)", ax.Name, j+1)
+			good = false
+			continue
+		}
 		if problem := itemProblem(val); problem != "" && len(missing) == 0 {
 			x.errorf(at, "matrix.%s item %d %s", ax.Name, j+1, problem)
 			good = false
@@ -370,7 +385,7 @@ func (x *expander) resolveAxis(s *Step, ax MatrixAxis) (resolvedAxis, bool) {
 		ra.values = append(ra.values, val)
 		ra.pos = append(ra.pos, at)
 	}
-	return ra, good && x.distinct(ax.Name, ra)
+	return ra, good && x.distinct(ax.Name, &ra)
 }
 
 // itemProblem says why a value cannot be a matrix item, or "".
@@ -385,11 +400,13 @@ func itemProblem(v any) string {
 }
 
 // distinct reports values listed twice: they would make two identical steps.
-func (x *expander) distinct(name string, ra resolvedAxis) bool {
+func (x *expander) distinct(name string, ra *resolvedAxis) bool {
 	seen := map[string]int{}
 	ok := true
+	ra.keys = make([]string, len(ra.values))
 	for j, v := range ra.values {
 		k := canonical(v)
+		ra.keys[j] = k
 		if first, dup := seen[k]; dup {
 			x.errorf(ra.pos[j], "matrix.%s lists %s twice (items %d and %d): each value makes one step, remove one", name, truncate(k, 40), first+1, j+1)
 			ok = false
@@ -433,12 +450,33 @@ func (x *expander) checkUses(g *group) bool {
 			}
 		}
 	}
+	// A key that a matrix step this one depends on also has is used: for pairing.
+	for _, dep := range s.DependsOn {
+		for i := range x.p.Steps {
+			if d := &x.p.Steps[i]; d.ID == dep && d.Matrix != nil && d != s {
+				for _, ax := range d.Matrix.Axes {
+					used[ax.Name] = true
+				}
+			}
+		}
+	}
 	for _, ax := range s.Matrix.Axes {
 		if !used[ax.Name] && !unknown { // a misspelt reference is the likelier problem
-			x.warnf(firstPos(ax.KeyPos, s.Matrix.Pos, s.Pos), "matrix key %q is not used in the input of step %s: its expansions differ only in their ids (use ${matrix.%s} in input, or remove the key)", ax.Name, stepName(*s), ax.Name)
+			x.warnf(firstPos(ax.KeyPos, s.Matrix.Pos, s.Pos), "matrix key %q is not used in the input of step %s, nor shared with a matrix step it depends on: its expansions differ only in their ids (use ${matrix.%s} in input, or remove the key)", ax.Name, stepName(*s), ax.Name)
 		}
 	}
 	return ok
+}
+
+// comboKey identifies a combination of g's keys by their values (keys: name -> canonical
+// value; other names are ignored).
+func (g *group) comboKey(keys map[string]string) string {
+	var b strings.Builder
+	for _, ax := range g.axes {
+		b.WriteString(keys[ax.name])
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 func (g *group) axis(name string) *resolvedAxis {
@@ -503,19 +541,29 @@ func (x *expander) steps(g *group) []Step {
 		}
 	}
 	ids := x.ids(s.ID, g, combos)
+	// input key position -> the matrix key its value uses first (the same for every
+	// combination)
+	keyRefs := map[Pos]string{}
+	for k, v := range s.Input {
+		if name := firstMatrixRef(v); name != "" && s.InputKeyPos[k] != (Pos{}) {
+			keyRefs[s.InputKeyPos[k]] = name
+		}
+	}
 	out := make([]Step, n)
 	for c, combo := range combos {
 		vals := make(map[string]any, len(g.axes))
+		keys := make(map[string]string, len(g.axes))
 		itemPos := make(map[string]Pos, len(g.axes))
 		for a, ax := range g.axes {
 			vals[ax.name] = ax.values[combo[a]]
+			keys[ax.name] = ax.keys[combo[a]]
 			itemPos[ax.name] = ax.pos[combo[a]]
 		}
 		e := *s
 		e.ID = ids[c]
 		e.Matrix = nil
 		e.matrixUses = nil
-		e.Origin = &Origin{Template: s.ID, Index: c + 1, Count: n, Values: vals, matrixPos: s.Matrix.Pos, remap: map[Pos]Pos{}, keyValue: map[Pos]Pos{}}
+		e.Origin = &Origin{Template: s.ID, Index: c + 1, Count: n, Values: vals, matrixPos: s.Matrix.Pos, keys: keys, remap: map[Pos]Pos{}, keyValue: map[Pos]Pos{}}
 		for _, u := range g.uses {
 			if at, ok := itemPos[u.Name]; ok && u.Pos != (Pos{}) {
 				if _, seen := e.Origin.remap[u.Pos]; !seen {
@@ -525,16 +573,12 @@ func (x *expander) steps(g *group) []Step {
 		}
 		if s.Input != nil {
 			e.Input = substituteMatrix(s.Input, vals).(map[string]any)
-			for _, k := range sortedKeys(s.Input) {
-				if name := firstMatrixRef(s.Input[k]); name != "" {
-					if kp := s.InputKeyPos[k]; kp != (Pos{}) {
-						e.Origin.keyValue[kp] = itemPos[name]
-					}
-				}
+			for kp, name := range keyRefs {
+				e.Origin.keyValue[kp] = itemPos[name]
 			}
 		}
 		g.ids = append(g.ids, e.ID)
-		g.byCombo[canonical(vals)] = e.ID
+		g.byCombo[g.comboKey(keys)] = e.ID
 		out[c] = e
 	}
 	return out
@@ -675,14 +719,12 @@ func (x *expander) rewrite(s *Step) {
 		if own == nil {
 			return "", false
 		}
-		vals := make(map[string]any, len(g.axes))
 		for name, sig := range g.sig {
 			if own.sig[name] != sig {
 				return "", false
 			}
-			vals[name] = s.Origin.Values[name]
 		}
-		return g.byCombo[canonical(vals)], true
+		return g.byCombo[g.comboKey(s.Origin.keys)], true
 	}
 	if len(s.DependsOn) > 0 {
 		deps := make([]string, 0, len(s.DependsOn))

@@ -362,3 +362,47 @@ func TestSchemaKnowsMatrix(t *testing.T) {
 		t.Errorf("matrix from a param fails the schema: %v", err)
 	}
 }
+
+func TestMatrixBrokenIsReportedOnce(t *testing.T) {
+	for _, tt := range []struct{ matrix, want string }{
+		{"[fr, de]", "matrix must be a mapping"},
+		{"{culture: [fr, \"${matrix.culture}\"]}", "matrix.culture item 2 uses ${matrix...}"},
+	} {
+		p, ds := Parse("t.yaml", []byte(`steps:
+  - id: loc
+    action: campaigns.localize_ad
+    matrix: `+tt.matrix+`
+    input: { prompt: Keep, target_culture: "${matrix.culture}", source_image_url: https://cdn.example.com/a.png }
+`))
+		ds = append(ds, p.Validate(Remote, nil)...)
+		if len(ds) != 1 || !strings.Contains(ds[0].Message, tt.want) {
+			t.Errorf("%s: want one diagnostic %q, got:\n%s", tt.matrix, tt.want, ds.Error())
+		}
+	}
+}
+
+func BenchmarkExpand(b *testing.B) {
+	// 100 + 900 = 1000 expansions (the bound); loc pairs with gen on a and b.
+	src := []byte(`steps:
+  - id: gen
+    action: campaigns.generate
+    matrix: { a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }
+    input: { prompt: "ad ${matrix.a} ${matrix.b}" }
+  - id: loc
+    action: campaigns.localize_ad
+    depends_on: [gen]
+    matrix: { a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], c: [x, y, z, w, v, u, t, s, r] }
+    input: { prompt: "keep ${matrix.c}", target_culture: "${matrix.c}" }
+    input_map: { source_job_id: $steps.gen.result.job_id }
+`)
+	p, ds := Parse("b.yaml", src)
+	if p == nil || ds.HasErrors() {
+		b.Fatal(ds)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ds := p.Expand(nil); len(ds) != 0 {
+			b.Fatal(ds)
+		}
+	}
+}
