@@ -124,7 +124,7 @@ type fakeJobs struct {
 	create error
 }
 
-func (f *fakeJobs) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
+func (f *fakeJobs) CreateJob(ctx context.Context, action string, input map[string]any, key string) (string, error) {
 	return "j-1", f.create
 }
 

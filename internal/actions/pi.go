@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
+
+	"github.com/google/uuid"
 
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
@@ -20,8 +23,11 @@ type Job struct {
 // JobAPI is the part of the Pi API client the Pi actions use; the CLI adapts its client
 // to it. Errors should be *engine.StepError (or wrap one) when retrying may help.
 type JobAPI interface {
-	// CreateJob posts input to the action's own endpoint and returns the job id.
-	CreateJob(ctx context.Context, action string, input map[string]any) (string, error)
+	// CreateJob posts input to the action's own endpoint and returns the job id. key is the
+	// Idempotency-Key of this job creation: the same across every attempt to create it, so
+	// an endpoint that honours it replays a job whose answer was lost instead of creating
+	// (and charging for) another.
+	CreateJob(ctx context.Context, action string, input map[string]any, key string) (string, error)
 	// WaitJob long-polls the job once (the server bounds the wait) and returns its state.
 	WaitJob(ctx context.Context, id string) (*Job, error)
 }
@@ -30,7 +36,15 @@ type JobAPI interface {
 // and map it to exactly the step result the server would record. A failed job is a
 // transient failure carrying the server's {job_id, error_log} result. Cancellation leaves
 // the job to the server (there is no cancel endpoint).
-type Pi struct{ API JobAPI }
+type Pi struct {
+	API JobAPI
+
+	mu sync.Mutex
+	// keys holds the Idempotency-Key of each step's job creation until a creation
+	// succeeds: an attempt after a lost answer reuses it, an attempt after a job that
+	// failed gets a new one (it must be a new job).
+	keys map[string]string
+}
 
 // Execute runs one attempt.
 func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
@@ -39,9 +53,10 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 		return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, req.ResumeJobID, err)
 	}
 	if id == "" {
-		if id, err = p.API.CreateJob(ctx, req.Step.Action, req.Input); err != nil {
+		if id, err = p.API.CreateJob(ctx, req.Step.Action, req.Input, p.creationKey(req)); err != nil {
 			return nil, fmt.Errorf("%s: creating the job: %w", req.Step.Action, err)
 		}
+		p.created(req)
 	}
 	if req.SetJobID != nil {
 		req.SetJobID(id)
@@ -67,6 +82,27 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 		}
 		job = nil
 	}
+}
+
+// creationKey is the Idempotency-Key of the step's pending job creation.
+func (p *Pi) creationKey(req engine.Request) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.keys == nil {
+		p.keys = map[string]string{}
+	}
+	k := req.RunID + "\x00" + req.Step.ID
+	if p.keys[k] == "" {
+		p.keys[k] = uuid.NewString()
+	}
+	return p.keys[k]
+}
+
+// created ends the step's job creation: its next job (after this one fails) is a new one.
+func (p *Pi) created(req engine.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.keys, req.RunID+"\x00"+req.Step.ID)
 }
 
 // reattach looks up the job an interrupted run of a resumed step started: the job goes on

@@ -14,7 +14,7 @@ type jobsByID struct {
 	created int
 }
 
-func (j *jobsByID) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
+func (j *jobsByID) CreateJob(ctx context.Context, action string, input map[string]any, key string) (string, error) {
 	j.created++
 	id := fmt.Sprintf("new-%d", j.created)
 	j.jobs[id] = Job{ID: id, Type: "brand_extraction", Status: "completed", ResultURL: "brands/b-new"}

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pi-cli/pi/internal/engine"
@@ -19,8 +20,14 @@ func PiJobs(c *piapi.Client) JobAPI { return piJobs{c} }
 
 type piJobs struct{ c *piapi.Client }
 
-func (p piJobs) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
-	id, err := p.c.CreateJob(ctx, action, input)
+func (p piJobs) CreateJob(ctx context.Context, action string, input map[string]any, key string) (string, error) {
+	id, err := p.c.CreateJobWithKey(ctx, action, input, key)
+	var ae *piapi.Error
+	if errors.As(err, &ae) && ae.MayExist && !piapi.HonoursIdempotencyKey(action) {
+		// The job may exist and the endpoint would not recognise a second try: retrying
+		// could run (and charge for) it twice. The step fails; a person checks.
+		return "", engine.Permanent(fmt.Errorf("%w; not retried: %s ignores Idempotency-Key, so another try could create a second job", err, action))
+	}
 	return id, stepError(err)
 }
 

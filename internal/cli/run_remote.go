@@ -62,12 +62,17 @@ func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
 	}
 
 	var deadline time.Time
+	createCtx := ctx
 	if o.Timeout > 0 {
 		deadline = time.Now().Add(o.Timeout)
+		var cancel context.CancelFunc
+		createCtx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
-	created, err := c.CreateRun(ctx, body)
+	// --timeout and Ctrl-C own the creation too: its retries and Retry-After waits.
+	created, err := c.CreateRun(createCtx, body)
 	if err != nil {
-		return fmt.Errorf("create run: %w", err)
+		return createFailed(f, ctx, createCtx, o.Timeout, err)
 	}
 	if o.Detach {
 		fmt.Fprintln(f.IO.Out, created.RunID)
@@ -111,10 +116,18 @@ func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog render.
 	if shown != nil {
 		prog.Start(shown)
 	}
-	r, err := newFollower(c, prog, refresh, deadline).follow(ctx, shown, id)
+	// The deadline bounds every request of the follow (a GET that never answers), not just
+	// the waits between them.
+	fctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	r, err := newFollower(c, prog, refresh, deadline).follow(fctx, shown, id)
 	hint := fmt.Sprintf("follow it with: pi runs get %s --wait", id)
 	switch {
-	case errors.Is(err, errFollowTimeout):
+	case errors.Is(err, errFollowTimeout) || err != nil && ctx.Err() == nil && fctx.Err() != nil:
 		prog.Stop()
 		fmt.Fprintf(f.IO.ErrOut, "timeout: run %s is still %s; %s\n", id, statusOf(r), hint)
 		return SilentExit(5)
@@ -137,4 +150,29 @@ func statusOf(r *run.Run) string {
 		return "unknown"
 	}
 	return string(r.Status)
+}
+
+// createFailed reports a run creation that did not get its answer: cut off by Ctrl-C (exit
+// 130) or --timeout (exit 5), else the API error (exit 4). Each says whether the run may
+// exist, which is known only when the request reached the server.
+func createFailed(f *Factory, ctx, createCtx context.Context, timeout time.Duration, err error) error {
+	var st *piapi.StoppedError
+	mayExist := ""
+	if errors.As(err, &st) && st.Last != nil {
+		if st.Last.MayExist {
+			mayExist = "; the run may have been created: check before running again"
+		}
+		if st.Last.RequestID != "" {
+			mayExist = " (request id " + st.Last.RequestID + ")" + mayExist
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(f.IO.ErrOut, "interrupted while creating the run%s\n", mayExist)
+		return SilentExit(ExitInterrupted)
+	case createCtx.Err() != nil:
+		fmt.Fprintf(f.IO.ErrOut, "timeout: --timeout %s passed while creating the run%s\n", timeout, mayExist)
+		return SilentExit(ExitTimeout)
+	}
+	return fmt.Errorf("create run: %w", err)
 }

@@ -3,6 +3,7 @@ package piapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -48,9 +49,18 @@ func deref(s *string) string {
 	return *s
 }
 
-// CreateJob posts input to the endpoint of a Pi action and returns the job id. It retries as
-// CreateRun does: only when the job surely was not created.
+// CreateJob posts input to the endpoint of a Pi action and returns the job id, with a new
+// Idempotency-Key (see CreateJobWithKey).
 func (c *Client) CreateJob(ctx context.Context, action string, input map[string]any) (string, error) {
+	return c.CreateJobWithKey(ctx, action, input, "")
+}
+
+// CreateJobWithKey is CreateJob with the Idempotency-Key of this job creation ("" for a
+// new one): a caller that tries the same creation again passes the same key. On endpoints
+// that honour the key (HonoursIdempotencyKey) a lost answer is retried, since the server
+// replays the first answer instead of creating a second job; on the others it retries only
+// when the job surely was not created, as CreateRun does.
+func (c *Client) CreateJobWithKey(ctx context.Context, action string, input map[string]any, key string) (string, error) {
 	spec, ok := catalog.Lookup(action)
 	if !ok || spec.Endpoint == "" {
 		return "", fmt.Errorf("action %q has no Pi API endpoint", action)
@@ -62,7 +72,14 @@ func (c *Client) CreateJob(ctx context.Context, action string, input map[string]
 	var out struct {
 		JobID string `json:"job_id"`
 	}
-	if _, err := c.do(ctx, http.MethodPost, spec.Endpoint, nil, body, 60*time.Second, &out); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodPost, path: spec.Endpoint, body: body, timeout: createTimeout,
+		object: "job", idemKey: key, idempotent: HonoursIdempotencyKey(action),
+		check: func() error {
+			if out.JobID == "" {
+				return errors.New("no data.job_id")
+			}
+			return nil
+		}}, &out); err != nil {
 		return "", err
 	}
 	return out.JobID, nil
@@ -83,7 +100,13 @@ func (c *Client) GetJob(ctx context.Context, id string, wait bool, timeout time.
 		q.Set("expand", expand)
 	}
 	var j jobJSON
-	if _, err := c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), q, nil, httpTimeout, &j); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/jobs/" + url.PathEscape(id), query: q, timeout: httpTimeout,
+		check: func() error {
+			if j.Status == "" {
+				return errors.New("no data.status")
+			}
+			return nil
+		}}, &j); err != nil {
 		return nil, err
 	}
 	return &Job{ID: j.ID, OrgID: j.OrgID, Type: j.Type, Status: j.Status, ResultURL: deref(j.ResultURL),

@@ -4,13 +4,11 @@
 package piapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,10 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // Config says where and how to reach the API.
@@ -94,9 +92,10 @@ func firstNonEmpty(s ...string) string {
 
 // Client talks to one Pi API.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	hc   *http.Client
+	cfg    Config
+	base   *url.URL
+	hc     *http.Client
+	redact *safe.Redactor
 }
 
 // New checks cfg and returns a client; https is required unless the host is loopback or
@@ -107,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("base URL %q: expected http(s)://host[:port]", cfg.BaseURL)
+		return nil, fmt.Errorf("base URL %q: expected http(s)://host[:port]", safe.Text(cfg.BaseURL))
 	}
 	if u.Scheme == "http" && !cfg.InsecureHTTP && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("base URL %q uses plain http to a non-loopback host: use https, or pass --insecure-http if you really mean it", cfg.BaseURL)
@@ -118,12 +117,16 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		// No client-wide timeout: each request gets a deadline sized to its long-poll.
-		hc = &http.Client{Transport: http.DefaultTransport}
+	// No client-wide timeout: each request gets a deadline sized to its long-poll, inside
+	// the caller's context (--timeout, Ctrl-C). A copy, so a caller's client keeps its own
+	// redirect policy for other uses.
+	hc := &http.Client{Transport: http.DefaultTransport}
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient
+		hc = &cp
 	}
-	return &Client{cfg: cfg, base: u, hc: hc}, nil
+	hc.CheckRedirect = refuseRedirect
+	return &Client{cfg: cfg, base: u, hc: hc, redact: safe.NewRedactor(cfg.APIKey)}, nil
 }
 
 func isLoopback(host string) bool {
@@ -145,22 +148,41 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Error is an error answer of the API, or a network failure (HTTPStatus 0).
+// Error is an error answer of the API, or a network failure (HTTPStatus 0). Every string in
+// it that came from the server is redacted (the key never shows) when it is built.
 type Error struct {
 	HTTPStatus                     int
 	Type, Code, Message, RequestID string
 	RetryAfter                     time.Duration
-	// MayExist is set when a POST failed after it was sent: the run may have been created.
+	// Location is where a redirect pointed (redirects are never followed).
+	Location string
+	// MayExist is set when a POST failed after it was sent: the run (or job) may have been
+	// created.
 	MayExist bool
-	network  bool
-	err      error
+	// Object is what a POST creates ("run", "job"), for the MayExist warning.
+	Object string
+	// IdempotencyKey is the key a POST was sent with, so an ambiguous failure without a
+	// request id can still be traced with the server's operators.
+	IdempotencyKey string
+	network        bool
+	// sent is set once the request's headers were written to a connection: from then on a
+	// lost answer is ambiguous.
+	sent bool
+	// permanent marks failures no retry can fix (a certificate that does not verify).
+	permanent bool
+	// malformed marks a 2xx answer that is not the documented shape.
+	malformed bool
+	err       error
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.network {
+	switch {
+	case e.network:
 		fmt.Fprintf(&b, "network error: %v", e.err)
-	} else {
+	case e.Location != "":
+		fmt.Fprintf(&b, "API error %d: the server redirected to %s; pi does not follow redirects of API requests (the key must not go to another address): set the base URL to the final address", e.HTTPStatus, e.Location)
+	default:
 		fmt.Fprintf(&b, "API error %d", e.HTTPStatus)
 		if e.Code != "" {
 			fmt.Fprintf(&b, " %s", e.Code)
@@ -173,7 +195,14 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
 	}
 	if e.MayExist {
-		b.WriteString("; the run may have been created: check before running again")
+		obj := e.Object
+		if obj == "" {
+			obj = "run"
+		}
+		fmt.Fprintf(&b, "; the %s may have been created: check before running again", obj)
+		if e.RequestID == "" && e.IdempotencyKey != "" {
+			fmt.Fprintf(&b, " (Idempotency-Key %s)", e.IdempotencyKey)
+		}
 	}
 	return b.String()
 }
@@ -185,8 +214,15 @@ func (e *Error) ExitCode() int { return 4 }
 
 // Transient reports whether trying again later may succeed.
 func (e *Error) Transient() bool {
+	if e.permanent {
+		return false
+	}
 	return e.network || e.HTTPStatus == 429 || e.HTTPStatus >= 500
 }
+
+// Ambiguous reports a POST whose answer was lost after it was sent (a reset, a timeout, a
+// 502/504): the server may have acted on it.
+func (e *Error) Ambiguous() bool { return e.MayExist }
 
 type envelope struct {
 	ID    string          `json:"id"`
@@ -211,7 +247,13 @@ type CreatedRun struct {
 // CreateRun posts a run body. It retries only when the run surely was not created.
 func (c *Client) CreateRun(ctx context.Context, body []byte) (*CreatedRun, error) {
 	var out CreatedRun
-	rid, err := c.do(ctx, http.MethodPost, "/api/v1/runs", nil, body, 60*time.Second, &out)
+	rid, err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/runs", body: body, timeout: createTimeout, object: "run",
+		check: func() error {
+			if out.RunID == "" {
+				return errors.New("no data.run_id")
+			}
+			return nil
+		}}, &out)
 	out.RequestID = rid
 	if err != nil {
 		return nil, err
@@ -232,159 +274,14 @@ func (c *Client) GetRun(ctx context.Context, id string, wait bool, timeout time.
 		timeout = 30 * time.Second
 	}
 	var r run.Run
-	if _, err := c.do(ctx, http.MethodGet, "/api/v1/runs/"+url.PathEscape(id), q, nil, timeout, &r); err != nil {
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/runs/" + url.PathEscape(id), query: q, timeout: timeout,
+		check: func() error {
+			if r.Status == "" {
+				return errors.New("no data.status")
+			}
+			return nil
+		}}, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
-}
-
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, timeout time.Duration, out any) (string, error) {
-	idem := uuid.NewString()
-	var last *Error
-	for attempt := 1; ; attempt++ {
-		rid, err := c.once(ctx, method, path, q, body, idem, timeout, out)
-		if err == nil {
-			return rid, nil
-		}
-		var apiErr *Error
-		if !errors.As(err, &apiErr) {
-			return rid, err
-		}
-		last = apiErr
-		if !c.retryable(method, apiErr) || attempt >= c.cfg.MaxAttempts || ctx.Err() != nil {
-			if method == http.MethodPost && (apiErr.network && !apiErr.notSent() || apiErr.HTTPStatus == 502 || apiErr.HTTPStatus == 504) {
-				apiErr.MayExist = true
-			}
-			return rid, last
-		}
-		if err := c.cfg.Sleep(ctx, backoff(attempt, apiErr.RetryAfter)); err != nil {
-			return rid, last
-		}
-	}
-}
-
-// notSent reports a failure before the request reached the server (refused, DNS).
-func (e *Error) notSent() bool {
-	var op *net.OpError
-	if errors.As(e.err, &op) && op.Op == "dial" {
-		return true
-	}
-	var dns *net.DNSError
-	return errors.As(e.err, &dns)
-}
-
-func (c *Client) retryable(method string, e *Error) bool {
-	if method != http.MethodPost {
-		return e.Transient()
-	}
-	switch {
-	case e.network:
-		return e.notSent()
-	case e.HTTPStatus == 429, e.HTTPStatus == 503:
-		return true
-	case e.HTTPStatus == 500 && e.Code == "run_create_failed":
-		return true
-	}
-	return false
-}
-
-func backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	d := 250 * time.Millisecond << (attempt - 1)
-	d = min(d, 10*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
-func (c *Client) once(ctx context.Context, method, path string, q url.Values, body []byte, idem string, timeout time.Duration, out any) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	u := *c.base
-	u.Path = strings.TrimRight(u.Path, "/") + path
-	u.RawQuery = q.Encode()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		return "", fmt.Errorf("build request: %w", err)
-	}
-	if method == http.MethodPost {
-		// net/http silently resends a request carrying Idempotency-Key when a reused
-		// connection dies; without GetBody it cannot, so only this code decides on resends.
-		req.GetBody = nil
-	}
-	if c.cfg.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Idempotency-Key", idem)
-	}
-	if c.cfg.UserAgent != "" {
-		req.Header.Set("User-Agent", c.cfg.UserAgent)
-	}
-	start := time.Now()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.debugf("%s %s -> error %v (%s)", method, u.Redacted(), err, time.Since(start).Round(time.Millisecond))
-		return "", &Error{network: true, err: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return "", &Error{network: true, err: fmt.Errorf("read response: %w", err)}
-	}
-	var env envelope
-	_ = json.Unmarshal(raw, &env)
-	rid := env.ID
-	if env.Error != nil && env.Error.RequestID != "" {
-		rid = env.Error.RequestID
-	}
-	c.debugf("%s %s -> %d (%s) request id %s", method, u.Redacted(), resp.StatusCode, time.Since(start).Round(time.Millisecond), rid)
-	if resp.StatusCode >= 300 {
-		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"))}
-		if env.Error != nil {
-			e.Type, e.Code, e.Message = env.Error.Type, env.Error.Code, env.Error.Message
-		} else {
-			e.Message = http.StatusText(resp.StatusCode)
-		}
-		return rid, e
-	}
-	if out != nil {
-		if err := json.Unmarshal(env.Data, out); err != nil {
-			return rid, fmt.Errorf("decode %s %s response (request id %s): %w", method, path, rid, err)
-		}
-	}
-	return rid, nil
-}
-
-func (c *Client) debugf(format string, args ...any) {
-	if c.cfg.Debug == nil {
-		return
-	}
-	msg := fmt.Sprintf(format, args...)
-	if c.cfg.APIKey != "" {
-		msg = strings.ReplaceAll(msg, c.cfg.APIKey, "[redacted]")
-	}
-	fmt.Fprintln(c.cfg.Debug, "debug: "+msg)
-}
-
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date; 0 when absent,
-// malformed or past.
-func ParseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, time.Until(t))
-	}
-	return 0
 }

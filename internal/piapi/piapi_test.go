@@ -188,6 +188,7 @@ func TestJobs(t *testing.T) {
 func TestParseRetryAfter(t *testing.T) {
 	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	soon := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
 	tests := []struct {
 		in       string
 		min, max time.Duration
@@ -196,8 +197,12 @@ func TestParseRetryAfter(t *testing.T) {
 		{"7", 7 * time.Second, 7 * time.Second},
 		{"-3", 0, 0},
 		{"soon", 0, 0},
-		{future, 50 * time.Minute, time.Hour},
+		{future, MaxRetryAfter, MaxRetryAfter}, // an hour away: capped
+		{soon, 20 * time.Second, 30 * time.Second},
 		{past, 0, 0},
+		{"99999", MaxRetryAfter, MaxRetryAfter},
+		{"99999999999999999999999", MaxRetryAfter, MaxRetryAfter},
+		{"Fri, 01 Jan 2100 00:00:00 GMT", MaxRetryAfter, MaxRetryAfter},
 	}
 	for _, tt := range tests {
 		if got := ParseRetryAfter(tt.in); got < tt.min || got > tt.max {

@@ -1,0 +1,331 @@
+package piapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/safe"
+)
+
+// Bounds of every API request (README, "Limits and guarantees").
+const (
+	// MaxRetryAfter caps a server's Retry-After: a 429 saying "come back tomorrow" (or in
+	// 2100) is waited for at most this long, and never past the caller's deadline.
+	MaxRetryAfter = 60 * time.Second
+	// createTimeout bounds one POST that creates a run or a job.
+	createTimeout = 60 * time.Second
+	// maxBody is the most of an answer pi reads; a longer one is malformed.
+	maxBody = 16 << 20
+)
+
+// HonoursIdempotencyKey reports whether the endpoint of action replays a repeated
+// Idempotency-Key instead of creating a second job. brands.extract (and POST /runs) do
+// not: a lost answer there must never be retried.
+// The catalog owns which ones do (PI-API.md, "Idempotency").
+func HonoursIdempotencyKey(action string) bool {
+	spec, ok := catalog.Lookup(action)
+	return ok && spec.Idempotent
+}
+
+// request is one API call, as do tries it.
+type request struct {
+	method, path string
+	query        url.Values
+	body         []byte
+	timeout      time.Duration // of each try, inside the caller's context
+	object       string        // what a POST creates, for "the job may have been created"
+	idemKey      string        // "" for a new one
+	idempotent   bool          // the endpoint replays a repeated idemKey
+	check        func() error  // the decoded data has the documented shape
+}
+
+// refuseRedirect stops net/http from following redirects: the answer comes back as it is
+// and becomes an error naming the Location. Following one could send the key to another
+// host, port or scheme, or replay a POST.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// do tries rq until it succeeds, fails for good, runs out of attempts or the caller's
+// context ends. The context owns every wait: a Retry-After that would end past its
+// deadline is not waited for, and Ctrl-C ends a wait at once (the error then wraps the
+// context's, so the exit code is the interruption's, not an API error's).
+func (c *Client) do(ctx context.Context, rq request, out any) (string, error) {
+	if rq.method == http.MethodPost && rq.idemKey == "" {
+		rq.idemKey = uuid.NewString()
+	}
+	mayExist := false
+	for attempt := 1; ; attempt++ {
+		rid, err := c.once(ctx, rq, out)
+		if err == nil {
+			return rid, nil
+		}
+		var apiErr *Error
+		if !errors.As(err, &apiErr) {
+			return rid, err
+		}
+		if rq.method == http.MethodPost && apiErr.ambiguous() {
+			mayExist = true
+		}
+		if mayExist {
+			apiErr.MayExist, apiErr.Object, apiErr.IdempotencyKey = true, rq.object, rq.idemKey
+		}
+		if ctx.Err() != nil {
+			return rid, stopped(ctx, apiErr)
+		}
+		if !c.retryable(rq, apiErr) || attempt >= c.cfg.MaxAttempts {
+			return rid, apiErr
+		}
+		wait := backoff(attempt, apiErr.RetryAfter)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return rid, apiErr // waiting would pass the deadline: the error is the answer
+		}
+		if err := c.cfg.Sleep(ctx, wait); err != nil {
+			return rid, stopped(ctx, apiErr)
+		}
+	}
+}
+
+// StoppedError is a request cut off by its caller's context (Ctrl-C, --timeout). It
+// unwraps to the context's error only, so it maps to the interruption's exit code; Last is
+// what the server said before.
+type StoppedError struct {
+	Cause error
+	Last  *Error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("%v (last answer: %v)", e.Cause, e.Last)
+}
+
+func (e *StoppedError) Unwrap() error { return e.Cause }
+
+func stopped(ctx context.Context, last *Error) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = ctx.Err()
+	}
+	if !errors.Is(cause, ctx.Err()) {
+		cause = fmt.Errorf("%w: %w", ctx.Err(), cause)
+	}
+	return &StoppedError{Cause: cause, Last: last}
+}
+
+// ambiguous reports a failure after the request was sent, whose answer was lost: the
+// server may have acted on it.
+func (e *Error) ambiguous() bool {
+	switch {
+	case e.network:
+		return e.sent
+	case e.malformed:
+		return true
+	}
+	return e.HTTPStatus == http.StatusBadGateway || e.HTTPStatus == http.StatusGatewayTimeout
+}
+
+func (c *Client) retryable(rq request, e *Error) bool {
+	if !e.Transient() {
+		return false
+	}
+	if rq.method != http.MethodPost || rq.idempotent {
+		return true // a GET, or a POST the server replays for the same key
+	}
+	switch {
+	case e.network:
+		return !e.sent
+	case e.HTTPStatus == 429, e.HTTPStatus == 503:
+		return true
+	case e.HTTPStatus == 500 && e.Code == "run_create_failed":
+		return true
+	}
+	return false
+}
+
+func backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter
+	}
+	d := 250 * time.Millisecond << (attempt - 1)
+	d = min(d, 10*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// certError reports a TLS failure no retry can fix.
+func certError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh)
+}
+
+// redactedError is a network error whose text went through the redactor (a proxy can
+// echo anything, and net/http quotes URLs).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+func (c *Client) netError(err error, sent bool) *Error {
+	return &Error{network: true, sent: sent, permanent: certError(err),
+		err: &redactedError{msg: safe.Text(c.redact.String(err.Error())), err: err}}
+}
+
+func (c *Client) once(ctx context.Context, rq request, out any) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, rq.timeout)
+	defer cancel()
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + rq.path
+	u.RawQuery = rq.query.Encode()
+	var rd io.Reader
+	if rq.body != nil {
+		rd = bytes.NewReader(rq.body)
+	}
+	// sent turns true once the headers are on a connection: a failure before that (refused,
+	// DNS, a TLS handshake) cannot have reached the server's handler.
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
+	req, err := http.NewRequestWithContext(ctx, rq.method, u.String(), rd)
+	if err != nil {
+		return "", fmt.Errorf("build request: %w", err)
+	}
+	if rq.method == http.MethodPost {
+		// net/http silently resends a request carrying Idempotency-Key when a reused
+		// connection dies; without GetBody it cannot, so only this code decides on resends.
+		req.GetBody = nil
+		req.Header.Set("Idempotency-Key", rq.idemKey)
+	}
+	if c.cfg.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.APIKey)
+	}
+	if rq.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.cfg.UserAgent != "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.debugf("%s %s -> error %v (%s)", rq.method, u.Redacted(), err, time.Since(start).Round(time.Millisecond))
+		return "", c.netError(err, sent.Load())
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		c.debugf("%s %s -> %d, reading the answer: %v", rq.method, u.Redacted(), resp.StatusCode, err)
+		return "", c.netError(fmt.Errorf("read response: %w", err), true)
+	}
+	raw = c.redact.JSON(raw)
+	var env envelope
+	envErr := json.Unmarshal(raw, &env)
+	rid := safe.Text(env.ID)
+	if env.Error != nil && env.Error.RequestID != "" {
+		rid = safe.Text(env.Error.RequestID)
+	}
+	if rid == "" {
+		rid = safe.Text(c.redact.String(resp.Header.Get("X-Request-Id")))
+	}
+	c.debugf("%s %s -> %d (%s) request id %s", rq.method, u.Redacted(), resp.StatusCode, time.Since(start).Round(time.Millisecond), rid)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc := safe.Text(c.redact.String(resp.Header.Get("Location")))
+		if loc == "" {
+			loc = "(no Location)"
+		}
+		return rid, &Error{HTTPStatus: resp.StatusCode, RequestID: rid, Location: loc, permanent: true}
+	}
+	if resp.StatusCode >= 400 {
+		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"))}
+		if env.Error != nil {
+			e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
+		} else {
+			e.Message = http.StatusText(resp.StatusCode)
+		}
+		return rid, e
+	}
+	if out == nil {
+		return rid, nil
+	}
+	bad := func(why string) error {
+		return &Error{HTTPStatus: resp.StatusCode, Code: "malformed_response", RequestID: rid, malformed: true,
+			Message: fmt.Sprintf("the answer to %s %s is not the documented shape (%s): %s", rq.method, rq.path, why, excerpt(raw))}
+	}
+	switch {
+	case len(raw) > maxBody:
+		return rid, bad(fmt.Sprintf("longer than %d MiB", maxBody>>20))
+	case envErr != nil:
+		return rid, bad("not JSON")
+	case len(env.Data) == 0 || string(env.Data) == "null":
+		return rid, bad("no data")
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return rid, bad(err.Error())
+	}
+	if rq.check != nil {
+		if err := rq.check(); err != nil {
+			return rid, bad(err.Error())
+		}
+	}
+	return rid, nil
+}
+
+// excerpt is the start of a body, for an error message.
+func excerpt(raw []byte) string {
+	const n = 120
+	s := string(raw)
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strconv.Quote(safe.Text(s))
+}
+
+func (c *Client) debugf(format string, args ...any) {
+	if c.cfg.Debug == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if c.cfg.APIKey != "" {
+		msg = strings.ReplaceAll(msg, c.cfg.APIKey, "[redacted]")
+	}
+	fmt.Fprintln(c.cfg.Debug, "debug: "+safe.Text(c.redact.String(msg)))
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date; 0 when absent,
+// malformed or past, and never more than MaxRetryAfter. It is the one parser of the
+// header: the API client, the local engine's retries and http.request all use it.
+func ParseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(v, 10, 63); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n >= uint64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(0, time.Until(t)), MaxRetryAfter)
+	}
+	return 0
+}
