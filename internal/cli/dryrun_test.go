@@ -157,6 +157,8 @@ func TestDryRunFlags(t *testing.T) {
 	for _, tt := range []struct{ args, wantErr string }{
 		{"p.yaml --dry-run --detach", "nothing to --detach from"},
 		{"--resume 9f175af9-589b-44e8-86b9-1a434702245a --dry-run", "--dry-run shows a pipeline FILE"},
+		{"p.yaml --dry-run --timeout 1m", "--dry-run runs nothing"},
+		{"p.yaml --dry-run -o jsonl", "-o jsonl does not apply"},
 	} {
 		ios, _, _, _ := render.Test()
 		f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
@@ -175,7 +177,7 @@ func TestDryRunFlags(t *testing.T) {
 	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
 	var got *runOptions
 	cmd := newRunCmd(f, func(o *runOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"p.yaml", "--dry-run", "--local", "-p", "cultures=[fr, de]"})
+	cmd.SetArgs([]string{"p.yaml", "--dry-run", "--local", "-o", "json", "-p", "cultures=[fr, de]"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,10 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return UsageErrorf("--dry-run shows a pipeline FILE before it runs; a resumed run's steps are shown by 'pi runs get %s'", o.Resume)
 	case o.DryRun && o.Detach:
 		return UsageErrorf("--dry-run creates no run, so there is nothing to --detach from")
+	case o.DryRun && (changed("timeout") || changed("interval")):
+		return UsageErrorf("--dry-run runs nothing, so there is nothing to time or follow: drop --timeout and --interval")
+	case o.DryRun && changed("output") && o.Output != render.FormatJSON:
+		return UsageErrorf("--dry-run prints JSON (the body, or with --local the plan): -o %s does not apply (-o json is accepted, for --jq)", o.Output)
 	case o.Detach && o.Local:
 		return UsageErrorf("--detach is for runs on the Pi API: a --local run executes in this pi process (run it in the background instead)")
 	case o.Detach && o.Sandbox:
