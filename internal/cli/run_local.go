@@ -200,7 +200,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		// jsonl names the run in its first line (Progress.Start); the others say it here.
 		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
 	}
-	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true}))
+	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true}))
 	prog.Start(start)
 	defer prog.Stop()
 	go func() {

@@ -79,7 +79,7 @@ func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
 		return nil
 	}
 	showProgress := !o.Quiet && format != render.FormatJSON
-	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet}))
+	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, JobSummary: true}))
 	refresh := followRefresh(showProgress)
 	if o.Interval > 0 {
 		refresh = o.Interval

@@ -90,7 +90,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", o.ID, err)}
 	}
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait})
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	if !o.Wait {
 		r, err := c.GetRun(ctx, o.ID, false, 0)
 		if err != nil {
@@ -113,7 +113,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 // it is shown as it was left, with how to resume it.
 func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) error {
 	r := rec.Run
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait})
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	interrupted := func(rec *store.Record) bool {
 		return !rec.Run.Status.Terminal() && parseOwner(rec.Owner).gone()
 	}

@@ -23,6 +23,9 @@ type Options struct {
 	Clock func() time.Time
 	// Tick is the redraw interval of the live table; 0 means 100ms.
 	Tick time.Duration
+	// JobSummary appends the run to the GitHub job summary (GITHUB_STEP_SUMMARY) when it
+	// ends: pi run and runs get --wait ask for it (summary_github.go).
+	JobSummary bool
 }
 
 // Progress draws one run as it happens and its result at the end. There is one
@@ -52,7 +55,7 @@ type Decorator func(ios *IOStreams, opts Options, inner Progress, live bool) Pro
 
 // decorators are applied by NewProgress, innermost first; each decides from the
 // environment whether it applies and returns inner unchanged when not.
-var decorators = []Decorator{githubAnnotations}
+var decorators = []Decorator{githubAnnotations, jobSummary}
 
 // NewProgress returns the Progress for opts.Format, decorated.
 func NewProgress(ios *IOStreams, opts Options) Progress {
