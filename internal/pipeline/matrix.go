@@ -925,17 +925,35 @@ func attribute(ds Diagnostics, s *Step) []attributed {
 }
 
 // mergeExpansions names the expansion in each diagnostic, and reports a problem that
-// several expansions share once, naming them all.
-func mergeExpansions(list []attributed) Diagnostics {
+// several expansions share once, naming them all. To find what they share, a message
+// speaks of matrix steps by their template ids ("add gen to depends_on", not "add gen-fr").
+func mergeExpansions(x *Pipeline, list []attributed) Diagnostics {
+	if len(list) == 0 {
+		return nil
+	}
 	type key struct {
 		Diagnostic
 		tmpl string
+	}
+	byTemplate := map[string][]string{}
+	for _, s := range x.Steps {
+		if s.Origin != nil {
+			byTemplate[s.Origin.Template] = append(byTemplate[s.Origin.Template], s.ID)
+		}
+	}
+	for t := range byTemplate {
+		ids := byTemplate[t]
+		sort.Slice(ids, func(i, j int) bool { return len(ids[i]) > len(ids[j]) })
 	}
 	var order []key
 	groups := map[key][]attributed{}
 	for _, a := range list {
 		d := a.d
-		d.Message = strings.ReplaceAll(d.Message, strconv.Quote(a.step), strconv.Quote(a.o.Template))
+		for t, ids := range byTemplate {
+			if strings.Contains(d.Message, t) {
+				d.Message = replaceIDs(d.Message, ids, t)
+			}
+		}
 		k := key{d, a.o.Template}
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
@@ -1009,4 +1027,33 @@ func matrixSchema() map[string]any {
 			},
 		},
 	}
+}
+
+// replaceIDs replaces each of ids in msg by with, where it stands as a whole id (not inside
+// a longer name).
+func replaceIDs(msg string, ids []string, with string) string {
+	idRune := func(r rune) bool { return r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for _, id := range ids {
+		var b strings.Builder
+		rest := msg
+		for {
+			i := strings.Index(rest, id)
+			if i < 0 {
+				b.WriteString(rest)
+				break
+			}
+			before, _ := utf8.DecodeLastRuneInString(rest[:i])
+			after, _ := utf8.DecodeRuneInString(rest[i+len(id):])
+			whole := (i == 0 || !idRune(before)) && (i+len(id) == len(rest) || !idRune(after))
+			b.WriteString(rest[:i])
+			if whole {
+				b.WriteString(with)
+			} else {
+				b.WriteString(id)
+			}
+			rest = rest[i+len(id):]
+		}
+		msg = b.String()
+	}
+	return msg
 }

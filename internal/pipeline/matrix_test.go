@@ -263,7 +263,7 @@ func TestMatrixDiagnosticsNameExpansions(t *testing.T) {
 `)
 	got := p.Validate(Remote, nil).Error()
 	for _, want := range []string{
-		`t.yaml:4:18: depends_on: unknown step "ghost" (the steps are loc-fr, loc-de`, // once, not five times
+		`t.yaml:4:18: depends_on: unknown step "ghost" (the steps are loc, only) (in all 5 expansions of loc)`, // once, not five times
 		`(in all 5 expansions of loc)`,
 		`t.yaml:7:80: input.source_job_id of campaigns.localize_ad: Invalid uuid (in all 5 expansions of loc)`,
 		// the culture that is too long is reported at the value, naming its expansion
@@ -404,5 +404,28 @@ func BenchmarkExpand(b *testing.B) {
 		if _, ds := p.Expand(nil); len(ds) != 0 {
 			b.Fatal(ds)
 		}
+	}
+}
+
+// A message about another matrix step's expansion speaks of that matrix step, so the
+// expansions' diagnostics merge into one that says what to write in the file.
+func TestMatrixDiagnosticsNameTemplates(t *testing.T) {
+	p := mustParse(t, `steps:
+  - id: gen
+    action: campaigns.generate
+    matrix: { size: ["1:1", "16:9"] }
+    input: { prompt: "hero ${matrix.size}", output: { aspect_ratio: "${matrix.size}" } }
+  - id: loc
+    action: campaigns.localize_ad
+    matrix: { size: ["1:1", "16:9"] }
+    input: { prompt: "keep ${matrix.size}", target_culture: fr }
+    input_map: { source_job_id: $steps.gen.result.job_id }
+`)
+	want := `t.yaml:10:33: input_map.source_job_id refers to step "gen" which is not in depends_on (add gen to depends_on) (in all 2 expansions of loc)`
+	if got := p.Validate(Remote, nil).Error(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if got := replaceIDs("gen-1 gen-10 xgen-1 gen-1-b gen-1.", []string{"gen-10", "gen-1"}, "gen"); got != "gen gen xgen-1 gen-1-b gen." {
+		t.Errorf("replaceIDs: %q", got)
 	}
 }

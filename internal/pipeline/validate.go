@@ -49,7 +49,7 @@ func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
 	v.cycles()
 	v.params(params)
 	v.list = append(v.list, matrixDiags...)
-	v.list = append(v.list, mergeExpansions(inExpansions)...)
+	v.list = append(v.list, mergeExpansions(x, inExpansions)...)
 	v.list.Sort()
 	return v.list
 }
@@ -126,10 +126,13 @@ func (v *validator) index() {
 			continue
 		}
 		v.ids[s.ID] = i
+		if o := s.Origin; o != nil {
+			if o.Index == 1 {
+				v.names = append(v.names, o.Template) // suggest the matrix step, not each expansion
+			}
+			continue
+		}
 		v.names = append(v.names, s.ID)
-	}
-	for _, m := range v.p.expanded {
-		v.names = append(v.names, m.Step) // depends_on may name a matrix step
 	}
 }
 
