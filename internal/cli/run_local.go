@@ -200,7 +200,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		// jsonl names the run in its first line (Progress.Start); the others say it here.
 		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
 	}
-	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true}))
+	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(p)}))
 	prog.Start(start)
 	defer prog.Stop()
 	go func() {
@@ -343,3 +343,17 @@ func parseOwner(s string) owner {
 // gone reports a pi process of this machine that no longer exists: the run it recorded in
 // progress was interrupted (killed, crashed, rebooted).
 func (o owner) gone() bool { return o.known && o.here && !processAlive(o.pid) }
+
+// maxAttempts is each step's number of attempts, as the engine applies it, for the
+// "retry 2/4 in 0.6s" the progress shows.
+func maxAttempts(p *pipeline.Pipeline) map[string]int {
+	m := make(map[string]int, len(p.Steps))
+	for _, s := range p.Steps {
+		n := pipeline.DefaultMaxAttempts
+		if s.Retry != nil {
+			n = s.Retry.MaxAttempts
+		}
+		m[s.ID] = max(n, 1)
+	}
+	return m
+}

@@ -27,7 +27,8 @@ import (
 func TestResumeAfterKill(t *testing.T) {
 	bin := piBinary(t)
 	dir := t.TempDir()
-	mark := "pi-crash-" + filepath.Base(dir)
+	// t.TempDir's own name is "001" in every test: the parent's is unique to this one
+	mark := "pi-crash-" + filepath.Base(filepath.Dir(dir))
 	file := writePipeline(t, dir, `steps:
   - id: first
     action: shell.run
@@ -91,6 +92,10 @@ func TestResumeAfterKill(t *testing.T) {
 	out, _ := get.CombinedOutput()
 	if get.ProcessState.ExitCode() != ExitRunFailed || !strings.Contains(string(out), "continue it with: pi run --resume "+r.ID) {
 		t.Errorf("runs get --wait of the interrupted run: exit %d\n%s", get.ProcessState.ExitCode(), out)
+	}
+	if strings.Contains(string(out), "processing") || !strings.Contains(string(out), "○ interrupted") ||
+		!strings.Contains(string(out), "run "+r.ID+" interrupted in ") {
+		t.Errorf("runs get shows the killed run as still running:\n%s", out)
 	}
 
 	resume := exec.Command(bin, "run", "--resume", r.ID, "-o", "plain")

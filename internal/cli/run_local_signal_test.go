@@ -19,7 +19,7 @@ import (
 func TestLocalInterrupt(t *testing.T) {
 	bin := piBinary(t)
 	dir := t.TempDir()
-	mark := "pi-interrupt-" + filepath.Base(dir)
+	mark := "pi-interrupt-" + filepath.Base(filepath.Dir(dir)) // unique to the test, unlike "001"
 	file := writePipeline(t, dir, `steps:
   - id: a
     action: shell.run

@@ -145,7 +145,11 @@ func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.
 			rec, r = next, next.Run
 		}
 	}
-	if err := prog.Finish(r); err != nil {
+	shown := r
+	if interrupted(rec) && o.Format != render.FormatJSON && o.Format != render.FormatJSONL {
+		shown = render.Interrupted(r) // JSON keeps the record as it is
+	}
+	if err := prog.Finish(shown); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
 	if interrupted(rec) {

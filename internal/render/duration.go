@@ -60,7 +60,7 @@ func stepDurationText(s *run.Step, now time.Time) string {
 func RunDuration(r *run.Run, now time.Time) (time.Duration, bool) {
 	if !r.CreatedAt.IsZero() {
 		end := now
-		if r.Status.Terminal() && !r.UpdatedAt.IsZero() {
+		if ended(r) && !r.UpdatedAt.IsZero() {
 			end = r.UpdatedAt
 		}
 		precise := subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)

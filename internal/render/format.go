@@ -37,7 +37,7 @@ func ParseFormat(s string) (Format, error) {
 
 // notRun reports whether a step will never run: still pending (or queued) in a finished run.
 func notRun(r *run.Run, s *run.Step) bool {
-	return r.Status.Terminal() && (s.Status == run.StepPending || s.Status == run.StepQueued)
+	return ended(r) && (s.Status == run.StepPending || s.Status == run.StepQueued)
 }
 
 // statusWord is the word in the STATUS column.
@@ -46,45 +46,6 @@ func statusWord(r *run.Run, s *run.Step) string {
 		return "not run"
 	}
 	return string(s.Status)
-}
-
-// stepDetail is the DETAIL cell: the error, else the results a person wants, else the job.
-func stepDetail(s *run.Step) string {
-	if s.Error != "" {
-		return oneLine(s.Error)
-	}
-	if s.Status == run.StepCompleted {
-		if r := resultSummary(s.Result); r != "" {
-			return r
-		}
-	}
-	if s.JobID != "" {
-		return "job " + s.JobID
-	}
-	return ""
-}
-
-// resultKeys are the results worth showing a person, in this order.
-var resultKeys = []string{"brand_id", "image_url", "image_urls", "url", "exit_code", "status"}
-
-func resultSummary(res map[string]any) string {
-	var parts []string
-	for _, k := range resultKeys {
-		v, ok := res[k]
-		if !ok || v == nil {
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
-	}
-	return strings.Join(parts, " ")
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }
 
 // truncate cuts plain text to at most w columns, marking the cut with "…".
@@ -141,7 +102,7 @@ const (
 // the running steps' spinners. attempts adds the ATTEMPT column (local runs; the server
 // does not count attempts). When the table is too wide, DETAIL shrinks first, then STEP,
 // then ACTION, each cut with "…"; STATUS is never dropped or cut.
-func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts bool) []string {
+func table(st *styles, r *run.Run, width int, now time.Time, frame int, v view) []string {
 	rows := make([][]string, 0, len(r.Steps))
 	for i := range r.Steps {
 		s := &r.Steps[i]
@@ -156,11 +117,11 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int, attempts
 		nr := notRun(r, s)
 		rows = append(rows, []string{
 			s.ID, s.Action, st.glyph(s.Status, nr, frame) + " " + statusWord(r, s),
-			attempt, dur, stepDetail(s),
+			attempt, dur, v.detail(s, now),
 		})
 	}
 	cols := []int{colStep, colAction, colStatus, colDuration, colDetail}
-	if attempts {
+	if v.attempts {
 		cols = []int{colStep, colAction, colStatus, colAttempt, colDuration, colDetail}
 	}
 	widths := make([]int, len(tableHeader))
@@ -268,7 +229,7 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	switch r.Status {
 	case run.Failed:
 		mark = "✗"
-	case run.Cancelled:
+	case run.Cancelled, RunInterrupted:
 		mark = "○"
 	case run.Completed:
 	default:
@@ -287,11 +248,9 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 		if s.Status != run.StepCompleted {
 			continue
 		}
-		for _, k := range resultKeys[:3] {
-			if v, ok := s.Result[k]; ok && v != nil {
-				res = append(res, [3]string{s.ID, k, fmt.Sprint(v)})
-				idW, keyW = max(idW, lipgloss.Width(s.ID)), max(keyW, len(k))
-			}
+		for _, kv := range resultLines(s) {
+			res = append(res, [3]string{s.ID, kv[0], kv[1]})
+			idW, keyW = max(idW, lipgloss.Width(s.ID)), max(keyW, len(kv[0]))
 		}
 	}
 	var results []string
@@ -306,7 +265,10 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		if s.Status == run.StepFailed && s.Error != "" {
-			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+indentRest(s.Error, "    "))
+			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+indentRest(cellSafe(s.Error, true), "    "))
+			if body := bodyExcerpt(s.Result, 400); body != "" {
+				errs = append(errs, "    response: "+body)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -320,22 +282,25 @@ func indentRest(s, indent string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+indent)
 }
 
-// eventLine is the plain one-line form of a transition.
-func eventLine(e run.Event, now time.Time, attempts, job bool) string {
+// eventLine is the plain one-line form of a transition. The run's own lines name it
+// ("run <id> failed"), so a step called run cannot be mistaken for it.
+func eventLine(e run.Event, now time.Time, attempts, job bool, maxAttempts int) string {
 	t := e.Time
 	if t.IsZero() {
 		t = now
 	}
 	subject := e.StepID
 	if subject == "" {
-		subject = "run"
+		subject = "run " + e.RunID
 	}
-	line := t.UTC().Format(time.RFC3339) + "  " + subject + "  " + e.Status
+	ts := t.UTC().Format(time.RFC3339) + "  " + subject + "  "
+	if e.RetryIn > 0 {
+		// the attempt failed and another comes: what happens next, then why
+		return ts + retryText(e.Attempt+1, maxAttempts, Duration(e.RetryIn, true), e.Error)
+	}
+	line := ts + e.Status
 	if e.Attempt > 1 || (e.Attempt > 0 && (attempts || e.Status == string(run.StepFailed))) {
 		line += fmt.Sprintf("  attempt %d", e.Attempt)
-	}
-	if e.RetryIn > 0 {
-		line += "  retry in " + HumanDuration(e.RetryIn)
 	}
 	if job && e.JobID != "" {
 		line += "  job " + e.JobID
@@ -343,9 +308,9 @@ func eventLine(e run.Event, now time.Time, attempts, job bool) string {
 	switch {
 	case e.Error == "":
 	case e.Status == string(run.StepSkipped):
-		line += "  (" + oneLine(e.Error) + ")"
+		line += "  (" + cellSafe(e.Error, false) + ")"
 	default:
-		line += "  error: " + oneLine(e.Error)
+		line += "  error: " + cellSafe(e.Error, false)
 	}
 	return line
 }

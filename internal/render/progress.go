@@ -19,6 +19,8 @@ type Options struct {
 	// then names its attempt and the table has an ATTEMPT column (remote runs have none;
 	// the server does not count them).
 	ShowAttempts bool
+	// MaxAttempts is each step's number of attempts (local runs), for "retry 2/4".
+	MaxAttempts map[string]int
 	// Clock gives "now" for elapsed times and untimed events; nil means time.Now.
 	Clock func() time.Time
 	// Tick is the redraw interval of the live table; 0 means 100ms.
@@ -120,10 +122,14 @@ func (b *base) warnLine(msg string) string {
 	return b.est.paint(b.est.warn, "warning: ") + msg + "\n"
 }
 
+func (b *base) view() view {
+	return view{attempts: b.opts.ShowAttempts, maxAttempts: b.opts.MaxAttempts}
+}
+
 // writeResult writes the final table and summary on stdout. Caller holds b.mu.
 func (b *base) writeResult(r *run.Run) {
 	now := b.opts.Clock()
-	lines := table(b.st, r, b.io.StdoutWidth(), now, -1, b.opts.ShowAttempts)
+	lines := table(b.st, r, b.io.StdoutWidth(), now, -1, b.view())
 	lines = append(lines, "")
 	lines = append(lines, summary(b.st, r, now)...)
 	b.write(b.io.Out, strings.Join(lines, "\n")+"\n")

@@ -38,7 +38,7 @@ func (p *linesProgress) Event(e run.Event, _ *run.Run) {
 	}
 	// A step's job id is worth a line's end when the job starts, not at every change.
 	newJob := e.JobID != "" && e.JobID != prev.JobID && !run.StepStatus(e.Status).Terminal()
-	p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts, newJob)+"\n")
+	p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts, newJob, p.opts.MaxAttempts[e.StepID])+"\n")
 }
 
 func (p *linesProgress) Warn(msg string) {

@@ -18,6 +18,8 @@ type liveProgress struct {
 	owned bool      // last is this Progress's own copy (not a caller's snapshot)
 	since time.Time // when Start was called: the age when the run has no created_at
 	frame int
+	// retryAt: the steps waiting for their next attempt, and until when
+	retryAt map[string]time.Time
 	// drawn are the visible widths of the lines of the live block on screen: after a
 	// resize the terminal rewraps them, and the block is found again by counting the
 	// physical rows they take at the new width.
@@ -58,6 +60,20 @@ func (p *liveProgress) Event(e run.Event, snap *run.Run) {
 	defer p.mu.Unlock()
 	if p.stopped {
 		return
+	}
+	if e.StepID != "" {
+		if e.RetryIn > 0 {
+			at := e.Time
+			if at.IsZero() {
+				at = p.opts.Clock()
+			}
+			if p.retryAt == nil {
+				p.retryAt = map[string]time.Time{}
+			}
+			p.retryAt[e.StepID] = at.Add(e.RetryIn)
+		} else {
+			delete(p.retryAt, e.StepID)
+		}
 	}
 	switch {
 	case snap != nil:
@@ -163,6 +179,12 @@ func (p *liveProgress) ticker() {
 	}
 }
 
+func (p *liveProgress) viewNow() view {
+	v := p.view()
+	v.retryAt = p.retryAt
+	return v
+}
+
 // liveLines is the live block: a header and the table, each line narrower than the
 // terminal so nothing wraps (a wrapped line would break the cursor arithmetic).
 func (p *liveProgress) liveLines() []string {
@@ -181,7 +203,7 @@ func (p *liveProgress) liveLines() []string {
 	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)), age)
 	lines := []string{truncateStyled(head, w, r.ID)}
 	shown, more := fitRows(r, p.io.Height()-2) // the header line and one spare line
-	lines = append(lines, table(p.est, shown, w, now, p.frame, p.opts.ShowAttempts)...)
+	lines = append(lines, table(p.est, shown, w, now, p.frame, p.viewNow())...)
 	if more != "" {
 		lines = append(lines, truncate(more, w))
 	}

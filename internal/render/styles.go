@@ -50,7 +50,7 @@ func (s *styles) glyph(st run.StepStatus, notRun bool, frame int) string {
 		return "✓"
 	case st == run.StepFailed:
 		return "✗"
-	case st == run.StepSkipped, st == run.StepCancelled:
+	case st == run.StepSkipped, st == run.StepCancelled, st == StepInterrupted:
 		return "○"
 	case st == run.StepProcessing && frame < 0:
 		return "▸"
@@ -73,7 +73,7 @@ func (s *styles) statusStyle(st run.StepStatus, notRun bool) lipgloss.Style {
 		return s.fail
 	case st == run.StepProcessing, st == run.StepQueued:
 		return s.running
-	case st == run.StepSkipped, st == run.StepCancelled:
+	case st == run.StepSkipped, st == run.StepCancelled, st == StepInterrupted:
 		return s.warn
 	}
 	return s.dim
@@ -86,7 +86,7 @@ func (s *styles) runStyle(st run.Status) lipgloss.Style {
 		return s.ok
 	case run.Failed:
 		return s.fail
-	case run.Cancelled:
+	case run.Cancelled, RunInterrupted:
 		return s.warn
 	}
 	return s.running

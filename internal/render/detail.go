@@ -1,0 +1,203 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// view is what a table needs beyond the run: what the caller knows about its steps.
+type view struct {
+	// attempts adds the ATTEMPT column (local runs: the server does not count them).
+	attempts bool
+	// maxAttempts per step id (local runs), for "retry 2/4".
+	maxAttempts map[string]int
+	// retryAt per step id: when a step waiting for its next attempt starts it again.
+	retryAt map[string]time.Time
+}
+
+// detail is the DETAIL cell: why a step failed (the reason first), the retry it waits
+// for, a short form of its result, else its job.
+func (v view) detail(s *run.Step, now time.Time) string {
+	switch {
+	case s.Status == run.StepQueued && s.Error != "" && s.Attempts > 0:
+		in := ""
+		if at, ok := v.retryAt[s.ID]; ok {
+			in = Duration(max(at.Sub(now), 0), true)
+		}
+		return retryText(s.Attempts+1, v.maxAttempts[s.ID], in, s.Error)
+	case s.Error != "":
+		reason := failReason(s)
+		if body := bodyExcerpt(s.Result, 80); body != "" {
+			reason += ": " + body
+		}
+		return reason
+	case s.Status == run.StepCompleted:
+		if kv := resultLines(s); len(kv) > 0 {
+			parts := make([]string, len(kv))
+			for i, x := range kv {
+				parts[i] = x[0] + "=" + x[1]
+				if x[0] == "stdout" || x[0] == "json" {
+					parts[i] = x[1]
+				}
+			}
+			return strings.Join(parts, " ")
+		}
+	}
+	if s.JobID != "" {
+		return "job " + s.JobID
+	}
+	return ""
+}
+
+// retryText is "retry 2/4 in 0.6s: reason" (the total unknown: "retry 2 in 0.6s: ...").
+func retryText(next, max int, in, reason string) string {
+	t := fmt.Sprintf("retry %d", next)
+	if max > 0 {
+		t += fmt.Sprintf("/%d", max)
+	}
+	if in != "" {
+		t += " in " + in
+	}
+	if reason != "" {
+		t += ": " + failReasonText("", reason)
+	}
+	return t
+}
+
+var jobPrefix = regexp.MustCompile(`^job ([0-9a-fA-F]{8})[0-9a-fA-F-]*:? `)
+
+// failReason is a step's error as the DETAIL cell shows it: the reason first, without the
+// action's name the ACTION column already shows, a job id moved to the end.
+func failReason(s *run.Step) string { return failReasonText(s.Action, s.Error) }
+
+func failReasonText(action, err string) string {
+	e := cellSafe(err, false)
+	if action != "" {
+		e = strings.TrimPrefix(e, action+": ")
+	}
+	// "brands.extract: job d6fd...: failed: x" -> "failed: x (job d6fd8a1c)"
+	if i := strings.Index(e, ": "); action == "" && i > 0 && strings.Contains(e[:i], ".") && !strings.Contains(e[:i], " ") {
+		e = e[i+2:]
+	}
+	if m := jobPrefix.FindStringSubmatch(e); m != nil {
+		e = strings.TrimPrefix(e[len(m[0]):], "failed: ") + " (job " + m[1] + ")"
+	}
+	return e
+}
+
+// resultLines are the results of a completed step worth a person's eye, as key and short
+// value: the Pi actions' ids and URLs; an HTTP status; a shell step's first line of
+// output or its JSON.
+func resultLines(s *run.Step) [][2]string {
+	res := s.Result
+	var out [][2]string
+	for _, k := range resultKeys[:4] {
+		if v, ok := res[k]; ok && v != nil {
+			out = append(out, [2]string{k, cellSafe(fmt.Sprint(v), false)})
+		}
+	}
+	if len(out) > 0 || len(res) == 0 {
+		return out
+	}
+	if st, ok := res["status"].(float64); ok {
+		if _, hasHeaders := res["headers"]; hasHeaders { // http.request
+			return [][2]string{{"status", fmt.Sprintf("%d %s", int(st), http.StatusText(int(st)))}}
+		}
+	}
+	if st, ok := res["status"].(int); ok {
+		if _, hasHeaders := res["headers"]; hasHeaders {
+			return [][2]string{{"status", fmt.Sprintf("%d %s", st, http.StatusText(st))}}
+		}
+	}
+	if stdout, ok := res["stdout"].(string); ok { // shell.run
+		if line := firstLine(stdout); line != "" {
+			return [][2]string{{"stdout", short(line, 60)}}
+		}
+		if code, ok := res["exit_code"]; ok {
+			return [][2]string{{"exit_code", fmt.Sprint(code)}}
+		}
+		return nil
+	}
+	// shell.run whose output was a JSON object: the object itself
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil
+	}
+	return [][2]string{{"json", short(cellSafe(string(b), false), 60)}}
+}
+
+// bodyExcerpt is the start of an HTTP response body kept in a failed step's result
+// (http.request), on one line, or "".
+func bodyExcerpt(res map[string]any, n int) string {
+	if res == nil {
+		return ""
+	}
+	if _, ok := res["headers"]; !ok {
+		return ""
+	}
+	var body string
+	switch {
+	case res["json"] != nil:
+		b, err := json.Marshal(res["json"])
+		if err != nil {
+			return ""
+		}
+		body = string(b)
+	default:
+		body, _ = res["body"].(string)
+	}
+	body = strings.Join(strings.Fields(cellSafe(body, true)), " ")
+	return short(body, n)
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(cellSafe(l, false)); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+func short(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// cellSafe makes text from a run (server errors, command output) safe to print: control
+// characters, escape sequences included, become U+FFFD, so they can neither move the
+// cursor nor break the table. With multiline, newlines are kept; else the text stops at
+// the first line break, marked " …".
+func cellSafe(s string, multiline bool) string {
+	s = strings.TrimSpace(s)
+	if !multiline {
+		if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+			s = strings.TrimSpace(s[:i]) + " …"
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' && multiline, r == '\t':
+			return r
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// resultKeys are the results worth showing a person, in this order: the Pi actions' ids
+// and URLs first (resultLines), then a local step's exit code and HTTP status.
+var resultKeys = []string{"brand_id", "image_url", "image_urls", "url", "exit_code", "status"}
+
+// oneLine is the first line of s, made safe to print, " …" marking a cut.
+func oneLine(s string) string { return cellSafe(s, false) }
