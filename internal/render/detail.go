@@ -199,5 +199,11 @@ func cellSafe(s string, multiline bool) string {
 // and URLs first (resultLines), then a local step's exit code and HTTP status.
 var resultKeys = []string{"brand_id", "image_url", "image_urls", "url", "exit_code", "status"}
 
-// oneLine is the first line of s, made safe to print, " …" marking a cut.
-func oneLine(s string) string { return cellSafe(s, false) }
+// oneLine is the first line of s, " …" marking a cut (the caller escapes it).
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
