@@ -103,6 +103,9 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		if err := checkResumable(f, rec); err != nil {
 			return err
 		}
+		if err := claimResume(ctx, st, rec); err != nil {
+			return err
+		}
 		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
 	} else {
 		file, data, err = readPipelineFile(f.IO, o.File)
@@ -189,8 +192,10 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	// date.
 	start := runner.Snapshot()
 	start.Status = run.InProgress
-	if err := st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()}); err != nil {
-		return err
+	if err := store.Retry(ctx, func(ctx context.Context) error {
+		return st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()})
+	}); err != nil {
+		return store.Diagnose(st.Path(), err)
 	}
 	verb := "started"
 	if prior != nil {
@@ -212,7 +217,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 			queue, spare = spare[:0], batch
 			qmu.Unlock()
 			if len(batch) > 0 {
-				if err := st.SaveEvents(saveCtx, id, batch); err != nil && saveErr == nil {
+				if err := recordEvents(saveCtx, st, id, batch); err != nil && saveErr == nil {
 					saveErr = err
 				}
 				for k := range batch {
@@ -235,14 +240,16 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		return err
 	}
 	// Every transition is recorded; what is left is the run's end and its owner's release.
-	if err := st.Finish(saveCtx, id, final.Status); err != nil {
-		return err
-	}
-	if saveErr != nil {
-		return fmt.Errorf("run %s ran but its record is incomplete: %w", id, saveErr)
+	if err := recordFinish(saveCtx, st, id, final.Status); err != nil && saveErr == nil {
+		saveErr = err
 	}
 	if err := prog.Finish(final); err != nil {
 		return err
+	}
+	if saveErr != nil {
+		// The run itself ended as it did: its exit code says so; the record's gap is a
+		// warning, not a failure of the run.
+		warnIncomplete(f, id, final.Status, saveErr)
 	}
 
 	switch final.Status {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -108,10 +109,13 @@ func DefaultPath(getenv func(string) string) (string, error) {
 // database gives an error naming it and what to do.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("creating the runs database directory: %w", err)
+		return nil, Diagnose(path, fmt.Errorf("creating the runs database directory: %w", err))
+	}
+	if err := checkNotEmpty(path); err != nil {
+		return nil, err
 	}
 	// busy_timeout lets a second pi process wait for the writer instead of failing.
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, damaged(path, err)
@@ -119,7 +123,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{db: db, path: path}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, Diagnose(path, err)
 	}
 	return s, nil
 }
