@@ -89,8 +89,12 @@ func TestUnsavableTransitionsDoNotChangeTheOutcome(t *testing.T) {
 				return st.Finish(ctx, id, status)
 			}
 			defer func() {
-				saveEvents = func(ctx context.Context, st *store.Store, id string, evs []run.Event) error { return st.SaveEvents(ctx, id, evs) }
-				finishRecord = func(ctx context.Context, st *store.Store, id string, status run.Status) error { return st.Finish(ctx, id, status) }
+				saveEvents = func(ctx context.Context, st *store.Store, id string, evs []run.Event) error {
+					return st.SaveEvents(ctx, id, evs)
+				}
+				finishRecord = func(ctx context.Context, st *store.Store, id string, status run.Status) error {
+					return st.Finish(ctx, id, status)
+				}
 			}()
 			f, _ := localFactory(t, dir)
 			code := Execute(context.Background(), f, []string{"run", file, "--local", "-o", "plain"})
