@@ -187,6 +187,14 @@ func (a *Action) Parse(input map[string]any) (map[string]any, []Issue) {
 	return out, c.issues
 }
 
+// ParseObject checks obj against a schema of fields, as Parse does for an action's input:
+// for bodies that are not an action's input (the Runs API's).
+func ParseObject(fields []Input, obj map[string]any) (map[string]any, []Issue) {
+	c := &checker{}
+	out, _ := c.fields(fields, obj, nil)
+	return out, c.issues
+}
+
 type checker struct{ issues []Issue }
 
 func (c *checker) add(i Issue) { c.issues = append(c.issues, i) }

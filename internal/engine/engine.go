@@ -666,7 +666,7 @@ func (r *Runner) resolve(i int) (map[string]any, error) {
 		expr := st.InputMap[key]
 		ref, ok := pipeline.ParseRef(expr)
 		if !ok {
-			return nil, Permanent(fmt.Errorf("invalid_input_map:%s", key))
+			return nil, Permanent(errors.New("invalid_input_map_expression:" + expr))
 		}
 		j, ok := r.index[ref.Step]
 		if !ok || r.state.Steps[j].Status != run.StepCompleted {

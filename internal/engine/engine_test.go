@@ -135,7 +135,7 @@ func TestMissingInputMapSource(t *testing.T) {
 	}{
 		{"unknown step", "$steps.ghost.result.x", "missing_input_map_source:ghost"},
 		{"failed step", "$steps.bad.result.x", "missing_input_map_source:bad"},
-		{"bad expression", "steps.bad.result", "invalid_input_map:k"},
+		{"bad expression", "steps.bad.result", "invalid_input_map_expression:steps.bad.result"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // FuzzRunBody: whatever the body, the validator answers without panicking, and what it
@@ -23,7 +26,7 @@ func FuzzRunBody(f *testing.F) {
 		}
 		body, e := parseRunBody(obj)
 		if e != nil {
-			if e.status != 400 || e.code == "" {
+			if e.status != 400 || e.code == "" || (e.code == "invalid_request_body" && (len(e.issues) == 0 || e.message != e.issues[0].Message)) {
 				t.Fatalf("error %+v", e)
 			}
 			return
@@ -38,7 +41,10 @@ func FuzzRunBody(f *testing.F) {
 			if !isServerAction(s.Action) || s.ID == "" {
 				t.Fatalf("accepted step %+v", s)
 			}
-			checkInput(s.Action, s.Input, func(string) string { return "" })
+			if s.ID != strings.TrimSpace(s.ID) {
+				t.Fatalf("id %q not trimmed", s.ID)
+			}
+			catalog.Check(s.Action, s.Input)
 		}
 	})
 }

@@ -42,10 +42,14 @@ type apiError struct {
 	typ     string
 	code    string
 	message string
+	// param names what is wrong (the dotted path of the first issue, a header); issues
+	// is zod's list for a body that fails its schema.
+	param  string
+	issues []catalog.Issue
 }
 
 func badRequest(code, format string, a ...any) *apiError {
-	return &apiError{http.StatusBadRequest, errInvalidRequest, code, fmt.Sprintf(format, a...)}
+	return &apiError{status: http.StatusBadRequest, typ: errInvalidRequest, code: code, message: fmt.Sprintf(format, a...)}
 }
 
 func (s *Server) routes() {
@@ -57,8 +61,7 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.handleGetJob)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "not_found",
-			fmt.Sprintf("No route for %s %s.", r.Method, r.URL.Path)})
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, typ: errInvalidRequest, code: "not_found", message: fmt.Sprintf("No route for %s %s.", r.Method, r.URL.Path)})
 	})
 	s.mux = m
 }
@@ -108,8 +111,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.ErrorRate > 0 && s.random() < s.opts.ErrorRate {
-		s.writeError(w, r, &apiError{http.StatusServiceUnavailable, errAPI, "service_unavailable",
-			"Service temporarily unavailable (simulated by --error-rate). Nothing was done; retry."})
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, typ: errAPI, code: "service_unavailable", message: "Service temporarily unavailable (simulated by --error-rate). Nothing was done; retry."})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -134,22 +136,18 @@ func (s *Server) logRequest(r *http.Request, w *statusWriter, id string, start t
 func (s *Server) authenticate(r *http.Request) *apiError {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return &apiError{http.StatusUnauthorized, errAuthentication, "missing_authorization_header",
-			"Missing Authorization header. Use Bearer <api_key>."}
+		return &apiError{status: http.StatusUnauthorized, typ: errAuthentication, code: "missing_authorization_header", message: "Missing Authorization header. Use Bearer <api_key>."}
 	}
 	scheme, token, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return &apiError{http.StatusUnauthorized, errAuthentication, "invalid_authorization_scheme",
-			"Invalid Authorization scheme. Use Bearer <api_key>."}
+		return &apiError{status: http.StatusUnauthorized, typ: errAuthentication, code: "invalid_authorization_scheme", message: "Invalid Authorization scheme. Use Bearer <api_key>."}
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return &apiError{http.StatusUnauthorized, errAuthentication, "missing_bearer_token",
-			"Missing bearer token. Use Bearer <api_key>."}
+		return &apiError{status: http.StatusUnauthorized, typ: errAuthentication, code: "missing_bearer_token", message: "Missing bearer token. Use Bearer <api_key>."}
 	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.APIKey)) != 1 {
-		return &apiError{http.StatusUnauthorized, errAuthentication, "unkey_not_found",
-			"API key not found."}
+		return &apiError{status: http.StatusUnauthorized, typ: errAuthentication, code: "unkey_not_found", message: "API key not found."}
 	}
 	return nil
 }
@@ -189,16 +187,20 @@ func (s *Server) limit(w http.ResponseWriter) *apiError {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(window+1, 10))
 	if l.limit > 0 && used > l.limit {
 		h.Set("Retry-After", "1")
-		return &apiError{http.StatusTooManyRequests, errRateLimit, "unkey_rate_limited",
-			fmt.Sprintf("Rate limit exceeded (%d requests per second). Retry after the time in Retry-After.", l.limit)}
+		return &apiError{status: http.StatusTooManyRequests, typ: errRateLimit, code: "unkey_rate_limited", message: fmt.Sprintf("Rate limit exceeded (%d requests per second). Retry after the time in Retry-After.", l.limit)}
 	}
 	return nil
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
-	writeJSON(w, e.status, map[string]any{"error": map[string]any{
-		"type": e.typ, "code": e.code, "message": e.message, "request_id": requestID(r),
-	}})
+	body := map[string]any{"type": e.typ, "code": e.code, "message": e.message, "request_id": requestID(r)}
+	if e.param != "" {
+		body["param"] = e.param
+	}
+	if e.issues != nil {
+		body["issues"] = e.issues
+	}
+	writeJSON(w, e.status, map[string]any{"error": body})
 }
 
 // envelope is the success envelope; its status is "queued" on create, "completed" on GET.

@@ -56,6 +56,8 @@ type job struct {
 	StartAt  int64  `json:"start_at_ns"`
 	DueAt    int64  `json:"due_at_ns"`
 	FailWith string `json:"fail_with,omitempty"`
+	// FailCode is the payload.failure_code of a job the worker fails without an error log.
+	FailCode string `json:"fail_code,omitempty"`
 }
 
 type jobRec struct {
@@ -73,7 +75,7 @@ func (s *Server) jitter(d time.Duration) time.Duration {
 
 // createJob creates a job for a valid input and starts its simulated work. The returned
 // channel tells when its creation is committed to the database.
-func (s *Server) createJob(action string, input map[string]any) (*jobRec, <-chan error) {
+func (s *Server) createJob(action string, input map[string]any, failCode string) (*jobRec, <-chan error) {
 	spec, _ := catalog.Lookup(action)
 	now := time.Now()
 	lat := s.jitter(s.opts.Latency)
@@ -82,11 +84,12 @@ func (s *Server) createJob(action string, input map[string]any) (*jobRec, <-chan
 		ID: uuid.NewString(), Type: spec.JobType, Action: action, Status: jobQueued,
 		Input: input, Payload: map[string]any{"phase": jobQueued},
 		CreatedAt: ts, UpdatedAt: ts,
-		StartAt: now.Add(lat / 4).UnixNano(), DueAt: now.Add(lat).UnixNano(),
+		StartAt: now.Add(lat / 4).UnixNano(), DueAt: now.Add(lat).UnixNano(), FailCode: failCode,
 	}, changed: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case failCode != "":
 	case mentionsFail(input):
 		j.FailWith = FailLog
 	case s.failedFirst < s.opts.FailFirst:
@@ -157,16 +160,14 @@ func (s *Server) finishLocked(j *jobRec) {
 		j.ErrorLog = j.FailWith
 		return
 	}
-	j.Status = jobCompleted
-	if j.Type == "brand_extraction" {
-		brand := brandID(j.Input)
-		j.Payload = map[string]any{"phase": jobCompleted, "brand_id": brand}
-		j.ResultURL = "brands/" + brand
+	if j.FailCode != "" {
+		// The worker's own checks (a bad source job): no error_log, only failure_code.
+		j.Status = jobFailed
+		j.Payload = map[string]any{"phase": jobFailed, "failure_code": j.FailCode}
 		return
 	}
-	img := s.imageURL(OrgID, j.ID)
-	j.Payload = map[string]any{"phase": jobCompleted, "image_url": img}
-	j.ResultURL = img
+	j.Status = jobCompleted
+	fakeResults[j.Type](s, j)
 }
 
 // brandID derives the brand from what it is extracted from: the same url (or the same
@@ -201,35 +202,97 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// jobType returns the type of an existing job, "" when there is none.
-func (s *Server) jobType(id string) string {
-	j, err := s.findJob(strings.ToLower(id))
-	if err != nil || j == nil {
-		return ""
-	}
-	return j.Type
-}
-
 func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
-	action := a.Name
 	return func(w http.ResponseWriter, r *http.Request) {
 		in, e := readObject(w, r)
 		if e != nil {
 			s.writeError(w, r, e)
 			return
 		}
-		if msg := checkInput(action, in, s.jobType); msg != "" {
-			s.writeError(w, r, badRequest("invalid_request_body", "Invalid request body: %s.", msg))
+		key := r.Header.Get("Idempotency-Key")
+		if !a.Idempotent || key == "" {
+			s.createFromEndpoint(w, r, a, in, nil)
 			return
 		}
-		j, committed := s.createJob(action, in)
-		if err := <-committed; err != nil {
-			s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "job_create_failed",
-				"Could not create the job; it was not created, retry."})
+		// The same key with the same body replays the first answer; with another body it is
+		// refused (PI-API.md, Idempotency). Keyed creations are serialised, so two requests
+		// with one key cannot both create a job.
+		s.idemMu.Lock()
+		defer s.idemMu.Unlock()
+		sum := bodySum(a.Endpoint, in)
+		if prev, seen := s.idem.get(key); seen {
+			if prev.sum != sum {
+				s.writeError(w, r, &apiError{status: http.StatusConflict, typ: errInvalidRequest, code: "idempotency_key_mismatch",
+					message: "Idempotency-Key was already used with a different request payload.", param: "Idempotency-Key"})
+				return
+			}
+			w.Header().Set("X-Idempotency-Replayed", "true")
+			s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": prev.jobID})
 			return
 		}
-		s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": j.ID})
+		s.createFromEndpoint(w, r, a, in, func(jobID string) { s.idem.put(key, idemEntry{sum: sum, jobID: jobID}) })
 	}
+}
+
+// createFromEndpoint checks an endpoint's body as the server does (schema, then the source
+// job) and creates the job; created, when not nil, learns its id.
+func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *catalog.Action, in map[string]any, created func(string)) {
+	clean, issues := a.Parse(in)
+	if len(issues) > 0 {
+		s.writeError(w, r, invalidBody(issues))
+		return
+	}
+	if code := s.sourceProblem(a, clean); code != "" {
+		s.writeError(w, r, sourceError(code))
+		return
+	}
+	j, committed := s.createJob(a.Name, clean, "")
+	if err := <-committed; err != nil {
+		s.writeError(w, r, &apiError{status: http.StatusInternalServerError, typ: errAPI, code: "job_create_failed",
+			message: "Could not create the job; it was not created, retry."})
+		return
+	}
+	if created != nil {
+		created(j.ID)
+	}
+	s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": j.ID})
+}
+
+// jobFields are the columns `fields=` may keep (unknown names are dropped).
+var jobFields = map[string]bool{"id": true, "org_id": true, "type": true, "status": true, "payload": true,
+	"result_url": true, "error_log": true, "created_at": true, "updated_at": true}
+
+// jobQuery reads the query of GET /jobs/:id: any bad value is invalid_expand_param
+// (PI-API.md, Jobs), a bad timeout_seconds too.
+func jobQuery(r *http.Request) (p waitParams, expand bool, fields []string, e *apiError) {
+	bad := badRequest("invalid_expand_param", "Invalid query parameters.")
+	p, e = parseWait(r)
+	if e != nil {
+		return p, false, nil, bad
+	}
+	q := r.URL.Query()
+	for _, name := range []string{"expand", "include"} {
+		vs, ok := q[name]
+		if !ok {
+			continue
+		}
+		if len(vs) > 1 || vs[0] != "brand" {
+			return p, false, nil, bad
+		}
+		expand = true
+	}
+	if vs, ok := q["fields"]; ok {
+		if len(vs) > 1 {
+			return p, false, nil, bad
+		}
+		fields = []string{}
+		for _, name := range strings.Split(vs[0], ",") {
+			if name = strings.TrimSpace(name); jobFields[name] {
+				fields = append(fields, name)
+			}
+		}
+	}
+	return p, expand, fields, nil
 }
 
 func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
@@ -238,33 +301,19 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("invalid_job_id", "Invalid job id: expected a uuid."))
 		return
 	}
-	p, e := parseWait(r)
+	p, expand, fields, e := jobQuery(r)
 	if e != nil {
 		s.writeError(w, r, e)
 		return
 	}
-	q := r.URL.Query()
-	expand := q.Get("expand")
-	if _, ok := q["expand"]; ok && expand != "brand" && expand != "ad" {
-		s.writeError(w, r, badRequest("invalid_query_params", "Invalid query parameters."))
-		return
-	}
-	var fields []string
-	if f := q.Get("fields"); f != "" {
-		for _, name := range strings.Split(f, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				fields = append(fields, name)
-			}
-		}
-	}
 	j, err := s.findJob(strings.ToLower(id))
 	if err != nil {
-		s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "job_lookup_failed",
-			"Could not read the job; retry."})
+		s.writeError(w, r, &apiError{status: http.StatusInternalServerError, typ: errAPI, code: "job_lookup_failed",
+			message: "Could not read the job; retry."})
 		return
 	}
 	if j == nil {
-		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "job_not_found", "Not found."})
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, typ: errInvalidRequest, code: "job_not_found", message: "Not found."})
 		return
 	}
 	s.longPoll(r.Context(), p, func() (bool, <-chan struct{}) { return j.terminal(), j.changed })
@@ -272,20 +321,21 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	snap := j.job
 	s.mu.Unlock()
 	data := jobData(&snap)
-	switch expand {
-	case "brand":
-		data["brand"] = expandBrand(&snap)
-	case "ad":
-		data["ad"] = expandAd(&snap)
-	}
 	if fields != nil {
 		kept := map[string]any{}
 		for _, f := range fields {
-			if v, ok := data[f]; ok {
-				kept[f] = v
-			}
+			kept[f] = data[f]
 		}
 		data = kept
+	}
+	// job_result and the expansion are not columns: fields= does not remove them.
+	if res := jobResult(&snap); res != nil {
+		data["job_result"] = res
+		if expand {
+			brand := expandBrand(&snap)
+			res["brand"] = brand
+			data["expanded"] = map[string]any{"brand": brand}
+		}
 	}
 	s.writeEnvelope(w, r, http.StatusOK, "job", "completed", data)
 }
@@ -293,7 +343,7 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 // expandBrand is the simulated brand of a finished extraction (nil otherwise).
 func expandBrand(j *job) any {
 	id, _ := j.Payload["brand_id"].(string)
-	if j.Type != "brand_extraction" || j.Status != jobCompleted || id == "" {
+	if j.Type != catalog.JobBrandExtraction || j.Status != jobCompleted || id == "" {
 		return nil
 	}
 	src, _ := j.Input["url"].(string)
@@ -308,18 +358,5 @@ func expandBrand(j *job) any {
 		"colors":   []string{fmt.Sprintf("#%x", sum[0:3]), fmt.Sprintf("#%x", sum[3:6]), fmt.Sprintf("#%x", sum[6:9])},
 		"fonts":    []string{"Inter"},
 		"logo_url": "https://cdn.example.test/brands/" + id + "/logo.png",
-	}
-}
-
-// expandAd is the simulated ad of a finished ad job (nil otherwise).
-func expandAd(j *job) any {
-	img, _ := j.Payload["image_url"].(string)
-	if j.Type == "brand_extraction" || j.Status != jobCompleted || img == "" {
-		return nil
-	}
-	prompt, _ := j.Input["prompt"].(string)
-	return map[string]any{
-		"job_id": j.ID, "image_url": img, "result_url": nilIfEmpty(j.ResultURL),
-		"prompt": nilIfEmpty(prompt),
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
@@ -68,8 +69,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.runs, st.ID)
 		s.mu.Unlock()
-		s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "run_create_failed",
-			"Could not create the run; it was not created, retry."})
+		s.writeError(w, r, &apiError{status: http.StatusInternalServerError, typ: errAPI, code: "run_create_failed", message: "Could not create the run; it was not created, retry."})
 		return
 	}
 	s.startRun(rec, nil)
@@ -91,12 +91,11 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := s.findRun(strings.ToLower(id))
 	if err != nil {
-		s.writeError(w, r, &apiError{http.StatusInternalServerError, errAPI, "run_lookup_failed",
-			"Could not read the run; retry."})
+		s.writeError(w, r, &apiError{status: http.StatusInternalServerError, typ: errAPI, code: "run_lookup_failed", message: "Could not read the run; retry."})
 		return
 	}
 	if rec == nil {
-		s.writeError(w, r, &apiError{http.StatusNotFound, errInvalidRequest, "run_not_found", "Not found."})
+		s.writeError(w, r, &apiError{status: http.StatusNotFound, typ: errInvalidRequest, code: "run_not_found", message: "Not found."})
 		return
 	}
 	s.longPoll(r.Context(), p, func() (bool, <-chan struct{}) { return rec.state.Status.Terminal(), rec.changed })
@@ -246,11 +245,16 @@ func (s *Server) execute(ctx context.Context, req engine.Request) (map[string]an
 		j, _ = s.findJob(resumeID)
 	}
 	if j == nil {
-		if msg := checkInput(req.Step.Action, req.Input, s.jobType); msg != "" {
-			return nil, engine.Permanent(fmt.Errorf("invalid_request_body: %s", msg))
+		// Inside a run the orchestrator checks the resolved input with the action's schema
+		// (the step fails with zod's issue list) but not the source job: the worker fails
+		// the job, with a failure_code and no error log.
+		a, _ := catalog.Lookup(req.Step.Action)
+		clean, issues := a.Parse(req.Input)
+		if len(issues) > 0 {
+			return nil, engine.Permanent(errors.New(catalog.ZodMessage(issues)))
 		}
 		var committed <-chan error
-		j, committed = s.createJob(req.Step.Action, req.Input)
+		j, committed = s.createJob(req.Step.Action, clean, s.sourceProblem(a, clean))
 		if err := <-committed; err != nil {
 			return nil, engine.Permanent(fmt.Errorf("child_job_create_failed: %w", err))
 		}

@@ -135,7 +135,8 @@ func TestRunStepWithInvalidInputFails(t *testing.T) {
 	}})
 	_, r := c.waitRun(id)
 	g := r.Step("g")
-	if r.Status != run.Failed || g.Status != run.StepFailed || g.JobID != "" || g.Error != "invalid_request_body: prompt: required" {
+	want := "[\n  {\n    \"code\": \"invalid_type\",\n    \"expected\": \"string\",\n    \"received\": \"undefined\",\n    \"path\": [\n      \"prompt\"\n    ],\n    \"message\": \"Required\"\n  }\n]"
+	if r.Status != run.Failed || g.Status != run.StepFailed || g.JobID != "" || g.Error != want {
 		t.Errorf("run %s, step %+v", r.Status, g)
 	}
 	if len(g.DependsOn) != 0 {
@@ -244,7 +245,7 @@ func TestFinishedObjectsLeaveMemory(t *testing.T) {
 		t.Errorf("job changed:\n%s\n%s", jobBefore.raw, after.raw)
 	}
 	// An edit of an ad whose job left memory is still accepted.
-	c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": job})
+	c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": job, "prompt": "warmer"})
 }
 
 // TestInputMapCheckedOnlyAtRunTime: the server accepts any input_map string and fails the
@@ -256,7 +257,7 @@ func TestInputMapCheckedOnlyAtRunTime(t *testing.T) {
 		inputMap map[string]any
 		wantErr  string
 	}{
-		{"bad grammar", map[string]any{"brand_id": "steps.a.result.brand_id"}, "invalid_input_map:brand_id"},
+		{"bad grammar", map[string]any{"brand_id": "steps.a.result.brand_id"}, "invalid_input_map_expression:steps.a.result.brand_id"},
 		// x runs after g (it depends on it), so it has not run when g needs it.
 		{"source not finished", map[string]any{"brand_id": "$steps.x.result.brand_id"}, "missing_input_map_source:x"},
 	}

@@ -78,6 +78,10 @@ type Server struct {
 	closing                  bool
 	// failedFirst counts the jobs failed for Options.FailFirst.
 	failedFirst int
+	// idem remembers the campaign endpoints' Idempotency-Keys; idemMu serialises the
+	// creations that carry one.
+	idemMu sync.Mutex
+	idem   idemStore
 	// draining is closed when the server stops: open long-polls answer at once.
 	draining chan struct{}
 	// seenBase is the origin of the first request, the images' origin when

@@ -268,8 +268,16 @@ func TestGetErrors(t *testing.T) {
 		{"/api/v1/runs/" + someID + "?wait_for_completion=true&timeout_seconds=1.5", 400, "invalid_query_params"},
 		{"/api/v1/jobs/nope", 400, "invalid_job_id"},
 		{"/api/v1/jobs/" + someID, 404, "job_not_found"},
-		{"/api/v1/jobs/" + someID + "?timeout_seconds=-1", 400, "invalid_query_params"},
-		{"/api/v1/jobs/" + someID + "?expand=brands", 400, "invalid_query_params"},
+		// the jobs endpoint answers invalid_expand_param for any bad query value
+		{"/api/v1/jobs/" + someID + "?timeout_seconds=-1", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?timeout_seconds=31", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?wait_for_completion=true&timeout_seconds=x", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?expand=brands", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?expand=ad", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?include=logo", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?expand=brand&expand=brand", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?fields=id&fields=type", 400, "invalid_expand_param"},
+		{"/api/v1/jobs/" + someID + "?expand=brand&fields=id,bogus", 404, "job_not_found"},
 		{"/api/v1/nothing", 404, "not_found"},
 	}
 	for _, tt := range tests {
@@ -348,18 +356,18 @@ func TestJobs(t *testing.T) {
 
 	t.Run("ad and expand", func(t *testing.T) {
 		id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "a hero ad"})
-		a := c.waitJob(id, "&expand=ad")
+		a := c.waitJob(id, "")
 		d := a.data()
 		if d["status"] != jobCompleted || d["result_url"] != c.base+"/files/campaigns/"+OrgID+"/"+id+".png" ||
 			d["payload"].(map[string]any)["image_url"] != d["result_url"] {
 			t.Fatalf("got %s", a.raw)
 		}
-		if ad, _ := d["ad"].(map[string]any); ad["image_url"] != d["payload"].(map[string]any)["image_url"] {
-			t.Errorf("expand=ad gave %v", d["ad"])
+		if _, has := d["job_result"]; has {
+			t.Errorf("an ad has a job_result: %s", a.raw)
 		}
-		edit := c.waitJob(c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": id}), "&fields=id,status")
+		edit := c.waitJob(c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": id, "prompt": "warmer"}), "&fields=id,status,bogus")
 		if len(edit.data()) != 2 || edit.data()["status"] != jobCompleted {
-			t.Errorf("fields=id,status gave %v", edit.data())
+			t.Errorf("fields=id,status,bogus gave %v", edit.data())
 		}
 		loc := c.waitJob(c.createJob("/api/v1/campaigns/localize-ad", map[string]any{
 			"prompt": "adapt", "target_culture": "fr-FR", "source_job_id": id}), "")
@@ -371,9 +379,21 @@ func TestJobs(t *testing.T) {
 
 	t.Run("expand brand", func(t *testing.T) {
 		id := c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://www.acme.test"})
-		d := c.waitJob(id, "&expand=brand").data()
-		if b, _ := d["brand"].(map[string]any); b["id"] != d["payload"].(map[string]any)["brand_id"] || b["name"] != "Acme.test" {
-			t.Errorf("expand=brand gave %v", d["brand"])
+		brandID := c.waitJob(id, "").data()["payload"].(map[string]any)["brand_id"]
+		for _, q := range []string{"&expand=brand", "&include=brand"} {
+			d := c.waitJob(id, q).data()
+			res, _ := d["job_result"].(map[string]any)
+			b, _ := res["brand"].(map[string]any)
+			exp, _ := d["expanded"].(map[string]any)
+			if res["type"] != "brand" || res["id"] != brandID || res["url"] != "brands/"+fmt.Sprint(brandID) ||
+				b["id"] != brandID || b["name"] != "Acme.test" || fmt.Sprint(exp["brand"]) != fmt.Sprint(b) {
+				t.Errorf("%s gave %v", q, d)
+			}
+		}
+		// without expand: job_result, no brand record; fields= keeps it (it is no column)
+		d := c.waitJob(id, "&fields=id,status").data()
+		if res, _ := d["job_result"].(map[string]any); len(d) != 3 || res["brand"] != nil || d["expanded"] != nil {
+			t.Errorf("fields=id,status gave %v", d)
 		}
 	})
 
@@ -396,8 +416,7 @@ func TestJobs(t *testing.T) {
 func TestJobInputValidation(t *testing.T) {
 	_, c := newTestServer(t, Options{})
 	gen := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "x"})
-	brand := c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"})
-	const unknown = "f027a242-df39-44cb-943a-c9d220ddaebd"
+	c.waitJob(gen, "")
 	tests := []struct {
 		path  string
 		input any
@@ -420,8 +439,12 @@ func TestJobInputValidation(t *testing.T) {
 		{"/api/v1/campaigns/generate", map[string]any{"prompt": "x", "output": "big"}, false},
 		{"/api/v1/campaigns/edit", map[string]any{}, false},
 		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": "nope"}, false},
-		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": unknown}, false},
-		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": brand}, false},
+		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": gen}, false},
+		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": gen, "prompt": "  "}, false},
+		{"/api/v1/campaigns/generate", map[string]any{"prompt": "x", "metadata": map[string]any{"batch": 3}}, false},
+		{"/api/v1/campaigns/generate", map[string]any{"prompt": "x", "output": map[string]any{"aspect_ratio": "7:3"}}, false},
+		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr", "source_image_url": "data:image/png;base64,aGk="}, true},
+		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr", "source_image_url": "aGk=", "target_currency": strings.Repeat("E", 17)}, false},
 		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": gen, "prompt": "brighter"}, true},
 		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr"}, false},
 		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr", "source_job_id": gen, "source_image_url": "https://x.test/a.png"}, false},

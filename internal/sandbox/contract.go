@@ -1,0 +1,115 @@
+package sandbox
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/pi-cli/pi/internal/catalog"
+)
+
+// invalidBody is the server's 400 for a body that fails its schema: the first issue's
+// message, its dotted path as param, and zod's issue list.
+func invalidBody(issues []catalog.Issue) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: errInvalidRequest, code: "invalid_request_body",
+		message: issues[0].Message, param: issues[0].PathString(), issues: issues}
+}
+
+// runBodyFields is the schema of the POST /runs body (PI-API.md, Runs): ids and
+// dependencies are trimmed, unknown keys dropped, defaults filled in by parseRunBody.
+var runBodyFields = func() []catalog.Input {
+	var names []string
+	for _, a := range catalog.Server() {
+		names = append(names, a.Name)
+	}
+	id := catalog.Input{Name: "id", Kind: catalog.String, Required: true, Trim: true, Min: 1, Max: 64}
+	return []catalog.Input{
+		{Name: "steps", Kind: catalog.List, Required: true, Min: 1, Max: 10, Item: &catalog.Input{
+			Kind: catalog.Object, Fields: []catalog.Input{
+				id,
+				{Name: "action", Kind: catalog.Enum, Required: true, Enum: names},
+				{Name: "input", Kind: catalog.Object},
+				{Name: "depends_on", Kind: catalog.List, Item: &catalog.Input{Kind: catalog.String, Trim: true}},
+				{Name: "input_map", Kind: catalog.Object, Values: &catalog.Input{Kind: catalog.String}},
+			},
+		}},
+		{Name: "metadata", Kind: catalog.Object},
+	}
+}()
+
+// Codes of a bad source job (PI-API.md, "Source jobs"): what the endpoints answer, and the
+// failure_code a job created inside a run fails with.
+const (
+	sourceNotFound     = "source_job_not_found"
+	sourceTypeInvalid  = "source_job_type_invalid"
+	sourceNotCompleted = "source_job_not_completed"
+	sourceMissingImage = "source_job_missing_image"
+)
+
+// sourceProblem checks the source_job_id of an action that takes one: "" when the source
+// is a completed generate or edit job with an image, else the code of what is wrong.
+func (s *Server) sourceProblem(a *catalog.Action, input map[string]any) string {
+	id, _ := input["source_job_id"].(string)
+	if len(a.SourceJobTypes) == 0 || id == "" {
+		return ""
+	}
+	src, err := s.findJob(strings.ToLower(id))
+	if err != nil || src == nil {
+		return sourceNotFound
+	}
+	s.mu.Lock()
+	snap := src.job
+	s.mu.Unlock()
+	switch img, _ := snap.Payload["image_url"].(string); {
+	case !a.AcceptsSource(snap.Type):
+		return sourceTypeInvalid
+	case snap.Status != jobCompleted:
+		return sourceNotCompleted
+	case img == "":
+		return sourceMissingImage
+	}
+	return ""
+}
+
+// sourceError is the endpoint's answer to a bad source job.
+func sourceError(code string) *apiError {
+	msg := map[string]string{
+		sourceNotFound:     "Source job not found.",
+		sourceTypeInvalid:  "Source job must be a completed campaign_ad_generation or campaign_ad_edit job.",
+		sourceNotCompleted: "Source job has not completed.",
+		sourceMissingImage: "Source job has no image.",
+	}[code]
+	status := http.StatusBadRequest
+	if code == sourceNotFound {
+		status = http.StatusNotFound
+	}
+	return &apiError{status: status, typ: errInvalidRequest, code: code, message: msg, param: "source_job_id"}
+}
+
+// fakeResults finish a completed job of each Pi action's job type: the simulated work. A
+// new action needs its entry here (a test checks every Pi action of the catalog has one).
+var fakeResults = map[string]func(s *Server, j *jobRec){
+	catalog.JobBrandExtraction: func(s *Server, j *jobRec) {
+		brand := brandID(j.Input)
+		j.Payload = map[string]any{"phase": jobCompleted, "brand_id": brand}
+		j.ResultURL = "brands/" + brand
+	},
+	catalog.JobAdGeneration:   adResult,
+	catalog.JobAdEdit:         adResult,
+	catalog.JobAdLocalization: adResult,
+}
+
+func adResult(s *Server, j *jobRec) {
+	img := s.imageURL(OrgID, j.ID)
+	j.Payload = map[string]any{"phase": jobCompleted, "image_url": img}
+	j.ResultURL = img
+}
+
+// jobResult is data.job_result of a finished extraction ({type: brand, id, url}), nil
+// for other jobs.
+func jobResult(j *job) map[string]any {
+	id, _ := j.Payload["brand_id"].(string)
+	if j.Type != catalog.JobBrandExtraction || j.Status != jobCompleted || id == "" {
+		return nil
+	}
+	return map[string]any{"type": "brand", "id": id, "url": j.ResultURL}
+}

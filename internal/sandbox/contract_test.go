@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+func errorBody(t *testing.T, a answer) map[string]any {
+	t.Helper()
+	e, ok := a.body["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("not an error: %d %s", a.status, a.raw)
+	}
+	return e
+}
+
+// An endpoint's 400 carries param and zod's issues, as the server's fixture does.
+func TestEndpointErrorsCarryParamAndIssues(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	a := c.do("POST", "/api/v1/campaigns/generate", map[string]any{"prompt": "p", "output": map[string]any{"aspect_ratio": "7:3"}})
+	if a.status != http.StatusBadRequest || a.errCode(t) != "invalid_request_body" {
+		t.Fatalf("got %d %s", a.status, a.raw)
+	}
+	sameShape(t, "error-400-invalid-request-body.json", a.body)
+	want := loadFixture(t, "error-400-invalid-request-body.json")["error"].(map[string]any)
+	got := errorBody(t, a)
+	for _, k := range []string{"message", "param"} {
+		if got[k] != want[k] {
+			t.Errorf("%s = %v, want %v", k, got[k], want[k])
+		}
+	}
+	gi, _ := json.Marshal(got["issues"])
+	wi, _ := json.Marshal(want["issues"])
+	if !bytes.Equal(gi, wi) {
+		t.Errorf("issues\n%s\nwant\n%s", gi, wi)
+	}
+
+	tests := []struct {
+		path  string
+		body  map[string]any
+		param string
+	}{
+		{"/api/v1/campaigns/generate", map[string]any{"prompt": "p", "reference_images": []any{"https://x.test/a.png", ""}}, "reference_images.1"},
+		{"/api/v1/campaigns/generate", map[string]any{"prompt": "p", "metadata": map[string]any{"batch": 3}}, "metadata.batch"},
+		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": "8177a096-0e0a-4806-a856-80d06bccd834"}, "prompt"},
+		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr"}, "source_image_url"},
+		{"/api/v1/brands/extract", map[string]any{"location": map[string]any{"country": "FRA"}}, "location.country"},
+		{"/api/v1/brands/extract", map[string]any{}, "url"},
+		{"/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": " ", "action": "brands.extract"}}}, "steps.0.id"},
+		{"/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": "a", "action": "shell.run"}}}, "steps.0.action"},
+		{"/api/v1/runs", map[string]any{"steps": []any{}}, "steps"},
+		{"/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": "a", "action": "brands.extract", "depends_on": []any{1}}}}, "steps.0.depends_on.0"},
+	}
+	for _, tt := range tests {
+		a := c.do("POST", tt.path, tt.body)
+		e := errorBody(t, a)
+		issues, _ := e["issues"].([]any)
+		if a.status != 400 || e["code"] != "invalid_request_body" || e["param"] != tt.param || len(issues) == 0 ||
+			issues[0].(map[string]any)["message"] != e["message"] {
+			t.Errorf("POST %s %v: %d %s, want param %s", tt.path, tt.body, a.status, a.raw, tt.param)
+		}
+	}
+}
+
+// The run answers with the trimmed ids and dependencies, as the server keeps them.
+func TestRunTrimsIDs(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	id := c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": " brand ", "action": "brands.extract", "input": map[string]any{"url": "https://x.test"}},
+		map[string]any{"id": "hero", "action": "campaigns.generate", "depends_on": []any{" brand"}, "input": map[string]any{"prompt": "p"},
+			"input_map": map[string]any{"brand_id": "$steps.brand.result.brand_id"}},
+	}})
+	_, r := c.waitRun(id)
+	if r.Status != run.Completed || r.Steps[0].ID != "brand" || r.Steps[1].DependsOn[0] != "brand" || r.Step("hero").Result["image_url"] == nil {
+		t.Errorf("run %+v", r)
+	}
+}
+
+func TestSourceJobChecksOnTheEndpoints(t *testing.T) {
+	s, c := newTestServer(t, Options{})
+	gen := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "p"})
+	c.waitJob(gen, "")
+	brand := c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://x.test"})
+	c.waitJob(brand, "")
+	loc := c.createJob("/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr", "source_job_id": gen})
+	c.waitJob(loc, "")
+	failed := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "this will fail"})
+	c.waitJob(failed, "")
+	// a completed ad job without an image: only a broken worker makes one
+	s.mu.Lock()
+	noImage := &jobRec{job: job{ID: "2b7e3a3c-3a57-4c52-9b2e-8d0c7a1e5f40", Type: catalog.JobAdGeneration, Status: jobCompleted,
+		Payload: map[string]any{"phase": jobCompleted}}, changed: make(chan struct{})}
+	s.jobs[noImage.ID] = noImage
+	s.mu.Unlock()
+	slow, sc := newTestServer(t, Options{Latency: time.Hour})
+	_ = slow
+	queued := sc.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "p"})
+
+	tests := []struct {
+		c      *client
+		path   string
+		source string
+		status int
+		code   string
+	}{
+		{c, "/api/v1/campaigns/edit", gen, 202, ""},
+		{c, "/api/v1/campaigns/edit", "f027a242-df39-44cb-943a-c9d220ddaebd", 404, sourceNotFound},
+		{c, "/api/v1/campaigns/edit", brand, 400, sourceTypeInvalid},
+		{c, "/api/v1/campaigns/localize-ad", loc, 400, sourceTypeInvalid},
+		{c, "/api/v1/campaigns/edit", failed, 400, sourceNotCompleted},
+		{c, "/api/v1/campaigns/edit", noImage.ID, 400, sourceMissingImage},
+		{sc, "/api/v1/campaigns/edit", queued, 400, sourceNotCompleted},
+	}
+	for _, tt := range tests {
+		body := map[string]any{"prompt": "p", "source_job_id": tt.source, "target_culture": "fr"}
+		a := tt.c.do("POST", tt.path, body)
+		if a.status != tt.status {
+			t.Errorf("%s from %s: %d %s, want %d %s", tt.path, tt.source, a.status, a.raw, tt.status, tt.code)
+			continue
+		}
+		if tt.code != "" {
+			if e := errorBody(t, a); e["code"] != tt.code || e["param"] != "source_job_id" {
+				t.Errorf("%s from %s: %s, want %s", tt.path, tt.source, a.raw, tt.code)
+			}
+		}
+	}
+}
+
+// Inside a run the endpoint checks are skipped: the worker fails the job with a
+// failure_code and no error log, and the step says only child_job_failed.
+func TestBadSourceInsideARun(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	id := c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "hero", "action": "campaigns.generate", "input": map[string]any{"prompt": "p"}},
+		map[string]any{"id": "fr", "action": "campaigns.localize_ad", "depends_on": []any{"hero"},
+			"input": map[string]any{"prompt": "p", "target_culture": "fr"}, "input_map": map[string]any{"source_job_id": "$steps.hero.result.job_id"}},
+		map[string]any{"id": "tweak", "action": "campaigns.edit", "depends_on": []any{"fr"},
+			"input": map[string]any{"prompt": "p"}, "input_map": map[string]any{"source_job_id": "$steps.fr.result.job_id"}},
+	}})
+	_, r := c.waitRun(id)
+	tw := r.Step("tweak")
+	if r.Status != run.Failed || tw.Status != run.StepFailed || tw.Error != "child_job_failed" || tw.JobID == "" ||
+		tw.Result["error_log"] != nil || tw.Result["job_id"] != tw.JobID {
+		t.Fatalf("run %s, tweak %+v", r.Status, tw)
+	}
+	j := c.waitJob(tw.JobID, "")
+	sameShape(t, "jobs-get-failed-source-type.json", j.body)
+	d := j.data()
+	if d["type"] != catalog.JobAdEdit || d["status"] != jobFailed || d["error_log"] != nil ||
+		d["payload"].(map[string]any)["failure_code"] != sourceTypeInvalid {
+		t.Errorf("job %s", j.raw)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	post := func(path, key string, body map[string]any) answer {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", c.base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		return c.send(req)
+	}
+	jobOf := func(a answer) string {
+		t.Helper()
+		if a.status != http.StatusAccepted {
+			t.Fatalf("got %d %s", a.status, a.raw)
+		}
+		return a.data()["job_id"].(string)
+	}
+	for _, path := range []string{"/api/v1/campaigns/generate", "/api/v1/campaigns/edit", "/api/v1/campaigns/localize-ad"} {
+		gen := jobOf(post("/api/v1/campaigns/generate", "", map[string]any{"prompt": "source"}))
+		c.waitJob(gen, "")
+		body := map[string]any{"prompt": "p", "target_culture": "fr", "source_job_id": gen}
+		key := "k-" + path
+		first := post(path, key, body)
+		again := post(path, key, map[string]any{"source_job_id": gen, "target_culture": "fr", "prompt": "p"}) // same object
+		if jobOf(first) != jobOf(again) || again.header.Get("X-Idempotency-Replayed") != "true" || first.header.Get("X-Idempotency-Replayed") != "" {
+			t.Errorf("%s: replay %s / %s (%v)", path, first.raw, again.raw, again.header)
+		}
+		other := post(path, key, map[string]any{"prompt": "other", "target_culture": "fr", "source_job_id": gen})
+		if other.status != http.StatusConflict || other.errCode(t) != "idempotency_key_mismatch" || errorBody(t, other)["param"] != "Idempotency-Key" {
+			t.Errorf("%s: another body: %d %s", path, other.status, other.raw)
+		}
+		sameShape(t, "error-409-idempotency-key-mismatch.json", other.body)
+		one := jobOf(post(path, "", body))
+		if two := jobOf(post(path, "", body)); one == two {
+			t.Errorf("%s: without a key, two posts gave one job", path)
+		}
+	}
+	// an invalid body does not take the key
+	if a := post("/api/v1/campaigns/generate", "k-bad", map[string]any{}); a.status != 400 {
+		t.Fatalf("got %s", a.raw)
+	}
+	jobOf(post("/api/v1/campaigns/generate", "k-bad", map[string]any{"prompt": "now valid"}))
+	// brands/extract ignores the key: a retried POST creates a second job
+	b := map[string]any{"url": "https://x.test"}
+	if x, y := post("/api/v1/brands/extract", "k-brand", b), post("/api/v1/brands/extract", "k-brand", b); jobOf(x) == jobOf(y) || y.header.Get("X-Idempotency-Replayed") != "" {
+		t.Errorf("brands/extract replayed: %s %s", x.raw, y.raw)
+	}
+}
+
+// TestSandboxCoversTheCatalog: every Pi action of the catalog has its endpoint and a fake
+// result, and the sandbox has nothing the catalog does not know.
+func TestSandboxCoversTheCatalog(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	var types []string
+	for _, a := range catalog.Server() {
+		types = append(types, a.JobType)
+		if r := c.do("POST", a.Endpoint, map[string]any{}); r.status != http.StatusBadRequest || r.errCode(t) != "invalid_request_body" {
+			t.Errorf("%s: POST %s gave %d %s", a.Name, a.Endpoint, r.status, r.raw)
+		}
+		if _, ok := fakeResults[a.JobType]; !ok {
+			t.Errorf("%s: no fake result for %s", a.Name, a.JobType)
+		}
+	}
+	var fakes []string
+	for typ := range fakeResults {
+		fakes = append(fakes, typ)
+	}
+	sort.Strings(types)
+	sort.Strings(fakes)
+	if strings.Join(types, ",") != strings.Join(fakes, ",") {
+		t.Errorf("fake results for %v, catalog job types %v", fakes, types)
+	}
+	for _, a := range catalog.All() {
+		if a.Local {
+			if r := c.do("POST", "/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": "a", "action": a.Name}}}); r.status != 400 {
+				t.Errorf("the Runs API took local action %s: %s", a.Name, r.raw)
+			}
+		}
+	}
+}
