@@ -26,11 +26,19 @@ func (f *Factory) apiConfig() (piapi.Config, error) {
 	return cfg, nil
 }
 
-// apiClient is the Pi API client of apiConfig.
+// apiClient is the Pi API client of apiConfig. A missing key is said here, before any
+// request, rather than as the server's 401.
 func (f *Factory) apiClient() (*piapi.Client, error) {
 	cfg, err := f.apiConfig()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.APIKey == "" {
+		where := cfg.ConfigFile
+		if where == "" {
+			where = "the config file ($XDG_CONFIG_HOME/pi/config.yaml)"
+		}
+		return nil, fmt.Errorf("no API key: set PI_API_KEY or api_key in %s (or try the run with --sandbox)", where)
 	}
 	return piapi.New(cfg)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pi-cli/pi/internal/piapi"
@@ -42,8 +43,8 @@ func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
 	if p, err = p.WithParams(o.Params); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if p.HasExtensions() {
-		fmt.Fprintln(f.IO.ErrOut, "note: local-only keys (retry, timeout, ...) are not sent to the API and have no effect there")
+	if note := localOnlyNote(p); note != "" {
+		fmt.Fprintln(f.IO.ErrOut, note)
 	}
 	body, err := p.RunsBody()
 	if err != nil {
@@ -175,4 +176,32 @@ func createFailed(f *Factory, ctx, createCtx context.Context, timeout time.Durat
 		return SilentExit(ExitTimeout)
 	}
 	return fmt.Errorf("create run: %w", err)
+}
+
+// localOnlyNote says which steps set retry or timeout, which only the local engine
+// honours (params are not in it: pi substitutes them before sending), or "".
+func localOnlyNote(p *pipeline.Pipeline) string {
+	var keys, steps []string
+	retry, timeout := false, false
+	for _, s := range p.Steps {
+		if s.Retry != nil || s.Timeout != 0 {
+			steps = append(steps, s.ID)
+		}
+		retry = retry || s.Retry != nil
+		timeout = timeout || s.Timeout != 0
+	}
+	if len(steps) == 0 {
+		return ""
+	}
+	if retry {
+		keys = append(keys, "retry")
+	}
+	if timeout {
+		keys = append(keys, "timeout")
+	}
+	if len(steps) > 3 {
+		steps = append(steps[:3], "...")
+	}
+	return fmt.Sprintf("note: %s (steps %s) apply to --local runs only: they are not sent to the Pi API",
+		strings.Join(keys, " and "), strings.Join(steps, ", "))
 }

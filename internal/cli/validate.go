@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,7 +32,7 @@ func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Co
 	opts := &validateOptions{IO: f.IO}
 	var params []string
 	cmd := &cobra.Command{
-		Use:   "validate FILE...",
+		Use:   "validate FILE|DIR...",
 		Short: "Check pipeline files without running anything",
 		Long: `Check pipeline files without running anything: YAML form, unknown keys (the server
 would drop them silently), ids, the dependency graph, actions and their inputs,
@@ -38,7 +40,8 @@ input_map references, params, retry and timeout.
 
 Every problem of every file is reported at once, as file:line:col: message, sorted by
 position, with a suggestion where one exists (on a terminal, with the source line under
-it). FILE - reads standard input. Warnings (an input the action does not know,
+it). FILE - reads standard input; a DIR stands for every *.yaml and *.yml file in it
+(subdirectories included, hidden ones skipped). Warnings (an input the action does not know,
 an unused param, ...) are printed but do not fail the check.
 
 Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
@@ -53,6 +56,9 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 
   # machine-readable: a list of {file, line, column, severity, message}
   pi validate campaign.yaml -o json
+
+  # every pipeline of a directory
+  pi validate pipelines/
 
   # from standard input
   generate-pipeline | pi validate -`,
@@ -93,7 +99,11 @@ func runValidate(opts *validateOptions) error {
 	// Source lines under each diagnostic help people at a terminal; logs and tools get
 	// exactly one line per diagnostic.
 	snippets := opts.IO.IsStderrTTY() && opts.Output == "text"
-	for _, path := range opts.Files {
+	files, err := expandPipelineArgs(opts.Files)
+	if err != nil {
+		return err
+	}
+	for _, path := range files {
 		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
 		if path == "-" {
 			path = "<stdin>"
@@ -102,12 +112,10 @@ func runValidate(opts *validateOptions) error {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
 		}
 		all = append(all, ds...)
-		for _, d := range ds {
-			text.WriteString(d.String() + "\n")
-			if snippets {
-				text.WriteString(d.Snippet(src))
-			}
+		if !snippets {
+			src = nil
 		}
+		text.WriteString(render.Diagnostics(opts.IO, ds, src))
 		errs, warns := count(ds)
 		switch {
 		case errs > 0:
@@ -193,26 +201,52 @@ func warnSuffix(n int) string {
 	return ", " + plural(n, "warning")
 }
 
-// printDiagnosticsWithSource writes diagnostics to stderr; at a terminal each is followed
-// by its source line (src), as pi validate shows them.
+// printDiagnosticsWithSource writes diagnostics to stderr; at a terminal in colour, each
+// followed by its source line (src), as pi validate shows them.
 func printDiagnosticsWithSource(ios *render.IOStreams, ds pipeline.Diagnostics, src []byte) {
-	var b strings.Builder
-	for _, d := range ds {
-		b.WriteString(d.String())
-		b.WriteByte('\n')
-		if ios.IsStderrTTY() && src != nil {
-			b.WriteString(d.Snippet(src))
-		}
-	}
-	fmt.Fprint(ios.ErrOut, b.String())
+	fmt.Fprint(ios.ErrOut, render.Diagnostics(ios, ds, src))
 }
 
 // printDiagnostics writes diagnostics to stderr, one per line (graph uses it too).
 func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
-	var b strings.Builder
-	for _, d := range ds {
-		b.WriteString(d.String())
-		b.WriteByte('\n')
+	fmt.Fprint(io.ErrOut, render.Diagnostics(io, ds, nil))
+}
+
+// expandPipelineArgs replaces each directory among args by the pipeline files inside it
+// (every *.yaml and *.yml, in subdirectories too, hidden ones skipped), sorted.
+func expandPipelineArgs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if a == "-" || err != nil || !fi.IsDir() {
+			out = append(out, a) // checkFile reports what is wrong with it
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			name := d.Name()
+			if d.IsDir() {
+				if path != a && strings.HasPrefix(name, ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, ".") {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, UsageErrorf("%s: %s", a, readProblem(err))
+		}
+		if len(found) == 0 {
+			return nil, UsageErrorf("%s: no *.yaml or *.yml file in this directory", a)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
 	}
-	fmt.Fprint(io.ErrOut, b.String())
+	return out, nil
 }

@@ -35,6 +35,8 @@ type Config struct {
 	MaxAttempts int
 	// Sleep waits between tries; tests replace it so they never wait for real.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ConfigFile is the config file LoadConfig read (or would have read), for messages.
+	ConfigFile string
 }
 
 type fileConfig struct {
@@ -67,6 +69,7 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 			if err := yaml.Unmarshal(b, &fc); err != nil {
 				return cfg, nil, fmt.Errorf("config %s: %w (fix the YAML or pass another --config)", configPath, err)
 			}
+			warnings = append(warnings, unknownConfigKeys(configPath, b)...)
 			if st, err := os.Stat(configPath); err == nil && st.Mode().Perm()&0o077 != 0 {
 				warnings = append(warnings, fmt.Sprintf("config %s is readable by others (mode %o): run chmod 600 %s", configPath, st.Mode().Perm(), configPath))
 			}
@@ -78,6 +81,7 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 	cfg.BaseURL = firstNonEmpty(flagBaseURL, getenv("PI_BASE_URL"), fc.BaseURL)
 	cfg.APIKey = firstNonEmpty(getenv("PI_API_KEY"), fc.APIKey)
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	cfg.ConfigFile = configPath
 	return cfg, warnings, nil
 }
 

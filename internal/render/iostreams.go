@@ -23,6 +23,7 @@ type IOStreams struct {
 	stdoutTTY bool
 	stderrTTY bool
 	color     bool
+	errColor  bool // colour on stderr (diagnostics), decided by stderr's own TTY state
 	// width and height are forced sizes (tests); 0 asks the terminal on sizeFd each time,
 	// so a resized window is followed.
 	width, height int
@@ -77,6 +78,7 @@ func System() *IOStreams {
 		getenv: os.Getenv,
 	}
 	s.color = colorFromEnv(s.getenv, s.stdoutTTY)
+	s.errColor = colorFromEnv(s.getenv, s.stderrTTY)
 	s.sizeFd = -1
 	switch {
 	case s.stderrTTY: // the live table is drawn on stderr
@@ -128,8 +130,12 @@ func (s *IOStreams) Interactive() bool {
 // ColorEnabled reports whether output may carry ANSI colour.
 func (s *IOStreams) ColorEnabled() bool { return s.color }
 
-// SetColorEnabled overrides the colour decision (--no-color, tests).
-func (s *IOStreams) SetColorEnabled(on bool) { s.color = on }
+// SetColorEnabled overrides the colour decision, of stdout and stderr (--no-color, tests).
+func (s *IOStreams) SetColorEnabled(on bool) { s.color, s.errColor = on, on }
+
+// ErrColorEnabled reports whether what is written on stderr may carry colour: it depends
+// on stderr being a terminal, whatever stdout is (pi validate -o json > out.json).
+func (s *IOStreams) ErrColorEnabled() bool { return s.errColor }
 
 // Width is the width in columns to draw for: the terminal's now (it may have been
 // resized), else COLUMNS, else 0, meaning no limit (a pipe or a file: nothing wraps there,

@@ -1,0 +1,94 @@
+package piapi
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// configKeys are the keys of the config file, from fileConfig's tags.
+func configKeys() []string {
+	t := reflect.TypeOf(fileConfig{})
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		keys = append(keys, strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
+	}
+	return keys
+}
+
+// unknownConfigKeys warns of each top-level key of the config file that pi does not read
+// (a typo such as api-key would otherwise show up as a 401 from the server), with the key
+// it probably meant.
+func unknownConfigKeys(path string, b []byte) []string {
+	var raw map[string]any
+	if yaml.Unmarshal(b, &raw) != nil {
+		return nil
+	}
+	known := configKeys()
+	var unknown []string
+	for k := range raw {
+		if !contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	var out []string
+	for _, k := range unknown {
+		msg := fmt.Sprintf("config %s: unknown key %q is ignored", path, k)
+		if s := suggestKey(k, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", s)
+		} else {
+			msg += " (known keys: " + strings.Join(known, ", ") + ")"
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggestKey is the known key k most likely stands for: the same once case and - / _
+// are ignored, or within two edits.
+func suggestKey(k string, known []string) string {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
+	best, bestD := "", 3
+	for _, c := range known {
+		if norm(c) == norm(k) {
+			return c
+		}
+		if d := editDistance(norm(k), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
