@@ -71,10 +71,11 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 		case "completed":
 			return run.JobResult(id, job.Type, job.ResultURL, job.Payload), nil
 		case "failed":
+			why, result := failure(id, job)
 			return nil, &engine.StepError{
-				Err:       fmt.Errorf("%s: job %s failed: %s", req.Step.Action, id, job.ErrorLog),
+				Err:       fmt.Errorf("%s: job %s failed: %s", req.Step.Action, id, why),
 				Transient: true,
-				Result:    run.FailedJobResult(id, job.ErrorLog),
+				Result:    result,
 			}
 		}
 		if err := ctx.Err(); err != nil {
@@ -103,6 +104,22 @@ func (p *Pi) created(req engine.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.keys, req.RunID+"\x00"+req.Step.ID)
+}
+
+// failure is why a job failed, as the server's step would say it (its error log, else
+// child_job_failed) with the job's payload.failure_code when it has one, and the step
+// result the server records ({job_id, error_log}, plus failure_code).
+func failure(id string, job *Job) (string, map[string]any) {
+	res := run.FailedJobResult(id, job.ErrorLog)
+	why := job.ErrorLog
+	if why == "" {
+		why = run.ChildJobFailed
+	}
+	if code, _ := job.Payload["failure_code"].(string); code != "" {
+		res[run.FailureCodeKey] = code
+		why += ": " + code
+	}
+	return why, res
 }
 
 // reattach looks up the job an interrupted run of a resumed step started: the job goes on

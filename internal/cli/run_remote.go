@@ -140,6 +140,7 @@ func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog render.
 		prog.Stop()
 		return err
 	}
+	r = explainChildFailures(ctx, c, r)
 	if err := prog.Finish(r); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}

@@ -96,6 +96,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		if err != nil {
 			return fmt.Errorf("get run %s: %w", o.ID, err)
 		}
+		r = explainChildFailures(ctx, c, r)
 		if err := prog.Finish(r); err != nil {
 			return fmt.Errorf("write result: %w", err)
 		}

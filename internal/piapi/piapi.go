@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/safe"
 )
@@ -157,7 +158,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type Error struct {
 	HTTPStatus                     int
 	Type, Code, Message, RequestID string
-	RetryAfter                     time.Duration
+	// Param is what the server names as wrong: the dotted path of a body's first issue
+	// (output.aspect_ratio), or a header (Idempotency-Key). Issues are all of a body's
+	// issues, in the server's order.
+	Param      string
+	Issues     []catalog.Issue
+	RetryAfter time.Duration
 	// Location is where a redirect pointed (redirects are never followed).
 	Location string
 	// MayExist is set when a POST failed after it was sent: the run (or job) may have been
@@ -194,6 +200,23 @@ func (e *Error) Error() string {
 		if e.Message != "" {
 			fmt.Fprintf(&b, ": %s", e.Message)
 		}
+		if e.Param != "" {
+			fmt.Fprintf(&b, " (param %s)", e.Param)
+		}
+		if len(e.Issues) > 1 {
+			b.WriteString("; also")
+			for i, is := range e.Issues[1:] {
+				if i == 3 {
+					fmt.Fprintf(&b, " and %d more", len(e.Issues)-4)
+					break
+				}
+				sep := ","
+				if i == 0 {
+					sep = ""
+				}
+				fmt.Fprintf(&b, "%s %s", sep, issueText(is))
+			}
+		}
 	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
@@ -209,6 +232,14 @@ func (e *Error) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// issueText is one issue as people read it: "prompt: Required".
+func issueText(is catalog.Issue) string {
+	if p := is.PathString(); p != "" {
+		return safe.Text(p) + ": " + safe.Text(is.Message)
+	}
+	return safe.Text(is.Message)
 }
 
 func (e *Error) Unwrap() error { return e.err }
@@ -234,6 +265,10 @@ type envelope struct {
 	Error *struct {
 		Type, Code, Message string
 		RequestID           string `json:"request_id"`
+		// Param names what is wrong (output.aspect_ratio, Idempotency-Key); Issues is
+		// zod's list for a body that failed its schema.
+		Param  string          `json:"param"`
+		Issues []catalog.Issue `json:"issues"`
 	} `json:"error"`
 }
 

@@ -258,6 +258,7 @@ func (c *Client) once(ctx context.Context, rq request, out any) (string, error) 
 		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"))}
 		if env.Error != nil {
 			e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
+			e.Param, e.Issues = safe.Text(env.Error.Param), env.Error.Issues
 		} else {
 			e.Message = http.StatusText(resp.StatusCode)
 		}

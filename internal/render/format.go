@@ -265,7 +265,8 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		if s.Status == run.StepFailed && s.Error != "" {
-			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+indentRest(cellSafe(s.Error, true), "    "))
+			// The first line: an error_log may be a stack trace (-o json has all of it).
+			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+cellSafe(stepErrorText(s), false))
 			if body := bodyExcerpt(s.Result, 400); body != "" {
 				errs = append(errs, "    response: "+body)
 			}
@@ -276,10 +277,6 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 		lines = append(lines, errs...)
 	}
 	return lines
-}
-
-func indentRest(s, indent string) string {
-	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+indent)
 }
 
 // eventLine is the plain one-line form of a transition. The run's own lines name it

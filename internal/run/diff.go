@@ -56,3 +56,11 @@ func JobResult(jobID, jobType, resultURL string, payload map[string]any) map[str
 func FailedJobResult(jobID, errorLog string) map[string]any {
 	return catalog.FailedStepResult(jobID, errorLog)
 }
+
+// FailureCodeKey is the key pi adds to a failed step's result when it learnt why the job
+// failed from the job itself (payload.failure_code): the server's step error then says only
+// child_job_failed.
+const FailureCodeKey = "failure_code"
+
+// ChildJobFailed is the step error of a job that failed without an error log.
+const ChildJobFailed = "child_job_failed"
