@@ -2,12 +2,22 @@
 
 package actions
 
-import "os/exec"
+import (
+	"os/exec"
+)
 
-// startGroup is a no-op where there are no POSIX process groups (Windows).
-func startGroup(*exec.Cmd) {}
+// procTree on platforms without POSIX process groups (Windows): the command itself is
+// killed; children it started are not tracked.
+type procTree struct{}
 
-// killGroup kills the command itself; children it started are not tracked on this platform.
-func killGroup(cmd *exec.Cmd) {
-	_ = cmd.Process.Kill()
-}
+func newProcTree() (*procTree, error) { return &procTree{}, nil }
+
+func (t *procTree) command(argv []string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+
+func (t *procTree) markEnv() string { return "PI_STEP_TREE=1" }
+
+func (t *procTree) start(cmd *exec.Cmd) error { return cmd.Start() }
+
+func (t *procTree) kill(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
+
+func (t *procTree) release() {}

@@ -3,17 +3,79 @@
 package actions
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
 	"os/exec"
 	"syscall"
 )
 
-// startGroup puts the command in a process group of its own, so everything it starts can be
-// killed with it.
-func startGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// treeMark is the environment variable that marks every process of one shell.run step, so
+// the processes that leave its process group (setsid, a daemon) can still be found.
+const treeMark = "PI_STEP_TREE"
+
+// supervisor runs the step ("$@") under a watcher that kills the whole step when pi
+// goes away, however it goes (kill -9 included): the watcher blocks reading fd 3, the
+// read end of a pipe whose only write end pi holds, so it reads EOF exactly when pi exits
+// or releases the step. It then kills every process carrying the step's mark (those that
+// escaped the group too, where /proc lists environments) and the whole process group.
+// The watcher runs with a clean environment so it does not carry the mark itself until it
+// is done.
+const supervisor = `env -i PATH="$PATH" /bin/sh -c '
+trap "" INT TERM HUP
+read -r _ <&3
+if [ -r /proc/self/environ ]; then
+	for d in /proc/[0-9]*; do
+		if tr "\000" "\n" < "$d/environ" 2>/dev/null | grep -qxF "$1=$2"; then kill -s KILL "${d#/proc/}" 2>/dev/null; fi
+	done
+fi
+kill -s KILL 0
+' pi-step-watch ` + treeMark + ` "$` + treeMark + `" 3<&3 </dev/null >/dev/null 2>&1 &
+watcher=$!
+exec 3<&-
+"$@"
+status=$?
+kill -s KILL "$watcher" 2>/dev/null
+exit "$status"`
+
+// procTree is the process tree of one shell.run step.
+type procTree struct {
+	token          string
+	watchR, watchW *os.File
 }
 
-// killGroup kills the command's whole process group (the leader and whatever it left behind).
-func killGroup(cmd *exec.Cmd) {
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+func newProcTree() (*procTree, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 12)
+	rand.Read(b)
+	return &procTree{token: hex.EncodeToString(b), watchR: r, watchW: w}, nil
 }
+
+// command runs argv under the supervisor, as the leader of a process group of its own.
+func (t *procTree) command(argv []string) *exec.Cmd {
+	cmd := exec.Command("/bin/sh", append([]string{"-c", supervisor, "pi-step"}, argv...)...)
+	cmd.ExtraFiles = []*os.File{t.watchR}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
+	return cmd
+}
+
+func (t *procTree) markEnv() string { return treeMark + "=" + t.token }
+
+func (t *procTree) start(cmd *exec.Cmd) error {
+	err := cmd.Start()
+	t.watchR.Close() // the watcher's copy is all that should hold it
+	return err
+}
+
+// kill kills the step's process group and every process that carries its mark.
+func (t *procTree) kill(cmd *exec.Cmd) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	killMarked(treeMark + "=" + t.token)
+}
+
+// release ends the watcher's wait (the step is over).
+func (t *procTree) release() { t.watchW.Close() }

@@ -11,12 +11,35 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pi-cli/pi/internal/engine"
 )
 
 // MaxOutput caps what shell.run keeps of stdout and of stderr.
 const MaxOutput = 1 << 20
+
+// drainTimeout bounds the wait for a step's output once its process ended: longer, and a
+// process it left behind with the pipes open would hold the step.
+const drainTimeout = 2 * time.Second
+
+// secretEnv are the variables children never inherit from pi.
+var secretEnv = []string{"PI_API_KEY"}
+
+// childEnv is env without secretEnv.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+next:
+	for _, kv := range env {
+		for _, k := range secretEnv {
+			if strings.HasPrefix(kv, k+"=") {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
 
 // stderrTail is how many lines of stderr a failure message ends with.
 const stderrTail = 5
@@ -62,12 +85,26 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	default:
 		return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	if in["command"] != nil {
+		// Say "not found" as a start failure, as before the supervisor (which would make
+		// it exit status 127).
+		if _, err := exec.LookPath(argv[0]); err != nil {
+			return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], err))
+		}
+	}
+	tree, err := newProcTree()
+	if err != nil {
+		return nil, fmt.Errorf("shell.run: %w", err)
+	}
+	defer tree.release()
+	cmd := tree.command(argv)
 	if dir, ok := in["dir"].(string); ok {
 		cmd.Dir = dir
 	}
+	// The child gets pi's environment without the API key (a step that needs it passes it
+	// in env, on purpose), plus the step's env, plus the tree's mark.
+	cmd.Env = childEnv(os.Environ())
 	if env, ok := in["env"].(map[string]any); ok {
-		cmd.Env = os.Environ()
 		for k, v := range env {
 			s, isStr := v.(string)
 			if !isStr {
@@ -80,6 +117,7 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 			cmd.Env = append(cmd.Env, k+"="+s)
 		}
 	}
+	cmd.Env = append(cmd.Env, tree.markEnv())
 	if stdin, ok := in["stdin"].(string); ok {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -99,8 +137,7 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 		return nil, fmt.Errorf("shell.run: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	startGroup(cmd)
-	startErr := cmd.Start()
+	startErr := tree.start(cmd)
 	outW.Close()
 	errW.Close()
 	if startErr != nil {
@@ -113,16 +150,31 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	copies.Go(func() { _, _ = io.Copy(&stderr, errR); errR.Close() })
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	// drain waits for the output a bounded time: a process that escaped the tree (setsid,
+	// a daemon) and kept a copy of the pipes must not hold the step, nor pi, open.
+	drain := func() {
+		drained := make(chan struct{})
+		go func() { copies.Wait(); close(drained) }()
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-drained:
+		case <-t.C:
+			outR.Close()
+			errR.Close()
+			<-drained
+		}
+	}
 	select {
 	case err = <-done:
-		// The leader exited; anything it left in its group goes too.
-		killGroup(cmd)
-		copies.Wait()
+		// The leader exited; anything it left behind goes too.
+		tree.kill(cmd)
+		drain()
 	case <-ctx.Done():
-		// Kill the whole group: sh -c's children would otherwise outlive the step.
-		killGroup(cmd)
+		// Kill the whole tree: sh -c's children would otherwise outlive the step.
+		tree.kill(cmd)
 		<-done
-		copies.Wait()
+		drain()
 		return nil, fmt.Errorf("shell.run: %s killed: %w", argv[0], context.Cause(ctx))
 	}
 	code := 0

@@ -52,3 +52,50 @@ func TestInterruptDuringRetryAfterWait(t *testing.T) {
 		t.Logf("pi %v: exit 130 %s after SIGINT", args, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// kill -9 of pi mid-step leaves nothing of the step running: no orphan finishes its work
+// (the write after the sleep never happens), even one that left the process group.
+func TestKill9LeavesNoRunningStep(t *testing.T) {
+	bin := piBinary(t)
+	dir := t.TempDir()
+	mark := "pi-kill9-" + filepath.Base(dir)
+	late := filepath.Join(dir, "late")
+	file := writePipeline(t, dir, `steps:
+  - id: slow
+    action: shell.run
+    input: {script: "(setsid sh -c 'sleep 3; echo escaped >> `+late+`' &); sleep 3; echo late >> `+late+`", env: {MARK: `+mark+`}}
+`)
+	cmd := exec.Command(bin, "run", file, "--local", "-o", "plain")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { killMarked(t, mark) })
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "slow  processing") {
+		n, err := stderr.Read(buf)
+		if err != nil {
+			t.Fatalf("pi ended before the step ran:\n%s", seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	for len(markedPIDs(mark)) < 3 { // the supervisor, the step's shell, its escaped child
+		time.Sleep(10 * time.Millisecond) // polling the process table
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); len(markedPIDs(mark)) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after kill -9 of pi, step processes %v still run", markedPIDs(mark))
+		}
+		time.Sleep(10 * time.Millisecond) // polling the process table
+	}
+	if b, err := os.ReadFile(late); err == nil {
+		t.Fatalf("an orphan of the killed pi finished its work: %q", b)
+	}
+}
