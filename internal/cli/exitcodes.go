@@ -18,7 +18,9 @@ const exitCodesHelp = `pi's exit code always says how things ended:
 pi runs get ID exits the same way for the run it shows, with or without --wait (0 also
 while the run is still going, without --wait). A local run whose pi was killed exits 1;
 pi run --resume ID continues it. With --local, --timeout cancels the run (exit 5); on the
-Pi API the run goes on.
+Pi API the run goes on. pi runs download exits 4 when a download failed (the other files are
+kept) and 2 when --step matches no step; with pi run --download the run's own code comes
+first. A bad --jq expression is 2, before anything is sent.
 
 In a script:
 

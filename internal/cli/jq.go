@@ -163,6 +163,7 @@ func jqValue(v any) any {
 
 // escapeControls writes the control characters of a raw string result (other than
 // newline and tab) as \u escapes: what a server said never reaches the terminal raw.
+// Not safe.Lines: that escapes tabs too, and `@tsv` results need theirs.
 func escapeControls(s string) string {
 	if !strings.ContainsFunc(s, isEscapedControl) {
 		return s

@@ -5,7 +5,8 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode"
+
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // progress tells what the downloads do: on a terminal one line redrawn in place, else one
@@ -74,25 +75,9 @@ func (p *progress) finish() {
 // itemLine is one file's line: "hero.png  12.3 kB  new", or its failure.
 func itemLine(it Item) string {
 	if it.Err != nil {
-		return clean(fmt.Sprintf("failed    %s: %v", it.Step, it.Err))
+		return "failed    " + safe.Text(it.Step) + ": " + safe.Text(it.Err.Error())
 	}
 	return fmt.Sprintf("%-9s %s  %s", it.Outcome, it.File.File, HumanBytes(it.Bytes))
-}
-
-// clean escapes control characters: step ids and errors come from a server.
-func clean(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Summary is the closing line: how many images, where, and what changed.

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -91,7 +92,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := renderAd(&snap)
+	b, err := s.images.get(snap.ID, func() ([]byte, error) { return renderAd(&snap) })
 	if err != nil {
 		http.Error(w, "could not draw the image", http.StatusInternalServerError)
 		return
@@ -103,6 +104,43 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
 	http.ServeContent(w, r, "", time.Unix(snap.UpdatedAt, 0), bytes.NewReader(b))
+}
+
+// imageCache keeps the last PNGs drawn (a few KB each): a job's picture never changes, and
+// drawing one takes milliseconds, so a run's images fetched again cost nothing.
+type imageCache struct {
+	mu    sync.Mutex
+	byJob map[string][]byte
+	order []string // oldest first
+}
+
+const cachedImages = 256
+
+func (c *imageCache) get(job string, draw func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	b, ok := c.byJob[job]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := draw()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byJob == nil {
+		c.byJob = map[string][]byte{}
+	}
+	if _, ok := c.byJob[job]; !ok {
+		c.byJob[job] = b
+		c.order = append(c.order, job)
+		if len(c.order) > cachedImages {
+			delete(c.byJob, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return b, nil
 }
 
 // renderAd draws the simulated ad of a completed ad job: its colours from the prompt and

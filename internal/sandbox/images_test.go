@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -201,5 +202,26 @@ func BenchmarkRenderAd(b *testing.B) {
 		if _, err := renderAd(j); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestImageCacheIsBounded(t *testing.T) {
+	var c imageCache
+	draws := 0
+	draw := func() ([]byte, error) { draws++; return []byte(fmt.Sprint(draws)), nil }
+	for i := 0; i < cachedImages+50; i++ {
+		if _, err := c.get(fmt.Sprint(i), draw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.byJob) != cachedImages || len(c.order) != cachedImages {
+		t.Errorf("%d cached, %d in order; want %d", len(c.byJob), len(c.order), cachedImages)
+	}
+	before := draws
+	if b, _ := c.get(fmt.Sprint(cachedImages+49), draw); draws != before || string(b) != fmt.Sprint(cachedImages+50) {
+		t.Error("a cached picture was drawn again")
+	}
+	if _, err := c.get("0", draw); err != nil || draws != before+1 {
+		t.Error("an evicted picture was not drawn again")
 	}
 }

@@ -87,6 +87,7 @@ type Server struct {
 	// seenBase is the origin of the first request, the images' origin when
 	// Options.PublicURL is empty.
 	seenBase atomic.Pointer[string]
+	images   imageCache
 
 	ctx     context.Context // cancelled by Close: stops runs and job timers
 	cancel  context.CancelFunc
