@@ -126,8 +126,18 @@ func graphMermaid(p *pipeline.Pipeline) string {
 	node := map[string]string{}
 	for i, s := range p.Steps {
 		node[s.ID] = "s" + strconv.Itoa(i)
+		indent := "  "
+		if o := s.Origin; o != nil { // the expansions of a matrix step in one box
+			indent = "    "
+			if o.Index == 1 {
+				fmt.Fprintf(&b, "  subgraph m%d[\"%s (matrix)\"]\n", i, strings.ReplaceAll(o.Template, `"`, "#quot;"))
+			}
+		}
 		label := strings.ReplaceAll(s.ID, `"`, "#quot;") + "<br/><small>" + s.Action + "</small>"
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", node[s.ID], label)
+		fmt.Fprintf(&b, "%s%s[\"%s\"]\n", indent, node[s.ID], label)
+		if o := s.Origin; o != nil && o.Index == o.Count {
+			b.WriteString("  end\n")
+		}
 	}
 	for _, s := range p.Steps {
 		for _, dep := range s.DependsOn {
@@ -142,7 +152,17 @@ func graphDot(p *pipeline.Pipeline) string {
 	var b strings.Builder
 	b.WriteString("digraph pipeline {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n")
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "  %s [label=%s];\n", strconv.Quote(s.ID), strconv.Quote(s.ID+"\n"+s.Action))
+		indent := "  "
+		if o := s.Origin; o != nil { // the expansions of a matrix step in one cluster
+			indent = "    "
+			if o.Index == 1 {
+				fmt.Fprintf(&b, "  subgraph %s {\n    label=%s;\n    style=dashed;\n", strconv.Quote("cluster_"+o.Template), strconv.Quote(o.Template+" (matrix)"))
+			}
+		}
+		fmt.Fprintf(&b, "%s%s [label=%s];\n", indent, strconv.Quote(s.ID), strconv.Quote(s.ID+"\n"+s.Action))
+		if o := s.Origin; o != nil && o.Index == o.Count {
+			b.WriteString("  }\n")
+		}
 	}
 	for _, s := range p.Steps {
 		for _, dep := range s.DependsOn {
