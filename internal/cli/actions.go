@@ -15,6 +15,7 @@ import (
 
 type actionsOptions struct {
 	IO     *render.IOStreams
+	Name   string // one action to show in full; "" lists them all
 	Output string // table | json
 }
 
@@ -24,16 +25,36 @@ func newActionsCmd(f *Factory) *cobra.Command { return newActionsCmdWith(f, nil)
 func newActionsCmdWith(f *Factory, runF func(*actionsOptions) error) *cobra.Command {
 	opts := &actionsOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "actions",
+		Use:   "actions [NAME]",
 		Short: "List the actions a pipeline can use",
 		Long: `List the actions a step can use: where each runs (the Runs API and the local engine,
 or only the local engine with 'pi run --local'), its required and optional inputs, its
 one-of groups and the fields of its result (what input_map can take:
-$steps.<id>.result.<field>).`,
+$steps.<id>.result.<field>).
+
+With NAME, one action in full: each input with its rules and description, and each
+result field.`,
 		Example: `  pi actions
+  pi actions campaigns.localize_ad
   pi actions -o json | jq '.[] | select(.runs == "local") | .name'`,
-		Args: exactArgs(0),
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, a := range catalog.All() {
+				names = append(names, a.Name+"\t"+firstSentence(a.Description))
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Name = args[0]
+				if _, ok := catalog.Lookup(opts.Name); !ok {
+					return unknownAction(opts.Name)
+				}
+			}
 			if opts.Output != "table" && opts.Output != "json" {
 				return UsageErrorf("--output %q: use table or json", opts.Output)
 			}
@@ -105,6 +126,20 @@ func actionToJSON(a *catalog.Action) actionJSON {
 
 func runActions(opts *actionsOptions) error {
 	actions := catalog.All()
+	if opts.Name != "" {
+		a, _ := catalog.Lookup(opts.Name)
+		if opts.Output == "json" {
+			enc := json.NewEncoder(opts.IO.Out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(actionToJSON(a))
+		}
+		width := actionsWidth
+		if w := opts.IO.StdoutWidth(); w > 0 {
+			width = min(w, actionsWidth)
+		}
+		_, err := fmt.Fprint(opts.IO.Out, showAction(a, width))
+		return err
+	}
 	if opts.Output == "json" {
 		out := make([]actionJSON, 0, len(actions))
 		for _, a := range actions {
@@ -153,8 +188,16 @@ func runActions(opts *actionsOptions) error {
 	}
 	// tabwriter pads the last column too; trailing blanks only get in the way of diffs.
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	wide := 0
 	for i, l := range lines {
 		lines[i] = strings.TrimRight(l, " ")
+		wide = max(wide, len([]rune(lines[i])))
+	}
+	if w := opts.IO.StdoutWidth(); w > 0 && wide > w {
+		// a terminal too narrow for the table: one line per action rather than a table
+		// whose every row wraps
+		_, err := fmt.Fprint(opts.IO.Out, compactActions(w))
+		return err
 	}
 	_, err := fmt.Fprintln(opts.IO.Out, strings.Join(lines, "\n"))
 	return err
