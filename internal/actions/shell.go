@@ -62,6 +62,43 @@ func (c *capped) Write(p []byte) (int, error) {
 	return c.buf.Write(p)
 }
 
+// ReadFrom reads r to its end into c, keeping the first MaxOutput bytes: io.Copy would
+// otherwise allocate a 32 KB buffer per stream, two per step, however little the command
+// writes (most write nothing).
+func (c *capped) ReadFrom(r io.Reader) (int64, error) {
+	var (
+		total int64
+		drop  []byte // what is read past MaxOutput, counted and dropped
+	)
+	for {
+		var p []byte
+		room := MaxOutput - c.buf.Len()
+		if room > 0 {
+			c.buf.Grow(min(room, max(512, c.buf.Len())))
+			p = c.buf.AvailableBuffer()
+			p = p[:min(room, cap(p))]
+		} else {
+			if drop == nil {
+				drop = make([]byte, 32<<10)
+			}
+			p = drop
+		}
+		n, err := r.Read(p)
+		total += int64(n)
+		if room > 0 {
+			c.buf.Write(p[:n]) // p is c.buf's own spare room: this only extends it
+		} else if n > 0 {
+			c.truncated = true
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 // ShellRun runs the step's `command` (argv, no shell) or `script` (sh -c) in its own
 // process group, killed as a whole when ctx ends (timeout, cancellation).
 func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
