@@ -86,6 +86,11 @@ func Load(path string) (*Pipeline, Diagnostics, error) {
 // read as a mapping at all; otherwise it holds everything that could be decoded, and
 // Validate checks the meaning. Diagnostics are sorted by position.
 func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
+	if len(data) >= chunkedMin {
+		if p, ok := parseChunked(name, data); ok {
+			return p, nil
+		}
+	}
 	d := &decoder{diags: diags{file: name}, data: data}
 	p := d.parse(name, data)
 	d.list = dedupe(d.list)
@@ -103,6 +108,10 @@ type decoder struct {
 	// path below path (how a step's input issues find their place in the file).
 	track map[string]Pos
 	path  []string
+	// chunks, when set, are the steps parseChunked cut out of the file: decoded in place
+	// of the file's (then empty) steps list; chunkFailed says one did not decode alone.
+	chunks      []stepChunk
+	chunkFailed bool
 }
 
 type entry struct {
@@ -444,6 +453,10 @@ func (d *decoder) params(p *Pipeline, e entry) {
 }
 
 func (d *decoder) steps(p *Pipeline, e entry) {
+	if d.chunks != nil {
+		d.stepsChunked(p)
+		return
+	}
 	if e.val.Kind != yaml.SequenceNode {
 		p.stepsReported = true
 		d.errorf(e.valPos, "steps must be a list of steps (each a mapping with id and action), not %s", kindName(e.val))

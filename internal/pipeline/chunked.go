@@ -1,0 +1,184 @@
+package pipeline
+
+import (
+	"bytes"
+
+	"gopkg.in/yaml.v3"
+)
+
+// chunkedMin is the size from which Parse decodes a file's steps one at a time. yaml.v3
+// builds the node tree of a whole document before anything reads it, about 3 KB per step:
+// a file of 100,000 steps would need 300 MB of nodes at once. Decoded one step at a time
+// the nodes of a step are garbage as soon as the step is decoded.
+const chunkedMin = 256 << 10
+
+// chunkItems is how many steps are parsed at once: enough that a parser's set-up is paid
+// rarely, few enough that their nodes are a small part of the decoded steps.
+const chunkItems = 256
+
+// stepChunk is the text of consecutive items of the steps list, cut out of the file.
+type stepChunk struct {
+	text  []byte
+	line  int // the file's line of the chunk's first line, 1-based
+	items int // how many items the text holds
+}
+
+// parseChunked parses a big file whose steps are a plain block list (the common shape of a
+// generated pipeline): the file without its step items is parsed as usual, then each item
+// alone, its positions moved to where it stands in the file. It reports false when it
+// cannot do so with certainty, and then nothing it did counts: the file is not of that
+// shape (flow style, several documents, tabs), an item does not parse alone (an alias of an
+// anchor elsewhere), or anything at all is reported. The caller then parses the file
+// whole, so the pipeline and the diagnostics are exactly those of the whole parse.
+func parseChunked(name string, data []byte) (*Pipeline, bool) {
+	rest, chunks, ok := cutSteps(data)
+	if !ok {
+		return nil, false
+	}
+	d := &decoder{diags: diags{file: name}, data: data, chunks: chunks}
+	p := d.parse(name, rest)
+	if p == nil || d.chunkFailed || len(d.list) > 0 {
+		return nil, false
+	}
+	return p, true
+}
+
+// cutSteps finds the top-level `steps:` key followed by a block list and returns the file
+// with the list's lines blanked (so every other line keeps its number) and the list's
+// items. ok is false for any file it is not sure to cut right.
+func cutSteps(data []byte) (rest []byte, chunks []stepChunk, ok bool) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	stepsAt := -1
+	for i, l := range lines {
+		if len(l) == 0 || l[0] == ' ' || l[0] == '\n' || l[0] == '\r' || l[0] == '#' {
+			continue
+		}
+		switch {
+		case l[0] == '\t' || l[0] == '%' || bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")):
+			return nil, nil, false // directives, documents, tabs: the whole parse decides
+		case isStepsKey(l):
+			if stepsAt >= 0 {
+				return nil, nil, false // a duplicate key is the whole parse's to report
+			}
+			stepsAt = i
+		}
+	}
+	if stepsAt < 0 {
+		return nil, nil, false
+	}
+	// The list: from the line after `steps:` to the next line at column 0 that is not
+	// blank, a comment or (for a list at column 0) an item.
+	indent := -1
+	end := len(lines)
+	var starts []int
+	for i := stepsAt + 1; i < len(lines); i++ {
+		l := lines[i]
+		trimmed := bytes.TrimLeft(l, " ")
+		if len(bytes.TrimSpace(trimmed)) == 0 || trimmed[0] == '#' {
+			continue
+		}
+		col := len(l) - len(trimmed)
+		if trimmed[0] == '\t' {
+			return nil, nil, false
+		}
+		if indent < 0 {
+			if !isItemStart(trimmed) {
+				return nil, nil, false // not a block list
+			}
+			indent = col
+		}
+		if col == 0 && !(indent == 0 && isItemStart(trimmed)) {
+			end = i
+			break
+		}
+		switch {
+		case col == indent && isItemStart(trimmed):
+			starts = append(starts, i)
+		case col <= indent:
+			return nil, nil, false // something at the list's own level that is not an item
+		}
+	}
+	if len(starts) == 0 {
+		return nil, nil, false
+	}
+	// Blank lines and comments between the last item and the next key belong to no item.
+	for k := 0; k < len(starts); k += chunkItems {
+		n := min(chunkItems, len(starts)-k)
+		e := end
+		if k+n < len(starts) {
+			e = starts[k+n]
+		}
+		s := starts[k]
+		chunks = append(chunks, stepChunk{text: bytes.Join(lines[s:e], nil), line: s + 1, items: n})
+	}
+	out := make([]byte, 0, len(data)/8)
+	for i, l := range lines {
+		switch {
+		case i == stepsAt:
+			out = append(out, "steps: []\n"...)
+		case i > stepsAt && i < end:
+			out = append(out, '\n')
+		default:
+			out = append(out, l...)
+		}
+	}
+	return out, chunks, true
+}
+
+// isStepsKey reports a top-level line `steps:` with nothing after it but a comment.
+func isStepsKey(l []byte) bool {
+	rest, ok := bytes.CutPrefix(l, []byte("steps:"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+// isItemStart reports a line (indentation removed) that starts a block list item.
+func isItemStart(t []byte) bool {
+	return len(t) >= 2 && t[0] == '-' && (t[1] == ' ' || t[1] == '\n' || t[1] == '\r')
+}
+
+// stepsChunked decodes the steps of parseChunked, one item at a time, in place of the
+// empty list the file without them has.
+func (d *decoder) stepsChunked(p *Pipeline) {
+	total := 0
+	for _, c := range d.chunks {
+		total += c.items
+	}
+	p.Steps = make([]Step, 0, total)
+	for k, c := range d.chunks {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(c.text, &doc); err != nil || len(doc.Content) != 1 {
+			d.chunkFailed = true
+			return
+		}
+		list := doc.Content[0]
+		if list.Kind != yaml.SequenceNode || len(list.Content) != c.items {
+			d.chunkFailed = true
+			return
+		}
+		moveLines(list, c.line-1)
+		if k == 0 {
+			p.StepsPos = pos(list) // the list is where its first item's dash is
+		}
+		for _, item := range list.Content {
+			n := resolve(item)
+			if n == nil || n.Kind != yaml.MappingNode {
+				d.chunkFailed = true
+				return
+			}
+			p.Steps = append(p.Steps, d.step(p, n, pos(item)))
+		}
+		d.chunks[k] = stepChunk{} // its text and nodes are not needed again
+	}
+}
+
+// moveLines adds delta to the line of n and of everything below it.
+func moveLines(n *yaml.Node, delta int) {
+	n.Line += delta
+	for _, c := range n.Content {
+		moveLines(c, delta)
+	}
+}
