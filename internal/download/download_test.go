@@ -501,3 +501,29 @@ func TestNothingToDownload(t *testing.T) {
 		t.Error(res.Summary())
 	}
 }
+
+// FuzzFileBases: whatever the step ids, their file names stay inside the directory and
+// are distinct, even where the file system folds case.
+func FuzzFileBases(f *testing.F) {
+	f.Add("hero", "Hero", "../x")
+	f.Add(".", "..", "manifest.json")
+	f.Add("a/b", `a\b`, "a_b")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		r := testRun(run.Step{ID: a}, run.Step{ID: b}, run.Step{ID: c})
+		names := fileBases(r)
+		seen := map[string]bool{}
+		for _, s := range r.Steps {
+			n, ok := names[s.ID]
+			if !ok {
+				t.Fatalf("no name for %q", s.ID)
+			}
+			if n == "" || strings.ContainsAny(n, `/\`+"\x00") || strings.HasPrefix(n, ".") || filepath.Base(n) != n {
+				t.Fatalf("step %q: unsafe name %q", s.ID, n)
+			}
+			if seen[strings.ToLower(n)] && a != b && b != c && a != c {
+				t.Fatalf("step %q: name %q taken", s.ID, n)
+			}
+			seen[strings.ToLower(n)] = true
+		}
+	})
+}

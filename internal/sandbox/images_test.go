@@ -225,3 +225,27 @@ func TestImageCacheIsBounded(t *testing.T) {
 		t.Error("an evicted picture was not drawn again")
 	}
 }
+
+// FuzzRenderAd: whatever a job's input says, its picture is a PNG of a sane size.
+func FuzzRenderAd(f *testing.F) {
+	f.Add("A hero banner", "French urban premium", "16:9", "")
+	f.Add("", "", "1:8", "7d38a678-385e-4c9e-a203-cfde97608eff")
+	f.Add("Ünïcødé ß 日本 \x1b[31m", "x", "64:1", "not a uuid")
+	f.Add(strings.Repeat("long ", 1000), "c", "0:0", "")
+	f.Fuzz(func(t *testing.T, prompt, culture, ratio, source string) {
+		j := &job{ID: "7d38a678-385e-4c9e-a203-cfde97608eff", Type: "campaign_ad_localization", Input: map[string]any{
+			"prompt": prompt, "target_culture": culture, "source_job_id": source,
+			"output": map[string]any{"aspect_ratio": ratio}}}
+		b, err := renderAd(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bd := img.Bounds(); bd.Dx() < 16 || bd.Dy() < 16 || bd.Dx() > imageLongSide || bd.Dy() > imageLongSide {
+			t.Fatalf("size %v", bd)
+		}
+	})
+}
