@@ -2,7 +2,10 @@
 
 package actions
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // setParentDeathSignal: only Linux has a parent-death signal; the supervisor's watcher
 // still kills the step's process group when pi dies.
@@ -10,4 +13,4 @@ func setParentDeathSignal(*syscall.SysProcAttr) {}
 
 // killMarked: without /proc the environments of other processes are not readable; the
 // group kill is what there is.
-func killMarked(string) {}
+func killMarked(string, int, time.Time) {}

@@ -5,9 +5,9 @@ package actions
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // setParentDeathSignal makes the kernel kill the step's leader when pi dies, whatever
@@ -15,25 +15,97 @@ import (
 func setParentDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKILL }
 
 // killMarked kills the processes whose environment holds mark (KEY=VALUE): the ones of a
-// step that left its process group (setsid), which a group kill misses.
-func killMarked(mark string) {
+// step that left its process group (setsid), which a group kill misses. It runs after every
+// step, over every process of the machine, so it reads /proc with a few system calls per
+// process and no allocation per process (open, read into one buffer, close).
+//
+// A process of the step was created after its leader: when the step was short (under
+// pidWindowMax) only the processes whose ids were handed out since the leader's are
+// read, the ids the kernel allocated in that time being a window that cannot have wrapped
+// all the way round; the machine's other processes are not opened at all. After a longer
+// step, or when the last allocated id is not known, every process is read.
+func killMarked(mark string, leader int, since time.Time) {
 	want := []byte(mark)
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	self := os.Getpid()
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile(filepath.Join(d, "environ"))
-		if err != nil {
-			continue
-		}
-		for _, kv := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(kv, want) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				break
-			}
+	inWindow := func(int) bool { return true }
+	if time.Since(since) < pidWindowMax {
+		if last, max, ok := lastPID(); ok && leader > 0 && leader <= max {
+			span := (last - leader + max) % max
+			inWindow = func(pid int) bool { return (pid-leader+max)%max <= span }
 		}
 	}
+	proc, err := os.Open("/proc")
+	if err != nil {
+		return
+	}
+	names, _ := proc.Readdirnames(-1)
+	proc.Close()
+	self := os.Getpid()
+	buf := make([]byte, 64<<10)
+	path := make([]byte, 0, 32)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self || !inWindow(pid) {
+			continue
+		}
+		path = append(append(append(path[:0], "/proc/"...), name...), "/environ"...)
+		if environHas(path, buf, want) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// environHas reports whether the environment file at path holds the entry want exactly.
+// buf is scratch; an environment longer than buf is read in pieces, an entry that spans two
+// pieces carried over.
+func environHas(path, buf, want []byte) bool {
+	fd, err := syscall.Open(string(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	var carry []byte // the unfinished entry at the end of the previous piece
+	for {
+		n, err := syscall.Read(fd, buf)
+		if n <= 0 || err != nil {
+			return len(carry) > 0 && bytes.Equal(carry, want)
+		}
+		data := buf[:n]
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, 0)
+			if i < 0 {
+				carry = append(carry, data...)
+				break
+			}
+			entry := data[:i]
+			if len(carry) > 0 {
+				carry = append(carry, entry...)
+				entry = carry
+			}
+			if bytes.Equal(entry, want) {
+				return true
+			}
+			carry = carry[:0]
+			data = data[i+1:]
+		}
+	}
+}
+
+// pidWindowMax is the longest step after which killMarked reads only the processes created
+// since the step's leader: 32,768 process ids (the smallest pid_max) are not handed out in
+// less than a second.
+const pidWindowMax = time.Second
+
+// lastPID is the last process id the kernel handed out in this pid namespace, and pid_max.
+func lastPID() (last, max int, ok bool) {
+	read := func(path string) (int, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, false
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSpace(b)))
+		return n, err == nil && n > 0
+	}
+	last, ok1 := read("/proc/sys/kernel/ns_last_pid")
+	max, ok2 := read("/proc/sys/kernel/pid_max")
+	return last, max + 1, ok1 && ok2 && last <= max
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // treeMark is the environment variable that marks every process of one shell.run step, so
@@ -42,6 +43,7 @@ exit "$status"`
 type procTree struct {
 	token          string
 	watchR, watchW *os.File
+	started        time.Time // when the leader was started
 }
 
 func newProcTree() (*procTree, error) {
@@ -66,6 +68,7 @@ func (t *procTree) command(argv []string) *exec.Cmd {
 func (t *procTree) markEnv() string { return treeMark + "=" + t.token }
 
 func (t *procTree) start(cmd *exec.Cmd) error {
+	t.started = time.Now()
 	err := cmd.Start()
 	t.watchR.Close() // the watcher's copy is all that should hold it
 	return err
@@ -74,7 +77,7 @@ func (t *procTree) start(cmd *exec.Cmd) error {
 // kill kills the step's process group and every process that carries its mark.
 func (t *procTree) kill(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	killMarked(treeMark + "=" + t.token)
+	killMarked(treeMark+"="+t.token, cmd.Process.Pid, t.started)
 }
 
 // release ends the watcher's wait (the step is over).

@@ -1,0 +1,33 @@
+//go:build linux
+
+package actions
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// environHas finds an entry exactly (not a prefix, not a suffix of another), also when it
+// spans two reads of a buffer shorter than the environment.
+func TestEnvironHas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "environ")
+	env := "A=1\x00PI_STEP_TREE=abc1\x00LONG=" + string(make([]byte, 100)) + "\x00PI_STEP_TREE=abc\x00Z=9\x00"
+	if err := os.WriteFile(path, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{7, 16, 64, 4096} {
+		buf := make([]byte, size)
+		for want, found := range map[string]bool{
+			"PI_STEP_TREE=abc": true, "PI_STEP_TREE=abc1": true, "Z=9": true, "A=1": true,
+			"PI_STEP_TREE=ab": false, "TREE=abc": false, "Z=": false,
+		} {
+			if got := environHas([]byte(path), buf, []byte(want)); got != found {
+				t.Errorf("buffer %d: environHas(%q) = %v, want %v", size, want, got, found)
+			}
+		}
+	}
+	if environHas([]byte(filepath.Join(t.TempDir(), "none")), make([]byte, 16), []byte("A=1")) {
+		t.Error("a missing file holds nothing")
+	}
+}
