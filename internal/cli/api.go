@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pi-cli/pi/internal/piapi"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // apiConfig resolves the Pi API settings from --base-url, --config, --debug and the
@@ -60,4 +61,14 @@ func (f *Factory) sandboxClient(ctx context.Context) (*piapi.Client, func(), err
 		return nil, nil, err
 	}
 	return c, func() { inst.Close() }, nil
+}
+
+// redactor redacts the API key pi knows of (PI_API_KEY, the config file's), wherever a
+// step's output, a server or a URL echoes it back.
+func (f *Factory) redactor() *safe.Redactor {
+	keys := []string{f.Getenv("PI_API_KEY")}
+	if cfg, _, err := piapi.LoadConfig(f.BaseURL, f.ConfigPath, f.Getenv); err == nil {
+		keys = append(keys, cfg.APIKey)
+	}
+	return safe.NewRedactor(keys...)
 }

@@ -182,7 +182,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		default:
 		}
 	}
-	runner, err := engine.New(p, reg, engine.Options{
+	runner, err := engine.New(p, actions.Redacting(reg, f.redactor()), engine.Options{
 		RunID: id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: prior,
 		Observer: func(ev run.Event) {
 			qmu.Lock()
