@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pi-cli/pi/internal/safe"
 	"os"
 	"os/signal"
 	"strings"
@@ -72,7 +73,7 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		if err == nil {
 			err = jerr
 		} else {
-			fmt.Fprintf(f.IO.ErrOut, "error: %s\n", jerr)
+			fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(jerr.Error()))
 		}
 	}
 	if f.stopSignals != nil {
@@ -82,7 +83,7 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		err = flagError{err}
 	}
 	if err != nil && !isSilent(err) {
-		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", err)
+		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
 		if errors.Is(err, errFlag) {
 			fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", commandPath(root, args))
 		}

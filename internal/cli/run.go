@@ -2,8 +2,7 @@ package cli
 
 import (
 	"context"
-	"io"
-	"os"
+	"github.com/pi-cli/pi/internal/pipeline"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -182,9 +181,9 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 // messages and records.
 func readPipelineFile(ios *render.IOStreams, path string) (name string, data []byte, err error) {
 	if path == "-" {
-		data, err = io.ReadAll(ios.In)
+		data, err = pipeline.ReadLimited(ios.In, "<stdin>")
 		return "<stdin>", data, err
 	}
-	data, err = os.ReadFile(path)
+	data, err = pipeline.ReadFile(path)
 	return path, data, err
 }

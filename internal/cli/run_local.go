@@ -19,6 +19,7 @@ import (
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -126,8 +127,8 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		ds = append(ds, p.Validate(pipeline.Local, params)...)
 	}
 	ds.Sort()
-	for _, d := range ds {
-		fmt.Fprintln(f.IO.ErrOut, d.String())
+	for _, d := range ds.Capped() {
+		fmt.Fprintln(f.IO.ErrOut, safe.Lines(d.String()))
 	}
 	if p == nil || ds.HasErrors() {
 		return SilentExit(ExitUsage)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,7 +114,7 @@ func runValidate(opts *validateOptions) error {
 		if !snippets {
 			src = nil
 		}
-		text.WriteString(render.Diagnostics(opts.IO, ds, src))
+		text.WriteString(render.Diagnostics(opts.IO, ds.Capped(), src))
 		errs, warns := count(ds)
 		switch {
 		case errs > 0:
@@ -145,10 +144,10 @@ func checkFile(ios *render.IOStreams, path string, mode pipeline.Mode, params ma
 	var src []byte
 	var err error
 	if path == "-" {
-		src, err = io.ReadAll(ios.In)
 		path = "<stdin>"
+		src, err = pipeline.ReadLimited(ios.In, path)
 	} else {
-		src, err = os.ReadFile(path)
+		src, err = pipeline.ReadFile(path)
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -204,12 +203,12 @@ func warnSuffix(n int) string {
 // printDiagnosticsWithSource writes diagnostics to stderr; at a terminal in colour, each
 // followed by its source line (src), as pi validate shows them.
 func printDiagnosticsWithSource(ios *render.IOStreams, ds pipeline.Diagnostics, src []byte) {
-	fmt.Fprint(ios.ErrOut, render.Diagnostics(ios, ds, src))
+	fmt.Fprint(ios.ErrOut, render.Diagnostics(ios, ds.Capped(), src))
 }
 
 // printDiagnostics writes diagnostics to stderr, one per line (graph uses it too).
 func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
-	fmt.Fprint(io.ErrOut, render.Diagnostics(io, ds, nil))
+	fmt.Fprint(io.ErrOut, render.Diagnostics(io, ds.Capped(), nil))
 }
 
 // expandPipelineArgs replaces each directory among args by the pipeline files inside it

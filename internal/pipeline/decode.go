@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,7 +71,7 @@ func lazyRegexp(expr string) func() *regexp.Regexp {
 // Load reads and parses the pipeline file at path. The error is only for I/O; problems of
 // the file itself are diagnostics.
 func Load(path string) (*Pipeline, Diagnostics, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read pipeline: %w", err)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/pi-cli/pi/internal/safe"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -120,6 +121,9 @@ func (v *validator) index() {
 			continue
 		case n > MaxIDLength:
 			v.errorf(at, "id %q is %d characters long: the server accepts at most %d", truncate(s.ID, 20), n, MaxIDLength)
+		case safe.HasControl(s.ID):
+			v.errorf(at, "id %q holds a control character: ids are printed in tables, logs and CI annotations", s.ID)
+			continue
 		}
 		if first, dup := v.ids[s.ID]; dup {
 			v.errorf(at, "duplicate step id %q (also step %d%s): ids must be unique", s.ID, first+1, atLine(v.p.Steps[first].IDPos))

@@ -3,11 +3,11 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pi-cli/pi/internal/safe"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -183,16 +183,9 @@ func cellSafe(s string, multiline bool) string {
 		if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 			s = strings.TrimSpace(s[:i]) + " …"
 		}
+		return safe.Text(strings.NewReplacer("\u2028", " ", "\u2029", " ").Replace(s))
 	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' && multiline, r == '\t':
-			return r
-		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
-			return '\uFFFD'
-		}
-		return r
-	}, s)
+	return safe.Lines(strings.NewReplacer("\u2028", "\n", "\u2029", "\n").Replace(s))
 }
 
 // resultKeys are the results worth showing a person, in this order: the Pi actions' ids

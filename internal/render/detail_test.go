@@ -32,7 +32,7 @@ func TestDetail(t *testing.T) {
 		{"shell json", run.Step{Action: "shell.run", Status: run.StepCompleted, Result: map[string]any{"ok": true}}, `{"ok":true}`},
 		{"pi result", run.Step{Action: "brands.extract", Status: run.StepCompleted, Result: map[string]any{"brand_id": "b1", "job_id": "j"}}, "brand_id=b1"},
 		{"control characters", run.Step{Action: "shell.run", Status: run.StepCompleted,
-			Result: map[string]any{"stdout": "\x1b[2Jgone\x07", "exit_code": float64(0)}}, "\ufffd[2Jgone\ufffd"},
+			Result: map[string]any{"stdout": "\x1b[2Jgone\x07", "exit_code": float64(0)}}, `\x1b[2Jgone\a`},
 		{"job", run.Step{Action: "brands.extract", Status: run.StepProcessing, JobID: "j1"}, "job j1"},
 	} {
 		if got := v.detail(&tc.step, fixedNow); got != tc.want {

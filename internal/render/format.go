@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"github.com/pi-cli/pi/internal/safe"
 	"slices"
 	"sort"
 	"strings"
@@ -314,6 +315,7 @@ func eventLine(e run.Event, now time.Time, attempts, job bool, maxAttempts int) 
 
 // ghEscape escapes a GitHub Actions workflow command value.
 func ghEscape(s string) string {
+	s = safe.Lines(s) // then LF, and CR (escaped already), go as GitHub wants them
 	s = strings.ReplaceAll(s, "%", "%25")
 	s = strings.ReplaceAll(s, "\r", "%0D")
 	return strings.ReplaceAll(s, "\n", "%0A")

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pi-cli/pi/internal/safe"
 	"time"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -71,7 +72,7 @@ func (p *jsonProgress) Finish(r *run.Run) error {
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	p.write(p.io.Out, string(b)+"\n")
+	p.write(p.io.Out, string(safe.JSON(b))+"\n")
 	return p.err
 }
 
@@ -129,5 +130,5 @@ func (p *jsonlProgress) jsonLine(v any) {
 		}
 		return
 	}
-	p.write(p.io.Out, string(b)+"\n")
+	p.write(p.io.Out, string(safe.JSON(b))+"\n")
 }

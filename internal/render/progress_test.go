@@ -295,7 +295,7 @@ func TestEventLine(t *testing.T) {
 		{run.Event{Time: fixedNow, StepID: "generate_hero", Status: "processing", Attempt: 1}, true, "2026-11-28T13:00:01Z  generate_hero  processing  attempt 1"},
 		{run.Event{StepID: "x", Status: "failed", Attempt: 2, Error: "shell.run: boom\nmore", RetryIn: 1500 * time.Millisecond}, false, "2026-11-28T13:00:01Z  x  retry 3 in 1.5s: boom …"},
 		{run.Event{Time: fixedNow.Add(time.Hour), RunID: "f027", Status: "completed"}, false, "2026-11-28T14:00:01Z  run f027  completed"},
-		{run.Event{Time: fixedNow, StepID: "run", Status: "failed", Attempt: 1, Error: "x\x1b[2Jy"}, false, "2026-11-28T13:00:01Z  run  failed  attempt 1  error: x\ufffd[2Jy"},
+		{run.Event{Time: fixedNow, StepID: "run", Status: "failed", Attempt: 1, Error: "x\x1b[2Jy"}, false, "2026-11-28T13:00:01Z  run  failed  attempt 1  error: x\\x1b[2Jy"},
 	} {
 		if got := eventLine(tc.e, fixedNow, tc.attempts, false, 0); got != tc.want {
 			t.Errorf("eventLine(%+v) =\n%q, want\n%q", tc.e, got, tc.want)

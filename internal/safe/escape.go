@@ -1,6 +1,7 @@
 package safe
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -83,4 +84,33 @@ func escape(s string, keepLF bool) string {
 		i += n
 	}
 	return b.String()
+}
+
+// JSON escapes, in encoded JSON, the control characters encoding/json leaves raw (DEL and
+// the C1 range, which some terminals obey): the document means the same, and printing it
+// is harmless. b is returned as it is when there is nothing to escape.
+func JSON(b []byte) []byte {
+	dirty := false
+	for i := 0; i < len(b); i++ {
+		if b[i] == 0x7f || b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f {
+			dirty = true
+			break
+		}
+	}
+	if !dirty {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == 0x7f:
+			out = append(out, `\u007f`...)
+		case b[i] == 0xc2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9f:
+			out = append(out, fmt.Sprintf(`\u%04x`, b[i+1])...)
+			i++
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
 }
