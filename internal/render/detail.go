@@ -33,11 +33,7 @@ func (v view) detail(s *run.Step, now time.Time) string {
 		}
 		return retryText(s.Attempts+1, v.maxAttempts[s.ID], in, s.Error)
 	case s.Error != "":
-		reason := failReason(s)
-		if body := bodyExcerpt(s.Result, 80); body != "" {
-			reason += ": " + body
-		}
-		return reason
+		return reasonFirst(failReason(s), bodyExcerpt(s.Result, 80))
 	case s.Status == run.StepCompleted:
 		if kv := resultLines(s); len(kv) > 0 {
 			parts := make([]string, len(kv))
@@ -66,10 +62,34 @@ func retryText(next, max int, in, reason string) string {
 		t += " in " + in
 	}
 	if reason != "" {
-		t += ": " + failReasonText("", reason)
+		t += ": " + reasonFirst(failReasonText("", reason), "")
 	}
 	return t
 }
+
+// reasonFirst puts the cause of an http.request error first: "GET url: Get url: dial
+// tcp ...: connection refused" reads "connection refused (GET url)", with the response's
+// body after the cause. Other errors are returned as they are, the body appended.
+func reasonFirst(reason, body string) string {
+	m := httpPrefix.FindStringSubmatch(reason)
+	if m == nil {
+		if body != "" {
+			reason += ": " + body
+		}
+		return reason
+	}
+	cause := reason[len(m[0]):]
+	if i := strings.LastIndex(cause, ": "); i >= 0 {
+		cause = cause[i+2:]
+	}
+	if body != "" {
+		cause += ": " + body
+	}
+	return cause + " (" + m[1] + ")"
+}
+
+// httpPrefix is the start of an http.request error: the request ("GET https://...: ").
+var httpPrefix = regexp.MustCompile(`^((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \S+): `)
 
 var jobPrefix = regexp.MustCompile(`^job ([0-9a-fA-F]{8})[0-9a-fA-F-]*:? `)
 

@@ -226,6 +226,14 @@ func countsText(counts map[string]int) string {
 // summary is what a person wants after the table: outcome, duration, results, every error
 // in full.
 func summary(st *styles, r *run.Run, now time.Time) []string {
+	return summaryWidth(st, r, now, 0)
+}
+
+// summaryWidth is summary for a terminal width columns wide (0: no limit): a line that
+// would wrap is laid out on two instead (nothing is cut: the values are what a person
+// copies).
+func summaryWidth(st *styles, r *run.Run, now time.Time, width int) []string {
+	fits := func(s string) bool { return width <= 0 || lipgloss.Width(s) <= width }
 	mark := "✓"
 	switch r.Status {
 	case run.Failed:
@@ -240,8 +248,12 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	for i := range r.Steps {
 		counts[statusWord(r, &r.Steps[i])]++
 	}
-	lines := []string{st.paint(st.runStyle(r.Status), fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, RunDurationText(r, now))) +
-		"  (" + countsText(counts) + ")"}
+	head := fmt.Sprintf("%s run %s %s in %s", mark, r.ID, r.Status, RunDurationText(r, now))
+	tail := "(" + countsText(counts) + ")"
+	lines := []string{st.paint(st.runStyle(r.Status), head) + "  " + tail}
+	if !fits(head + "  " + tail) {
+		lines = []string{st.paint(st.runStyle(r.Status), head), "  " + tail}
+	}
 	var res [][3]string
 	idW, keyW := 0, 0
 	for i := range r.Steps {
@@ -256,7 +268,11 @@ func summary(st *styles, r *run.Run, now time.Time) []string {
 	}
 	var results []string
 	for _, x := range res {
-		results = append(results, "  "+pad(x[0], idW)+"  "+pad(x[1], keyW)+"  "+x[2])
+		line := "  " + pad(x[0], idW) + "  " + pad(x[1], keyW) + "  " + x[2]
+		if !fits(line) {
+			line = "  " + x[0] + "  " + x[1] + "\n    " + x[2]
+		}
+		results = append(results, line)
 	}
 	if len(results) > 0 {
 		lines = append(lines, "", "Results:")

@@ -200,7 +200,12 @@ func (p *liveProgress) liveLines() []string {
 	if !r.CreatedAt.IsZero() {
 		age = Duration(now.Sub(r.CreatedAt), subSecond(r.CreatedAt))
 	}
-	head := fmt.Sprintf("run %s  %s  %s", r.ID, p.est.paint(p.est.runStyle(r.Status), string(r.Status)), age)
+	status := p.est.paint(p.est.runStyle(r.Status), string(r.Status))
+	head := fmt.Sprintf("run %s  %s  %s", r.ID, status, age)
+	if visibleWidth(head) > w {
+		// a narrow terminal: the id shortened, never the status
+		head = fmt.Sprintf("run %s  %s  %s", short(r.ID, 9), status, age)
+	}
 	lines := []string{truncateStyled(head, w, r.ID)}
 	shown, more := fitRows(r, p.io.Height()-2) // the header line and one spare line
 	lines = append(lines, table(p.est, shown, w, now, p.frame, p.viewNow())...)
