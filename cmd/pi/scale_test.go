@@ -46,24 +46,30 @@ func tail(s string, n int) string {
 	return s
 }
 
-// benchAgainstFloor runs pi and its floor alternately, b.N times each, and reports pi's
-// wall time per run (ns/op) and against the floor's, the same for CPU time, and pi's peak
-// RSS over the runs.
-func benchAgainstFloor(b *testing.B, env, pi, floor []string) {
-	var p, f usage
+// benchAgainstFloor runs pi and its two floors alternately, b.N times each, and reports
+// pi's wall time per run (ns/op) and against the floor's (ratio), the same for CPU time
+// (cpu-ratio), pi's peak RSS over the runs, and pi against the supervised floor (the same
+// processes started under shell.run's supervisor: what is left is pi's own cost).
+func benchAgainstFloor(b *testing.B, env, pi, floor, supervised []string) {
+	var p, f, s usage
+	add := func(to *usage, u usage) {
+		to.wall, to.cpu, to.maxRSSKiB = to.wall+u.wall, to.cpu+u.cpu, max(to.maxRSSKiB, u.maxRSSKiB)
+	}
 	for b.Loop() {
-		u := measured(b, env, pi)
-		p.wall, p.cpu, p.maxRSSKiB = p.wall+u.wall, p.cpu+u.cpu, max(p.maxRSSKiB, u.maxRSSKiB)
-		u = measured(b, env, floor)
-		f.wall, f.cpu, f.maxRSSKiB = f.wall+u.wall, f.cpu+u.cpu, max(f.maxRSSKiB, u.maxRSSKiB)
+		add(&p, measured(b, env, pi))
+		add(&f, measured(b, env, floor))
+		add(&s, measured(b, env, supervised))
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(p.wall.Nanoseconds())/n, "ns/op")
 	b.ReportMetric(float64(p.wall)/float64(f.wall), "ratio")
 	b.ReportMetric(float64(p.cpu)/float64(f.cpu), "cpu-ratio")
 	b.ReportMetric(float64(p.maxRSSKiB)/1024, "peak-rss-MiB")
+	b.ReportMetric(float64(p.wall)/float64(s.wall), "ratio-supervised")
+	b.ReportMetric(float64(p.cpu)/float64(s.cpu), "cpu-ratio-supervised")
 	b.ReportMetric(float64(p.wall.Milliseconds())/n, "pi-ms")
 	b.ReportMetric(float64(f.wall.Milliseconds())/n, "floor-ms")
+	b.ReportMetric(float64(s.wall.Milliseconds())/n, "supervised-ms")
 	b.ReportMetric(float64(p.cpu.Milliseconds())/n, "pi-cpu-ms")
 	b.ReportMetric(float64(f.cpu.Milliseconds())/n, "floor-cpu-ms")
 }

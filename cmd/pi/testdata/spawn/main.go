@@ -7,6 +7,10 @@
 //
 //	spawn -n 5000 -concurrency 8 true
 //
+// With -supervised each process is started as shell.run starts a step's command (under
+// its supervisor: actions.RunSupervised), so pi's engine is measured apart from what the
+// supervisor costs.
+//
 // With -measure it runs the command once, its stdout to /dev/null and its stderr to
 // spawn's, and prints on stdout the command's wall time, user and system CPU time (ns) and
 // peak RSS (KiB): "wall=N user=N sys=N maxrss=N". A small process measures, because a
@@ -23,12 +27,15 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pi-cli/pi/internal/actions"
 )
 
 func main() {
 	n := flag.Int("n", 1, "processes to start")
 	conc := flag.Int("concurrency", 1, "processes running at once")
 	measure := flag.Bool("measure", false, "run the command once and print its wall, CPU time and peak RSS")
+	supervised := flag.Bool("supervised", false, "start each process as shell.run does, under its supervisor")
 	flag.Parse()
 	argv := flag.Args()
 	if len(argv) == 0 || *n < 1 || *conc < 1 {
@@ -38,6 +45,10 @@ func main() {
 	if *measure {
 		os.Exit(meter(argv))
 	}
+	start := func() error { return exec.Command(argv[0], argv[1:]...).Run() }
+	if *supervised {
+		start = func() error { return actions.RunSupervised(argv) }
+	}
 	var (
 		next   atomic.Int64
 		failed atomic.Int64
@@ -46,7 +57,7 @@ func main() {
 	for range min(*conc, *n) {
 		wg.Go(func() {
 			for next.Add(1) <= int64(*n) {
-				if err := exec.Command(argv[0], argv[1:]...).Run(); err != nil {
+				if err := start(); err != nil {
 					failed.Add(1)
 				}
 			}
