@@ -134,6 +134,24 @@ func TestDiagnosis(t *testing.T) {
 			t.Fatal("the empty file was initialised")
 		}
 	})
+	t.Run("new file appears whole", func(t *testing.T) {
+		// A second pi opening the path while the first creates it must never find a 0-byte
+		// file (it would be refused as damaged): the file is made aside and linked in.
+		dir := t.TempDir()
+		path := filepath.Join(dir, "runs.db")
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+			t.Fatalf("new runs.db: %v, %v", st, err)
+		}
+		leftovers, _ := filepath.Glob(filepath.Join(dir, "runs.db.new-*"))
+		if len(leftovers) != 0 {
+			t.Fatalf("temporary files left behind: %v", leftovers)
+		}
+	})
 	t.Run("not a database", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "runs.db")
 		os.WriteFile(path, []byte(strings.Repeat("this is not sqlite ", 400)), 0o644)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -111,9 +112,50 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, Diagnose(path, fmt.Errorf("creating the runs database directory: %w", err))
 	}
+	if err := createIfMissing(ctx, path); err != nil {
+		return nil, Diagnose(path, fmt.Errorf("creating the runs database: %w", err))
+	}
 	if err := checkNotEmpty(path); err != nil {
 		return nil, err
 	}
+	return openDB(ctx, path)
+}
+
+// createIfMissing makes a new database whole before it appears at path: it is built under a
+// temporary name and linked into place, so no process ever sees a half-made file and a
+// 0-byte runs.db is always a damaged one. Two pi processes creating it at once both go on
+// with the file whose link came first. Where the file system has no hard links, SQLite
+// creates the file in place as before.
+func createIfMissing(ctx context.Context, path string) error {
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(tmp + suffix)
+		}
+	}()
+	s, err := openDB(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	// A failed link means another process linked its file first (use that one), or a file
+	// system without hard links (SQLite then creates the file in place).
+	_ = os.Link(tmp, path)
+	return nil
+}
+
+// openDB opens the database file at path and brings its schema up to date.
+func openDB(ctx context.Context, path string) (*Store, error) {
 	// busy_timeout lets a second pi process wait for the writer instead of failing.
 	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
