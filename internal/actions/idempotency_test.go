@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pi-cli/pi/internal/engine"
@@ -62,9 +63,9 @@ func TestOneIdempotencyKeyPerJobCreation(t *testing.T) {
 // Through the real client: a lost answer of brands/extract is a permanent step failure
 // (never retried by the engine) that says the job may exist.
 func TestExtractLostAnswerIsPermanent(t *testing.T) {
-	posts := 0
+	var posts atomic.Int32 // the handler runs on the server's goroutine
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts++
+		posts.Add(1)
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		conn.(*net.TCPConn).SetLinger(0)
 		conn.Close()
@@ -75,9 +76,9 @@ func TestExtractLostAnswerIsPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = PiJobs(c).CreateJob(context.Background(), "brands.extract", map[string]any{"url": "https://x.example"}, "k-1")
-	if err == nil || engine.IsTransient(err) || posts != 1 || !strings.Contains(err.Error(), "the job may have been created") ||
+	if err == nil || engine.IsTransient(err) || posts.Load() != 1 || !strings.Contains(err.Error(), "the job may have been created") ||
 		!strings.Contains(err.Error(), "k-1") {
-		t.Fatalf("err = %v (transient %v), posts %d", err, engine.IsTransient(err), posts)
+		t.Fatalf("err = %v (transient %v), posts %d", err, engine.IsTransient(err), posts.Load())
 	}
 }
 
