@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +57,10 @@ loses nothing and resumes the runs it cut off.
 
 The first line on stderr is "listening on http://HOST:PORT"; then one line per
 request. Without --api-key a key is generated and printed. Ctrl-C stops it
-gracefully.`,
+gracefully.
+
+Exit codes: 0 stopped (Ctrl-C, SIGTERM), 2 bad flags (--addr, rates), 4 it cannot
+listen on --addr (a port in use) or open --db.`,
 		Example: `  pi serve
   pi serve --addr 127.0.0.1:0 --db :memory: --latency 50ms
   pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 20
@@ -87,9 +91,12 @@ gracefully.`,
 }
 
 func checkServeOptions(o *serveOptions) error {
-	host, _, err := net.SplitHostPort(o.Addr)
+	host, port, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		return UsageErrorf("--addr %q: %v (want HOST:PORT, e.g. 127.0.0.1:8080)", o.Addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return UsageErrorf("--addr %q: port %q is not a number from 0 to 65535 (0 picks a free one)", o.Addr, port)
 	}
 	if !o.AllowRemote && !isLoopback(host) {
 		return UsageErrorf("--addr %q is not a loopback address: the sandbox would be reachable from other machines (use 127.0.0.1, or add --allow-remote)", o.Addr)
@@ -141,7 +148,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", o.Addr, err)}
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", o.Addr, err)}
 	}
 	url := "http://" + ln.Addr().String()
 	public := url
@@ -154,7 +161,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	})
 	if err != nil {
 		ln.Close()
-		return &ExitError{Code: ExitRunFailed, Err: fmt.Errorf("start the sandbox: %w", err)}
+		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("start the sandbox: %w", err)}
 	}
 	fmt.Fprintf(o.ErrOut, "listening on %s\n", url)
 	if generated {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -274,5 +275,37 @@ func TestInputMapCheckedOnlyAtRunTime(t *testing.T) {
 				t.Errorf("run %s, step g %+v", r.Status, g)
 			}
 		})
+	}
+}
+
+// Finished runs also leave memory by size: a few runs with megabyte bodies do not stay.
+func TestFinishedRunsBoundedByBytes(t *testing.T) {
+	s, c := newTestServer(t, Options{DBPath: filepath.Join(t.TempDir(), "s.db")})
+	s.mu.Lock()
+	s.keepBytes = 3 << 20
+	s.mu.Unlock()
+	big := strings.Repeat("x", 1<<20)
+	var ids []string
+	for range 6 {
+		id := c.createRun(map[string]any{"metadata": map[string]any{"blob": big}, "steps": []any{
+			map[string]any{"id": "b", "action": "brands.extract", "input": map[string]any{"url": "https://a.test"}}}})
+		c.waitRun(id)
+		ids = append(ids, id)
+	}
+	c.createRun(map[string]any{"steps": []any{map[string]any{"id": "x", "action": "brands.extract", "input": map[string]any{"url": "https://a.test"}}}})
+	c.createRun(map[string]any{"steps": []any{map[string]any{"id": "y", "action": "brands.extract", "input": map[string]any{"url": "https://a.test"}}}})
+	s.mu.Lock()
+	held, bytes := 0, s.settledBytes
+	for _, id := range ids {
+		if _, ok := s.runs[id]; ok {
+			held++
+		}
+	}
+	s.mu.Unlock()
+	if held > 3 || bytes > 3<<20 {
+		t.Fatalf("%d finished 1 MiB runs (%d bytes) still in memory, want at most 3 MiB of them", held, bytes)
+	}
+	if a := c.do("GET", "/api/v1/runs/"+ids[0], nil); a.data()["metadata"].(map[string]any)["blob"] != big {
+		t.Fatal("an evicted run is not served from the database unchanged")
 	}
 }

@@ -23,9 +23,12 @@ import (
 
 // How many finished runs and jobs stay in memory; memory stays bounded however many are
 // created, and older ones are read from the database when asked for.
+// keepBytes bounds them by size as well (the JSON they were stored as: a run body may be
+// 16 MiB, and a thousand of those would not fit).
 const (
-	keepRuns = 1000
-	keepJobs = 2000
+	keepRuns  = 1000
+	keepJobs  = 2000
+	keepBytes = 64 << 20
 )
 
 // OrgID is the organisation every sandbox object belongs to (the fixtures' one).
@@ -73,9 +76,11 @@ type Server struct {
 	resumeJobs map[string]string
 	// settledRuns and settledJobs are the finished objects in memory, oldest first; past
 	// keepRuns and keepJobs the oldest leave memory and are read from the database.
-	settledRuns, settledJobs []string
-	keepRuns, keepJobs       int
-	closing                  bool
+	settledRuns, settledJobs []settled
+	// settledBytes is the size of the settled objects still in memory; keepBytes its bound.
+	settledBytes, keepBytes int
+	keepRuns, keepJobs      int
+	closing                 bool
 	// failedFirst counts the jobs failed for Options.FailFirst.
 	failedFirst int
 	// idem remembers the campaign endpoints' Idempotency-Keys; idemMu serialises the
@@ -131,6 +136,7 @@ func New(opts Options) (*Server, error) {
 		resumeJobs: map[string]string{},
 		keepRuns:   keepRuns,
 		keepJobs:   keepJobs,
+		keepBytes:  keepBytes,
 		draining:   make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -260,27 +266,38 @@ func NewAPIKey() string {
 	return "pi_test_" + hex.EncodeToString(b[:])
 }
 
-// evictLocked lets the oldest finished objects leave memory once the database holds them.
+// settled is a finished object whose final state the database holds, and its size.
+type settled struct {
+	id   string
+	size int
+}
+
+// evictLocked lets the oldest finished objects leave memory once the database holds them:
+// past keepRuns runs, keepJobs jobs, or keepBytes of both.
 func (s *Server) evictLocked() {
 	for _, op := range s.db.takeSettled() {
+		e := settled{id: op.id, size: op.size}
+		s.settledBytes += e.size
 		if op.table == "runs" {
-			s.settledRuns = append(s.settledRuns, op.id)
+			s.settledRuns = append(s.settledRuns, e)
 		} else {
-			s.settledJobs = append(s.settledJobs, op.id)
+			s.settledJobs = append(s.settledJobs, e)
 		}
 	}
-	for len(s.settledRuns) > s.keepRuns {
-		id := s.settledRuns[0]
+	for len(s.settledRuns) > 0 && (len(s.settledRuns) > s.keepRuns || s.settledBytes > s.keepBytes) {
+		e := s.settledRuns[0]
 		s.settledRuns = s.settledRuns[1:]
-		if r, ok := s.runs[id]; ok && r.state.Status.Terminal() {
-			delete(s.runs, id)
+		s.settledBytes -= e.size
+		if r, ok := s.runs[e.id]; ok && r.state.Status.Terminal() {
+			delete(s.runs, e.id)
 		}
 	}
-	for len(s.settledJobs) > s.keepJobs {
-		id := s.settledJobs[0]
+	for len(s.settledJobs) > 0 && (len(s.settledJobs) > s.keepJobs || s.settledBytes > s.keepBytes) {
+		e := s.settledJobs[0]
 		s.settledJobs = s.settledJobs[1:]
-		if j, ok := s.jobs[id]; ok && j.terminal() {
-			delete(s.jobs, id)
+		s.settledBytes -= e.size
+		if j, ok := s.jobs[e.id]; ok && j.terminal() {
+			delete(s.jobs, e.id)
 		}
 	}
 }

@@ -43,6 +43,7 @@ type writeOp struct {
 	terminal bool
 	updated  int64
 	commit   chan error // receives the outcome of the op's batch
+	size     int        // settled ops only: len(body)+len(doc), for the memory bound
 }
 
 const schema = `
@@ -135,7 +136,7 @@ func (st *store) writer() {
 			st.settledMu.Lock()
 			for _, op := range batch {
 				if op.terminal {
-					st.settled = append(st.settled, writeOp{table: op.table, id: op.id})
+					st.settled = append(st.settled, writeOp{table: op.table, id: op.id, size: len(op.body) + len(op.doc)})
 				}
 			}
 			st.settledMu.Unlock()
