@@ -20,17 +20,36 @@ func setParentDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKIL
 // process and no allocation per process (open, read into one buffer, close).
 //
 // A process of the step was created after its leader: when the step was short (under
-// pidWindowMax) only the processes whose ids were handed out since the leader's are
-// read, the ids the kernel allocated in that time being a window that cannot have wrapped
-// all the way round; the machine's other processes are not opened at all. After a longer
-// step, or when the last allocated id is not known, every process is read.
+// pidWindowMax) only the ids handed out since the leader's are tried, the ids the kernel
+// allocated in that time being a window that cannot have wrapped all the way round; the
+// machine's other processes are not opened at all. After a longer step, a window wider
+// than pidWindowIDs, or when the last allocated id is not known, every process in /proc
+// is read.
 func killMarked(mark string, leader int, since time.Time) {
 	want := []byte(mark)
-	inWindow := func(int) bool { return true }
-	if time.Since(since) < pidWindowMax {
-		if last, max, ok := lastPID(); ok && leader > 0 && leader <= max {
-			span := (last - leader + max) % max
-			inWindow = func(pid int) bool { return (pid-leader+max)%max <= span }
+	self := os.Getpid()
+	buf := make([]byte, 64<<10)
+	path := make([]byte, 0, 32)
+	check := func(pid int) {
+		if pid == self {
+			return
+		}
+		path = strconv.AppendInt(append(path[:0], "/proc/"...), int64(pid), 10)
+		path = append(path, "/environ"...)
+		if environHas(path, buf, want) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if time.Since(since) < pidWindowMax && leader > 0 {
+		if last, max, ok := lastPID(); ok && leader < max {
+			// The ids handed out since the leader's, in order (they wrap at pid_max): few
+			// enough, each is tried directly, without listing /proc.
+			if span := (last - leader + max) % max; span <= pidWindowIDs {
+				for k := 0; k <= span; k++ {
+					check((leader + k) % max)
+				}
+				return
+			}
 		}
 	}
 	proc, err := os.Open("/proc")
@@ -39,17 +58,9 @@ func killMarked(mark string, leader int, since time.Time) {
 	}
 	names, _ := proc.Readdirnames(-1)
 	proc.Close()
-	self := os.Getpid()
-	buf := make([]byte, 64<<10)
-	path := make([]byte, 0, 32)
 	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid == self || !inWindow(pid) {
-			continue
-		}
-		path = append(append(append(path[:0], "/proc/"...), name...), "/environ"...)
-		if environHas(path, buf, want) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		if pid, err := strconv.Atoi(name); err == nil {
+			check(pid)
 		}
 	}
 }
@@ -92,8 +103,12 @@ func environHas(path, buf, want []byte) bool {
 
 // pidWindowMax is the longest step after which killMarked reads only the processes created
 // since the step's leader: 32,768 process ids (the smallest pid_max) are not handed out in
-// less than a second.
-const pidWindowMax = time.Second
+// less than a second. pidWindowIDs is the most ids it tries one by one; a wider window
+// (a busy machine) is read from the list of /proc.
+const (
+	pidWindowMax = time.Second
+	pidWindowIDs = 2048
+)
 
 // lastPID is the last process id the kernel handed out in this pid namespace, and pid_max.
 func lastPID() (last, max int, ok bool) {
