@@ -54,7 +54,9 @@ func TestInterruptDuringRetryAfterWait(t *testing.T) {
 }
 
 // kill -9 of pi mid-step leaves nothing of the step running: no orphan finishes its work
-// (the write after the sleep never happens), even one that left the process group.
+// (the write after the sleep never happens), even one that left the process group. The
+// sleeps are long so that a loaded machine cannot reach the writes before pi is killed;
+// the test still ends as soon as the step's processes are gone.
 func TestKill9LeavesNoRunningStep(t *testing.T) {
 	bin := piBinary(t)
 	dir := t.TempDir()
@@ -63,7 +65,7 @@ func TestKill9LeavesNoRunningStep(t *testing.T) {
 	file := writePipeline(t, dir, `steps:
   - id: slow
     action: shell.run
-    input: {script: "(setsid sh -c 'sleep 3; echo escaped >> `+late+`' &); sleep 3; echo late >> `+late+`", env: {MARK: `+mark+`}}
+    input: {script: "(setsid sh -c 'sleep 20; echo escaped >> `+late+`' &); sleep 20; echo late >> `+late+`", env: {MARK: `+mark+`}}
 `)
 	cmd := exec.Command(bin, "run", file, "--local", "-o", "plain")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
