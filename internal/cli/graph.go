@@ -96,7 +96,7 @@ func runGraph(opts *graphOptions) error {
 
 // graphText lists steps by layer, ids and actions aligned, each with what it waits for.
 func graphText(p *pipeline.Pipeline) string {
-	layers := p.Layers()
+	layers := pipeline.NewGraph(p).Layers()
 	idW, actW := 0, 0
 	for _, s := range p.Steps {
 		idW = max(idW, len(s.ID))
@@ -106,8 +106,8 @@ func graphText(p *pipeline.Pipeline) string {
 	fmt.Fprintf(&b, "%s: %s in %s%s\n", p.Name, plural(len(p.Steps), "step"), plural(len(layers), "layer"), strings.Replace(matricesSuffix(p), " after", ", after", 1))
 	for i, layer := range layers {
 		fmt.Fprintf(&b, "\nlayer %d\n", i+1)
-		for _, id := range layer {
-			s := p.Steps[p.StepIndex(id)]
+		for _, k := range layer {
+			s := &p.Steps[k]
 			line := fmt.Sprintf("  %-*s  %-*s", idW, s.ID, actW, s.Action)
 			if len(s.DependsOn) > 0 {
 				line += "  <- " + strings.Join(s.DependsOn, ", ")

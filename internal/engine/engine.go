@@ -34,7 +34,7 @@ type Runner struct {
 	exec  Executor
 	opts  Options
 	clock Clock
-	index map[string]int
+	graph *pipeline.Graph
 	deps  [][]int
 	// rand returns a number in [0, 1) for the backoff jitter; tests replace it.
 	rand func() float64
@@ -100,7 +100,6 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 	n := len(p.Steps)
 	r := &Runner{
 		p: p, exec: exec, opts: opts, clock: opts.Clock, rand: rand.Float64,
-		index:    make(map[string]int, n),
 		deps:     make([][]int, n),
 		users:    make([][]int, n),
 		waiting:  make([]atomic.Int32, n),
@@ -111,26 +110,26 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 		input:    make([]map[string]any, n),
 		free:     math.MaxInt,
 	}
+	// The graph is built once (pipeline.Graph); the engine refuses what validation reports.
+	g := pipeline.NewGraph(p)
+	r.graph = g
 	for i := range p.Steps {
-		id := p.Steps[i].ID
-		if _, dup := r.index[id]; dup {
-			return nil, fmt.Errorf("engine: step id %q is used twice", id)
+		st := &p.Steps[i]
+		if g.Duplicate(i) {
+			return nil, fmt.Errorf("engine: step id %q is used twice", st.ID)
 		}
-		r.index[id] = i
-	}
-	for i := range p.Steps {
-		r.deps[i] = make([]int, 0, len(p.Steps[i].DependsOn))
-		for _, d := range p.Steps[i].DependsOn {
-			j, ok := r.index[d]
-			if !ok {
-				return nil, fmt.Errorf("engine: step %q depends on unknown step %q", p.Steps[i].ID, d)
+		for _, d := range st.DependsOn {
+			if d == st.ID {
+				return nil, fmt.Errorf("engine: step %q depends on itself", st.ID)
 			}
-			r.deps[i] = append(r.deps[i], j)
-			r.users[j] = append(r.users[j], i)
+			if _, ok := g.Index(d); !ok {
+				return nil, fmt.Errorf("engine: step %q depends on unknown step %q", st.ID, d)
+			}
 		}
+		r.deps[i], r.users[i] = g.Deps(i), g.Dependents(i)
 	}
-	if id, ok := r.findCycle(); ok {
-		return nil, fmt.Errorf("engine: step %q is on or behind a dependency cycle and could never start (validate the pipeline first)", id)
+	if cycles := g.Cycles(); len(cycles) > 0 {
+		return nil, fmt.Errorf("engine: step %q is on a dependency cycle and could never start (validate the pipeline first)", p.Steps[cycles[0][0]].ID)
 	}
 	if opts.Concurrency > 0 {
 		r.free = opts.Concurrency
@@ -174,38 +173,6 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 		}
 	}
 	return r, nil
-}
-
-// findCycle reports a step on a cycle, if any (Kahn's algorithm: what cannot be sorted is
-// on or behind a cycle).
-func (r *Runner) findCycle() (string, bool) {
-	n := len(r.deps)
-	indeg := make([]int, n)
-	for i, ds := range r.deps {
-		indeg[i] = len(ds)
-	}
-	queue := make([]int, 0, n)
-	for i := range indeg {
-		if indeg[i] == 0 {
-			queue = append(queue, i)
-		}
-	}
-	for k := 0; k < len(queue); k++ {
-		for _, u := range r.users[queue[k]] {
-			if indeg[u]--; indeg[u] == 0 {
-				queue = append(queue, u)
-			}
-		}
-	}
-	if len(queue) == n {
-		return "", false
-	}
-	for i := range indeg {
-		if indeg[i] > 0 {
-			return r.p.Steps[i].ID, true
-		}
-	}
-	return "", false
 }
 
 // Snapshot returns a copy of the run as it is now.
@@ -668,7 +635,7 @@ func (r *Runner) resolve(i int) (map[string]any, error) {
 		if !ok {
 			return nil, Permanent(errors.New("invalid_input_map_expression:" + expr))
 		}
-		j, ok := r.index[ref.Step]
+		j, ok := r.graph.Index(ref.Step)
 		if !ok || r.state.Steps[j].Status != run.StepCompleted {
 			return nil, Permanent(errors.New("missing_input_map_source:" + ref.Step))
 		}

@@ -35,7 +35,7 @@ const (
 func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
 	values := paramValues(p, params)
 	x, matrixDiags := p.expand(values) // matrix steps are checked as the steps they become
-	v := &validator{p: x, mode: mode, diags: diags{file: p.Name}, paramValues: values}
+	v := &validator{p: x, g: NewGraph(x), mode: mode, diags: diags{file: p.Name}, paramValues: values}
 	v.stepCount()
 	v.index()
 	var inExpansions []attributed
@@ -58,6 +58,7 @@ func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
 type validator struct {
 	diags
 	p     *Pipeline
+	g     *Graph // built once: every graph question of the checks is asked of it
 	mode  Mode
 	ids   map[string]int // id -> index of its first step
 	names []string       // ids in declaration order, for suggestions
@@ -200,7 +201,7 @@ func (v *validator) step(i int) {
 			v.errorf(at, "input_map.%s refers to unknown step %q%s", k, ref.Step, suggestOr(ref.Step, v.names, ""))
 			continue
 		}
-		if !v.ancestor(i, src) {
+		if !v.g.Ancestor(i, src) {
 			v.errorf(at, "input_map.%s refers to step %q which is not in depends_on (add %s to depends_on)", k, ref.Step, ref.Step)
 		}
 		if len(ref.Path) > 0 {
@@ -271,169 +272,17 @@ func (v *validator) actionNames() []string {
 	return out
 }
 
-// ancestor reports whether step anc is reachable from step i through depends_on.
-func (v *validator) ancestor(i, anc int) bool {
-	seen := make(map[int]bool)
-	stack := []int{i}
-	for len(stack) > 0 {
-		cur := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, dep := range v.p.Steps[cur].DependsOn {
-			j, ok := v.ids[dep]
-			if !ok || seen[j] {
-				continue
-			}
-			if j == anc {
-				return true
-			}
-			seen[j] = true
-			stack = append(stack, j)
-		}
-	}
-	return false
-}
-
 // cycles reports each dependency cycle once, named from its shortest id (then the
 // alphabetically first) so the message is the same whatever the declaration order.
 func (v *validator) cycles() {
-	n := len(v.p.Steps)
-	adj := make([][]int, n)
-	for i := range v.p.Steps {
-		s := &v.p.Steps[i]
-		if first, ok := v.ids[s.ID]; !ok || first != i {
-			continue // only the first step of an id takes part in the graph
-		}
-		for _, dep := range s.DependsOn {
-			if j, ok := v.ids[dep]; ok && j != i {
-				adj[i] = append(adj[i], j)
-			}
-		}
-		sort.Slice(adj[i], func(a, b int) bool { return idLess(v.p.Steps[adj[i][a]].ID, v.p.Steps[adj[i][b]].ID) })
-	}
-	for _, comp := range sccs(adj) {
-		if len(comp) < 2 {
-			continue
-		}
-		start := comp[0]
-		in := map[int]bool{}
-		for _, c := range comp {
-			in[c] = true
-			if idLess(v.p.Steps[c].ID, v.p.Steps[start].ID) {
-				start = c
-			}
-		}
-		path := shortestCycle(adj, start, in)
+	for _, path := range v.g.Cycles() {
 		names := make([]string, len(path))
 		for k, idx := range path {
 			names[k] = v.p.Steps[idx].ID
 		}
-		s := &v.p.Steps[start]
+		s := &v.p.Steps[path[0]]
 		v.errorf(firstPos(s.IDPos, s.Pos), "dependency cycle: %s (each step depends on the next): remove one of these dependencies", strings.Join(names, " -> "))
 	}
-}
-
-func idLess(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
-	}
-	return a < b
-}
-
-// shortestCycle finds the shortest path start -> ... -> start inside the component, trying
-// neighbours in sorted order, so the cycle named is stable.
-func shortestCycle(adj [][]int, start int, in map[int]bool) []int {
-	prev := map[int]int{}
-	queue := []int{start}
-	visited := map[int]bool{start: true}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		for _, nxt := range adj[cur] {
-			if !in[nxt] {
-				continue
-			}
-			if nxt == start {
-				path := []int{start}
-				for c := cur; c != start; c = prev[c] {
-					path = append(path, c)
-				}
-				// path is start, then the chain back from cur; reverse the chain.
-				for a, b := 1, len(path)-1; a < b; a, b = a+1, b-1 {
-					path[a], path[b] = path[b], path[a]
-				}
-				return append(path, start)
-			}
-			if !visited[nxt] {
-				visited[nxt] = true
-				prev[nxt] = cur
-				queue = append(queue, nxt)
-			}
-		}
-	}
-	return []int{start, start}
-}
-
-// sccs returns the strongly connected components of the graph (Tarjan, iterative so a
-// long chain cannot overflow the stack).
-func sccs(adj [][]int) [][]int {
-	n := len(adj)
-	index := make([]int, n)
-	low := make([]int, n)
-	onStack := make([]bool, n)
-	for i := range index {
-		index[i] = -1
-	}
-	var stack []int
-	var out [][]int
-	counter := 0
-	type frame struct{ node, edge int }
-	for root := 0; root < n; root++ {
-		if index[root] >= 0 {
-			continue
-		}
-		call := []frame{{root, 0}}
-		index[root], low[root] = counter, counter
-		counter++
-		stack = append(stack, root)
-		onStack[root] = true
-		for len(call) > 0 {
-			f := &call[len(call)-1]
-			if f.edge < len(adj[f.node]) {
-				w := adj[f.node][f.edge]
-				f.edge++
-				if index[w] < 0 {
-					index[w], low[w] = counter, counter
-					counter++
-					stack = append(stack, w)
-					onStack[w] = true
-					call = append(call, frame{w, 0})
-				} else if onStack[w] {
-					low[f.node] = min(low[f.node], index[w])
-				}
-				continue
-			}
-			node := f.node
-			call = call[:len(call)-1]
-			if len(call) > 0 {
-				parent := call[len(call)-1].node
-				low[parent] = min(low[parent], low[node])
-			}
-			if low[node] == index[node] {
-				var comp []int
-				for {
-					w := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					onStack[w] = false
-					comp = append(comp, w)
-					if w == node {
-						break
-					}
-				}
-				out = append(out, comp)
-			}
-		}
-	}
-	return out
 }
 
 func (v *validator) params(overrides map[string]string) {

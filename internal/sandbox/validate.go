@@ -48,54 +48,28 @@ func parseRunBody(obj map[string]any) (*pipeline.RunsRequest, *apiError) {
 }
 
 // checkDAG returns the server's `<reason>:<step id>` for the first problem of the graph, or
-// "": duplicate ids first, then each step's dependencies in order, then cycles.
+// "": duplicate ids first, then each step's dependencies in order, then cycles (named from
+// the cycle's shortest id, as pipeline.Graph names them).
 func checkDAG(steps []pipeline.RunsStep) string {
-	index := map[string]int{}
+	p := (&pipeline.RunsRequest{Steps: steps}).Pipeline()
+	g := pipeline.NewGraph(p)
 	for i, s := range steps {
-		if _, dup := index[s.ID]; dup {
+		if g.Duplicate(i) {
 			return "duplicate_step_id:" + s.ID
 		}
-		index[s.ID] = i
 	}
 	for _, s := range steps {
 		for _, d := range s.DependsOn {
 			if d == s.ID {
 				return "self_dependency:" + s.ID
 			}
-			if _, ok := index[d]; !ok {
+			if _, ok := g.Index(d); !ok {
 				return "unknown_dependency:" + d
 			}
 		}
 	}
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := make([]int, len(steps))
-	var cycleAt string
-	var visit func(i int) bool
-	visit = func(i int) bool {
-		color[i] = grey
-		for _, d := range steps[i].DependsOn {
-			j := index[d]
-			switch color[j] {
-			case grey:
-				cycleAt = steps[j].ID
-				return true
-			case white:
-				if visit(j) {
-					return true
-				}
-			}
-		}
-		color[i] = black
-		return false
-	}
-	for i := range steps {
-		if color[i] == white && visit(i) {
-			return "dependency_cycle:" + cycleAt
-		}
+	if cycles := g.Cycles(); len(cycles) > 0 {
+		return "dependency_cycle:" + steps[cycles[0][0]].ID
 	}
 	return ""
 }
