@@ -4,6 +4,7 @@ package run
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -156,16 +157,77 @@ type stepJSON struct {
 
 // MarshalJSON encodes the step exactly in the API's shape (plus attempts when known).
 func (s Step) MarshalJSON() ([]byte, error) {
-	deps := s.DependsOn
-	if deps == nil {
-		deps = []string{}
+	return s.appendJSON(make([]byte, 0, 256))
+}
+
+// appendJSON appends the step's JSON, byte for byte what encoding/json makes of stepJSON,
+// without reflection: `pi runs get` of a run of 100,000 steps encodes all of them.
+func (s *Step) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendString(b, s.ID)
+	b = append(b, `,"action":`...)
+	b = appendString(b, s.Action)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(s.Status))
+	b = append(b, `,"depends_on":[`...)
+	for i, d := range s.DependsOn {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, d)
 	}
-	return json.Marshal(stepJSON{
-		ID: s.ID, Action: s.Action, Status: s.Status, DependsOn: deps,
-		JobID: strOrNil(s.JobID), Result: s.Result, Error: strOrNil(s.Error),
-		StartedAt: unixOrNil(s.StartedAt), CompletedAt: unixOrNil(s.CompletedAt),
-		Attempts: s.Attempts,
-	})
+	b = append(b, `],"job_id":`...)
+	b = appendStringOrNull(b, s.JobID)
+	b = append(b, `,"result":`...)
+	if s.Result == nil {
+		b = append(b, "null"...)
+	} else {
+		res, err := json.Marshal(s.Result)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, res...)
+	}
+	b = append(b, `,"error":`...)
+	b = appendStringOrNull(b, s.Error)
+	b = append(b, `,"started_at":`...)
+	b = appendUnixOrNull(b, s.StartedAt)
+	b = append(b, `,"completed_at":`...)
+	b = appendUnixOrNull(b, s.CompletedAt)
+	if s.Attempts != 0 {
+		b = append(b, `,"attempts":`...)
+		b = strconv.AppendInt(b, int64(s.Attempts), 10)
+	}
+	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string as encoding/json writes it: a string of plain
+// printable ASCII directly, any other through encoding/json (its escapes of control
+// characters, <, >, &, U+2028, U+2029 and invalid UTF-8).
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
+}
+
+func appendUnixOrNull(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, t.Unix(), 10)
 }
 
 // UnmarshalJSON decodes the API's step shape.
@@ -193,16 +255,39 @@ type runJSON struct {
 	UpdatedAt *int64         `json:"updated_at"`
 }
 
-// MarshalJSON encodes the run in the API's `data` shape.
+// MarshalJSON encodes the run in the API's `data` shape (what encoding/json makes of
+// runJSON, built without reflection over the steps).
 func (r Run) MarshalJSON() ([]byte, error) {
-	steps := r.Steps
-	if steps == nil {
-		steps = []Step{}
+	b := make([]byte, 0, 256+200*len(r.Steps))
+	b = append(b, `{"id":`...)
+	b = appendString(b, r.ID)
+	if r.OrgID != "" {
+		b = append(b, `,"org_id":`...)
+		b = appendString(b, r.OrgID)
 	}
-	return json.Marshal(runJSON{
-		ID: r.ID, OrgID: r.OrgID, Status: r.Status, Steps: steps, Metadata: r.Metadata,
-		CreatedAt: unixOrNil(r.CreatedAt), UpdatedAt: unixOrNil(r.UpdatedAt),
-	})
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(r.Status))
+	b = append(b, `,"steps":[`...)
+	for i := range r.Steps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = r.Steps[i].appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `],"metadata":`...)
+	md, err := json.Marshal(r.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, md...)
+	b = append(b, `,"created_at":`...)
+	b = appendUnixOrNull(b, r.CreatedAt)
+	b = append(b, `,"updated_at":`...)
+	b = appendUnixOrNull(b, r.UpdatedAt)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON decodes the API's `data` shape; unknown fields are ignored.

@@ -1,0 +1,69 @@
+package run
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// referenceRun is the run as encoding/json writes runJSON and stepJSON: the encoding the
+// hand-written one must match byte for byte.
+func referenceRun(r Run) []byte {
+	type refStep stepJSON
+	steps := make([]refStep, len(r.Steps))
+	for i, s := range r.Steps {
+		deps := s.DependsOn
+		if deps == nil {
+			deps = []string{}
+		}
+		steps[i] = refStep{ID: s.ID, Action: s.Action, Status: s.Status, DependsOn: deps,
+			JobID: strOrNil(s.JobID), Result: s.Result, Error: strOrNil(s.Error),
+			StartedAt: unixOrNil(s.StartedAt), CompletedAt: unixOrNil(s.CompletedAt), Attempts: s.Attempts}
+	}
+	b, err := json.Marshal(struct {
+		ID        string         `json:"id"`
+		OrgID     string         `json:"org_id,omitempty"`
+		Status    Status         `json:"status"`
+		Steps     []refStep      `json:"steps"`
+		Metadata  map[string]any `json:"metadata"`
+		CreatedAt *int64         `json:"created_at"`
+		UpdatedAt *int64         `json:"updated_at"`
+	}{r.ID, r.OrgID, r.Status, steps, r.Metadata, unixOrNil(r.CreatedAt), unixOrNil(r.UpdatedAt)})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestRunJSONIsEncodingJSONs(t *testing.T) {
+	at := time.Unix(1796142247, 0)
+	for _, r := range []Run{
+		{ID: "empty"},
+		{ID: "r1", OrgID: "org", Status: Completed, CreatedAt: at, UpdatedAt: at.Add(time.Second),
+			Metadata: map[string]any{"team": "ads", "n": 2.0},
+			Steps: []Step{
+				{ID: "a", Action: "shell.run", Status: StepCompleted, Attempts: 1, StartedAt: at, CompletedAt: at,
+					Result: map[string]any{"exit_code": 0, "stdout": "<b>&\u2028\n\"x\"\\", "stderr": ""}},
+				{ID: "b", Action: "brands.extract", Status: StepFailed, DependsOn: []string{"a"}, JobID: "job-1",
+					Error: "boom <script>\x01 \xff é"},
+				{ID: "ünïcode \"quoted\"", Action: "x", Status: StepPending},
+			}},
+	} {
+		got, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceRun(r); !bytes.Equal(got, want) {
+			t.Errorf("run %s:\n got %s\nwant %s", r.ID, got, want)
+		}
+		var back Run
+		if err := json.Unmarshal(got, &back); err != nil || back.ID != r.ID || len(back.Steps) != len(r.Steps) {
+			t.Errorf("run %s does not read back: %v", r.ID, err)
+		}
+		// Indented as pi runs get -o json writes it.
+		if _, err := json.MarshalIndent(r, "", "  "); err != nil {
+			t.Error(err)
+		}
+	}
+}
