@@ -15,6 +15,7 @@ const (
 	rowGap       = 14
 	pad          = 12
 	maxLabel     = 24 // characters of a step id drawn in its box
+	laneH        = 24 // the lane below the boxes for edges that skip layers
 )
 
 // graph is the DAG as the SVG draws it.
@@ -60,6 +61,10 @@ func layout(r *run.Run, anchors map[string]string) graph {
 				Title: id + " (" + s.Action + "): " + word, Action: clip(s.Action, 28) + " · " + word, Class: statusClass(word)})
 		}
 	}
+	// An edge that skips a layer would cross the boxes between: it runs in a lane below
+	// all of them instead.
+	lane := g.Height + laneH/2 - pad/2
+	laneUsed := false
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		to, ok := pos[s.ID]
@@ -78,9 +83,19 @@ func layout(r *run.Run, anchors map[string]string) graph {
 					x1-nodeW/2, y1+nodeH, x2+nodeW/2, y2+nodeH, x2+nodeW/2, y2+nodeH/2)})
 				continue
 			}
+			if x2-x1 > colGap {
+				laneUsed = true
+				q := colGap / 2
+				g.Edges = append(g.Edges, edge{fmt.Sprintf("M%d %d C%d %d %d %d %d %d L%d %d C%d %d %d %d %d %d",
+					x1, y1, x1+q, y1, x1+q/2, lane, x1+q, lane, x2-q, lane, x2-q/2, lane, x2-q, y2, x2-6, y2)})
+				continue
+			}
 			mid := (x1 + x2) / 2
 			g.Edges = append(g.Edges, edge{fmt.Sprintf("M%d %d C%d %d %d %d %d %d", x1, y1, mid, y1, mid, y2, x2-6, y2)})
 		}
+	}
+	if laneUsed {
+		g.Height += laneH
 	}
 	return g
 }

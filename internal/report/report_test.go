@@ -61,7 +61,7 @@ func sampleRun() *run.Run {
 			{ID: `de"><script>alert(1)</script>`, Action: "campaigns.localize_ad", Status: run.StepFailed, DependsOn: []string{"hero"}, JobID: "j-de",
 				StartedAt: t0.Add(5 * time.Second), CompletedAt: t0.Add(9 * time.Second),
 				Error: "upstream_timeout: <b>simulated</b> failure\n  at worker.js:12"},
-			{ID: "final_edit", Action: "campaigns.edit", Status: run.StepPending, DependsOn: []string{"fr", `de"><script>alert(1)</script>`}},
+			{ID: "final_edit", Action: "campaigns.edit", Status: run.StepPending, DependsOn: []string{"fr", `de"><script>alert(1)</script>`, "brand"}},
 		}}
 }
 
@@ -173,8 +173,12 @@ func TestReportStructure(t *testing.T) {
 	if n := strings.Count(page, "<rect "); n != len(r.Steps) {
 		t.Errorf("%d nodes, want %d", n, len(r.Steps))
 	}
-	if n := strings.Count(page, "\n<path d=\"M"); n != 5 {
-		t.Errorf("%d edges, want 5", n)
+	if n := strings.Count(page, "\n<path d=\"M"); n != 6 {
+		t.Errorf("%d edges, want 6", n)
+	}
+	// brand -> final_edit skips two layers: it runs in the lane below the boxes.
+	if !strings.Contains(page, `<path d="M200 65 C232 65 216 136 232 136 L736 136 C752 136 736 65 762 65"/>`) {
+		t.Error("the edge that skips layers does not run in the lane")
 	}
 	// Nothing that came from the run is markup; nothing is loaded from the network but
 	// images.
