@@ -348,7 +348,8 @@ func (p *liveProgress) clear() {
 	var b strings.Builder
 	b.WriteString(syncBegin)
 	if n := p.toTop(&b); n > 0 {
-		b.WriteString(strings.Repeat(blankLine+"\n", n))
+		// the block's rows and the cursor's row under it (where an echoed ^C is)
+		b.WriteString(strings.Repeat(blankLine+"\n", n) + blankLine)
 		fmt.Fprintf(&b, "\x1b[%dA", n)
 	}
 	b.WriteString(eraseLine + syncEnd)

@@ -175,3 +175,25 @@ func TestRedrawCtrlC(t *testing.T) {
 		t.Error("cursor hidden after Stop")
 	}
 }
+
+// Ctrl-C in a local run: the run ends cancelled and Finish replaces the table; the echoed
+// ^C under the live block is erased with it.
+func TestFinishErasesEchoedCtrlC(t *testing.T) {
+	p, _, term := liveOn(t, 80, 20, "")
+	r := longRun()
+	p.Start(r)
+	fmt.Fprint(term, "^C")
+	done := r.Clone()
+	done.Status = run.Cancelled
+	done.Steps = done.Steps[:1]
+	done.Steps[0].Result = nil // a short final table: the ^C row is below it
+	if err := p.Finish(done); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(term.String(), "^C") {
+		t.Errorf("the echoed ^C stayed:\n%s", term)
+	}
+	if testing.Verbose() {
+		t.Logf("screen:\n%s", term)
+	}
+}
