@@ -59,6 +59,11 @@ type Field struct {
 	Kind        Kind
 	Nullable    bool
 	Description string
+	// From says where a Pi action's step result takes the field from its finished job:
+	// "job_id", "result_url", "payload.<key>", or "result_url:<prefix>" (what follows
+	// prefix in result_url, a single path segment; null otherwise). Local actions build
+	// their results themselves.
+	From string
 }
 
 // Action is the contract of one action.

@@ -248,8 +248,14 @@ func TestStepResult(t *testing.T) {
 	if ad["image_url"] != "https://a.test/x.png" || ad["job_id"] != jobID {
 		t.Errorf("ad: %v", ad)
 	}
-	// Every field StepResult sets is a declared result field of the action, and back.
+	// Every Pi action's result field says where it comes from; every field StepResult sets
+	// is a declared result field of the action, and back.
 	for _, a := range Server() {
+		for _, f := range a.Result {
+			if f.From == "" {
+				t.Errorf("%s.%s: no From", a.Name, f.Name)
+			}
+		}
 		r := StepResult(a.JobType, jobID, "brands/"+jobID, map[string]any{"image_url": "u"})
 		if len(r) != len(a.Result) {
 			t.Errorf("%s: result %v, fields %v", a.Name, r, a.ResultNames())

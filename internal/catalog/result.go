@@ -3,24 +3,36 @@ package catalog
 import "strings"
 
 // StepResult maps a finished Pi job to the step result the server records (PI-API.md,
-// "Step results"), so a pipeline gives the same results whichever side runs it: an
-// extraction -> {job_id, brand_id, result_url}, an ad -> {job_id, image_url, result_url}.
-// brand_id is parsed from a result_url of the form brands/<id> and is nil otherwise.
+// "Step results"), so a pipeline gives the same results whichever side runs it: the
+// fields of the job type's action, each taken where its From says (an extraction ->
+// {job_id, brand_id, result_url}, brand_id parsed from a result_url brands/<id>; an ad ->
+// {job_id, image_url, result_url}). An empty value is null.
 func StepResult(jobType, jobID, resultURL string, payload map[string]any) map[string]any {
-	res := map[string]any{"job_id": jobID, "result_url": nilIfEmpty(resultURL)}
-	if jobType == JobBrandExtraction {
-		var brand any
-		if id, ok := strings.CutPrefix(resultURL, "brands/"); ok && id != "" && !strings.Contains(id, "/") {
-			brand = id
+	a, ok := ByJobType(jobType)
+	if !ok {
+		return map[string]any{"job_id": jobID, "result_url": nilIfEmpty(resultURL)}
+	}
+	res := make(map[string]any, len(a.Result))
+	for _, f := range a.Result {
+		var v any
+		switch from := f.From; {
+		case from == "job_id":
+			v = nilIfEmpty(jobID)
+		case from == "result_url":
+			v = nilIfEmpty(resultURL)
+		case strings.HasPrefix(from, "payload."):
+			if s, isStr := payload[strings.TrimPrefix(from, "payload.")].(string); isStr {
+				v = nilIfEmpty(s)
+			} else if x, present := payload[strings.TrimPrefix(from, "payload.")]; present {
+				v = x
+			}
+		case strings.HasPrefix(from, "result_url:"):
+			if id, ok := strings.CutPrefix(resultURL, strings.TrimPrefix(from, "result_url:")); ok && id != "" && !strings.Contains(id, "/") {
+				v = id
+			}
 		}
-		res["brand_id"] = brand
-		return res
+		res[f.Name] = v
 	}
-	var image any
-	if v, ok := payload["image_url"].(string); ok && v != "" {
-		image = v
-	}
-	res["image_url"] = image
 	return res
 }
 

@@ -59,9 +59,9 @@ var sourceJobID = Input{Name: "source_job_id", Kind: UUID,
 	Description: "Uuid of a completed generate or edit job, usually $steps.<step>.result.job_id in input_map"}
 
 var adResult = []Field{
-	{Name: "job_id", Kind: UUID, Description: "The job's id"},
-	{Name: "image_url", Kind: String, Nullable: true, Description: "Public URL of the image"},
-	{Name: "result_url", Kind: String, Nullable: true, Description: "The job's result_url: the same public URL"},
+	{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id"},
+	{Name: "image_url", Kind: String, Nullable: true, Description: "Public URL of the image", From: "payload.image_url"},
+	{Name: "result_url", Kind: String, Nullable: true, Description: "The job's result_url: the same public URL", From: "result_url"},
 }
 
 var adSources = []string{JobAdGeneration, JobAdEdit}
@@ -88,9 +88,9 @@ var actions = []Action{
 		// A non-empty imagesBase64 counts; the server reports the issue on url.
 		Groups: []Group{{Inputs: []string{"url", "logoBase64", "imagesBase64"}, Path: "url"}},
 		Result: []Field{
-			{Name: "job_id", Kind: UUID, Description: "The job's id"},
-			{Name: "brand_id", Kind: UUID, Nullable: true, Description: "The brand's id, from a result_url brands/<uuid>"},
-			{Name: "result_url", Kind: String, Nullable: true, Description: "brands/<uuid>"},
+			{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id"},
+			{Name: "brand_id", Kind: UUID, Nullable: true, Description: "The brand's id, from a result_url brands/<uuid>", From: "result_url:brands/"},
+			{Name: "result_url", Kind: String, Nullable: true, Description: "brands/<uuid>", From: "result_url"},
 		},
 	},
 	{

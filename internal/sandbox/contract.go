@@ -70,11 +70,11 @@ func (s *Server) sourceProblem(a *catalog.Action, input map[string]any) string {
 	return ""
 }
 
-// sourceError is the endpoint's answer to a bad source job.
-func sourceError(code string) *apiError {
+// sourceError is the endpoint's answer to a bad source job of action a.
+func sourceError(a *catalog.Action, code string) *apiError {
 	msg := map[string]string{
 		sourceNotFound:     "Source job not found.",
-		sourceTypeInvalid:  "Source job must be a completed campaign_ad_generation or campaign_ad_edit job.",
+		sourceTypeInvalid:  "Source job must be a completed " + strings.Join(a.SourceJobTypes, " or ") + " job.",
 		sourceNotCompleted: "Source job has not completed.",
 		sourceMissingImage: "Source job has no image.",
 	}[code]

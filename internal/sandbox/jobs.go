@@ -243,7 +243,7 @@ func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *c
 		return
 	}
 	if code := s.sourceProblem(a, clean); code != "" {
-		s.writeError(w, r, sourceError(code))
+		s.writeError(w, r, sourceError(a, code))
 		return
 	}
 	j, committed := s.createJob(a.Name, clean, "")
