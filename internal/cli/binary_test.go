@@ -17,7 +17,7 @@ var (
 
 // piBinary builds pi once per test process, for tests that need a real process (signals,
 // kill -9); TestMain removes it afterwards.
-func piBinary(t *testing.T) string {
+func piBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")

@@ -18,7 +18,10 @@ func TestInputLimits(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
 	os.WriteFile(big, bytes.Repeat([]byte("# padding\n"), pipeline.MaxFileSize/10+1), 0o644)
+	flow := filepath.Join(dir, "flow.yaml")
+	os.WriteFile(flow, []byte("steps: [{id: a, action: shell.run, input: {command: ["+strings.Repeat("1,", pipeline.MaxItems)+"1]}}]\n"), 0o644)
 	for _, args := range [][]string{
+		{"validate", flow},
 		{"validate", "/dev/zero"},
 		{"validate", big},
 		{"run", "/dev/zero", "--local"},
@@ -26,7 +29,7 @@ func TestInputLimits(t *testing.T) {
 	} {
 		ios, _, _, errOut := render.Test()
 		f := &Factory{IO: ios, Getenv: func(k string) string { return map[string]string{"XDG_STATE_HOME": dir}[k] }}
-		if code := runWithin(t, 30*time.Second, f, args...); code != ExitUsage || !strings.Contains(errOut.String(), "larger than 4 MiB") {
+		if code := runWithin(t, 30*time.Second, f, args...); code != ExitUsage || !strings.Contains(errOut.String(), "larger than 4 MiB") && !strings.Contains(errOut.String(), "lines and flow items, more than") {
 			t.Fatalf("pi %v: exit %d:\n%s", args, code, errOut)
 		}
 	}

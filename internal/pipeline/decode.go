@@ -94,7 +94,7 @@ func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
 	p := d.parse(name, data)
 	d.list = dedupe(d.list)
 	d.list.Sort()
-	return p, d.list
+	return p, d.result()
 }
 
 type decoder struct {

@@ -126,14 +126,42 @@ func (ds Diagnostics) Error() string {
 type diags struct {
 	file string
 	list Diagnostics
+	// dropped counts the diagnostics past maxRecorded (droppedErrs the errors among them):
+	// a file of a million duplicate keys must not hold a million messages.
+	dropped, droppedErrs int
 }
 
+// maxRecorded is how many diagnostics one file records; Capped shows fewer still.
+const maxRecorded = 10 * MaxDiagnostics
+
 func (d *diags) errorf(pos Pos, format string, a ...any) {
+	if len(d.list) >= maxRecorded {
+		d.dropped++
+		d.droppedErrs++
+		return
+	}
 	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Error, Message: fmt.Sprintf(format, a...)})
 }
 
 func (d *diags) warnf(pos Pos, format string, a ...any) {
+	if len(d.list) >= maxRecorded {
+		d.dropped++
+		return
+	}
 	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Warning, Message: fmt.Sprintf(format, a...)})
+}
+
+// result is the recorded list, ending with a count of what was not recorded.
+func (d *diags) result() Diagnostics {
+	if d.dropped == 0 {
+		return d.list
+	}
+	sev := Warning
+	if d.droppedErrs > 0 {
+		sev = Error
+	}
+	return append(d.list, Diagnostic{File: d.file, Severity: sev,
+		Message: fmt.Sprintf("and %d more problems (%d errors) not recorded", d.dropped, d.droppedErrs)})
 }
 
 // suggest returns ` (did you mean "x"?)` for the candidate nearest to s, or "" when none is

@@ -52,7 +52,7 @@ func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
 	v.list = append(v.list, matrixDiags...)
 	v.list = append(v.list, mergeExpansions(x, inExpansions)...)
 	v.list.Sort()
-	return v.list
+	return v.result()
 }
 
 type validator struct {

@@ -1,0 +1,82 @@
+//go:build linux
+
+package cli
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/pi-cli/pi/internal/pipeline"
+)
+
+// BenchmarkValidatePeakMemory runs the built `pi validate --local` on hostile and large
+// inputs and reports the process's peak resident memory (getrusage ru_maxrss), the figure
+// that matters for a CI runner: /dev/zero and the 50 MB files of issue 11 are refused
+// before parsing; the files just under the limits are parsed in full.
+//
+//	go test ./internal/cli -run '^$' -bench ValidatePeakMemory -benchtime 3x
+func BenchmarkValidatePeakMemory(b *testing.B) {
+	bin := piBinary(b)
+	dir := b.TempDir()
+	// The files are written piece by piece: a child's ru_maxrss starts from its parent's
+	// resident size at fork, so this process must stay small (its floor is what
+	// "true" reports).
+	write := func(name string, parts ...string) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		for i := 0; i+1 < len(parts); i += 2 {
+			n, _ := strconv.Atoi(parts[i])
+			for range n {
+				w.WriteString(parts[i+1])
+			}
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		return p
+	}
+	head := "steps:\n  - id: a\n    action: shell.run\n    input: {command: [true]}\n"
+	flowHead := "steps:\n  - id: a\n    action: shell.run\n    input: {command: ["
+	n := strconv.Itoa
+	limit := pipeline.MaxItems - 1000
+	var steps []string
+	for i := range 20_000 {
+		steps = append(steps, "1", "  - id: s"+n(i)+"\n    action: shell.run\n    input: {command: [echo, hi]}\n")
+	}
+	debug.FreeOSMemory()
+	for _, tt := range []struct{ name, path string }{
+		{"floor-true", ""},
+		{"dev-zero", "/dev/zero"},
+		{"flow-list-50MB", write("flow50.yaml", "1", flowHead, n(25<<20), "1,", "1", "1]}\n")},
+		{"duplicate-keys-49MB", write("dup49.yaml", "1", head, n(49<<20/10), "    id: a\n")},
+		{"flow-list-at-limit", write("flow.yaml", "1", flowHead, n(limit), "1,", "1", "1]}\n")},
+		{"duplicate-keys-at-limit", write("dup.yaml", "1", head, n(limit), "    id: a\n")},
+		{"steps-20000", write("steps.yaml", append([]string{"1", "steps:\n"}, steps...)...)},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			var peak int64
+			for b.Loop() {
+				cmd := exec.Command(bin, "validate", "--local", tt.path)
+				if tt.path == "" {
+					cmd = exec.Command("true")
+				}
+				cmd.Run()
+				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+					peak = max(peak, ru.Maxrss)
+				}
+			}
+			b.ReportMetric(float64(peak)/1024, "peak-MiB")
+		})
+	}
+}
