@@ -136,7 +136,7 @@ func localPlan(x *pipeline.Pipeline) ([]byte, error) {
 // and the paid jobs per action (and per output.resolution).
 func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 	var b strings.Builder
-	layers := len(x.Layers())
+	layers := len(pipeline.NewGraph(x).Layers()) // the server runs one batch per layer
 	if o.Local {
 		b.WriteString("dry run: nothing was run; stdout has the plan 'pi run --local' would execute\n")
 	} else {
