@@ -19,7 +19,6 @@ import (
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
-	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -127,9 +126,7 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 		ds = append(ds, p.Validate(pipeline.Local, params)...)
 	}
 	ds.Sort()
-	for _, d := range ds.Capped() {
-		fmt.Fprintln(f.IO.ErrOut, safe.Lines(d.String()))
-	}
+	printDiagnosticsWithSource(f.IO, ds, data)
 	if p == nil || ds.HasErrors() {
 		return SilentExit(ExitUsage)
 	}

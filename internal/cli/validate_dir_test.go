@@ -57,16 +57,22 @@ func TestDiagnosticsColourAndSnippets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tty := range []bool{true, false} {
-		for _, cmd := range []string{"validate", "run"} {
+		for _, cmd := range []string{"validate", "run", "run --local"} {
 			ios, _, _, errOut := render.Test()
 			ios.SetTTY(tty)
 			ios.SetColorEnabled(tty)
-			f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
+			state := t.TempDir() // the local run's records
+			f := &Factory{IO: ios, Getenv: func(k string) string {
+				if k == "XDG_STATE_HOME" {
+					return state
+				}
+				return ""
+			}}
 			var err error
 			if cmd == "validate" {
 				err = runValidate(&validateOptions{IO: ios, Files: []string{file}, Output: "text"})
 			} else {
-				err = runRemote(t.Context(), f, &runOptions{File: file, Output: render.FormatTable})
+				err = runRun(t.Context(), f, &runOptions{File: file, Output: render.FormatTable, Local: cmd == "run --local"})
 			}
 			if exitCode(err) != ExitUsage {
 				t.Fatalf("%s: exit %d, want 2", cmd, exitCode(err))

@@ -193,10 +193,10 @@ func short(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// cellSafe makes text from a run (server errors, command output) safe to print: control
-// characters, escape sequences included, become U+FFFD, so they can neither move the
-// cursor nor break the table. With multiline, newlines are kept; else the text stops at
-// the first line break, marked " …".
+// cellSafe makes text from a run (server errors, command output) safe to print (safe.Text:
+// control characters, escape sequences included, are written as Go escapes), so they can
+// neither move the cursor nor break the table. With multiline, newlines are kept; else the
+// text stops at the first line break, marked " …".
 func cellSafe(s string, multiline bool) string {
 	s = strings.TrimSpace(s)
 	if !multiline {

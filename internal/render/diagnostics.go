@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // Diagnostics writes pipeline diagnostics for people, the one way pi validate, pi run and
@@ -14,9 +15,11 @@ func Diagnostics(ios *IOStreams, ds pipeline.Diagnostics, src []byte) string {
 	snippets := ios.IsStderrTTY() && src != nil
 	var b strings.Builder
 	for _, d := range ds {
-		line := d.String()
+		// the file's name and the message quote the file: escaped like all untrusted text
+		loc, msg := splitLocation(d.String(), d)
+		loc, msg = safe.Lines(loc), safe.Lines(msg)
+		line := loc + msg
 		if st.color {
-			loc, msg := splitLocation(line, d)
 			style := st.fail
 			if d.Severity == pipeline.Warning {
 				style = st.warn
@@ -25,7 +28,7 @@ func Diagnostics(ios *IOStreams, ds pipeline.Diagnostics, src []byte) string {
 		}
 		b.WriteString(line + "\n")
 		if snippets {
-			snip := d.Snippet(src)
+			snip := safe.Lines(d.Snippet(src))
 			if st.color && snip != "" {
 				// the caret line in the diagnostic's colour
 				lines := strings.SplitAfter(snip, "\n")
