@@ -61,6 +61,59 @@ func (s *Server) learnBase(r *http.Request) {
 	s.seenBase.CompareAndSwap(nil, &base)
 }
 
+// ownImagesAsHTTPS is input with every URL of this server's own images written as https,
+// for the input check only. The real server's image URLs are https and pass its "an https
+// URL" rule for source_image_url and reference_images; the sandbox's are plain http only
+// because it serves them itself on loopback, which must not fail here a pipeline that
+// passes one ad's image on to the next step and works on the real server.
+func (s *Server) ownImagesAsHTTPS(input map[string]any) map[string]any {
+	own := s.filesBase() + filesPrefix
+	rest, isHTTP := strings.CutPrefix(own, "http://")
+	if !isHTTP {
+		return input
+	}
+	fix := func(v any) (any, bool) {
+		if str, ok := v.(string); ok && strings.HasPrefix(str, own) {
+			return "https://" + rest + strings.TrimPrefix(str, own), true
+		}
+		return v, false
+	}
+	var out map[string]any
+	set := func(k string, v any) {
+		if out == nil {
+			out = make(map[string]any, len(input))
+			for k, v := range input {
+				out[k] = v
+			}
+		}
+		out[k] = v
+	}
+	for k, v := range input {
+		if nv, ok := fix(v); ok {
+			set(k, nv)
+			continue
+		}
+		if list, ok := v.([]any); ok {
+			var nl []any
+			for i, x := range list {
+				if nx, ok := fix(x); ok {
+					if nl == nil {
+						nl = append([]any(nil), list...)
+					}
+					nl[i] = nx
+				}
+			}
+			if nl != nil {
+				set(k, nl)
+			}
+		}
+	}
+	if out == nil {
+		return input
+	}
+	return out
+}
+
 // serveFile answers GET and HEAD under filesPrefix, without authentication, as a public
 // bucket does: the PNG of a completed ad job of the organisation, else 404.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {

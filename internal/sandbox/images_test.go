@@ -249,3 +249,35 @@ func FuzzRenderAd(f *testing.F) {
 		}
 	})
 }
+
+// The sandbox's images are plain http on loopback; passing one on (source_image_url,
+// reference_images) must work as the real server's https image URLs do.
+func TestOwnImagesPassTheHTTPSRule(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	gen := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "hero"})
+	own, _ := c.waitJob(gen, "").data()["payload"].(map[string]any)["image_url"].(string)
+	if !strings.HasPrefix(own, "http://127.0.0.1:") {
+		t.Fatalf("image_url %q", own)
+	}
+	a := c.do("POST", "/api/v1/campaigns/localize-ad", map[string]any{
+		"prompt": "keep", "target_culture": "French", "source_image_url": own, "reference_images": []any{own}})
+	if a.status != http.StatusAccepted {
+		t.Fatalf("own image as source_image_url: %d %s", a.status, a.raw)
+	}
+	// Another http URL is still refused, as the real server refuses it.
+	a = c.do("POST", "/api/v1/campaigns/localize-ad", map[string]any{
+		"prompt": "keep", "target_culture": "French", "source_image_url": "http://elsewhere.test/a.png"})
+	if a.status != http.StatusBadRequest {
+		t.Errorf("foreign http URL: %d %s", a.status, a.raw)
+	}
+	// Inside a run, through input_map.
+	_, r := c.waitRun(c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "hero", "action": "campaigns.generate", "input": map[string]any{"prompt": "hero"}},
+		map[string]any{"id": "br", "action": "campaigns.localize_ad", "depends_on": []any{"hero"},
+			"input":     map[string]any{"prompt": "keep", "target_culture": "Brazilian"},
+			"input_map": map[string]any{"source_image_url": "$steps.hero.result.image_url"}},
+	}}))
+	if br := r.Step("br"); br.Status != "completed" {
+		t.Errorf("br: %s %s", br.Status, br.Error)
+	}
+}

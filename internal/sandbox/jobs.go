@@ -237,7 +237,7 @@ func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
 // createFromEndpoint checks an endpoint's body as the server does (schema, then the source
 // job) and creates the job; created, when not nil, learns its id.
 func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *catalog.Action, in map[string]any, created func(string)) {
-	clean, issues := a.Parse(in)
+	clean, issues := a.Parse(s.ownImagesAsHTTPS(in))
 	if len(issues) > 0 {
 		s.writeError(w, r, invalidBody(issues))
 		return

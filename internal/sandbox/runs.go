@@ -249,7 +249,7 @@ func (s *Server) execute(ctx context.Context, req engine.Request) (map[string]an
 		// (the step fails with zod's issue list) but not the source job: the worker fails
 		// the job, with a failure_code and no error log.
 		a, _ := catalog.Lookup(req.Step.Action)
-		clean, issues := a.Parse(req.Input)
+		clean, issues := a.Parse(s.ownImagesAsHTTPS(req.Input))
 		if len(issues) > 0 {
 			return nil, engine.Permanent(errors.New(catalog.ZodMessage(issues)))
 		}
