@@ -194,7 +194,12 @@ func (v *validator) mapped(s *Step, a *catalog.Action, key string, ref Ref, src 
 		}
 		kind = f.Kind
 	}
-	if !catalog.Accepts(to, kind) {
+	switch {
+	case catalog.Accepts(to, kind):
+	case srcAction.Local && kind == catalog.String && to.Kind == catalog.UUID:
+		// a local step's text may hold an id (stdout of a script): only the server can tell
+		v.warnf(at, "input_map.%s: %s takes a uuid, and %s is any string: the server refuses it unless it is exactly a uuid (no newline)", key, key, s.InputMap[key])
+	default:
 		v.errorf(at, "input_map.%s: %s takes %s, but %s is %s", key, key, catalog.KindName(to.Kind), s.InputMap[key], catalog.KindName(kind))
 	}
 }
