@@ -17,7 +17,7 @@ func withDownload(ctx context.Context, f *Factory, o *runOptions, prog render.Pr
 		return prog
 	}
 	return &downloadingProgress{Progress: prog, after: func(r *run.Run) {
-		_, o.downloadErr = downloadRun(ctx, f.IO, r, o.Download, nil, o.Quiet)
+		_, o.downloadErr = downloadRun(ctx, f, r, o.Download, nil, o.Quiet)
 	}}
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/download"
-	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
 )
@@ -100,7 +99,7 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 			return err
 		}
 	}
-	res, err := downloadRun(ctx, f.IO, r, o.Dir, o.Steps, o.Quiet)
+	res, err := downloadRun(ctx, f, r, o.Dir, o.Steps, o.Quiet)
 	if o.Output == "json" && res != nil {
 		b, jerr := json.MarshalIndent(res.Manifest, "", "  ")
 		if jerr != nil {
@@ -116,8 +115,12 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 // downloadRun fetches r's images into dir (the default one when empty) with progress on
 // stderr, and maps what went wrong to exit codes: 2 for what was asked, 4 for failed
 // downloads. The result is nil only when nothing was attempted.
-func downloadRun(ctx context.Context, ios *render.IOStreams, r *run.Run, dir string, steps []string, quiet bool) (*download.Result, error) {
-	var progress io.Writer
+func downloadRun(ctx context.Context, f *Factory, r *run.Run, dir string, steps []string, quiet bool) (*download.Result, error) {
+	ios := f.IO
+	var progress, debug io.Writer
+	if f.Debug {
+		debug = ios.ErrOut
+	}
 	if !quiet {
 		progress = ios.ErrOut
 	}
@@ -125,8 +128,8 @@ func downloadRun(ctx context.Context, ios *render.IOStreams, r *run.Run, dir str
 		fmt.Fprintf(ios.ErrOut, "note: run %s is still %s: only the steps completed so far are downloaded\n", r.ID, r.Status)
 	}
 	res, err := download.Run(ctx, r, download.Options{
-		Dir: dir, Steps: steps, Progress: progress,
-		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb",
+		Dir: dir, Steps: steps, Progress: progress, Debug: debug,
+		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && !f.Debug,
 	})
 	var (
 		nm *download.NoMatchError

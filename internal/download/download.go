@@ -62,6 +62,9 @@ type Options struct {
 	Live     bool
 	// Sleep waits between attempts (tests give a fake one); nil waits for real.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Debug, when set, gets one line per HTTP request (every redirect hop too): the image
+	// client's part of --debug.
+	Debug io.Writer
 }
 
 // File is one downloaded image, as the manifest lists it.
@@ -207,6 +210,11 @@ func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
 	}
 	if opts.Client == nil {
 		opts.Client = NewClient()
+	}
+	if opts.Debug != nil {
+		c := *opts.Client
+		c.Transport = &traceTransport{next: c.Transport, w: opts.Debug}
+		opts.Client = &c
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
@@ -622,4 +630,34 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 		h.b = append(h.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// traceTransport writes a line per request for --debug. Image requests carry no
+// credential, so there is nothing to redact; the line says so.
+type traceTransport struct {
+	next http.RoundTripper
+	w    io.Writer
+	mu   sync.Mutex
+}
+
+func (t *traceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	start := time.Now()
+	auth := "no Authorization"
+	if req.Header.Get("Authorization") != "" {
+		auth = "Authorization: [redacted]" // never set by this package
+	}
+	resp, err := next.RoundTrip(req)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		fmt.Fprintf(t.w, "download: %s %s (%s): %v\n", req.Method, req.URL.Redacted(), auth, err)
+		return nil, err
+	}
+	fmt.Fprintf(t.w, "download: %s %s (%s) -> %s in %s\n", req.Method, req.URL.Redacted(), auth, resp.Status,
+		time.Since(start).Round(time.Millisecond))
+	return resp, nil
 }

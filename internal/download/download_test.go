@@ -527,3 +527,19 @@ func FuzzFileBases(f *testing.F) {
 		}
 	})
 }
+
+func TestDebugTrace(t *testing.T) {
+	h := newImageHost(t)
+	final := h.put("/img.png", pngBytes("x"), "image/png")
+	hop := httptest.NewServer(http.RedirectHandler(final, http.StatusFound))
+	t.Cleanup(hop.Close)
+	var trace bytes.Buffer
+	if _, err := Run(context.Background(), testRun(adStep("a", hop.URL+"/a.png")), Options{Dir: t.TempDir(), Debug: &trace}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(trace.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "GET "+hop.URL+"/a.png (no Authorization) -> 302 Found") ||
+		!strings.Contains(lines[1], "GET "+final+" (no Authorization) -> 200 OK") {
+		t.Errorf("trace:\n%s", trace.String())
+	}
+}
