@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +87,52 @@ func TestControlCharactersEscaped(t *testing.T) {
 		for _, l := range strings.Split(all, "\n") {
 			if strings.HasPrefix(strings.TrimSpace(l), "::warning") {
 				t.Fatalf("-o %s: a forged workflow command line: %q", o, l)
+			}
+		}
+	}
+}
+
+// A remote server's text (a step error with ESC, BEL, C1 and a forged workflow command) is
+// escaped in every output mode of pi run and pi runs get.
+func TestRemoteServerTextEscaped(t *testing.T) {
+	evil := `boom\u001b]0;pwned\u0007\n::warning::forged\u009b2J\u007f`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodPost {
+			w.WriteHeader(202)
+			w.Write([]byte(`{"id":"req_pi_1","data":{"run_id":"` + followID + `","status":"pending","steps":[{"id":"brand","status":"pending"}]}}`))
+			return
+		}
+		w.Write([]byte(`{"id":"req_pi_2","data":{"id":"` + followID + `","status":"failed","steps":[{"id":"brand","action":"brands.extract","status":"failed","depends_on":[],"error":"` + evil + `"}]}}`))
+	}))
+	defer srv.Close()
+	file := writePipeline(t, t.TempDir(), remotePipeline)
+	for _, args := range [][]string{
+		{"run", file, "-o", "plain"}, {"run", file, "-o", "json"}, {"run", file, "-o", "jsonl"},
+		{"runs", "get", followID}, {"runs", "get", followID, "-o", "json"},
+	} {
+		f, out, errOut := remoteFactory(srv.URL, "pi_test_0123456789")
+		env := f.Getenv
+		f.Getenv = func(k string) string {
+			if k == "GITHUB_ACTIONS" {
+				return "true"
+			}
+			return env(k)
+		}
+		f.IO.SetGetenv(f.Getenv)
+		runWithin(t, 20*time.Second, f, args...)
+		all := out.String() + errOut.String()
+		if !strings.Contains(all, "pwned") {
+			t.Fatalf("%v: the error is not shown:\n%s", args, all)
+		}
+		for _, bad := range []string{"\x1b", "\x07", "\u009b", "\x7f"} {
+			if strings.Contains(all, bad) {
+				t.Fatalf("%v: raw %q in the output:\n%q", args, bad, all)
+			}
+		}
+		for _, l := range strings.Split(all, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "::warning") {
+				t.Fatalf("%v: a forged workflow command line: %q", args, l)
 			}
 		}
 	}
