@@ -20,7 +20,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/google/uuid"
 	"github.com/pi-cli/pi/internal/catalog"
+
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/safe"
 )
@@ -290,6 +292,9 @@ func (c *Client) CreateRun(ctx context.Context, body []byte) (*CreatedRun, error
 		check: func() error {
 			if out.RunID == "" {
 				return errors.New("no data.run_id")
+			}
+			if _, err := uuid.Parse(out.RunID); err != nil {
+				return fmt.Errorf("data.run_id %q is not a UUID", out.RunID)
 			}
 			return nil
 		}}, &out)

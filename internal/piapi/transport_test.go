@@ -282,6 +282,7 @@ func TestMalformedSuccess(t *testing.T) {
 		{"no data", `{"id":"req_pi_5","object":"run"}`},
 		{"no run id", `{"id":"req_pi_5","data":{"status":"pending"}}`},
 		{"data not an object", `{"id":"req_pi_5","data":[1,2]}`},
+		{"run id not a UUID", `{"id":"req_pi_5","data":{"run_id":"\u001b[2Jx\n::warning::y","status":"pending"}}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +301,10 @@ func TestMalformedSuccess(t *testing.T) {
 			if len(*sleeps) != 0 {
 				t.Fatalf("a malformed answer to a POST was retried")
 			}
-			if tt.name != "no run id" {
+			if strings.Contains(err.Error(), "\x1b") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("raw control characters in %q", err)
+			}
+			if tt.name != "no run id" && tt.name != "run id not a UUID" {
 				_, err = c.GetRun(context.Background(), followUUID, false, 0)
 				if !errors.As(err, &ae) || ae.MayExist || ae.RequestID != "req_pi_5" {
 					t.Fatalf("GET: err = %v", err)

@@ -31,7 +31,7 @@ func (g *githubProgress) Start(r *run.Run) {
 	g.mu.Lock()
 	if g.group && !g.grouped {
 		g.grouped = true
-		_, _ = g.ios.ErrOut.Write([]byte("::group::pi run " + r.ID + "\n"))
+		_, _ = g.ios.ErrOut.Write([]byte("::group::pi run " + ghEscape(r.ID) + "\n"))
 	}
 	g.mu.Unlock()
 	g.Progress.Start(r)
