@@ -229,7 +229,7 @@ func Rules(in *Input) string {
 	case UUID:
 		b = append(b, "a uuid")
 	case URL:
-		b = append(b, "a URL")
+		b = append(b, "a URL (any scheme)")
 	case HTTPURL:
 		b = append(b, "an http or https URL")
 	case Image:

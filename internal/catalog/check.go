@@ -507,9 +507,13 @@ var (
 // IsUUID reports whether s is a uuid as the server's validator accepts it.
 func IsUUID(s string) bool { return uuidRe.MatchString(s) }
 
-// IsURL approximates `new URL(s)`: a scheme, and a host for the schemes that need one.
+// IsURL approximates `new URL(s)` (WHATWG): leading and trailing blanks and controls are
+// ignored and tabs and newlines removed, then it needs a scheme, and a host (with a port
+// of at most 65535) for the schemes that have one.
 func IsURL(s string) bool {
-	if !schemeRe.MatchString(s) || strings.ContainsAny(s, " \t\n") {
+	s = strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
+	s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
+	if !schemeRe.MatchString(s) {
 		return false
 	}
 	u, err := url.Parse(s)
@@ -518,7 +522,12 @@ func IsURL(s string) bool {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https", "ftp", "ws", "wss":
-		return u.Host != ""
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n > 65535 {
+				return false
+			}
+		}
+		return u.Hostname() != ""
 	}
 	return true
 }
