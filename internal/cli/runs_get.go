@@ -114,7 +114,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 // it is shown as it was left, with how to resume it.
 func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) error {
 	r := rec.Run
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait, ShowAttempts: true}) // local: attempts known
 	interrupted := func(rec *store.Record) bool {
 		return !rec.Run.Status.Terminal() && parseOwner(rec.Owner).gone()
 	}

@@ -38,6 +38,10 @@ continues it.`,
 			if err != nil {
 				return err
 			}
+			spans, err := st.StepSpans(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if output == "json" {
 				type row struct {
 					ID        string  `json:"id"`
@@ -50,7 +54,7 @@ continues it.`,
 				}
 				rows := make([]row, 0, len(runs))
 				for _, r := range runs {
-					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), r.Duration().Seconds(), interruptedRun(r)})
+					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), listRun(r, spans).duration().Seconds(), interruptedRun(r)})
 				}
 				b, err := json.MarshalIndent(rows, "", "  ")
 				if err != nil {
@@ -71,7 +75,7 @@ continues it.`,
 					status = "interrupted" // pi run --resume continues it
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, status,
-					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listDuration(r))
+					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text())
 			}
 			return tw.Flush()
 		},
@@ -86,12 +90,36 @@ func interruptedRun(r store.Summary) bool {
 	return !r.Status.Terminal() && parseOwner(r.Owner).gone()
 }
 
-// listDuration is the run's duration as pi run's summary and pi runs get write it; an
-// interrupted run is measured to its last recorded change.
-func listDuration(r store.Summary) string {
-	status := r.Status
-	if interruptedRun(r) {
-		status = run.Cancelled // ended when its pi process died, not still running
+// listRun is a run of the list as render measures runs: its times and the span of its
+// steps, so the DURATION is the one pi run's summary and pi runs get show.
+type listedRun struct{ r *run.Run }
+
+func listRun(sm store.Summary, spans map[string]store.Span) listedRun {
+	status := sm.Status
+	if interruptedRun(sm) {
+		status = render.RunInterrupted // ended when its pi process died, not still running
 	}
-	return render.RunDurationText(&run.Run{Status: status, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}, time.Now())
+	r := &run.Run{ID: sm.ID, Status: status, CreatedAt: sm.CreatedAt, UpdatedAt: sm.UpdatedAt}
+	if sp, ok := spans[sm.ID]; ok {
+		if status == render.RunInterrupted {
+			// its steps left running end at its last record, as pi runs get shows them
+			sp.Last = maxTime(sp.Last, sm.UpdatedAt)
+		}
+		r.Steps = []run.Step{{Status: run.StepCompleted, StartedAt: sp.First, CompletedAt: sp.Last}}
+	}
+	return listedRun{r}
+}
+
+func (l listedRun) duration() time.Duration {
+	d, _ := render.RunDuration(l.r, time.Now())
+	return d
+}
+
+func (l listedRun) text() string { return render.RunDurationText(l.r, time.Now()) }
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -50,29 +50,39 @@ func subSecond(t time.Time) bool { return !t.IsZero() && t.Nanosecond() != 0 }
 // stepDurationText is a step's DURATION cell: precise when its times were measured here.
 func stepDurationText(s *run.Step, now time.Time) string {
 	precise := subSecond(s.StartedAt) || subSecond(s.CompletedAt)
+	if precise && !s.CompletedAt.IsZero() {
+		// to the millisecond the store keeps, so the live table and a later runs get agree
+		return Duration(max(s.CompletedAt.Truncate(time.Millisecond).Sub(s.StartedAt.Truncate(time.Millisecond)), 0), true)
+	}
 	return Duration(s.Duration(now), precise)
 }
 
 // RunDuration is how long a run took, or has taken so far, and whether that is precise.
-// It is the one definition `pi run`'s summary, `pi runs get` and `pi runs list` share:
-// from the run's creation to its last change once it ended (to now while it runs); a run
-// without those times (an older record) is measured by its steps, first start to last end.
+// It is the one definition pi run's summary, pi runs get and pi runs list share. A local
+// run that ended is measured by its steps, first start to last end, to the millisecond
+// (what the store keeps of the engine's times, so the summary and the records agree to the
+// digit); a remote run from its creation to its last change on the server (whole seconds);
+// a run still going, from its creation to now.
 func RunDuration(r *run.Run, now time.Time) (time.Duration, bool) {
-	if !r.CreatedAt.IsZero() {
+	first, last, precise := stepSpan(r, now)
+	switch {
+	case precise && ended(r) && !first.IsZero():
+		return max(last.Truncate(time.Millisecond).Sub(first.Truncate(time.Millisecond)), 0), true
+	case !r.CreatedAt.IsZero():
 		end := now
 		if ended(r) && !r.UpdatedAt.IsZero() {
 			end = r.UpdatedAt
 		}
-		precise := subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)
-		if precise {
-			// a local run: the store keeps milliseconds, so the live summary and a
-			// later runs get or runs list agree to the digit
-			return end.Truncate(time.Millisecond).Sub(r.CreatedAt.Truncate(time.Millisecond)), true
-		}
-		return max(end.Sub(r.CreatedAt), 0), false
+		return max(end.Sub(r.CreatedAt), 0), subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)
+	case first.IsZero() || last.Before(first):
+		return 0, precise
 	}
-	var first, last time.Time
-	precise := false
+	return last.Sub(first), precise
+}
+
+// stepSpan is the first start and the last end of r's steps (now for a running one), and
+// whether those times were measured here.
+func stepSpan(r *run.Run, now time.Time) (first, last time.Time, precise bool) {
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		precise = precise || subSecond(s.StartedAt) || subSecond(s.CompletedAt)
@@ -87,10 +97,7 @@ func RunDuration(r *run.Run, now time.Time) (time.Duration, bool) {
 			last = end
 		}
 	}
-	if first.IsZero() || last.Before(first) {
-		return 0, precise
-	}
-	return last.Sub(first), precise
+	return first, last, precise
 }
 
 // RunDurationText is RunDuration written with Duration.
