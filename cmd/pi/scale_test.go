@@ -167,3 +167,15 @@ func BenchmarkRunsStore(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { benchMeasured(b, env, c.argv) })
 	}
 }
+
+// skipRefused skips a benchmark whose pipeline file pi refuses to read (its input limits:
+// size, lines and flow items), saying why in pi's words.
+func skipRefused(b *testing.B, env []string, pi, file string) {
+	b.Helper()
+	cmd := exec.Command(pi, "validate", "--local", file)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil && strings.Contains(string(out), "the most pi reads of a pipeline file") {
+		b.Skipf("pi refuses the file: %s", tail(strings.TrimSpace(string(out)), 400))
+	}
+}

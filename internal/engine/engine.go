@@ -498,7 +498,7 @@ func (r *Runner) execute(ctx context.Context, i int) {
 // attemptStep runs the next attempt of queued step i (the caller holds a slot) and records
 // the outcome. When the attempt failed and may be retried, the step goes back to queued
 // and attemptStep returns the wait before the next attempt and true.
-func (r *Runner) attemptStep(ctx context.Context, i int) (time.Duration, bool) {
+func (r *Runner) attemptStep(ctx context.Context, i int) (wait time.Duration, retry bool) {
 	if ctx.Err() != nil {
 		r.finishUnrun(i, run.StepCancelled, "")
 		return 0, false
@@ -506,6 +506,11 @@ func (r *Runner) attemptStep(ctx context.Context, i int) (time.Duration, bool) {
 	st := &r.p.Steps[i]
 	r.attempts[i]++
 	attempt := r.attempts[i]
+	defer func() {
+		if !retry {
+			r.input[i] = nil // kept only for the next attempt: a big run holds no finished inputs
+		}
+	}()
 	r.setStep(i, func(s *run.Step, now time.Time) run.Event {
 		s.Status, s.Attempts = run.StepProcessing, attempt
 		if s.StartedAt.IsZero() {
