@@ -242,3 +242,33 @@ func TestSandboxCoversTheCatalog(t *testing.T) {
 		}
 	}
 }
+
+// Inside a run every contract rule fails the step with zod's issue list (no job created),
+// as the endpoints answer 400: the same catalog.Check.
+func TestRunStepsFailWithTheContract(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	const src = "8177a096-0e0a-4806-a856-80d06bccd834"
+	for _, tt := range []struct {
+		action string
+		input  map[string]any
+		path   string
+	}{
+		{"campaigns.generate", map[string]any{"prompt": "   "}, "prompt"},
+		{"campaigns.generate", map[string]any{"prompt": "p", "metadata": map[string]any{"batch": 3}}, "metadata.batch"},
+		{"campaigns.generate", map[string]any{"prompt": "p", "output": map[string]any{"aspect_ratio": "7:3"}}, "output.aspect_ratio"},
+		{"campaigns.generate", map[string]any{"prompt": "p", "output": map[string]any{"resolution": "8K"}}, "output.resolution"},
+		{"campaigns.generate", map[string]any{"prompt": "p", "client_reference_id": " "}, "client_reference_id"},
+		{"campaigns.generate", map[string]any{"prompt": "p", "brand_identity_json": "text"}, "brand_identity_json"},
+		{"campaigns.edit", map[string]any{"source_job_id": src}, "prompt"},
+		{"campaigns.localize_ad", map[string]any{"prompt": "p", "target_culture": "fr", "source_job_id": src, "target_language": strings.Repeat("x", 65)}, "target_language"},
+		{"brands.extract", map[string]any{"url": "https://x.fr", "location": map[string]any{"country": "FRA"}}, "location.country"},
+	} {
+		id := c.createRun(map[string]any{"steps": []any{map[string]any{"id": "s", "action": tt.action, "input": tt.input}}})
+		_, r := c.waitRun(id)
+		s := r.Step("s")
+		issues, ok := catalog.ParseZodMessage(s.Error)
+		if r.Status != run.Failed || s.JobID != "" || !ok || issues[0].PathString() != tt.path {
+			t.Errorf("%s %v: run %s, step error %q, want an issue at %s", tt.action, tt.input, r.Status, s.Error, tt.path)
+		}
+	}
+}
