@@ -234,6 +234,39 @@ func TestSandboxCoversTheCatalog(t *testing.T) {
 	if strings.Join(types, ",") != strings.Join(fakes, ",") {
 		t.Errorf("fake results for %v, catalog job types %v", fakes, types)
 	}
+	// Every input of every Pi action is checked by the endpoint: a value of the wrong type
+	// is a 400 naming it.
+	valid := map[string]map[string]any{
+		"brands.extract":        {"url": "https://x.test"},
+		"campaigns.generate":    {"prompt": "p"},
+		"campaigns.edit":        {"prompt": "p", "source_job_id": "8177a096-0e0a-4806-a856-80d06bccd834"},
+		"campaigns.localize_ad": {"prompt": "p", "target_culture": "fr", "source_image_url": "https://x.test/a.png"},
+	}
+	for _, a := range catalog.Server() {
+		base, ok := valid[a.Name]
+		if !ok {
+			t.Errorf("%s: no valid input in this test", a.Name)
+			continue
+		}
+		for _, in := range a.Inputs {
+			var wrong any = 12345
+			switch in.Kind {
+			case catalog.Any:
+				continue
+			case catalog.List, catalog.Object:
+				wrong = "not this"
+			}
+			body := map[string]any{}
+			for k, v := range base {
+				body[k] = v
+			}
+			body[in.Name] = wrong
+			r := c.do("POST", a.Endpoint, body)
+			if r.status != http.StatusBadRequest || errorBody(t, r)["param"] != in.Name {
+				t.Errorf("%s: %s = %v gave %d %s", a.Name, in.Name, wrong, r.status, r.raw)
+			}
+		}
+	}
 	for _, a := range catalog.All() {
 		if a.Local {
 			if r := c.do("POST", "/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": "a", "action": a.Name}}}); r.status != 400 {
