@@ -14,13 +14,13 @@ import (
 // outputValues are the -o values of each command (by path without the root), for
 // completion. A command with an -o flag missing here completes no value.
 var outputValues = map[string][]string{
-	"run":         {"table", "plain", "json", "jsonl"},
-	"runs get":    {"table", "plain", "json", "jsonl"},
-	"runs list":   {"table", "json"},
-	"validate":    {"table", "json"},
-	"actions":     {"table", "json"},
-	"graph":       {"text", "mermaid", "dot"},
-	"runs report": {"html"},
+	"run":           {"table", "plain", "json", "jsonl"},
+	"runs get":      {"table", "plain", "json", "jsonl"},
+	"runs list":     {"table", "json"},
+	"validate":      {"table", "json"},
+	"actions":       {"table", "json"},
+	"graph":         {"text", "mermaid", "dot"},
+	"runs download": {"table", "json"},
 }
 
 // Commands whose positional arguments are run ids, and those that take pipeline files.

@@ -66,7 +66,7 @@ func TestCompletion(t *testing.T) {
 		"22222222-2222-4222-8222-222222222222\tdir/killed.yaml interrupted",
 		"11111111-1111-4111-8111-111111111111\told.yaml completed",
 	}
-	for _, args := range [][]string{{"runs", "get", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
+	for _, args := range [][]string{{"runs", "get", ""}, {"runs", "download", ""}, {"runs", "report", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
 		got, directive := complete(t, env, args...)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%q:\n got %q\nwant %q", args, got, want)
@@ -86,6 +86,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"run", "p.yaml", "-o", ""}, "table plain json jsonl"},
 		{[]string{"runs", "get", "x", "--output", ""}, "table plain json jsonl"},
 		{[]string{"runs", "list", "-o", ""}, "table json"},
+		{[]string{"runs", "download", "x", "-o", ""}, "table json"},
 		{[]string{"validate", "-o", ""}, "table json"},
 		{[]string{"actions", "-o", ""}, "table json"},
 		{[]string{"graph", "p.yaml", "--format", ""}, "text mermaid dot"},
