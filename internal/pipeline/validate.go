@@ -206,7 +206,7 @@ func (v *validator) step(i int) {
 		}
 		if len(ref.Path) > 0 {
 			srcSpec, ok := catalog.Lookup(v.p.Steps[src].Action)
-			if _, has := srcSpec.Field(ref.Path[0]); ok && !has {
+			if ok && !hasField(srcSpec, ref.Path[0]) {
 				fields := srcSpec.ResultNames()
 				v.warnf(at, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
 			}
@@ -229,6 +229,11 @@ func (v *validator) step(i int) {
 	if s.Timeout < 0 || (s.Timeout == 0 && s.TimeoutPos != (Pos{})) {
 		v.errorf(firstPos(s.TimeoutPos, s.Pos), "timeout must be positive, not %s: use a duration such as 10m", s.Timeout)
 	}
+}
+
+func hasField(a *catalog.Action, name string) bool {
+	_, ok := a.Field(name)
+	return ok
 }
 
 func (v *validator) known(id string) bool {
