@@ -73,7 +73,7 @@ func (s *IOStreams) setAbove(f func(text string)) {
 // the environment (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb).
 func System() *IOStreams {
 	s := &IOStreams{
-		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		In: os.Stdin, Out: &lockedWriter{w: os.Stdout}, ErrOut: &lockedWriter{w: os.Stderr},
 		stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
 		getenv: os.Getenv,
 	}
@@ -92,8 +92,31 @@ func System() *IOStreams {
 // Test returns streams over buffers, not terminals, without colour, 80 columns wide.
 func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	s = &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}
+	s = &IOStreams{In: in, Out: &lockedWriter{w: out}, ErrOut: &lockedWriter{w: errOut}, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}
 	return s, in, out, errOut
+}
+
+// lockedWriter serialises the writes of several goroutines to one stream: progress lines
+// come from the engine's observer while --debug traces come from request goroutines, and
+// neither may cut into the other's line. String reads a buffer underneath (tests).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.w.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return ""
 }
 
 func isTerminal(f *os.File) bool {
