@@ -19,15 +19,23 @@ const treeMark = "PI_STEP_TREE"
 // goes away, however it goes (kill -9 included): the watcher blocks reading fd 3, the
 // read end of a pipe whose only write end pi holds, so it reads EOF exactly when pi exits
 // or releases the step. It then kills every process carrying the step's mark (those that
-// escaped the group too, where /proc lists environments) and the whole process group.
+// escaped the group too, where /proc lists environments), and last the whole process group
+// (itself included).
 // The watcher runs with a clean environment so it does not carry the mark itself until it
 // is done.
 const supervisor = `env -i PATH="$PATH" /bin/sh -c '
 trap "" INT TERM HUP
 read -r _ <&3
 if [ -r /proc/self/environ ]; then
-	for d in /proc/[0-9]*; do
-		if tr "\000" "\n" < "$d/environ" 2>/dev/null | grep -qxF "$1=$2"; then kill -s KILL "${d#/proc/}" 2>/dev/null; fi
+	# Again until a pass finds none: a process can fork while a pass runs.
+	pass=0
+	while [ "$pass" -lt 50 ]; do
+		found=
+		for d in /proc/[0-9]*; do
+			if tr "\000" "\n" < "$d/environ" 2>/dev/null | grep -qxF "$1=$2"; then kill -s KILL "${d#/proc/}" 2>/dev/null && found=1; fi
+		done
+		[ -z "$found" ] && break
+		pass=$((pass + 1))
 	done
 fi
 kill -s KILL 0
