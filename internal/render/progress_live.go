@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -20,10 +21,11 @@ type liveProgress struct {
 	frame int
 	// retryAt: the steps waiting for their next attempt, and until when
 	retryAt map[string]time.Time
-	// drawn are the visible widths of the lines of the live block on screen: after a
-	// resize the terminal rewraps them, and the block is found again by counting the
-	// physical rows they take at the new width.
-	drawn   []int
+	// drawn are the lines of the live block on screen, drawnAt the terminal's width then:
+	// after a resize the terminal rewraps them, and the block is found again by counting
+	// the physical rows they take at the new width.
+	drawn   []string
+	drawnAt int
 	started bool
 	stopped bool
 
@@ -287,12 +289,18 @@ const (
 	blankLine = "\x1b[2K" // the whole line
 )
 
+// narrowTerminal is a width under which the table may not fit (STATUS is never cut).
+const narrowTerminal = 40
+
 // rowsOnScreen is how many terminal rows the drawn block takes at width w now: a line
 // wider than w (the window shrank) was rewrapped onto several.
 func (p *liveProgress) rowsOnScreen(w int) int {
+	if w <= 0 || w >= p.drawnAt {
+		return len(p.drawn) // each line was drawn narrower than the terminal: one row
+	}
 	n := 0
-	for _, lw := range p.drawn {
-		if w > 0 && lw > w {
+	for _, l := range p.drawn {
+		if lw := visibleWidth(l); lw > w {
 			n += (lw + w - 1) / w
 		} else {
 			n++
@@ -327,10 +335,13 @@ func (p *liveProgress) redraw(keep []string) {
 		b.WriteString(l + eraseLine + "\n")
 	}
 	lines := p.liveLines()
-	p.drawn = p.drawn[:0]
 	for _, l := range lines {
 		b.WriteString(l + eraseLine + "\n")
-		p.drawn = append(p.drawn, visibleWidth(l))
+	}
+	p.drawn, p.drawnAt = lines, p.io.Width()
+	if p.drawnAt < narrowTerminal {
+		// so narrow that a line may not fit even now: always count the rows it takes
+		p.drawnAt = math.MaxInt
 	}
 	// rows of the old block below the new one (it had more rows, or rewrapped ones)
 	if extra := old - len(keep) - len(lines); extra > 0 {

@@ -197,3 +197,20 @@ func TestFinishErasesEchoedCtrlC(t *testing.T) {
 		t.Logf("screen:\n%s", term)
 	}
 }
+
+// On a terminal too narrow for even the smallest table, lines wrap as drawn; the next
+// frame still finds every row.
+func TestRedrawTooNarrow(t *testing.T) {
+	p, _, term := liveOn(t, 14, 60, "$ pi")
+	r := longRun()
+	p.Start(r)
+	for range 5 {
+		p.Event(run.Event{}, r)
+	}
+	if err := p.Finish(r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(term.String(), "STATUS"); n != 1 || term.screen()[0] != "$ pi" {
+		t.Errorf("%d table headers, first row %q:\n%s", n, term.screen()[0], term)
+	}
+}
