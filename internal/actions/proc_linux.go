@@ -25,7 +25,10 @@ func setParentDeathSignal(a *syscall.SysProcAttr) { a.Pdeathsig = syscall.SIGKIL
 // machine's other processes are not opened at all. After a longer step, a window wider
 // than pidWindowIDs, or when the last allocated id is not known, every process in /proc
 // is read.
-func killMarked(mark string, leader int, since time.Time) {
+//
+// It returns how many it killed: a process can fork while the scan runs, so the caller
+// scans again until a pass kills none.
+func killMarked(mark string, leader int, since time.Time) (killed int) {
 	want := []byte(mark)
 	self := os.Getpid()
 	buf := make([]byte, 64<<10)
@@ -36,8 +39,8 @@ func killMarked(mark string, leader int, since time.Time) {
 		}
 		path = strconv.AppendInt(append(path[:0], "/proc/"...), int64(pid), 10)
 		path = append(path, "/environ"...)
-		if environHas(path, buf, want) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		if environHas(path, buf, want) && syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed++
 		}
 	}
 	if time.Since(since) < pidWindowMax && leader > 0 {
@@ -48,13 +51,13 @@ func killMarked(mark string, leader int, since time.Time) {
 				for k := 0; k <= span; k++ {
 					check((leader + k) % max)
 				}
-				return
+				return killed
 			}
 		}
 	}
 	proc, err := os.Open("/proc")
 	if err != nil {
-		return
+		return 0
 	}
 	names, _ := proc.Readdirnames(-1)
 	proc.Close()
@@ -63,6 +66,7 @@ func killMarked(mark string, leader int, since time.Time) {
 			check(pid)
 		}
 	}
+	return killed
 }
 
 // environHas reports whether the environment file at path holds the entry want exactly.

@@ -85,7 +85,9 @@ func (t *procTree) start(cmd *exec.Cmd) error {
 // kill kills the step's process group and every process that carries its mark.
 func (t *procTree) kill(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	killMarked(treeMark+"="+t.token, cmd.Process.Pid, t.started)
+	// Again until a pass kills none: a process can fork while a pass runs.
+	for pass := 0; pass < 50 && killMarked(treeMark+"="+t.token, cmd.Process.Pid, t.started) > 0; pass++ {
+	}
 }
 
 // release ends the watcher's wait (the step is over).
