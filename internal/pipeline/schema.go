@@ -162,7 +162,12 @@ func inputSchema(a *catalog.Action, in *catalog.Input) obj {
 		props := obj{}
 		for i := range in.Fields {
 			f := &in.Fields[i]
-			props[f.Name] = obj{"description": f.Description + ": " + catalog.Rules(f) + "."}
+			fs := obj{"description": f.Description + ": " + catalog.Rules(f) + "."}
+			if f.Kind == catalog.Enum {
+				// The values, for completion; a ${params.X} or ${matrix.X} is checked by pi validate.
+				fs["anyOf"] = []any{obj{"enum": f.Enum}, obj{"type": "string", "pattern": `\$\{(params|matrix)\.`}}
+			}
+			props[f.Name] = fs
 		}
 		s["properties"] = props
 	}
