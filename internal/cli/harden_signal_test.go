@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,5 +100,45 @@ func TestKill9LeavesNoRunningStep(t *testing.T) {
 	}
 	if b, err := os.ReadFile(late); err == nil {
 		t.Fatalf("an orphan of the killed pi finished its work: %q", b)
+	}
+}
+
+// A read-only state directory or runs database is diagnosed as such, never as a damaged
+// file to delete. As root (permissions do not bind root) pi runs as nobody.
+func TestReadOnlyStateDiagnosed(t *testing.T) {
+	bin := piBinary(t)
+	dir, err := os.MkdirTemp("", "pi-ro-") // not t.TempDir: its parents are private to this user
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "b", "pi"), 0o755); os.RemoveAll(dir) })
+	file := writePipeline(t, dir, "steps:\n  - id: a\n    action: shell.run\n    input: {command: [\"true\"]}\n")
+	// b has a database made while writable.
+	made := exec.Command(bin, "run", file, "--local", "-o", "plain")
+	made.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "b"))
+	if out, err := made.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	os.MkdirAll(filepath.Join(dir, "a", "pi"), 0o755)
+	for _, p := range []string{dir, file, filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "b", "pi", "runs.db")} {
+		os.Chmod(p, 0o755)
+	}
+	os.Chmod(filepath.Join(dir, "b", "pi", "runs.db"), 0o444)
+	os.Chmod(filepath.Join(dir, "a", "pi"), 0o555)
+	os.Chmod(filepath.Join(dir, "b", "pi"), 0o555)
+	// A copy of pi that nobody may run (the test binary's directory is private).
+	b, _ := os.ReadFile(bin)
+	nobodyBin := filepath.Join(dir, "pi")
+	os.WriteFile(nobodyBin, b, 0o755)
+	for _, state := range []string{"a", "b"} {
+		cmd := exec.Command(nobodyBin, "run", file, "--local", "-o", "plain")
+		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, state), "HOME="+dir)
+		if os.Getuid() == 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		}
+		out, _ := cmd.CombinedOutput()
+		if !strings.Contains(string(out), "cannot be written") || strings.Contains(string(out), "delete") || strings.Contains(string(out), "unreadable") {
+			t.Errorf("state %s read-only: exit %d\n%s", state, cmd.ProcessState.ExitCode(), out)
+		}
 	}
 }
