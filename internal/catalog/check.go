@@ -331,7 +331,7 @@ func (c *checker) value(in *Input, v any, path []any) (any, bool) {
 		c.length(in, jsLength(s), "string", path)
 		switch in.Kind {
 		case UUID:
-			if !uuidRe.MatchString(s) {
+			if !IsUUID(s) {
 				c.add(Issue{Code: "invalid_string", Validation: "uuid", Path: path, Message: "Invalid uuid"})
 			}
 		case URL:
@@ -499,13 +499,31 @@ func number(v any) (float64, bool) {
 }
 
 var (
-	uuidRe   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	base64Re = regexp.MustCompile(`^[A-Za-z0-9+/_\-\r\n]+={0,2}$`)
 	schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
 )
 
-// IsUUID reports whether s is a uuid as the server's validator accepts it.
-func IsUUID(s string) bool { return uuidRe.MatchString(s) }
+// IsUUID reports whether s is a uuid as the server's validator accepts it: only the
+// canonical 8-4-4-4-12 hex form (uuid.Parse also takes urn: and braces, which it refuses).
+// It is pi's one uuid check.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 // IsURL approximates `new URL(s)` (WHATWG): leading and trailing blanks and controls are
 // ignored and tabs and newlines removed, then it needs a scheme, and a host (with a port

@@ -27,7 +27,7 @@ func TestReadmeTables(t *testing.T) {
 		t.Fatalf("README.md has no %q ... %q section", beginMark, endMark)
 	}
 	got := s[i+len(beginMark) : j]
-	if want := Markdown(); got != want {
+	if want := markdown(); got != want {
 		if *update {
 			if err := os.WriteFile(readme, []byte(s[:i+len(beginMark)]+want+s[j:]), 0o644); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/download"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
@@ -50,7 +51,7 @@ or a download failed (the other files are kept).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !uuidRe.MatchString(o.ID) {
+			if !catalog.IsUUID(o.ID) {
 				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
 			}
 			if o.Output != "table" && o.Output != "json" {

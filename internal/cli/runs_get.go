@@ -3,17 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
 )
-
-var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // localPollInterval is how often `runs get --wait` re-reads a local run that another pi
 // process is executing.
@@ -49,7 +47,7 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !uuidRe.MatchString(o.ID) {
+			if !catalog.IsUUID(o.ID) {
 				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
 			}
 			format, err := outputFormat(output)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/report"
 	"github.com/pi-cli/pi/internal/run"
@@ -48,7 +49,7 @@ for a remote run give the pipeline file with --pipeline (and its -p params).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !uuidRe.MatchString(o.ID) {
+			if !catalog.IsUUID(o.ID) {
 				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
 			}
 			var err error

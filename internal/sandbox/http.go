@@ -294,32 +294,5 @@ func (s *Server) longPoll(ctx context.Context, p waitParams, state func() (bool,
 	}
 }
 
-var uuidShape = func() [36]byte {
-	var b [36]byte
-	for i := range b {
-		b[i] = 'x'
-	}
-	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
-	return b
-}()
-
-// isUUID accepts only the canonical 8-4-4-4-12 hex form (uuid.Parse also takes urn: and
-// braces, which the server's validator refuses).
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if uuidShape[i] == '-' {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+// isUUID is the server's uuid check (catalog.IsUUID).
+func isUUID(s string) bool { return catalog.IsUUID(s) }

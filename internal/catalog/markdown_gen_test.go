@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// Markdown is the README's action tables: one row per action, then every input with its
+// markdown is the README's action tables: one row per action, then every input with its
 // rules. A test keeps README.md equal to it.
-func Markdown() string {
+func markdown() string {
 	var b strings.Builder
 	list := func(names []string) string { return strings.Join(code(names), ", ") }
 	b.WriteString("| action | runs | endpoint (job type) | required | optional | result fields |\n|---|---|---|---|---|---|\n")
