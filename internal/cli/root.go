@@ -68,6 +68,8 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
+	// whatever happens (a panic included), a hidden cursor is shown again
+	defer f.IO.RestoreTerminal()
 	err := root.ExecuteContext(ctx)
 	if jerr := f.finishJQ(); jerr != nil {
 		if err == nil {

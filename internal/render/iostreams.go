@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
@@ -34,6 +35,8 @@ type IOStreams struct {
 	aboveMu sync.Mutex
 	above   func(text string)
 	partial []byte
+	// cursorHidden: a live table hid the cursor (RestoreTerminal shows it)
+	cursorHidden atomic.Bool
 }
 
 // ErrLog is a writer for lines meant for stderr that may come while a live table is drawn
@@ -46,17 +49,36 @@ type errLog struct{ s *IOStreams }
 func (w errLog) Write(b []byte) (int, error) {
 	s := w.s
 	s.aboveMu.Lock()
-	defer s.aboveMu.Unlock()
-	if s.above == nil {
+	above := s.above
+	if above == nil {
+		s.aboveMu.Unlock()
 		return s.ErrOut.Write(b)
 	}
 	s.partial = append(s.partial, b...)
+	var text string
 	if i := bytes.LastIndexByte(s.partial, '\n'); i >= 0 {
-		s.above(string(s.partial[:i+1]))
+		text = string(s.partial[:i+1])
 		s.partial = append(s.partial[:0], s.partial[i+1:]...)
+	}
+	s.aboveMu.Unlock()
+	// outside aboveMu: the live table takes its own lock, and holds it while it calls
+	// setAbove
+	if text != "" {
+		above(text)
 	}
 	return len(b), nil
 }
+
+// RestoreTerminal shows the cursor again if a live table hid it and did not end (a panic,
+// an exit path that forgot Stop). It is harmless to call at any time.
+func (s *IOStreams) RestoreTerminal() {
+	if s.cursorHidden.Swap(false) {
+		_, _ = io.WriteString(s.ErrOut, showCursor)
+	}
+}
+
+// setCursorHidden records whether a live table has hidden the cursor.
+func (s *IOStreams) setCursorHidden(hidden bool) { s.cursorHidden.Store(hidden) }
 
 // setAbove routes ErrLog to a live block (nil: back to ErrOut, with any partial line).
 func (s *IOStreams) setAbove(f func(text string)) {

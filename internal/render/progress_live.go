@@ -46,9 +46,11 @@ func (p *liveProgress) Start(r *run.Run) {
 	p.started = true
 	p.last, p.owned = r.Clone(), true
 	p.since = p.opts.Clock()
-	p.write(p.io.ErrOut, hideCursor)
-	p.redraw(nil)
+	// from now on ErrLog lines come through p.above, under p.mu, as the frames do
 	p.io.setAbove(p.above)
+	p.write(p.io.ErrOut, hideCursor)
+	p.io.setCursorHidden(true)
+	p.redraw(nil)
 	p.wg.Add(1)
 	go p.ticker()
 }
@@ -134,6 +136,7 @@ func (p *liveProgress) Stop() {
 	p.redraw(nil)
 	p.drawn = nil // it stays on screen
 	p.write(p.io.ErrOut, showCursor)
+	p.io.setCursorHidden(false)
 }
 
 func (p *liveProgress) Finish(r *run.Run) error {
@@ -154,6 +157,7 @@ func (p *liveProgress) Finish(r *run.Run) error {
 	if started {
 		p.clear()
 		p.write(p.io.ErrOut, showCursor)
+		p.io.setCursorHidden(false)
 	}
 	if r != nil {
 		p.writeResult(r)

@@ -214,3 +214,49 @@ func TestRedrawTooNarrow(t *testing.T) {
 		t.Errorf("%d table headers, first row %q:\n%s", n, term.screen()[0], term)
 	}
 }
+
+// A live table abandoned without Stop (a panic unwinding the command): RestoreTerminal,
+// deferred by the command runner, shows the cursor again; after a proper end it writes
+// nothing.
+func TestRestoreTerminal(t *testing.T) {
+	p, ios, term := liveOn(t, 80, 20, "")
+	p.Start(longRun())
+	if !term.hidden {
+		t.Fatal("cursor not hidden")
+	}
+	ios.RestoreTerminal()
+	if term.hidden {
+		t.Fatal("RestoreTerminal left the cursor hidden")
+	}
+	p.Stop()
+	ios2, _, _, errOut := Test()
+	ios2.RestoreTerminal()
+	if errOut.Len() != 0 {
+		t.Fatalf("RestoreTerminal wrote %q with no live table", errOut)
+	}
+}
+
+// --debug lines may come from another goroutine while the table starts, redraws and
+// stops: no deadlock, no race, every line kept.
+func TestErrLogConcurrent(t *testing.T) {
+	p, ios, term := liveOn(t, 80, 300, "")
+	r := longRun()
+	p.Start(r) // before it, ErrLog writes to stderr directly (a file: safe; the vt: not)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			fmt.Fprintf(ios.ErrLog(), "debug: line %d\n", i)
+		}
+	}()
+	for range 50 {
+		p.Event(run.Event{}, r)
+	}
+	<-done
+	p.Stop()
+	for i := range 200 {
+		if !strings.Contains(term.String(), fmt.Sprintf("debug: line %d\n", i)) {
+			t.Fatalf("debug line %d lost:\n%s", i, term)
+		}
+	}
+}
