@@ -95,7 +95,7 @@ var jobPrefix = regexp.MustCompile(`^job ([0-9a-fA-F]{8})[0-9a-fA-F-]*:? `)
 
 // failReason is a step's error as the DETAIL cell shows it: the reason first, without the
 // action's name the ACTION column already shows, a job id moved to the end.
-func failReason(s *run.Step) string { return failReasonText(s.Action, stepErrorText(s)) }
+func failReason(s *run.Step) string { return failReasonText(s.Action, StepErrorText(s)) }
 
 func failReasonText(action, err string) string {
 	e := cellSafe(err, false)

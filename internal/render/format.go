@@ -283,7 +283,7 @@ func summaryWidth(st *styles, r *run.Run, now time.Time, width int) []string {
 		s := &r.Steps[i]
 		if s.Status == run.StepFailed && s.Error != "" {
 			// The first line: an error_log may be a stack trace (-o json has all of it).
-			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+cellSafe(stepErrorText(s), false))
+			errs = append(errs, st.paint(st.fail, "  "+s.ID+": ")+cellSafe(StepErrorText(s), false))
 			if body := bodyExcerpt(s.Result, 400); body != "" {
 				errs = append(errs, "    response: "+body)
 			}

@@ -59,7 +59,7 @@ func (g *githubProgress) Finish(r *run.Run) error {
 		for i := range r.Steps {
 			s := &r.Steps[i]
 			if s.Status == run.StepFailed {
-				msg := oneLine(stepErrorText(s))
+				msg := oneLine(StepErrorText(s))
 				if msg == "" {
 					msg = "failed"
 				}

@@ -7,12 +7,12 @@ import (
 	"github.com/pi-cli/pi/internal/run"
 )
 
-// stepErrorText is a step's error as people read it (json output keeps the server's
+// StepErrorText is a step's error as people read it (json output keeps the server's
 // text): zod's issue list of an input that failed the action's schema inside a run as
 // "prompt: Required; output.aspect_ratio: ...", and the opaque child_job_failed with the
 // job's failure_code when pi learnt it ("child_job_failed: source_job_type_invalid").
 // Callers that show one line cut the rest (an error_log may be a stack trace).
-func stepErrorText(s *run.Step) string {
+func StepErrorText(s *run.Step) string {
 	if issues, ok := catalog.ParseZodMessage(s.Error); ok {
 		parts := make([]string, len(issues))
 		for i, is := range issues {

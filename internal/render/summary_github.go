@@ -163,7 +163,7 @@ func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
 			first = false
 		}
 		fmt.Fprintf(&b, "\n**%s** (%s)\n\n<pre>%s</pre>\n", mdText(s.ID), mdText(s.Action),
-			html.EscapeString(strings.TrimRight(stripControls(stepErrorText(s)), "\n")))
+			html.EscapeString(strings.TrimRight(stripControls(StepErrorText(s)), "\n")))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -173,7 +173,7 @@ func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
 // (the image as a link), else the job.
 func summaryDetail(s *run.Step) string {
 	if s.Error != "" {
-		return mdText(oneLine(stepErrorText(s)))
+		return mdText(oneLine(StepErrorText(s)))
 	}
 	var parts []string
 	if s.Status == run.StepCompleted {

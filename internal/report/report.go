@@ -157,7 +157,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		counts[word]++
 		sv := stepView{
 			Anchor: anchors[s.ID], ID: s.ID, Action: s.Action, Status: word, StatusClass: statusClass(word),
-			Started: timeText(s.StartedAt), Completed: timeText(s.CompletedAt), JobID: s.JobID, Error: s.Error,
+			Started: timeText(s.StartedAt), Completed: timeText(s.CompletedAt), JobID: s.JobID, Error: render.StepErrorText(s),
 		}
 		if !s.StartedAt.IsZero() {
 			precise := s.StartedAt.Nanosecond() != 0 || s.CompletedAt.Nanosecond() != 0
