@@ -293,6 +293,22 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 // localRunLookup is the hook `pi runs get` asks first (runsGetOptions.LocalRun): the run
 // from this machine's records, found false when there is none (or no database yet, which
 // it does not create).
+// remoteRunGetter reads a run from the Pi API, for commands that take a run id which is
+// not one of this machine's local runs.
+func remoteRunGetter(f *Factory) func(ctx context.Context, id string) (*run.Run, error) {
+	return func(ctx context.Context, id string) (*run.Run, error) {
+		c, err := f.apiClient()
+		if err != nil {
+			return nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", id, err)}
+		}
+		r, err := c.GetRun(ctx, id, false, 0)
+		if err != nil {
+			return nil, fmt.Errorf("get run %s: %w", id, err)
+		}
+		return r, nil
+	}
+}
+
 func localRunLookup(ctx context.Context, f *Factory) func(id string) (*store.Record, bool, error) {
 	return func(id string) (*store.Record, bool, error) {
 		path, err := store.DefaultPath(f.Getenv)

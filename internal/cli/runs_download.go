@@ -58,17 +58,7 @@ or a download failed (the other files are kept).`,
 				return UsageErrorf("-o %s: want table or json", o.Output)
 			}
 			o.LocalRun = localRunLookup(cmd.Context(), f)
-			o.GetRun = func(ctx context.Context, id string) (*run.Run, error) {
-				c, err := f.apiClient()
-				if err != nil {
-					return nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", id, err)}
-				}
-				r, err := c.GetRun(ctx, id, false, 0)
-				if err != nil {
-					return nil, fmt.Errorf("get run %s: %w", id, err)
-				}
-				return r, nil
-			}
+			o.GetRun = remoteRunGetter(f)
 			if runF != nil {
 				return runF(o)
 			}
