@@ -27,9 +27,6 @@ func Duration(d time.Duration, precise bool) string {
 	return clockText(d)
 }
 
-// HumanDuration is Duration of a time measured here.
-func HumanDuration(d time.Duration) string { return Duration(d, true) }
-
 // clockText writes whole seconds: 12s, 1m05s, 2h03m.
 func clockText(d time.Duration) string {
 	switch {

@@ -224,15 +224,9 @@ func countsText(counts map[string]int) string {
 }
 
 // summary is what a person wants after the table: outcome, duration, results, every error
-// in full.
-func summary(st *styles, r *run.Run, now time.Time) []string {
-	return summaryWidth(st, r, now, 0)
-}
-
-// summaryWidth is summary for a terminal width columns wide (0: no limit): a line that
-// would wrap is laid out on two instead (nothing is cut: the values are what a person
-// copies).
-func summaryWidth(st *styles, r *run.Run, now time.Time, width int) []string {
+// in full. On a terminal width columns wide (0: no limit) a line that would wrap is laid
+// out on two instead: nothing is cut, the values are what a person copies.
+func summary(st *styles, r *run.Run, now time.Time, width int) []string {
 	fits := func(s string) bool { return width <= 0 || lipgloss.Width(s) <= width }
 	mark := "✓"
 	switch r.Status {

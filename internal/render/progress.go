@@ -131,7 +131,7 @@ func (b *base) writeResult(r *run.Run) {
 	now := b.opts.Clock()
 	lines := table(b.st, r, b.io.StdoutWidth(), now, -1, b.view())
 	lines = append(lines, "")
-	lines = append(lines, summaryWidth(b.st, r, now, b.io.StdoutWidth())...)
+	lines = append(lines, summary(b.st, r, now, b.io.StdoutWidth())...)
 	b.write(b.io.Out, strings.Join(lines, "\n")+"\n")
 }
 

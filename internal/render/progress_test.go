@@ -316,17 +316,6 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
-func TestHumanDuration(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{{850 * time.Millisecond, "850ms"}, {12345 * time.Millisecond, "12.3s"}, {65 * time.Second, "1m05s"}, {2*time.Hour + 3*time.Minute, "2h03m"}} {
-		if got := HumanDuration(tc.d); got != tc.want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", tc.d, got, tc.want)
-		}
-	}
-}
-
 // BenchmarkEventToFinish measures the time from a terminal event to the final table on
 // screen in the live TTY mode: one redraw plus the final render.
 func BenchmarkEventToFinish(b *testing.B) {
