@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -38,8 +39,17 @@ func killMarked(mark string, leader int, since time.Time) (killed int) {
 			return
 		}
 		path = strconv.AppendInt(append(path[:0], "/proc/"...), int64(pid), 10)
+		dir := len(path)
 		path = append(path, "/environ"...)
-		if environHas(path, buf, want) && syscall.Kill(pid, syscall.SIGKILL) == nil {
+		found, empty := environHas(path, buf, want)
+		// A process in the middle of an exec (setsid exec'ing the escapee) shows an empty
+		// environment for a moment; a zombie shows one for good.
+		for tries := 0; empty && tries < execRetries && !zombie(append(path[:dir], "/stat"...)); tries++ {
+			time.Sleep(execRetryWait) // the kernel is replacing the process's memory
+			path = append(path[:dir], "/environ"...)
+			found, empty = environHas(path, buf, want)
+		}
+		if found && syscall.Kill(pid, syscall.SIGKILL) == nil {
 			killed++
 		}
 	}
@@ -69,21 +79,43 @@ func killMarked(mark string, leader int, since time.Time) (killed int) {
 	return killed
 }
 
-// environHas reports whether the environment file at path holds the entry want exactly.
-// buf is scratch; an environment longer than buf is read in pieces, an entry that spans two
-// pieces carried over.
-func environHas(path, buf, want []byte) bool {
+// execRetries and execRetryWait bound how long killMarked re-reads the empty environment
+// of a process that is not a zombie (one in the middle of an exec): 5 ms.
+const (
+	execRetries   = 50
+	execRetryWait = 100 * time.Microsecond
+)
+
+// zombie reports whether the process whose stat file is at path has exited (or is gone).
+func zombie(path []byte) bool {
 	fd, err := syscall.Open(string(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return false
+		return true
+	}
+	defer syscall.Close(fd)
+	var b [512]byte
+	n, _ := syscall.Read(fd, b[:])
+	// "pid (comm) S ...": the state follows the last ')' (comm may hold one).
+	i := bytes.LastIndexByte(b[:max(n, 0)], ')')
+	return i < 0 || i+2 >= n || b[i+2] == 'Z' || b[i+2] == 'X'
+}
+
+// environHas reports whether the environment file at path holds the entry want exactly,
+// and whether it was empty. buf is scratch; an environment longer than buf is read in
+// pieces, an entry that spans two pieces carried over.
+func environHas(path, buf, want []byte) (found, empty bool) {
+	fd, err := syscall.Open(string(path), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false, false
 	}
 	defer syscall.Close(fd)
 	var carry []byte // the unfinished entry at the end of the previous piece
-	for {
+	for total := 0; ; {
 		n, err := syscall.Read(fd, buf)
 		if n <= 0 || err != nil {
-			return len(carry) > 0 && bytes.Equal(carry, want)
+			return len(carry) > 0 && bytes.Equal(carry, want), total == 0
 		}
+		total += n
 		data := buf[:n]
 		for len(data) > 0 {
 			i := bytes.IndexByte(data, 0)
@@ -97,7 +129,7 @@ func environHas(path, buf, want []byte) bool {
 				entry = carry
 			}
 			if bytes.Equal(entry, want) {
-				return true
+				return true, false
 			}
 			carry = carry[:0]
 			data = data[i+1:]
@@ -114,17 +146,34 @@ const (
 	pidWindowIDs = 2048
 )
 
-// lastPID is the last process id the kernel handed out in this pid namespace, and pid_max.
+// lastPID is the last process id the kernel handed out in this pid namespace, and the
+// number of ids (pid_max + 1, read once: it does not change under a running pi).
 func lastPID() (last, max int, ok bool) {
-	read := func(path string) (int, bool) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return 0, false
-		}
-		n, err := strconv.Atoi(string(bytes.TrimSpace(b)))
-		return n, err == nil && n > 0
+	max = pidLimit()
+	last, ok = readInt("/proc/sys/kernel/ns_last_pid")
+	return last, max, ok && max > 0 && last < max
+}
+
+var pidLimit = sync.OnceValue(func() int {
+	n, ok := readInt("/proc/sys/kernel/pid_max")
+	if !ok {
+		return 0
 	}
-	last, ok1 := read("/proc/sys/kernel/ns_last_pid")
-	max, ok2 := read("/proc/sys/kernel/pid_max")
-	return last, max + 1, ok1 && ok2 && last <= max
+	return n + 1
+})
+
+// readInt reads a small file holding one positive number, with three system calls.
+func readInt(path string) (int, bool) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer syscall.Close(fd)
+	var buf [32]byte
+	n, err := syscall.Read(fd, buf[:])
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	v, err := strconv.Atoi(string(bytes.TrimSpace(buf[:n])))
+	return v, err == nil && v > 0
 }

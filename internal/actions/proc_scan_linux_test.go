@@ -22,12 +22,23 @@ func TestEnvironHas(t *testing.T) {
 			"PI_STEP_TREE=abc": true, "PI_STEP_TREE=abc1": true, "Z=9": true, "A=1": true,
 			"PI_STEP_TREE=ab": false, "TREE=abc": false, "Z=": false,
 		} {
-			if got := environHas([]byte(path), buf, []byte(want)); got != found {
+			if got, _ := environHas([]byte(path), buf, []byte(want)); got != found {
 				t.Errorf("buffer %d: environHas(%q) = %v, want %v", size, want, got, found)
 			}
 		}
 	}
-	if environHas([]byte(filepath.Join(t.TempDir(), "none")), make([]byte, 16), []byte("A=1")) {
-		t.Error("a missing file holds nothing")
+	if found, empty := environHas([]byte(filepath.Join(t.TempDir(), "none")), make([]byte, 16), []byte("A=1")); found || empty {
+		t.Error("a missing file holds nothing and is not an empty environment")
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o600)
+	if found, isEmpty := environHas([]byte(empty), make([]byte, 16), []byte("A=1")); found || !isEmpty {
+		t.Error("an empty environment is reported empty")
+	}
+	if zombie([]byte("/proc/self/stat")) {
+		t.Error("this process is not a zombie")
+	}
+	if !zombie([]byte("/proc/0/stat")) {
+		t.Error("a process that is not there counts as gone")
 	}
 }
