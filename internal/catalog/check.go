@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -403,7 +404,7 @@ func (c *checker) value(in *Input, v any, path []any) (any, bool) {
 		if in.Values != nil {
 			out := make(map[string]any, len(obj))
 			aborted := false
-			for _, k := range sortedKeys(obj) {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
 				p := extend(path, k)
 				if obj[k] == nil && in.Values.Kind != Any {
 					c.typeIssue(in.Values, nil, p)
@@ -561,13 +562,4 @@ func IsImageRef(s string) bool {
 		return err == nil && u.Host != ""
 	}
 	return base64Re.MatchString(s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -44,7 +46,7 @@ func markdown() string {
 				fmt.Fprintf(&b, "| `%s` | `%s.%s` | %s |\n", a.Name, in.Name, f.Name, escapeCell(Rules(f)))
 			}
 		}
-		for _, k := range sortedKeys(a.Dropped) {
+		for _, k := range slices.Sorted(maps.Keys(a.Dropped)) {
 			fmt.Fprintf(&b, "| `%s` | `%s` | dropped by the server: %s |\n", a.Name, k, a.Dropped[k])
 		}
 		if len(a.SourceJobTypes) > 0 {

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pi-cli/pi/internal/catalog"
@@ -131,7 +133,7 @@ func (v *validator) resolveParams(x any) any {
 // unknown keys of the objects it knows the fields of (output, location).
 func (v *validator) unknownKeys(s *Step, a *catalog.Action, at Pos) {
 	known := a.InputNames()
-	for _, k := range sortedKeys(s.Input) {
+	for _, k := range slices.Sorted(maps.Keys(s.Input)) {
 		if _, ok := a.Input(k); ok {
 			if in, _ := a.Input(k); in.Fields != nil {
 				v.unknownFields(s, a, k, in.Fields, s.Input[k])
@@ -145,7 +147,7 @@ func (v *validator) unknownKeys(s *Step, a *catalog.Action, at Pos) {
 		}
 		v.warnf(kp, "%s has no input %q%s: the server drops it (inputs: %s)", a.Name, k, suggest(k, known), strings.Join(known, ", "))
 	}
-	for _, k := range sortedKeys(s.InputMap) {
+	for _, k := range slices.Sorted(maps.Keys(s.InputMap)) {
 		if _, ok := a.Input(k); !ok {
 			v.warnf(firstPos(s.InputMapKeyPos[k], s.InputMapPos[k], at), "input_map.%s: %s has no input %q%s: the server drops it", k, a.Name, k, suggest(k, known))
 		}
@@ -161,7 +163,7 @@ func (v *validator) unknownFields(s *Step, a *catalog.Action, path string, field
 	for i, f := range fields {
 		names[i] = f.Name
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if !contains(names, k) {
 			v.warnf(firstPos(s.InputValuePos[path+"."+k], s.InputKeyPos[path]), "input.%s of %s has no key %q%s: the server drops it (keys: %s)", path, a.Name, k, suggest(k, names), strings.Join(names, ", "))
 		}

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -500,7 +502,7 @@ func field(v any, path []string) (any, string) {
 		}
 		val, found := m[f]
 		if !found {
-			return nil, fmt.Sprintf("has no field %q%s", strings.Join(path[:i+1], "."), suggestOr(f, sortedKeys(m), "it has "+strings.Join(sortedKeys(m), ", ")))
+			return nil, fmt.Sprintf("has no field %q%s", strings.Join(path[:i+1], "."), suggestOr(f, slices.Sorted(maps.Keys(m)), "it has "+strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
 		}
 		v = val
 	}
@@ -641,7 +643,7 @@ func slug(v any) string {
 			}
 		}
 		var parts []string
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if s, ok := scalarText(m[k]); ok {
 				if sl := slugText(s); sl != "" {
 					parts = append(parts, sl)
@@ -752,7 +754,7 @@ func (x *expander) rewrite(s *Step) {
 	}
 	if len(s.InputMap) > 0 {
 		var im map[string]string
-		for _, k := range sortedKeys(s.InputMap) {
+		for _, k := range slices.Sorted(maps.Keys(s.InputMap)) {
 			expr := s.InputMap[k]
 			ref, ok := ParseRef(expr)
 			if !ok {
@@ -859,7 +861,7 @@ func firstMatrixRef(x any) string {
 			return m[1]
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			if n := firstMatrixRef(t[k]); n != "" {
 				return n
 			}
@@ -889,7 +891,7 @@ func scanMatrixUses(input map[string]any) []matrixUse {
 				out = append(out, u)
 			}
 		case map[string]any:
-			for _, k := range sortedKeys(t) {
+			for _, k := range slices.Sorted(maps.Keys(t)) {
 				walk(t[k])
 			}
 		case []any:

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,10 +22,10 @@ func (p *Pipeline) WithParams(overrides map[string]string) (*Pipeline, error) {
 	for name, prm := range p.Params {
 		values[name] = prm.Value
 	}
-	for _, name := range sortedKeys(overrides) {
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
 		prm, ok := p.Params[name]
 		if !ok {
-			defined := sortedKeys(p.Params)
+			defined := slices.Sorted(maps.Keys(p.Params))
 			return nil, fmt.Errorf("-p %s: the pipeline defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
 		}
 		val, err := overrideValue(name, overrides[name], prm.Value)

@@ -2,10 +2,13 @@ package pipeline
 
 import (
 	"fmt"
-	"github.com/pi-cli/pi/internal/safe"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pi-cli/pi/internal/safe"
 
 	"github.com/pi-cli/pi/internal/catalog"
 )
@@ -180,7 +183,7 @@ func (v *validator) step(i int) {
 	}
 
 	// input_map
-	keys := sortedKeys(s.InputMap)
+	keys := slices.Sorted(maps.Keys(s.InputMap))
 	for _, k := range keys {
 		expr := s.InputMap[k]
 		at := s.InputMapPos[k]
@@ -297,7 +300,7 @@ func (v *validator) params(overrides map[string]string) {
 		defined = append(defined, name)
 	}
 	sort.Strings(defined)
-	for _, name := range sortedKeys(overrides) {
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
 		prm, ok := p.Params[name]
 		if !ok {
 			v.errorf(Pos{}, "-p %s: the file defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
@@ -402,13 +405,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

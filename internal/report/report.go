@@ -16,10 +16,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,11 +172,11 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		}
 		if in, ok := opts.Inputs[s.ID]; ok {
 			sv.Inputs = inputRows(in.Values)
-			for _, k := range sortedKeys(in.Map) {
+			for _, k := range slices.Sorted(maps.Keys(in.Map)) {
 				sv.InputMap = append(sv.InputMap, kv{k, in.Map[k]})
 			}
 		}
-		for _, k := range sortedKeys(s.Result) {
+		for _, k := range slices.Sorted(maps.Keys(s.Result)) {
 			if k == "image_url" || k == "result_url" && s.Result[k] == s.Result["image_url"] ||
 				k == "job_id" && s.Result[k] == s.JobID {
 				continue // shown as the image, or as the job
@@ -194,7 +195,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		v.Steps = append(v.Steps, sv)
 	}
 	var parts []string
-	for _, w := range sortedKeys(counts) {
+	for _, w := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[w], w))
 	}
 	v.Counts = strings.Join(parts, ", ")
@@ -206,7 +207,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 // base64 blobs summarised, nested objects as compact JSON.
 func inputRows(in map[string]any) []kv {
 	var rows []kv
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		rows = append(rows, kv{k, valueText(k, in[k])})
 	}
 	return rows
@@ -269,15 +270,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // embeddedImage is a downloaded image as a data URL.
