@@ -80,3 +80,18 @@ func TestSaveEventsWorkIndependentOfRunSize(t *testing.T) {
 		t.Fatalf("%d of %d steps completed after the batches", done, len(got.Run.Steps))
 	}
 }
+
+func TestDecodeIDs(t *testing.T) {
+	for text, want := range map[string][]string{
+		`null`: nil, `[]`: nil, `["a"]`: {"a"}, `["a","b-2","c_3"]`: {"a", "b-2", "c_3"},
+		`["x\",\"y"]`: {`x","y`}, `["é","\u00e9"]`: {"é", "é"},
+	} {
+		got, err := decodeIDs(text)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) || len(got) != len(want) {
+			t.Errorf("decodeIDs(%s) = %q, %v; want %q", text, got, err, want)
+		}
+	}
+	if _, err := decodeIDs(`["a"`); err == nil {
+		t.Error("a broken list is an error")
+	}
+}

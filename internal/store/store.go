@@ -553,10 +553,8 @@ func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
 		}
 		st.Status = run.StepStatus(status)
 		st.StartedAt, st.CompletedAt = timeOfMs(started), timeOfMs(stopped)
-		if deps != "null" && deps != "[]" {
-			if err := json.Unmarshal([]byte(deps), &st.DependsOn); err != nil {
-				return nil, fmt.Errorf("step %s: depends_on: %w", st.ID, err)
-			}
+		if st.DependsOn, err = decodeIDs(deps); err != nil {
+			return nil, fmt.Errorf("step %s: depends_on: %w", st.ID, err)
 		}
 		if res.Valid {
 			if err := json.Unmarshal([]byte(res.String), &st.Result); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -166,4 +167,21 @@ func (s *Store) forgetSeq(id string) {
 	s.seqMu.Lock()
 	defer s.seqMu.Unlock()
 	delete(s.seq, id)
+}
+
+// decodeIDs decodes a stored depends_on list: a JSON list of step ids, read without
+// encoding/json when no id needs an escape (a run of 100,000 steps has as many lists).
+func decodeIDs(text string) ([]string, error) {
+	switch text {
+	case "null", "[]":
+		return nil, nil
+	}
+	if inner, ok := strings.CutPrefix(text, `["`); ok && !strings.ContainsAny(text, `\`) {
+		if inner, ok = strings.CutSuffix(inner, `"]`); ok {
+			return strings.Split(inner, `","`), nil
+		}
+	}
+	var ids []string
+	err := json.Unmarshal([]byte(text), &ids)
+	return ids, err
 }
