@@ -189,8 +189,8 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 			qmu.Unlock()
 			if first {
 				// The writer takes the whole queue when it wakes: it needs waking only
-				// when the queue was empty (which halves the hand-offs while the engine
-				// holds its observer lock).
+				// when the queue was empty, not at every event the engine reports while
+				// it holds its observer lock.
 				signal()
 			}
 		},
