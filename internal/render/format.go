@@ -71,6 +71,36 @@ func truncate(s string, w int) string {
 	return b.String()
 }
 
+// truncateMiddle cuts plain text to at most w columns by taking out its middle, marked
+// with "…": step ids that share a prefix (a matrix's expansions, localize-french-urban-
+// premium and localize-german-minimalist) keep the ends that tell them apart.
+func truncateMiddle(s string, w int) string {
+	if w < 5 || lipgloss.Width(s) <= w {
+		return truncate(s, w)
+	}
+	runes := []rune(s)
+	var head []rune
+	n := 0
+	for _, r := range runes {
+		rw := lipgloss.Width(string(r))
+		if n+rw > (w-1)/3 {
+			break
+		}
+		head = append(head, r)
+		n += rw
+	}
+	start, m := len(runes), 0
+	for start > len(head) {
+		rw := lipgloss.Width(string(runes[start-1]))
+		if n+1+m+rw > w {
+			break
+		}
+		start--
+		m += rw
+	}
+	return string(head) + "…" + string(runes[start:])
+}
+
 func pad(s string, w int) string {
 	if n := lipgloss.Width(s); n < w {
 		return s + strings.Repeat(" ", w-n)
@@ -143,6 +173,9 @@ func table(st *styles, r *run.Run, width int, now time.Time, frame int, v view) 
 				b.WriteString(gap)
 			}
 			text := truncate(cells[c], widths[c])
+			if c == colStep {
+				text = truncateMiddle(cells[c], widths[c])
+			}
 			styled := styleCell(c, text)
 			if i < len(cols)-1 {
 				styled += strings.Repeat(" ", max(widths[c]-lipgloss.Width(text), 0))

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -134,5 +136,34 @@ func TestRunDuration(t *testing.T) {
 	remote.Status = run.InProgress
 	if got := RunDurationText(remote, fixedNow.Add(1500*time.Millisecond)); got != "~5s" {
 		t.Errorf("running remote run = %q, want ~5s", got)
+	}
+}
+
+// A cut step id keeps both ends, so a matrix's expansions stay apart in a narrow table.
+func TestTruncateMiddleKeepsIdsApart(t *testing.T) {
+	ids := []string{"localize-french-urban-premium", "localize-german-minimalist", "localize-japanese-tokyo-youth", "localize-brazilian-festive"}
+	for _, w := range []int{5, 8, 10, 14} {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			got := truncateMiddle(id, w)
+			if lipgloss.Width(got) > w || !strings.Contains(got, "…") || seen[got] {
+				t.Errorf("truncateMiddle(%q, %d) = %q (width %d, seen %v)", id, w, got, lipgloss.Width(got), seen[got])
+			}
+			seen[got] = true
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"hero", 10, "hero"},
+		{"localize-french-urban-premium", 10, "loc…remium"},
+		{"abcdef", 4, "abc…"}, // too narrow for two ends: the head alone
+		{"日本語のステップ名", 9, "日…ップ名"},
+	} {
+		if got := truncateMiddle(tt.in, tt.w); got != tt.want {
+			t.Errorf("truncateMiddle(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
+		}
 	}
 }
