@@ -100,8 +100,9 @@ func BenchmarkStartup(b *testing.B) {
 // one after the other for a chain, --concurrency (8) at once for a fan-out. Reported:
 // ratio (pi's wall time over the floor's), cpu-ratio (user+sys over the floor's),
 // peak-rss-MiB (pi's), pi-ms and floor-ms (wall per run); and ratio-supervised, pi against
-// a second floor that starts each process under shell.run's supervisor (three more
-// processes per step), which leaves pi's own cost. Then `pi validate --local` of
+// a second floor that starts each process as shell.run starts a step (its own process
+// group, the process's one reaper told of it, the escape scan at its end), which leaves
+// pi's own cost. Then `pi validate --local` of
 // the same files (and `pi run --local --dry-run` when pi has it), and the older cases: sh
 // starting /bin/true 50 times, and the skewed graph, whose makespan is reported against
 // the 2 s the server's batches need for it (wave 1 = max(1 s, 0.1 s), wave 2 = max(0.1 s,

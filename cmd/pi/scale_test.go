@@ -49,7 +49,7 @@ func tail(s string, n int) string {
 // benchAgainstFloor runs pi and its two floors alternately, b.N times each, and reports
 // pi's wall time per run (ns/op) and against the floor's (ratio), the same for CPU time
 // (cpu-ratio), pi's peak RSS over the runs, and pi against the supervised floor (the same
-// processes started under shell.run's supervisor: what is left is pi's own cost).
+// processes started as shell.run starts them: what is left is pi's own cost).
 func benchAgainstFloor(b *testing.B, env, pi, floor, supervised []string) {
 	var p, f, s usage
 	add := func(to *usage, u usage) {

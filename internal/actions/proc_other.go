@@ -3,6 +3,7 @@
 package actions
 
 import (
+	"errors"
 	"os/exec"
 )
 
@@ -21,3 +22,9 @@ func (t *procTree) start(cmd *exec.Cmd) error { return cmd.Start() }
 func (t *procTree) kill(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
 func (t *procTree) release() {}
+
+// ShutdownReaper: there is no reaper where there are no process groups.
+func ShutdownReaper() {}
+
+// errReaper: no reaper, no such failure.
+var errReaper = errors.New("cannot start the step reaper")

@@ -5,7 +5,6 @@ package actions
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -15,59 +14,27 @@ import (
 // the processes that leave its process group (setsid, a daemon) can still be found.
 const treeMark = "PI_STEP_TREE"
 
-// supervisor runs the step ("$@") under a watcher that kills the whole step when pi
-// goes away, however it goes (kill -9 included): the watcher blocks reading fd 3, the
-// read end of a pipe whose only write end pi holds, so it reads EOF exactly when pi exits
-// or releases the step. It then kills every process carrying the step's mark (those that
-// escaped the group too, where /proc lists environments), and last the whole process group
-// (itself included).
-// The watcher runs with a clean environment so it does not carry the mark itself until it
-// is done.
-const supervisor = `env -i PATH="$PATH" /bin/sh -c '
-trap "" INT TERM HUP
-read -r _ <&3
-if [ -r /proc/self/environ ]; then
-	# Again until a pass finds none: a process can fork while a pass runs.
-	pass=0
-	while [ "$pass" -lt 50 ]; do
-		found=
-		for d in /proc/[0-9]*; do
-			if tr "\000" "\n" < "$d/environ" 2>/dev/null | grep -qxF "$1=$2"; then kill -s KILL "${d#/proc/}" 2>/dev/null && found=1; fi
-		done
-		[ -z "$found" ] && break
-		pass=$((pass + 1))
-	done
-fi
-kill -s KILL 0
-' pi-step-watch ` + treeMark + ` "$` + treeMark + `" 3<&3 </dev/null >/dev/null 2>&1 &
-watcher=$!
-exec 3<&-
-"$@"
-status=$?
-kill -s KILL "$watcher" 2>/dev/null
-exit "$status"`
-
-// procTree is the process tree of one shell.run step.
+// procTree is the process tree of one shell.run step: its command, started directly (no
+// process of pi's in between), as the leader of a process group of its own, with a
+// parent-death signal where there is one, and the step's mark in its environment. While it
+// runs the process's one reaper (reaper_unix.go) knows its mark and group, and kills them
+// if pi goes away, kill -9 included; at its end pi kills them itself (kill).
 type procTree struct {
-	token          string
-	watchR, watchW *os.File
-	started        time.Time // when the leader was started
+	token   string
+	started time.Time // when the leader was started
+	pgid    int       // the leader's pid, once started
+	live    bool      // the reaper was told of the step (and must be told of its end)
 }
 
 func newProcTree() (*procTree, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
 	b := make([]byte, 12)
 	rand.Read(b)
-	return &procTree{token: hex.EncodeToString(b), watchR: r, watchW: w}, nil
+	return &procTree{token: hex.EncodeToString(b)}, nil
 }
 
-// command runs argv under the supervisor, as the leader of a process group of its own.
+// command runs argv as it is, as the leader of a process group of its own.
 func (t *procTree) command(argv []string) *exec.Cmd {
-	cmd := exec.Command("/bin/sh", append([]string{"-c", supervisor, "pi-step"}, argv...)...)
-	cmd.ExtraFiles = []*os.File{t.watchR}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	return cmd
@@ -75,11 +42,24 @@ func (t *procTree) command(argv []string) *exec.Cmd {
 
 func (t *procTree) markEnv() string { return treeMark + "=" + t.token }
 
+// start tells the reaper of the step's mark, starts the command, then tells it the group:
+// the mark first, so that a pi killed between the two leaves nothing the reaper does not
+// know of (everything the leader starts carries the mark).
 func (t *procTree) start(cmd *exec.Cmd) error {
+	if cmd.Err != nil {
+		return cmd.Err // not found: nothing to start
+	}
+	if err := stepReaper.add(t.token); err != nil {
+		return err
+	}
+	t.live = true
 	t.started = time.Now()
-	err := cmd.Start()
-	t.watchR.Close() // the watcher's copy is all that should hold it
-	return err
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	t.pgid = cmd.Process.Pid
+	stepReaper.group(t.token, t.pgid)
+	return nil
 }
 
 // kill kills the step's process group and every process that carries its mark.
@@ -90,5 +70,16 @@ func (t *procTree) kill(cmd *exec.Cmd) {
 	}
 }
 
-// release ends the watcher's wait (the step is over).
-func (t *procTree) release() { t.watchW.Close() }
+// release tells the reaper the step is over (its processes are killed).
+func (t *procTree) release() {
+	if t.live {
+		stepReaper.remove(t.token)
+		t.live = false
+	}
+}
+
+// ShutdownReaper ends the process's reaper, if one was started, and waits for it: it kills
+// the steps still running (none, after a run that ended) and exits. pi calls it before it
+// exits, so the reaper's work is done (and counted as pi's) by then; without the call the
+// reaper does the same when pi has exited.
+func ShutdownReaper() { stepReaper.shutdown() }

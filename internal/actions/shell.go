@@ -122,13 +122,6 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	default:
 		return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
 	}
-	if in["command"] != nil {
-		// Say "not found" as a start failure, as before the supervisor (which would make
-		// it exit status 127).
-		if _, err := exec.LookPath(argv[0]); err != nil {
-			return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], err))
-		}
-	}
 	tree, err := newProcTree()
 	if err != nil {
 		return nil, fmt.Errorf("shell.run: %w", err)
@@ -180,6 +173,9 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	if startErr != nil {
 		outR.Close()
 		errR.Close()
+		if errors.Is(startErr, errReaper) {
+			return nil, fmt.Errorf("shell.run: %w", startErr) // the machine's trouble: retried
+		}
 		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], startErr))
 	}
 	var copies sync.WaitGroup

@@ -87,7 +87,7 @@ func TestKill9LeavesNoRunningStep(t *testing.T) {
 		}
 		seen.Write(buf[:n])
 	}
-	for len(markedPIDs(mark)) < 3 { // the supervisor, the step's shell, its escaped child
+	for len(markedPIDs(mark)) < 3 { // the step's shell, its sleep, the escaped shell (and its sleep)
 		time.Sleep(10 * time.Millisecond) // polling the process table
 	}
 	cmd.Process.Kill()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/render"
 )
 
@@ -57,7 +58,11 @@ const signalsAnnotation = "pi/signals"
 // Main runs pi with the process's arguments and returns its exit code.
 func Main(build BuildInfo) int {
 	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv, HandleSignals: true}
-	return Execute(context.Background(), f, os.Args[1:])
+	code := Execute(context.Background(), f, os.Args[1:])
+	// The steps' reaper, if a local run started one, is done before pi is (and its work
+	// counted as pi's).
+	actions.ShutdownReaper()
+	return code
 }
 
 // Execute runs the root command with args and returns the exit code, printing the error

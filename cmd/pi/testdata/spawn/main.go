@@ -7,9 +7,10 @@
 //
 //	spawn -n 5000 -concurrency 8 true
 //
-// With -supervised each process is started as shell.run starts a step's command (under
-// its supervisor: actions.RunSupervised), so pi's engine is measured apart from what the
-// supervisor costs.
+// With -supervised each process is started as shell.run starts a step's command (in a
+// process group of its own, known to the process's one reaper, its escaped processes
+// looked for at its end: actions.RunSupervised), so pi's engine is measured apart from
+// what guarding the steps costs.
 //
 // With -measure it runs the command once, its stdout to /dev/null and its stderr to
 // spawn's, and prints on stdout the command's wall time, user and system CPU time (ns) and
@@ -35,7 +36,7 @@ func main() {
 	n := flag.Int("n", 1, "processes to start")
 	conc := flag.Int("concurrency", 1, "processes running at once")
 	measure := flag.Bool("measure", false, "run the command once and print its wall, CPU time and peak RSS")
-	supervised := flag.Bool("supervised", false, "start each process as shell.run does, under its supervisor")
+	supervised := flag.Bool("supervised", false, "start each process as shell.run starts a step")
 	flag.Parse()
 	argv := flag.Args()
 	if len(argv) == 0 || *n < 1 || *conc < 1 {
@@ -64,6 +65,7 @@ func main() {
 		})
 	}
 	wg.Wait()
+	actions.ShutdownReaper() // as pi does before it exits
 	if f := failed.Load(); f > 0 {
 		fmt.Fprintf(os.Stderr, "spawn: %d of %d processes failed\n", f, *n)
 		os.Exit(1)
