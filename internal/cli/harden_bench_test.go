@@ -18,7 +18,9 @@ import (
 // BenchmarkValidatePeakMemory runs the built `pi validate --local` on hostile and large
 // inputs and reports the process's peak resident memory (getrusage ru_maxrss), the figure
 // that matters for a CI runner: /dev/zero and the 50 MB files of issue 11 are refused
-// before parsing; the files just under the limits are parsed in full.
+// before parsing, and so are 9 MB of duplicate keys (under the size and the total, over
+// what one piece may hold); the files just under the limits are parsed in full, as is a
+// chain of 100,000 steps (read in pieces).
 //
 //	go test ./internal/cli -run '^$' -bench ValidatePeakMemory -benchtime 3x
 func BenchmarkValidatePeakMemory(b *testing.B) {
@@ -54,6 +56,10 @@ func BenchmarkValidatePeakMemory(b *testing.B) {
 	for i := range 20_000 {
 		steps = append(steps, "1", "  - id: s"+n(i)+"\n    action: shell.run\n    input: {command: [echo, hi]}\n")
 	}
+	chain := filepath.Join(dir, "chain.yaml")
+	if err := writeChain(chain, 100_000); err != nil {
+		b.Fatal(err)
+	}
 	debug.FreeOSMemory()
 	for _, tt := range []struct{ name, path string }{
 		{"floor-true", ""},
@@ -62,7 +68,9 @@ func BenchmarkValidatePeakMemory(b *testing.B) {
 		{"duplicate-keys-49MB", write("dup49.yaml", "1", head, n(49<<20/10), "    id: a\n")},
 		{"flow-list-at-limit", write("flow.yaml", "1", flowHead, n(limit), "1,", "1", "1]}\n")},
 		{"duplicate-keys-at-limit", write("dup.yaml", "1", head, n(limit), "    id: a\n")},
+		{"duplicate-keys-9MB", write("dup9.yaml", "1", head, n(9<<20/10), "    id: a\n")},
 		{"steps-20000", write("steps.yaml", append([]string{"1", "steps:\n"}, steps...)...)},
+		{"chain-100000", chain},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			var peak int64
@@ -79,4 +87,25 @@ func BenchmarkValidatePeakMemory(b *testing.B) {
 			b.ReportMetric(float64(peak)/1024, "peak-MiB")
 		})
 	}
+}
+
+// writeChain writes a chain of n shell.run steps running true, a step at a time.
+func writeChain(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("steps:\n")
+	for i := range n {
+		w.WriteString("  - id: s" + strconv.Itoa(i) + "\n    action: shell.run\n    input: {command: [\"true\"]}\n")
+		if i > 0 {
+			w.WriteString("    depends_on: [s" + strconv.Itoa(i-1) + "]\n")
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +17,7 @@ import (
 )
 
 // Inputs over the limit are refused before parsing: /dev/zero, a file or stdin over
-// 4 MiB; diagnostics are capped.
+// the size (64 MiB) or with too many lines and flow items; diagnostics are capped.
 func TestInputLimits(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
@@ -32,14 +33,15 @@ func TestInputLimits(t *testing.T) {
 	} {
 		ios, _, _, errOut := render.Test()
 		f := &Factory{IO: ios, Getenv: func(k string) string { return map[string]string{"XDG_STATE_HOME": dir}[k] }}
-		if code := runWithin(t, 30*time.Second, f, args...); code != ExitUsage || !strings.Contains(errOut.String(), "larger than 4 MiB") && !strings.Contains(errOut.String(), "lines and flow items, more than") {
+		if code := runWithin(t, 30*time.Second, f, args...); code != ExitUsage || !strings.Contains(errOut.String(), fmt.Sprintf("larger than %d MiB", pipeline.MaxFileSize>>20)) && !strings.Contains(errOut.String(), "lines and flow items, more than") && !strings.Contains(errOut.String(), "lines and flow items, the most") && !strings.Contains(errOut.String(), "holds NUL bytes") {
 			t.Fatalf("pi %v: exit %d:\n%s", args, code, errOut)
 		}
 	}
 	ios, in, _, errOut := render.Test()
-	in.Write(bytes.Repeat([]byte("# padding\n"), pipeline.MaxFileSize/10+1))
+	in.Write([]byte("# padding"))
+	in.Write(bytes.Repeat([]byte(" padding "), pipeline.MaxFileSize/9+1)) // one line: the size trips first
 	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
-	if code := runWithin(t, 30*time.Second, f, "validate", "-"); code != ExitUsage || !strings.Contains(errOut.String(), "<stdin> is larger than 4 MiB") {
+	if code := runWithin(t, 30*time.Second, f, "validate", "-"); code != ExitUsage || !strings.Contains(errOut.String(), fmt.Sprintf("<stdin> is larger than %d MiB", pipeline.MaxFileSize>>20)) {
 		t.Fatalf("stdin: exit %d:\n%s", code, errOut)
 	}
 

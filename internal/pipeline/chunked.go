@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,22 +28,28 @@ type stepChunk struct {
 
 // parseChunked parses a big file whose steps are a plain block list (the common shape of a
 // generated pipeline): the file without its step items is parsed as usual, then each item
-// alone, its positions moved to where it stands in the file. It reports false when it
-// cannot do so with certainty, and then nothing it did counts: the file is not of that
-// shape (flow style, several documents, tabs), an item does not parse alone (an alias of an
-// anchor elsewhere), or anything at all is reported. The caller then parses the file
+// alone, its positions moved to where it stands in the file. Unless must, it reports false
+// when it cannot do so with certainty, and then nothing it did counts: the file is not of
+// that shape (flow style, several documents, tabs), an item does not parse alone (an alias
+// of an anchor elsewhere), or anything at all is reported. The caller then parses the file
 // whole, so the pipeline and the diagnostics are exactly those of the whole parse.
-func parseChunked(name string, data []byte) (*Pipeline, bool) {
+//
+// must is for a file too big to be parsed whole (more than MaxItems lines and flow items,
+// checkItems having found it of that shape): its diagnostics are its own, an item that
+// does not parse alone among them.
+func parseChunked(name string, data []byte, written int, must bool) (*Pipeline, Diagnostics, bool) {
 	rest, chunks, ok := cutSteps(data)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	d := &decoder{diags: diags{file: name}, data: data, chunks: chunks}
+	d := &decoder{diags: diags{file: name}, data: data, chunks: chunks, mustChunk: must, written: written}
 	p := d.parse(name, rest)
-	if p == nil || d.chunkFailed || len(d.list) > 0 {
-		return nil, false
+	if !must && (p == nil || d.chunkFailed || len(d.list) > 0) {
+		return nil, nil, false
 	}
-	return p, true
+	d.list = dedupe(d.list)
+	d.list.Sort()
+	return p, d.result(), true
 }
 
 // cutSteps finds the top-level `steps:` key followed by a block list and returns the file
@@ -148,31 +157,66 @@ func (d *decoder) stepsChunked(p *Pipeline) {
 		total += c.items
 	}
 	p.Steps = make([]Step, 0, total)
+	index := 0 // of the step, counting those that are not mappings
 	for k, c := range d.chunks {
 		var doc yaml.Node
-		if err := yaml.Unmarshal(c.text, &doc); err != nil || len(doc.Content) != 1 {
-			d.chunkFailed = true
-			return
+		err := yaml.Unmarshal(c.text, &doc)
+		var list *yaml.Node
+		if err == nil && len(doc.Content) == 1 {
+			list = doc.Content[0]
 		}
-		list := doc.Content[0]
-		if list.Kind != yaml.SequenceNode || len(list.Content) != c.items {
-			d.chunkFailed = true
-			return
+		if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) != c.items {
+			if !d.mustChunk {
+				d.chunkFailed = true
+				return
+			}
+			d.chunkError(c, err)
+			p.stepsReported = true
+			index += c.items
+			d.chunks[k] = stepChunk{}
+			continue
 		}
 		moveLines(list, c.line-1)
 		if k == 0 {
 			p.StepsPos = pos(list) // the list is where its first item's dash is
 		}
 		for _, item := range list.Content {
+			index++
 			n := resolve(item)
 			if n == nil || n.Kind != yaml.MappingNode {
-				d.chunkFailed = true
-				return
+				if !d.mustChunk {
+					d.chunkFailed = true
+					return
+				}
+				p.stepsReported = true
+				d.errorf(pos(item), "step %d must be a mapping with id and action, not %s", index, kindName(n))
+				continue
 			}
 			p.Steps = append(p.Steps, d.step(p, n, pos(item)))
 		}
 		d.chunks[k] = stepChunk{} // its text and nodes are not needed again
 	}
+}
+
+// chunkError reports the steps of c, which do not parse alone, at the line the YAML error
+// names (or the first of c).
+func (d *decoder) chunkError(c stepChunk, err error) {
+	at := Pos{Line: c.line, Column: 1}
+	msg := fmt.Sprintf("these steps do not read on their own (a file of more than %d lines and flow items is read %d steps at a time)", MaxItems, chunkItems)
+	if err != nil {
+		msg = err.Error()
+		if m := yamlLinePattern().FindStringSubmatch(msg); m != nil {
+			if n, aerr := strconv.Atoi(m[1]); aerr == nil {
+				at.Line = c.line + n - 1
+			}
+			msg = msg[len(m[0]):]
+		}
+		msg = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
+	}
+	if strings.Contains(msg, "anchor") {
+		msg += fmt.Sprintf(" (a file of more than %d lines and flow items is read %d steps at a time: an alias can only refer to an anchor of its own step)", MaxItems, chunkItems)
+	}
+	d.errorf(d.clamp(at), "%s", msg)
 }
 
 // moveLines adds delta to the line of n and of everything below it.

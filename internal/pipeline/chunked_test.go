@@ -36,7 +36,7 @@ func TestChunkedParseIsTheWholeParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := parseChunked(f, data)
+		got, _, ok := parseChunked(f, data, items(data), false)
 		if !ok {
 			continue
 		}
@@ -77,7 +77,7 @@ func TestChunkedParseOfABigFile(t *testing.T) {
 		if len(data) < chunkedMin {
 			t.Fatalf("only %d bytes", len(data))
 		}
-		got, ok := parseChunked("big.yaml", data)
+		got, _, ok := parseChunked("big.yaml", data, items(data), false)
 		if !ok {
 			t.Fatalf("indent %q: the chunked parse declined", indent)
 		}
@@ -124,7 +124,7 @@ func TestChunkedParseDeclines(t *testing.T) {
 		"a key at the list's level":    big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  oops: 1\n"),
 		"invalid YAML in the last one": big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  - id: \"unterminated\n"),
 	} {
-		if _, ok := parseChunked("f.yaml", data); ok {
+		if _, _, ok := parseChunked("f.yaml", data, items(data), false); ok {
 			t.Errorf("%s: the chunked parse accepted it", name)
 		}
 		got, gotDs := Parse("f.yaml", data)

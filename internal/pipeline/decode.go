@@ -85,12 +85,22 @@ func Load(path string) (*Pipeline, Diagnostics, error) {
 // read as a mapping at all; otherwise it holds everything that could be decoded, and
 // Validate checks the meaning. Diagnostics are sorted by position.
 func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
+	n := items(data)
+	if n > MaxItems {
+		// Too big to parse in one piece: in pieces or not at all (ReadLimited refuses such a
+		// file before it gets here; data from elsewhere is refused the same way).
+		if err := checkItems(name, data, n); err != nil {
+			return nil, Diagnostics{{File: name, Severity: Error, Message: err.Error()}}
+		}
+		p, ds, _ := parseChunked(name, data, n, true)
+		return p, ds
+	}
 	if len(data) >= chunkedMin {
-		if p, ok := parseChunked(name, data); ok {
+		if p, _, ok := parseChunked(name, data, n, false); ok {
 			return p, nil
 		}
 	}
-	d := &decoder{diags: diags{file: name}, data: data}
+	d := &decoder{diags: diags{file: name}, data: data, written: n}
 	p := d.parse(name, data)
 	d.list = dedupe(d.list)
 	d.list.Sort()
@@ -100,7 +110,10 @@ func Parse(name string, data []byte) (*Pipeline, Diagnostics) {
 type decoder struct {
 	diags
 	data  []byte
-	nodes int // nodes expanded so far, against maxNodes
+	nodes int // nodes expanded so far, against valueLimit
+	// written is how many lines and flow items the file has: values it writes itself are
+	// not expansions, and a big file may hold more than maxNodes of them.
+	written int
 	// matrixUses, while a step's input is decoded, collects its `${matrix.NAME}` references.
 	matrixUses *[]matrixUse
 	// track, when set, receives the position of every value decoded, keyed by its dotted
@@ -111,7 +124,13 @@ type decoder struct {
 	// of the file's (then empty) steps list; chunkFailed says one did not decode alone.
 	chunks      []stepChunk
 	chunkFailed bool
+	mustChunk   bool // the file is too big to be parsed whole: chunks report their own errors
 }
+
+// valueLimit is how many values decoding may produce: maxNodes more than twice what the
+// file writes (a flow item or a line holds at most two: a key and its value, or an item
+// and the collection it opens), so only aliases can reach it.
+func (d *decoder) valueLimit() int { return maxNodes + 2*d.written }
 
 type entry struct {
 	key    string
@@ -348,9 +367,9 @@ func (d *decoder) mergeEntries(v *yaml.Node, at Pos, depth int) []entry {
 // bool, nil). uses, when not nil, collects `${params.NAME}` references found in strings.
 func (d *decoder) value(n *yaml.Node, at Pos, depth int, uses *[]paramUse) any {
 	d.nodes++
-	if d.nodes > maxNodes || depth > maxDepth {
-		if d.nodes == maxNodes+1 || depth == maxDepth+1 {
-			d.errorf(at, "the file expands to too many values (aliases or nesting): pi stops at %d values or %d levels", maxNodes, maxDepth)
+	if limit := d.valueLimit(); d.nodes > limit || depth > maxDepth {
+		if d.nodes == limit+1 || depth == maxDepth+1 {
+			d.errorf(at, "the file expands to too many values (aliases or nesting): pi stops at %d values or %d levels", limit, maxDepth)
 		}
 		return nil
 	}
