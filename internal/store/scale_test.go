@@ -95,3 +95,23 @@ func TestDecodeIDs(t *testing.T) {
 		t.Error("a broken list is an error")
 	}
 }
+
+// Identical short results decode once and are shared; different ones are not mixed up.
+func TestResultCache(t *testing.T) {
+	var c resultCache
+	a1, err1 := c.decode(`{"exit_code":0}`)
+	a2, err2 := c.decode(`{"exit_code":0}`)
+	b, err3 := c.decode(`{"exit_code":1}`)
+	if err1 != nil || err2 != nil || err3 != nil {
+		t.Fatal(err1, err2, err3)
+	}
+	if a1["exit_code"] != 0.0 || b["exit_code"] != 1.0 {
+		t.Fatalf("decoded %v %v", a1, b)
+	}
+	if fmt.Sprintf("%p", a1) != fmt.Sprintf("%p", a2) {
+		t.Error("an identical result was decoded twice")
+	}
+	if _, err := c.decode(`{"broken"`); err == nil {
+		t.Error("a broken result is an error")
+	}
+}

@@ -541,6 +541,7 @@ func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
 	}
 	defer rows.Close()
 	steps := []run.Step{}
+	var results resultCache
 	for rows.Next() {
 		var (
 			st               run.Step
@@ -557,7 +558,7 @@ func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
 			return nil, fmt.Errorf("step %s: depends_on: %w", st.ID, err)
 		}
 		if res.Valid {
-			if err := json.Unmarshal([]byte(res.String), &st.Result); err != nil {
+			if st.Result, err = results.decode(res.String); err != nil {
 				return nil, fmt.Errorf("step %s: result: %w", st.ID, err)
 			}
 		}

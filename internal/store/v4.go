@@ -185,3 +185,33 @@ func decodeIDs(text string) ([]string, error) {
 	err := json.Unmarshal([]byte(text), &ids)
 	return ids, err
 }
+
+// resultCache decodes step results, once per distinct short text: the steps of a big run
+// mostly have the same few results ({"exit_code":0,"stderr":"","stdout":""}), and a result
+// is never changed once set (run.Run.Clone shares them too), so identical texts may share
+// one decoded map.
+type resultCache struct {
+	seen map[string]map[string]any
+}
+
+const (
+	resultCacheText = 256  // longer texts are decoded each time
+	resultCacheSize = 1024 // distinct texts kept
+)
+
+func (c *resultCache) decode(text string) (map[string]any, error) {
+	if m, ok := c.seen[text]; ok {
+		return m, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return nil, err
+	}
+	if len(text) <= resultCacheText && len(c.seen) < resultCacheSize {
+		if c.seen == nil {
+			c.seen = make(map[string]map[string]any)
+		}
+		c.seen[text] = m
+	}
+	return m, nil
+}
