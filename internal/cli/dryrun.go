@@ -20,21 +20,9 @@ func runDryRun(f *Factory, o *runOptions) error {
 	if o.Local {
 		mode = pipeline.Local
 	}
-	p, ds, src, err := checkFile(f.IO, o.File, mode, o.Params)
-	name := o.File
-	if name == "-" {
-		name = "<stdin>"
-	}
+	x, err := loadForRun(f, o.File, mode, o.Params)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
-	}
-	printDiagnosticsWithSource(f.IO, ds, src)
-	if p == nil || ds.HasErrors() {
-		return SilentExit(ExitUsage)
-	}
-	x, err := p.WithParams(o.Params)
-	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
 	var out []byte
 	if o.Local {

@@ -25,23 +25,34 @@ func outputFormat(s string) (render.Format, error) {
 	return fm, nil
 }
 
-// runRemote validates the file for the API, creates the run and follows it to its end.
-func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
-	format := o.Output
-	p, ds, src, err := checkFile(f.IO, o.File, pipeline.Remote, o.Params)
-	name := o.File
+// loadForRun checks a pipeline file (or "-", stdin) for mode, shows its diagnostics with
+// their source lines, and returns it with params applied; an unreadable or invalid file is
+// a usage error (exit 2).
+func loadForRun(f *Factory, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, error) {
+	p, ds, src, err := checkFile(f.IO, file, mode, params)
+	name := file
 	if name == "-" {
 		name = "<stdin>"
 	}
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
 	}
 	printDiagnosticsWithSource(f.IO, ds, src)
 	if p == nil || ds.HasErrors() {
-		return SilentExit(ExitUsage)
+		return nil, SilentExit(ExitUsage)
 	}
-	if p, err = p.WithParams(o.Params); err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+	if p, err = p.WithParams(params); err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	}
+	return p, nil
+}
+
+// runRemote validates the file for the API, creates the run and follows it to its end.
+func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
+	format := o.Output
+	p, err := loadForRun(f, o.File, pipeline.Remote, o.Params)
+	if err != nil {
+		return err
 	}
 	if note := localOnlyNote(p); note != "" {
 		fmt.Fprintln(f.IO.ErrOut, note)
