@@ -292,9 +292,6 @@ type Summary struct {
 	Owner     string     `json:"-"` // as in Record
 }
 
-// Duration is how long the run took (so far, when not terminal: until its last change).
-func (s Summary) Duration() time.Duration { return s.UpdatedAt.Sub(s.CreatedAt) }
-
 // Create saves a new run, or replaces the record of a resumed one (keeping its events):
 // the runs row, the pipeline file and the run's steps, each step in a row of its own that
 // later batches update in place.
