@@ -86,6 +86,11 @@ type Action struct {
 	Idempotent bool
 	// Dropped are keys other actions take that this one drops without a word, with why.
 	Dropped map[string]string
+	// Contract is the version of the action's input and result contract. Bump it whenever
+	// what the action takes or gives changes (a new input, another result field, another
+	// meaning): the step cache keys every result by it, so results made under an older
+	// contract are never reused for a step written against the new one.
+	Contract int
 }
 
 // Input returns the named top-level input.

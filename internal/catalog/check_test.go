@@ -299,6 +299,9 @@ func TestCatalogIsConsistent(t *testing.T) {
 		if a.Description == "" || len(a.Result) == 0 {
 			t.Errorf("%s: no description or result", a.Name)
 		}
+		if a.Contract < 1 {
+			t.Errorf("%s: no contract version (the step cache keys results by it)", a.Name)
+		}
 		if a.Local != (a.Endpoint == "") || a.Local != (a.JobType == "") {
 			t.Errorf("%s: a local action has no endpoint and no job type, a Pi action both", a.Name)
 		}

@@ -76,6 +76,7 @@ var actions = []Action{
 		Description: "Extract a brand (identity, logo, colours) from a website, a logo or images",
 		Endpoint:    "/api/v1/brands/extract",
 		JobType:     JobBrandExtraction,
+		Contract:    1,
 		Inputs: []Input{
 			{Name: "url", Kind: URL, Description: "Website URL"},
 			{Name: "logoBase64", Kind: String, Min: 1, Description: "The logo image, base64-encoded"},
@@ -98,6 +99,7 @@ var actions = []Action{
 		Description: "Generate a campaign ad image from a prompt, optionally on-brand",
 		Endpoint:    "/api/v1/campaigns/generate",
 		JobType:     JobAdGeneration,
+		Contract:    1,
 		Idempotent:  true,
 		Inputs: []Input{
 			prompt("What to create"),
@@ -113,6 +115,7 @@ var actions = []Action{
 		Description: "Edit an ad made by a generate or edit job",
 		Endpoint:    "/api/v1/campaigns/edit",
 		JobType:     JobAdEdit,
+		Contract:    1,
 		Idempotent:  true,
 		Inputs: []Input{
 			withRequired(sourceJobID),
@@ -129,6 +132,7 @@ var actions = []Action{
 		Description: "Adapt an ad to another culture, language and currency",
 		Endpoint:    "/api/v1/campaigns/localize-ad",
 		JobType:     JobAdLocalization,
+		Contract:    1,
 		Idempotent:  true,
 		Inputs: []Input{
 			prompt("How to adapt the ad"),
@@ -150,6 +154,7 @@ var actions = []Action{
 		Name:        "shell.run",
 		Description: "Run a local command (argv list) or a script (sh -c)",
 		Local:       true,
+		Contract:    1,
 		Inputs: []Input{
 			{Name: "command", Kind: List, Min: 1, Item: &Input{Kind: Any}, Description: "The command as an argv list ([make, assets]; numbers are written as text); no shell"},
 			{Name: "script", Kind: String, Description: "A shell script, run with sh -c"},
@@ -168,6 +173,7 @@ var actions = []Action{
 		Name:        "http.request",
 		Description: "Make an HTTP request from this machine",
 		Local:       true,
+		Contract:    1,
 		Inputs: []Input{
 			{Name: "url", Kind: HTTPURL, Required: true, Description: "The URL (http or https)"},
 			{Name: "method", Kind: String, Min: 1, Description: "HTTP method (default GET, or POST with a body)"},
