@@ -237,7 +237,7 @@ func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
 	var todo []wanted
 	names := fileBases(r)
 	for _, s := range selected {
-		if u := ImageURL(s); s.Status == run.StepCompleted && u != "" {
+		if u := ImageURL(s); s.Status.Succeeded() && u != "" {
 			todo = append(todo, wanted{step: s, url: u, base: names[s.ID]})
 		}
 	}

@@ -543,3 +543,19 @@ func TestDebugTrace(t *testing.T) {
 		t.Errorf("trace:\n%s", trace.String())
 	}
 }
+
+// A rerun's reused steps have the images of the run they come from: they are downloaded
+// with the rest, so the directory holds the whole pipeline's images.
+func TestDownloadReusedSteps(t *testing.T) {
+	h := newImageHost(t)
+	hero := adStep("hero", h.put("/h.png", pngBytes("h"), "image/png"))
+	hero.Status = run.StepReused
+	r := testRun(hero, adStep("loc_fr", h.put("/f.png", pngBytes("f"), "image/png")))
+	res, err := Run(context.Background(), r, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 2 || h.hits["/h.png"] != 1 {
+		t.Errorf("downloaded %d items, the reused hero %d times", len(res.Items), h.hits["/h.png"])
+	}
+}

@@ -34,6 +34,8 @@ func (v view) detail(s *run.Step, now time.Time) string {
 		return retryText(s.Attempts+1, v.maxAttempts[s.ID], in, s.Error)
 	case s.Error != "":
 		return reasonFirst(failReason(s), bodyExcerpt(s.Result, 80))
+	case s.Status == run.StepReused && s.JobID != "":
+		return "reused job " + s.JobID
 	case s.Status == run.StepCompleted:
 		if kv := resultLines(s); len(kv) > 0 {
 			parts := make([]string, len(kv))

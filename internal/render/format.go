@@ -285,7 +285,7 @@ func summary(st *styles, r *run.Run, now time.Time, width int) []string {
 	idW, keyW := 0, 0
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if s.Status != run.StepCompleted {
+		if !s.Status.Succeeded() {
 			continue
 		}
 		for _, kv := range resultLines(s) {

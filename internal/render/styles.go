@@ -48,6 +48,8 @@ func (s *styles) glyph(st run.StepStatus, notRun bool, frame int) string {
 		return "-"
 	case st == run.StepCompleted:
 		return "✓"
+	case st == run.StepReused:
+		return "↺"
 	case st == run.StepFailed:
 		return "✗"
 	case st == run.StepSkipped, st == run.StepCancelled, st == StepInterrupted:
@@ -67,7 +69,7 @@ func (s *styles) statusStyle(st run.StepStatus, notRun bool) lipgloss.Style {
 	switch {
 	case notRun:
 		return s.dim
-	case st == run.StepCompleted:
+	case st == run.StepCompleted, st == run.StepReused:
 		return s.ok
 	case st == run.StepFailed:
 		return s.fail

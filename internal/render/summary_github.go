@@ -98,6 +98,8 @@ func statusIcon(word string) string {
 		return "✅ completed"
 	case "failed":
 		return "❌ failed"
+	case "reused":
+		return "♻️ reused"
 	case "skipped":
 		return "⏭️ skipped"
 	case "cancelled":
@@ -140,7 +142,7 @@ func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
 	var imgs []string
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if u := safeURL(s.Result["image_url"]); u != "" && s.Status == run.StepCompleted {
+		if u := safeURL(s.Result["image_url"]); u != "" && s.Status.Succeeded() {
 			a := html.EscapeString(u)
 			imgs = append(imgs, fmt.Sprintf(`<a href="%s"><img src="%s" width="240" alt="%s" title="%s"></a>`,
 				a, a, html.EscapeString(s.ID), html.EscapeString(s.ID)))
@@ -176,7 +178,10 @@ func summaryDetail(s *run.Step) string {
 		return mdText(oneLine(StepErrorText(s)))
 	}
 	var parts []string
-	if s.Status == run.StepCompleted {
+	if s.Status == run.StepReused && s.JobID != "" {
+		parts = append(parts, mdText("reused job "+s.JobID))
+	}
+	if s.Status.Succeeded() {
 		for _, k := range resultKeys {
 			v, ok := s.Result[k]
 			if !ok || v == nil {

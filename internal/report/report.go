@@ -108,7 +108,7 @@ type link struct{ Anchor, ID string }
 // statusClass is the CSS class of a status word.
 func statusClass(word string) string {
 	switch word {
-	case "completed":
+	case "completed", "reused":
 		return "ok"
 	case "failed":
 		return "fail"
@@ -183,7 +183,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 			}
 			sv.Results = append(sv.Results, kv{k, valueText(k, s.Result[k])})
 		}
-		if u := download.ImageURL(s); u != "" && s.Status == run.StepCompleted {
+		if u := download.ImageURL(s); u != "" && s.Status.Succeeded() {
 			if pu, err := url.Parse(u); err == nil && (pu.Scheme == "http" || pu.Scheme == "https") {
 				sv.ImageURL = u
 			}

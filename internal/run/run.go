@@ -24,7 +24,7 @@ const (
 func (s Status) Terminal() bool { return s == Completed || s == Failed || s == Cancelled }
 
 // StepStatus is a step-level status. The server uses all but StepCancelled, which only the
-// local engine produces (Ctrl-C, --timeout).
+// local engine produces (Ctrl-C, --timeout), and StepReused, which only pi produces.
 type StepStatus string
 
 // Step statuses.
@@ -36,16 +36,23 @@ const (
 	StepFailed     StepStatus = "failed"
 	StepSkipped    StepStatus = "skipped"
 	StepCancelled  StepStatus = "cancelled"
+	// StepReused: pi did not run the step in this run; its result (and JobID) is a job an
+	// earlier run paid for, taken from the run being rerun or from the step cache.
+	StepReused StepStatus = "reused"
 )
 
 // Terminal reports whether a step in this status will change no more in this run.
 func (s StepStatus) Terminal() bool {
 	switch s {
-	case StepCompleted, StepFailed, StepSkipped, StepCancelled:
+	case StepCompleted, StepFailed, StepSkipped, StepCancelled, StepReused:
 		return true
 	}
 	return false
 }
+
+// Succeeded reports whether a step in this status has a result its dependents can use:
+// completed in this run, or reused from an earlier one.
+func (s StepStatus) Succeeded() bool { return s == StepCompleted || s == StepReused }
 
 // Run is a pipeline run, in the API's `data` shape when encoded as JSON.
 type Run struct {
