@@ -197,13 +197,9 @@ func BenchmarkDetach(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, ds, err := pipeline.Check(file, pipeline.Remote, nil)
-	if err != nil || ds.HasErrors() {
+	p, _, ds, err := pipeline.Load(file, pipeline.Options{Mode: pipeline.Remote})
+	if err != nil || p == nil {
 		b.Fatalf("%s: %v %v", file, err, ds)
-	}
-	p, err = p.WithParams(nil)
-	if err != nil {
-		b.Fatal(err)
 	}
 	body, err := p.RunsBody()
 	if err != nil {

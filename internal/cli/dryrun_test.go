@@ -98,13 +98,9 @@ func TestDryRunBodyIsWhatWouldBeSent(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	p, ds, err := pipeline.Check(path, pipeline.Remote, map[string]string{"cultures": "[fr, de]"})
-	if err != nil || ds.HasErrors() {
+	x, _, ds, err := pipeline.Load(path, pipeline.Options{Mode: pipeline.Remote, Params: map[string]string{"cultures": "[fr, de]"}})
+	if err != nil || x == nil {
 		t.Fatalf("%v %v", err, ds)
-	}
-	x, err := p.WithParams(map[string]string{"cultures": "[fr, de]"})
-	if err != nil {
-		t.Fatal(err)
 	}
 	body, err := x.RunsBody()
 	if err != nil {

@@ -70,16 +70,14 @@ the problems are printed and the exit status is 2.`,
 }
 
 func runGraph(opts *graphOptions) error {
-	p, ds, err := pipeline.Check(opts.File, pipeline.Local, opts.Params)
+	// matrix steps are drawn as the steps they become
+	p, _, ds, err := pipeline.Load(opts.File, pipeline.Options{Mode: pipeline.Local, Params: opts.Params, Stdin: opts.IO.In})
 	if err != nil {
 		return UsageErrorf("%s: %s", opts.File, readProblem(err))
 	}
-	if ds.HasErrors() {
+	if p == nil {
 		printDiagnostics(opts.IO, ds.Errors())
 		return SilentExit(ExitUsage)
-	}
-	if p, err = p.WithParams(opts.Params); err != nil { // matrix steps drawn as the steps they become
-		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	var out string
 	switch opts.Format {

@@ -8,9 +8,8 @@ import (
 	"github.com/pi-cli/pi/internal/run"
 )
 
-// stepsText counts the steps a file runs as: "5 steps after expanding 1 matrix".
-func stepsText(p *pipeline.Pipeline, params map[string]string) string {
-	x, _ := p.Expand(params)
+// stepsText counts the steps of a loaded pipeline: "5 steps after expanding 1 matrix".
+func stepsText(x *pipeline.Pipeline) string {
 	return plural(len(x.Steps), "step") + matricesSuffix(x)
 }
 

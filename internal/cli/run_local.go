@@ -113,27 +113,22 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 			return err
 		}
 		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
-	} else {
-		file, data, err = readPipelineFile(f.IO, o.File)
-		if err != nil {
-			return UsageErrorf("%s: %s", file, readProblem(err))
+		if data == nil {
+			data = []byte{} // the stored text, even empty: never the file of that name now
 		}
+	} else {
 		id = uuid.NewString()
 	}
 
-	p, ds := pipeline.Parse(file, data)
-	if p != nil {
-		ds = append(ds, p.Validate(pipeline.Local, params)...)
+	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: pipeline.Local, Params: params, Data: data, Stdin: f.IO.In})
+	if err != nil {
+		return UsageErrorf("%s: %s", src.Name, readProblem(err))
 	}
-	ds.Sort()
-	printDiagnosticsWithSource(f.IO, ds, data)
-	if p == nil || ds.HasErrors() {
+	printDiagnosticsWithSource(f.IO, ds, src.Data)
+	if p == nil {
 		return SilentExit(ExitUsage)
 	}
-	p, err = p.WithParams(params)
-	if err != nil {
-		return UsageErrorf("%s: %v", file, err)
-	}
+	file, data = src.Name, src.Data
 	if prior != nil {
 		if w := resumeDrift(prior, p); w != "" {
 			fmt.Fprintln(f.IO.ErrOut, w)

@@ -29,20 +29,13 @@ func outputFormat(s string) (render.Format, error) {
 // their source lines, and returns it with params applied; an unreadable or invalid file is
 // a usage error (exit 2).
 func loadForRun(f *Factory, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, error) {
-	p, ds, src, err := checkFile(f.IO, file, mode, params)
-	name := file
-	if name == "-" {
-		name = "<stdin>"
-	}
+	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Stdin: f.IO.In})
 	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", name, readProblem(err))}
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
 	}
-	printDiagnosticsWithSource(f.IO, ds, src)
-	if p == nil || ds.HasErrors() {
+	printDiagnosticsWithSource(f.IO, ds, src.Data)
+	if p == nil {
 		return nil, SilentExit(ExitUsage)
-	}
-	if p, err = p.WithParams(params); err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: err}
 	}
 	return p, nil
 }

@@ -123,15 +123,12 @@ func runsReport(ctx context.Context, f *Factory, o *runsReportOptions) error {
 // pipelineInputs are the steps' inputs of a pipeline file, as they ran: matrices expanded,
 // params substituted. nil when the file cannot be read as a pipeline.
 func pipelineInputs(name string, data []byte, params map[string]string) map[string]report.Input {
-	p, ds := pipeline.Parse(name, data)
-	if p == nil || ds.HasErrors() {
+	if data == nil {
+		data = []byte{}
+	}
+	p, _, _, _ := pipeline.Load(name, pipeline.Options{Mode: pipeline.Local, Params: params, Data: data})
+	if p == nil {
 		return nil
-	}
-	if x, xds := p.Expand(params); !xds.HasErrors() && x != nil {
-		p = x
-	}
-	if wp, err := p.WithParams(params); err == nil {
-		p = wp
 	}
 	out := map[string]report.Input{}
 	for _, s := range p.Steps {

@@ -105,7 +105,7 @@ func runValidate(opts *validateOptions) error {
 	for _, path := range files {
 		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
 		if path == "-" {
-			path = "<stdin>"
+			path = pipeline.StdinName
 		}
 		if err != nil {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
@@ -121,7 +121,7 @@ func runValidate(opts *validateOptions) error {
 			failed = true
 			fmt.Fprintf(&text, "%s: invalid (%s%s)\n", path, plural(errs, "error"), warnSuffix(warns))
 		case p != nil:
-			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, stepsText(p, opts.Params), warnSuffix(warns))
+			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, stepsText(p), warnSuffix(warns))
 		}
 	}
 	if opts.Output == "json" {
@@ -139,25 +139,11 @@ func runValidate(opts *validateOptions) error {
 	return nil
 }
 
-// checkFile reads, parses and validates one file; "-" is standard input.
+// checkFile loads one file ("-" is standard input) as pipeline.Load does: the pipeline is
+// nil when it has errors.
 func checkFile(ios *render.IOStreams, path string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
-	var src []byte
-	var err error
-	if path == "-" {
-		path = "<stdin>"
-		src, err = pipeline.ReadLimited(ios.In, path)
-	} else {
-		src, err = pipeline.ReadFile(path)
-	}
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	p, ds := pipeline.Parse(path, src)
-	if p != nil {
-		ds = append(ds, p.Validate(mode, params)...)
-		ds.Sort()
-	}
-	return p, ds, src, nil
+	p, src, ds, err := pipeline.Load(path, pipeline.Options{Mode: mode, Params: params, Stdin: ios.In})
+	return p, ds, src.Data, err
 }
 
 // readProblem says why a file could not be read, and what to do.

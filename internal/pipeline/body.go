@@ -74,16 +74,3 @@ func (p *Pipeline) HasExtensions() bool {
 	}
 	return false
 }
-
-// Check loads the file at path and validates it for mode with the -p overrides: the one
-// call `pi run` and `pi validate` need. The error is only for I/O; the pipeline is nil when
-// the file could not be decoded at all.
-func Check(path string, mode Mode, overrides map[string]string) (*Pipeline, Diagnostics, error) {
-	p, ds, err := Load(path)
-	if err != nil || p == nil {
-		return p, ds, err
-	}
-	ds = append(ds, p.Validate(mode, overrides)...)
-	ds.Sort()
-	return p, ds, nil
-}

@@ -68,17 +68,6 @@ func lazyRegexp(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
-// Load reads and parses the pipeline file at path. The error is only for I/O; problems of
-// the file itself are diagnostics.
-func Load(path string) (*Pipeline, Diagnostics, error) {
-	data, err := ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read pipeline: %w", err)
-	}
-	p, ds := Parse(path, data)
-	return p, ds, nil
-}
-
 // Parse decodes a pipeline file named name (used in diagnostics and as Pipeline.Name).
 // It reports problems of form: YAML syntax, duplicate keys, several documents, unknown keys
 // and values of the wrong type. The returned pipeline is nil only when the file cannot be

@@ -139,7 +139,7 @@ func validFiles(t *testing.T) map[string]Mode {
 func TestValidFiles(t *testing.T) {
 	for path, mode := range validFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			p, ds, err := Check(path, mode, nil)
+			q, _, ds, err := Load(path, Options{Mode: mode})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,10 +148,6 @@ func TestValidFiles(t *testing.T) {
 			if ds.HasErrors() || (len(ds) != 0) != warningsExpected {
 				t.Fatalf("want no errors (and warnings only when the file says so), got:\n%s", ds.Error())
 			}
-			q, err := p.WithParams(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			body, err := q.RunsBody()
 			if err != nil {
 				t.Fatal(err)
@@ -159,7 +155,7 @@ func TestValidFiles(t *testing.T) {
 			if bytes.Contains(body, []byte("${params.")) && !strings.Contains(path, "params") {
 				t.Errorf("unsubstituted param in the body: %s", body)
 			}
-			if n := len(p.Layers()); n == 0 {
+			if n := len(q.Layers()); n == 0 {
 				t.Errorf("no layers")
 			}
 		})
