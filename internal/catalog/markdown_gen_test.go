@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// markdown is the README's action tables: one row per action, then every input with its
-// rules. A test keeps README.md equal to it.
+// markdown is the action tables of docs/actions.md: one row per action, then every input with its
+// rules. A test keeps the file equal to it.
 func markdown() string {
 	var b strings.Builder
 	list := func(names []string) string { return strings.Join(code(names), ", ") }

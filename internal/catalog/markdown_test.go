@@ -7,33 +7,33 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the action tables of README.md")
+var update = flag.Bool("update", false, "rewrite the action tables of docs/actions.md")
 
 const (
-	readme    = "../../README.md"
-	beginMark = "<!-- actions: generated from internal/catalog; go test ./internal/catalog -update -->\n"
-	endMark   = "<!-- actions: end -->\n"
+	actionsDoc = "../../docs/actions.md"
+	beginMark  = "<!-- actions: generated from internal/catalog; go test ./internal/catalog -update -->\n"
+	endMark    = "<!-- actions: end -->\n"
 )
 
-// TestReadmeTables: the README's action tables say exactly what the catalog says.
-func TestReadmeTables(t *testing.T) {
-	data, err := os.ReadFile(readme)
+// TestActionTables: the action tables of docs/actions.md say exactly what the catalog says.
+func TestActionTables(t *testing.T) {
+	data, err := os.ReadFile(actionsDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(data)
 	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no %q ... %q section", beginMark, endMark)
+		t.Fatalf("docs/actions.md has no %q ... %q section", beginMark, endMark)
 	}
 	got := s[i+len(beginMark) : j]
 	if want := markdown(); got != want {
 		if *update {
-			if err := os.WriteFile(readme, []byte(s[:i+len(beginMark)]+want+s[j:]), 0o644); err != nil {
+			if err := os.WriteFile(actionsDoc, []byte(s[:i+len(beginMark)]+want+s[j:]), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return
 		}
-		t.Errorf("README.md's action tables differ from the catalog: run go test ./internal/catalog -update")
+		t.Errorf("docs/actions.md's action tables differ from the catalog: run go test ./internal/catalog -update")
 	}
 }
