@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,9 +140,11 @@ func timeText(t time.Time) string {
 }
 
 func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
-	anchors := map[string]string{}
+	// Steps are indexed once: the graph and the images look steps up by id, and a scan
+	// per lookup made the page of 100,000 steps take minutes.
+	anchors := make(map[string]string, len(r.Steps))
 	for i := range r.Steps {
-		anchors[r.Steps[i].ID] = fmt.Sprintf("step-%d", i+1)
+		anchors[r.Steps[i].ID] = "step-" + strconv.Itoa(i+1)
 	}
 	counts := map[string]int{}
 	v := view{
@@ -199,7 +202,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[w], w))
 	}
 	v.Counts = strings.Join(parts, ", ")
-	v.Graph = layout(r, anchors)
+	v.Graph = layout(r, anchors, stepIndex(r))
 	return v
 }
 
@@ -272,6 +275,18 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
+// stepIndex maps each step id of r to its step (the first, should an id repeat, as
+// run.Step finds it).
+func stepIndex(r *run.Run) map[string]*run.Step {
+	idx := make(map[string]*run.Step, len(r.Steps))
+	for i := range r.Steps {
+		if _, dup := idx[r.Steps[i].ID]; !dup {
+			idx[r.Steps[i].ID] = &r.Steps[i]
+		}
+	}
+	return idx
+}
+
 // embeddedImage is a downloaded image as a data URL.
 type embeddedImage struct {
 	src  template.URL
@@ -301,8 +316,9 @@ func loadImages(r *run.Run, dir string) (map[string]embeddedImage, []string, err
 	out := map[string]embeddedImage{}
 	var warns []string
 	total := 0
+	steps := stepIndex(r)
 	for _, f := range m.Files {
-		if r.Step(f.Step) == nil {
+		if _, ok := steps[f.Step]; !ok {
 			continue
 		}
 		name := filepath.Join(dir, filepath.Base(f.File))
