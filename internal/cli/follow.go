@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
@@ -34,12 +36,6 @@ func followRefresh(showProgress bool) time.Duration {
 // defaultFollowInterval is how often a followed run is re-read while progress is drawn.
 const defaultFollowInterval = 2 * time.Second
 
-// Backoff between polls after an error that piapi's own retries did not overcome.
-const (
-	followBackoffBase = time.Second
-	followBackoffMax  = 30 * time.Second
-)
-
 // follower long-polls one run until it is terminal, feeding the changes to a Progress.
 type follower struct {
 	client   *piapi.Client
@@ -49,24 +45,11 @@ type follower struct {
 	refresh time.Duration
 	// deadline is --timeout as a point in time; zero means none.
 	deadline time.Time
-	now      func() time.Time
-	sleep    func(ctx context.Context, d time.Duration) error
+	clock    clock.Clock
 }
 
 func newFollower(c *piapi.Client, p render.Progress, refresh time.Duration, deadline time.Time) *follower {
-	return &follower{client: c, progress: p, refresh: refresh, deadline: deadline, now: time.Now, sleep: sleepCtx}
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &follower{client: c, progress: p, refresh: refresh, deadline: deadline, clock: clock.Real{}}
 }
 
 // follow polls run id until it is terminal. prev is the state already shown; nil means
@@ -81,7 +64,7 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 		if prev != nil && prev.Status.Terminal() {
 			return prev, nil
 		}
-		start := fw.now()
+		start := fw.clock.Now()
 		wait := fw.refresh
 		if !fw.deadline.IsZero() {
 			left := fw.deadline.Sub(start)
@@ -106,7 +89,7 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 				warned = true
 			}
 			failures++
-			if err := fw.pause(ctx, followBackoff(failures, ae.RetryAfter)); err != nil {
+			if err := fw.pause(ctx, backoff.Follow.Wait(failures, rand.Float64(), ae.RetryAfter)); err != nil {
 				return prev, err
 			}
 			continue
@@ -115,7 +98,7 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 		if prev == nil {
 			fw.progress.Start(r)
 		} else {
-			for _, e := range run.Diff(prev, r, fw.now()) {
+			for _, e := range run.Diff(prev, r, fw.clock.Now()) {
 				fw.progress.Event(e, r)
 			}
 		}
@@ -124,7 +107,7 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 			// A server that honours the long-poll answers a running run after `wait`; one
 			// that answers at once (a proxy, another implementation) must not be polled in
 			// a tight loop.
-			if early := wait - fw.now().Sub(start); early > 0 {
+			if early := wait - fw.clock.Now().Sub(start); early > 0 {
 				if err := fw.pause(ctx, early); err != nil {
 					return prev, err
 				}
@@ -136,20 +119,10 @@ func (fw *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.
 // pause sleeps d, cut short at the deadline (the loop then reports the timeout).
 func (fw *follower) pause(ctx context.Context, d time.Duration) error {
 	if !fw.deadline.IsZero() {
-		d = min(d, fw.deadline.Sub(fw.now()))
+		d = min(d, fw.deadline.Sub(fw.clock.Now()))
 	}
 	if d <= 0 {
 		return nil
 	}
-	return fw.sleep(ctx, d)
-}
-
-// followBackoff is the wait after the n-th failure in a row: full jitter over an exponential
-// ceiling (1s, 2s, 4s, ... 30s), at least the server's Retry-After.
-func followBackoff(n int, retryAfter time.Duration) time.Duration {
-	ceil := followBackoffMax
-	if n < 6 {
-		ceil = min(followBackoffBase<<(n-1), followBackoffMax)
-	}
-	return max(rand.N(ceil+1), retryAfter, 100*time.Millisecond)
+	return clock.Sleep(ctx, fw.clock, d)
 }

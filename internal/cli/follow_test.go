@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
@@ -26,22 +28,6 @@ func runJSON(status string) string {
 		`","status":"` + status + `","steps":[{"id":"a","action":"brands.extract","status":"pending","depends_on":[]}]}}`
 }
 
-// fakeTime is a clock that only moves when the follower sleeps.
-type fakeTime struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func (f *fakeTime) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-func (f *fakeTime) sleep(_ context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sleeps = append(f.sleeps, d)
-	f.t = f.t.Add(d)
-	return nil
-}
-
 // decodeRunData reads the data of a GET answer.
 func decodeRunData(body string) (*run.Run, error) {
 	var env struct {
@@ -53,7 +39,7 @@ func decodeRunData(body string) (*run.Run, error) {
 
 // testFollower follows against h with a fake clock; piapi tries each request once, so the
 // follower's own retry is what is tested.
-func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*follower, *fakeTime, *bytes.Buffer) {
+func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*follower, *clock.Fake, *bytes.Buffer) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -64,12 +50,12 @@ func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Durati
 	ios, _, _, errOut := render.Test()
 	p := render.NewProgress(ios, render.Options{Format: render.FormatPlain})
 	t.Cleanup(p.Stop)
-	ft := &fakeTime{t: time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)}
+	ft := clock.NewAuto(time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)) // moves only when the follower sleeps
 	fw := newFollower(c, p, refresh, time.Time{})
 	if timeout > 0 {
-		fw.deadline = ft.t.Add(timeout)
+		fw.deadline = ft.Now().Add(timeout)
 	}
-	fw.now, fw.sleep = ft.now, ft.sleep
+	fw.clock = ft
 	return fw, ft, errOut
 }
 
@@ -146,11 +132,11 @@ func TestFollowBacksOffOnTransientErrors(t *testing.T) {
 	if got := strings.Count(errOut.String(), "still trying"); got != 1 {
 		t.Fatalf("%d warnings, want 1:\n%s", got, errOut.String())
 	}
-	if len(ft.sleeps) != 4 {
-		t.Fatalf("sleeps %v, want 4 (one per failure)", ft.sleeps)
+	if len(ft.Waits()) != 4 {
+		t.Fatalf("sleeps %v, want 4 (one per failure)", ft.Waits())
 	}
-	for i, d := range ft.sleeps {
-		if ceil := followBackoffBase << i; d < 100*time.Millisecond || d > ceil {
+	for i, d := range ft.Waits() {
+		if ceil := backoff.Follow.Base << i; d < backoff.Follow.Min || d > ceil {
 			t.Fatalf("sleep %d = %v, want within [100ms, %v]", i+1, d, ceil)
 		}
 	}
@@ -171,8 +157,8 @@ func TestFollowHonoursRetryAfter(t *testing.T) {
 	if _, err := fw.follow(context.Background(), nil, followID); err != nil {
 		t.Fatal(err)
 	}
-	if len(ft.sleeps) != 1 || ft.sleeps[0] < 7*time.Second {
-		t.Fatalf("sleeps %v, want one of at least 7s", ft.sleeps)
+	if len(ft.Waits()) != 1 || ft.Waits()[0] < 7*time.Second {
+		t.Fatalf("sleeps %v, want one of at least 7s", ft.Waits())
 	}
 }
 
@@ -195,8 +181,8 @@ func TestFollowPermanentError(t *testing.T) {
 		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"run_not_found","message":"Run not found.","request_id":"req_pi_z"}}`)
 	}, 5*time.Second, 0)
 	_, err := fw.follow(context.Background(), nil, followID)
-	if exitCode(err) != 4 || n.Load() != 1 || len(ft.sleeps) != 0 {
-		t.Fatalf("err %v (exit %d) after %d requests and sleeps %v; want exit 4 after 1", err, exitCode(err), n.Load(), ft.sleeps)
+	if exitCode(err) != 4 || n.Load() != 1 || len(ft.Waits()) != 0 {
+		t.Fatalf("err %v (exit %d) after %d requests and sleeps %v; want exit 4 after 1", err, exitCode(err), n.Load(), ft.Waits())
 	}
 }
 
@@ -298,7 +284,7 @@ func (r *recorder) Finish(*run.Run) error         { return nil }
 // server holds a long-poll until its timeout_seconds pass or the run ends.
 func TestFollowShowsChangesWithinTheInterval(t *testing.T) {
 	var fw *follower
-	var ft *fakeTime
+	var ft *clock.Fake
 	t0 := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
 	changes := []struct {
 		at     time.Duration
@@ -324,19 +310,19 @@ func TestFollowShowsChangesWithinTheInterval(t *testing.T) {
 	var asked []string
 	fw, ft, _ = testFollower(t, func(w http.ResponseWriter, r *http.Request) {
 		asked = append(asked, r.URL.Query().Get("timeout_seconds"))
-		now := ft.now().Sub(t0)
+		now := ft.Now().Sub(t0)
 		if r.URL.Query().Get("wait_for_completion") == "true" {
 			secs, _ := time.ParseDuration(r.URL.Query().Get("timeout_seconds") + "s")
 			end := now + secs
 			if last := changes[len(changes)-1].at; last > now && last <= end {
 				end = last // the run ended: the long-poll answers at once
 			}
-			ft.sleep(r.Context(), end-now)
+			clock.Sleep(r.Context(), ft, end-now)
 			now = end
 		}
 		fmt.Fprint(w, state(now))
 	}, followRefresh(true), 0)
-	rec := &recorder{now: ft.now, seen: map[string]time.Time{}}
+	rec := &recorder{now: ft.Now, seen: map[string]time.Time{}}
 	fw.progress = rec
 	shown, _ := decodeRunData(state(0))
 	rec.Start(shown)

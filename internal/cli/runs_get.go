@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
@@ -129,7 +130,7 @@ func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.
 				}
 				wait = min(wait, left)
 			}
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := clock.Sleep(ctx, nil, wait); err != nil {
 				prog.Stop()
 				return SilentExit(ExitInterrupted)
 			}
