@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pi-cli/pi/internal/download"
@@ -33,7 +34,17 @@ import (
 //go:embed report.html.tmpl
 var pageSource string
 
-var page = template.Must(template.New("report").Parse(pageSource))
+var (
+	pageOnce sync.Once
+	page     *template.Template
+)
+
+// pageTemplate is the page's template, parsed on first use: only pi runs report pays for
+// it, not every pi process at start-up.
+func pageTemplate() *template.Template {
+	pageOnce.Do(func() { page = template.Must(template.New("report").Parse(pageSource)) })
+	return page
+}
 
 // Input is what a step was given: its input and its input_map (from the pipeline file; the
 // API does not return them).
@@ -72,7 +83,7 @@ func Write(w io.Writer, r *run.Run, opts Options) (warnings []string, err error)
 	}
 	v := build(r, opts, embedded)
 	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
+	if err := pageTemplate().Execute(&buf, v); err != nil {
 		return warnings, fmt.Errorf("report: %w", err)
 	}
 	_, err = w.Write(buf.Bytes())
@@ -295,7 +306,13 @@ type embeddedImage struct {
 
 // embeddable are the image types a data URL may carry: raster images only (an SVG is a
 // document).
-var embeddable = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+func embeddable(contentType string) bool {
+	switch contentType {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
 
 // loadImages reads the images a download directory holds for r: only files its manifest
 // lists for this run, whose bytes still have the manifest's sha256.
@@ -337,8 +354,8 @@ func loadImages(r *run.Run, dir string) (map[string]embeddedImage, []string, err
 			continue
 		}
 		ct := f.ContentType
-		if !embeddable[ct] {
-			if ct = httpSniff(b); !embeddable[ct] {
+		if !embeddable(ct) {
+			if ct = httpSniff(b); !embeddable(ct) {
 				warns = append(warns, fmt.Sprintf("%s: %s is not a PNG, JPEG, GIF or WebP image; not embedded", f.Step, name))
 				continue
 			}
