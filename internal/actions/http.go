@@ -9,10 +9,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
 )
 
 // HTTP is the http.request action. The zero value uses http.DefaultClient.
@@ -70,34 +69,27 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 		return nil, engine.Transient(fmt.Errorf("http.request: %s %s: %w", hr.Method, url, err))
 	}
 	defer resp.Body.Close()
-	// One byte past the cap tells a cut body from one of exactly MaxOutput bytes; the rest
-	// is never read (a body that never ends costs nothing more).
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput+1))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
 	if err != nil {
 		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %w", url, err))
 	}
-	truncated := len(raw) > MaxOutput
-	raw = raw[:min(len(raw), MaxOutput)]
 	headers := map[string]any{}
 	for k := range resp.Header {
 		headers[strings.ToLower(k)] = resp.Header.Get(k)
 	}
 	res := map[string]any{"status": resp.StatusCode, "headers": headers}
 	var js any
-	if !truncated && strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(raw, &js) == nil {
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(raw, &js) == nil {
 		res["json"] = js
 	} else {
 		res["body"] = string(raw)
-	}
-	if truncated {
-		res["truncated"] = true // as shell.run says it: the body is its first MaxOutput bytes
 	}
 	if expectedStatus(in["expect_status"], resp.StatusCode) {
 		return res, nil
 	}
 	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, url, resp.StatusCode)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{}), Result: res}
+		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: piapi.ParseRetryAfter(resp.Header.Get("Retry-After")), Result: res}
 	}
 	return nil, &engine.StepError{Err: err, Result: res}
 }

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -44,8 +46,8 @@ func markdown() string {
 				fmt.Fprintf(&b, "| `%s` | `%s.%s` | %s |\n", a.Name, in.Name, f.Name, escapeCell(Rules(f)))
 			}
 		}
-		for _, d := range a.Dropped {
-			fmt.Fprintf(&b, "| `%s` | `%s` | dropped by the server: %s |\n", a.Name, d.Key, d.Why)
+		for _, k := range slices.Sorted(maps.Keys(a.Dropped)) {
+			fmt.Fprintf(&b, "| `%s` | `%s` | dropped by the server: %s |\n", a.Name, k, a.Dropped[k])
 		}
 		if len(a.SourceJobTypes) > 0 {
 			fmt.Fprintf(&b, "| `%s` | (source job) | `source_job_id` names a completed %s job |\n", a.Name, strings.Join(code(a.SourceJobTypes), " or "))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,25 +12,21 @@ import (
 )
 
 // outputValues are the -o values of each command (by path without the root), for
-// completion. A command with an -o flag missing here completes no value. (These tables are
-// slices, not maps: a map literal is built at every pi start, completion or not.)
-var outputValues = []struct {
-	path   string
-	values []string
-}{
-	{"run", []string{"table", "plain", "json", "jsonl"}},
-	{"runs get", []string{"table", "plain", "json", "jsonl"}},
-	{"runs list", []string{"table", "json"}},
-	{"validate", []string{"table", "json"}},
-	{"actions", []string{"table", "json"}},
-	{"graph", []string{"text", "mermaid", "dot"}},
-	{"runs download", []string{"table", "json"}},
+// completion. A command with an -o flag missing here completes no value.
+var outputValues = map[string][]string{
+	"run":           {"table", "plain", "json", "jsonl"},
+	"runs get":      {"table", "plain", "json", "jsonl"},
+	"runs list":     {"table", "json"},
+	"validate":      {"table", "json"},
+	"actions":       {"table", "json"},
+	"graph":         {"text", "mermaid", "dot"},
+	"runs download": {"table", "json"},
 }
 
 // Commands whose positional arguments are run ids, and those that take pipeline files.
 var (
-	runIDArgs    = []string{"runs get", "runs download", "runs report"}
-	pipelineArgs = []string{"run", "validate", "graph"}
+	runIDArgs    = map[string]bool{"runs get": true, "runs download": true, "runs report": true}
+	pipelineArgs = map[string]bool{"run": true, "validate": true, "graph": true}
 )
 
 // maxCompletedRuns bounds the ids offered: the newest are the ones people mean.
@@ -44,25 +39,22 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(strings.TrimPrefix(c.CommandPath(), root.Name()), " ")
-		for _, o := range outputValues {
-			if o.path != path {
-				continue
-			}
+		if vals, ok := outputValues[path]; ok {
 			for _, name := range []string{"output", "format"} {
 				if c.Flags().Lookup(name) != nil {
-					_ = c.RegisterFlagCompletionFunc(name, fixedValues(o.values))
+					_ = c.RegisterFlagCompletionFunc(name, fixedValues(vals))
 				}
 			}
 		}
 		switch {
-		case slices.Contains(runIDArgs, path):
+		case runIDArgs[path]:
 			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 				if len(args) > 0 {
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
 				return completeRunIDs(cmd.Context(), f)
 			}
-		case slices.Contains(pipelineArgs, path):
+		case pipelineArgs[path]:
 			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 			}

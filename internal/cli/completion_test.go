@@ -48,11 +48,11 @@ func TestCompletion(t *testing.T) {
 	for i, rec := range []struct {
 		id, file string
 		status   run.Status
-		owner    string
+		owner    store.Owner
 	}{
-		{"11111111-1111-4111-8111-111111111111", "old.yaml", run.Completed, ""},
-		{"22222222-2222-4222-8222-222222222222", "dir/killed.yaml", run.InProgress, host + ":999999999"},
-		{"33333333-3333-4333-8333-333333333333", "new\tone.yaml", run.Failed, ""},
+		{"11111111-1111-4111-8111-111111111111", "old.yaml", run.Completed, store.Owner{}},
+		{"22222222-2222-4222-8222-222222222222", "dir/killed.yaml", run.InProgress, store.Owner{Host: host, PID: 999999999}},
+		{"33333333-3333-4333-8333-333333333333", "new\tone.yaml", run.Failed, store.Owner{}},
 	} {
 		r := &run.Run{ID: rec.id, Status: rec.status, CreatedAt: base.Add(time.Duration(i) * time.Minute)}
 		if err := st.Create(ctx, store.Record{Run: r, File: rec.file, Pipeline: []byte("steps: []"), Owner: rec.owner}); err != nil {

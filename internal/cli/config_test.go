@@ -28,7 +28,7 @@ func TestNoAPIKeyAndConfigTypos(t *testing.T) {
 	ios, _, _, errOut := render.Test()
 	env := map[string]string{"XDG_CONFIG_HOME": dir}
 	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
-	err := runRemote(t.Context(), f, &runOptions{File: file, Output: render.FormatTable})
+	err := runRun(t.Context(), &runOptions{runDeps: f.runDeps(), File: file, Output: render.FormatTable})
 	if err == nil || !strings.Contains(err.Error(), "no API key: set PI_API_KEY or api_key in "+cfg) {
 		t.Fatalf("err = %v, want the local no-key message", err)
 	}

@@ -15,12 +15,12 @@ import (
 // expanded exactly as for a run, then what would be sent (remote: the POST /api/v1/runs
 // body; --local: the plan the engine would execute) goes to stdout and a summary of the
 // cost to stderr. Nothing is sent, so no key or base URL is needed.
-func runDryRun(f *Factory, o *runOptions) error {
+func runDryRun(o *runOptions) error {
 	mode := pipeline.Remote
 	if o.Local {
 		mode = pipeline.Local
 	}
-	x, err := loadForRun(f, o.File, mode, o.Params)
+	x, err := loadForRun(o.IO, o.File, mode, o.Params)
 	if err != nil {
 		return err
 	}
@@ -29,18 +29,18 @@ func runDryRun(f *Factory, o *runOptions) error {
 		out, err = localPlan(x)
 	} else {
 		if note := strippedNote(x); note != "" {
-			fmt.Fprintln(f.IO.ErrOut, note)
+			fmt.Fprintln(o.IO.ErrOut, note)
 		}
 		out, err = x.RunsBody()
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(f.IO.Out, "%s\n", out); err != nil {
+	if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
 		return fmt.Errorf("write dry run: %w", err)
 	}
 	if !o.Quiet {
-		fmt.Fprint(f.IO.ErrOut, dryRunSummary(x, o))
+		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o))
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestDurationsAgree(t *testing.T) {
 	env := map[string]string{"XDG_STATE_HOME": dir}
 	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
 	yaml := "steps:\n  - id: a\n    action: shell.run\n    input: {script: 'sleep 0.03'}\n  - id: b\n    action: shell.run\n    depends_on: [a]\n    input: {script: 'sleep 0.02'}\n"
-	if err := executeLocal(context.Background(), f, &runOptions{File: writePipeline(t, dir, yaml)}); err != nil {
+	if err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, File: writePipeline(t, dir, yaml)}); err != nil {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`✓ run ([0-9a-f-]{36}) completed in (\S+)`)

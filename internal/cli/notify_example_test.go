@@ -26,7 +26,7 @@ func TestNotifyExampleRuns(t *testing.T) {
 	defer hook.Close()
 	state := t.TempDir()
 	f, errOut := localFactory(t, state)
-	err := executeLocal(context.Background(), f, &runOptions{File: "../../testdata/pipelines/valid/local/notify.yaml",
+	err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), File: "../../testdata/pipelines/valid/local/notify.yaml",
 		Local: true, Sandbox: true, Params: map[string]string{"webhook": hook.URL}})
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, errOut)

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
-	"github.com/pi-cli/pi/internal/pipeline"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/piapi"
+	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // runOptions is everything `pi run` does, filled from its flags and checked once by
@@ -33,8 +36,43 @@ type runOptions struct {
 	// stop (dryrun.go).
 	DryRun bool
 	// Download is --download DIR: save the run's images there at the end (run_download.go).
-	Download    string
-	downloadErr error // what the download at the end said, for the exit code
+	Download string
+
+	runDeps
+}
+
+// runDeps is what a run needs, each called only by the path that needs it (the Factory's
+// by default, Factory.runDeps; tests give their own).
+type runDeps struct {
+	IO *render.IOStreams
+	// APIConfig is the Pi API's settings (--base-url, the config file, the environment).
+	APIConfig func() (piapi.Config, error)
+	// APIClient is a client of that API; it says so when there is no key.
+	APIClient func() (*piapi.Client, error)
+	// StartSandbox starts an in-process simulated Pi API (--sandbox) and returns its
+	// client and the function that stops it.
+	StartSandbox func(ctx context.Context) (*piapi.Client, func(), error)
+	// Records opens this machine's records of local runs.
+	Records func(ctx context.Context) (localRecords, error)
+	// Redactor hides the API key wherever a step or a server echoes it.
+	Redactor func() *safe.Redactor
+	// DownloadImages saves a finished run's images into dir (--download).
+	DownloadImages func(ctx context.Context, r *run.Run, dir string, quiet bool) error
+}
+
+// runDeps are f's dependencies of a run.
+func (f *Factory) runDeps() runDeps {
+	return runDeps{
+		IO:           f.IO,
+		APIConfig:    f.apiConfig,
+		APIClient:    f.apiClient,
+		StartSandbox: f.sandboxClient,
+		Records: func(ctx context.Context) (localRecords, error) {
+			return openStore(ctx, f)
+		},
+		Redactor:       f.redactor,
+		DownloadImages: downloadAfterRun(f),
+	}
 }
 
 // Bounds of --interval: the long-poll is asked in whole seconds, and following a run
@@ -45,7 +83,7 @@ const (
 )
 
 func newRunCmd(f *Factory, runF func(*runOptions) error) *cobra.Command {
-	o := &runOptions{}
+	o := &runOptions{runDeps: f.runDeps()}
 	var (
 		output string
 		params []string
@@ -84,7 +122,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 			if runF != nil {
 				return runF(o)
 			}
-			return runRun(cmd.Context(), f, o)
+			return runRun(cmd.Context(), o)
 		},
 	}
 	fl := cmd.Flags()
@@ -164,16 +202,57 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 	return nil
 }
 
-// runRun is `pi run` once its options are checked: one dispatch.
-func runRun(ctx context.Context, f *Factory, o *runOptions) error {
-	switch {
-	case o.DryRun:
-		return runDryRun(f, o)
-	case o.Resume != "", o.Local:
-		// executeLocal takes the stored pipeline of a resumed run, or o.File.
-		return withDownloadError(f, o, executeLocal(ctx, f, o))
-	default:
-		return withDownloadError(f, o, runRemote(ctx, f, o))
+// runRun is `pi run` once its options are checked: one dispatch to a local or remote run,
+// then one finish that turns how it ended into messages, downloads and the exit code.
+func runRun(ctx context.Context, o *runOptions) error {
+	if o.DryRun {
+		return runDryRun(o)
+	}
+	// An in-process sandbox serves until the run's images are downloaded, in finish.
+	clients := &piClients{o: o}
+	defer clients.close()
+	var (
+		res runResult
+		err error
+	)
+	if o.Local {
+		// runLocal takes the stored pipeline of a resumed run, or o.File.
+		res, err = runLocal(ctx, o, clients)
+	} else {
+		res, err = runRemote(ctx, o, clients)
+	}
+	if err != nil {
+		return err
+	}
+	var download func(*run.Run) error
+	if o.Download != "" {
+		download = func(r *run.Run) error { return o.DownloadImages(ctx, r, o.Download, o.Quiet) }
+	}
+	return finish(o.IO, res, download)
+}
+
+// piClients gives a run its Pi API client when it first needs one: with --sandbox, the
+// client of an in-process sandbox started then and stopped by close.
+type piClients struct {
+	o    *runOptions
+	stop func()
+}
+
+// sandbox starts the sandbox (once) and returns its client.
+func (c *piClients) sandbox(ctx context.Context) (*piapi.Client, error) {
+	cl, stop, err := c.o.StartSandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.close()
+	c.stop = stop
+	return cl, nil
+}
+
+func (c *piClients) close() {
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
 	}
 }
 

@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -25,122 +20,45 @@ import (
 // defaultLocalConcurrency is how many steps --local runs at once unless told.
 const defaultLocalConcurrency = 8
 
-// groupCommitWindow is how long the local run's writer gathers transitions after the
-// first of a batch before it records them in one transaction and shows them: a fast run
-// pays a commit per window, not per event, and a person sees no delay.
-const groupCommitWindow = 2 * time.Millisecond
-
 // errLocalTimeout is the cause of a run cut off by --timeout (the run is cancelled; exit 5).
 var errLocalTimeout = errors.New("--timeout reached: the local run was cancelled")
 
-// localRegistry returns the executors for p's actions. Credentials are needed only when p
-// has a Pi action: the in-process sandbox's with sandbox, else --base-url/PI_BASE_URL and
-// PI_API_KEY.
-func localRegistry(ctx context.Context, f *Factory, p *pipeline.Pipeline, sandbox bool) (actions.Registry, func(), error) {
-	reg := actions.Local()
-	var pi []string
-	for _, s := range p.Steps {
-		if _, ok := reg[s.Action]; ok {
-			continue
-		}
-		if spec, ok := catalog.Lookup(s.Action); ok && spec.Endpoint != "" {
-			pi = append(pi, s.Action)
-			continue
-		}
-		return nil, nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
-	}
-	if len(pi) == 0 {
-		return reg, func() {}, nil
-	}
-	if sandbox {
-		c, stop, err := f.sandboxClient(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return reg.WithPi(actions.PiJobs(c), pi...), stop, nil
-	}
-	cfg, err := f.apiConfig()
-	if err != nil {
-		return nil, nil, &ExitError{Code: ExitAPI, Err: err}
-	}
-	if cfg.BaseURL == "" || cfg.APIKey == "" {
-		return nil, nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL (or both in the config file), or try it with --sandbox", pi[0])
-	}
-	c, err := piapi.New(cfg)
-	if err != nil {
-		return nil, nil, &ExitError{Code: ExitAPI, Err: err}
-	}
-	return reg.WithPi(actions.PiJobs(c), pi...), func() {}, nil
+// localRecords is what a local run needs of this machine's runs database (*store.Store):
+// a Recorder's sink, and the record of a run to resume and its claim.
+type localRecords interface {
+	store.Sink
+	Get(ctx context.Context, id string) (*store.Record, error)
+	Claim(ctx context.Context, rec *store.Record, owner store.Owner) error
+	Close() error
 }
 
-// openStore opens the local runs database, only for the commands that need it.
-func openStore(ctx context.Context, f *Factory) (*store.Store, error) {
-	path, err := store.DefaultPath(f.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, path)
+// localStart is what a local run starts from: the pipeline, as read from its file or from
+// the record of the run it resumes.
+type localStart struct {
+	p      *pipeline.Pipeline
+	id     string
+	file   string
+	data   []byte
+	params map[string]string
+	prior  *run.Run // the resumed run as recorded; nil for a new run
 }
 
-// executeLocal runs a pipeline (or resumes a stored run) with pi's own engine, recording
-// every transition in the store before it is shown.
-func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
-	st, err := openStore(ctx, f)
+// runLocal runs a pipeline (or resumes a recorded run) with pi's own engine. A
+// store.Recorder is the engine's observer: every transition is saved before it is shown.
+func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult, error) {
+	recs, err := o.Records(ctx)
 	if err != nil {
-		return err
+		return runResult{}, err
 	}
-	defer st.Close()
-
-	var (
-		data   []byte
-		file   = o.File
-		params = o.Params
-		prior  *run.Run
-		id     string
-	)
-	if o.Resume != "" {
-		rec, err := st.Get(ctx, o.Resume)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return UsageErrorf("no local run %s in %s: 'pi runs list' shows the runs this machine recorded", o.Resume, st.Path())
-			}
-			return err
-		}
-		if err := checkResumable(f, rec); err != nil {
-			return err
-		}
-		if err := claimResume(ctx, st, rec); err != nil {
-			return err
-		}
-		data, file, params, prior, id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
-		if data == nil {
-			data = []byte{} // the stored text, even empty: never the file of that name now
-		}
-	} else {
-		id = uuid.NewString()
-	}
-
-	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: pipeline.Local, Params: params, Data: data, Stdin: f.IO.In})
+	defer recs.Close()
+	ls, err := startLocal(ctx, o, recs)
 	if err != nil {
-		return UsageErrorf("%s: %s", src.Name, readProblem(err))
+		return runResult{}, err
 	}
-	printDiagnosticsWithSource(f.IO, ds, src.Data)
-	if p == nil {
-		return SilentExit(ExitUsage)
-	}
-	file, data = src.Name, src.Data
-	if prior != nil {
-		if w := resumeDrift(prior, p); w != "" {
-			fmt.Fprintln(f.IO.ErrOut, w)
-		}
-	}
-	reg, closeJobs, err := localRegistry(ctx, f, p, o.Sandbox)
+	reg, err := localRegistry(ctx, o, ls.p, clients)
 	if err != nil {
-		return err
+		return runResult{}, err
 	}
-	defer closeJobs()
-
-	format := o.Output
 	runCtx := ctx
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -151,237 +69,159 @@ func executeLocal(ctx context.Context, f *Factory, o *runOptions) error {
 	if conc <= 0 {
 		conc = defaultLocalConcurrency
 	}
-	// One writer goroutine records transitions in batches (group commit) and shows each
-	// only after the batch holding it is committed: saved before shown, without a commit
-	// per event. The observer only queues, so the engine never waits for the disk. Each
-	// event carries its step's new state, which is all the store and the display read:
-	// a batch costs the same in a run of 50 steps or of 100,000 (no snapshot per batch).
-	// The store must not be cut off by the run's own cancellation: the cancelled state is
-	// exactly what has to be recorded.
-	saveCtx := context.WithoutCancel(ctx)
-	var (
-		saveErr error
-		qmu     sync.Mutex
-		queue   []run.Event
-		spare   []run.Event // the last batch's array, reused for the next queue
-		closed  bool
-		wake    = make(chan struct{}, 1)
-		ended   = make(chan struct{}) // closed when the run is over: flush at once
-		wdone   = make(chan struct{})
-	)
-	signal := func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
-	runner, err := engine.New(p, actions.Redacting(reg, f.redactor()), engine.Options{
-		RunID: id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: prior,
-		Observer: func(ev run.Event) {
-			qmu.Lock()
-			queue = append(queue, ev)
-			first := len(queue) == 1
-			qmu.Unlock()
-			if first {
-				// The writer takes the whole queue when it wakes: it needs waking only
-				// when the queue was empty, not at every event the engine reports while
-				// it holds its observer lock.
-				signal()
-			}
-		},
+	var rec *store.Recorder // the observer's: set before the run starts
+	runner, err := engine.New(ls.p, actions.Redacting(reg, o.Redactor()), engine.Options{
+		RunID: ls.id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: ls.prior,
+		Observer: func(ev run.Event) { rec.Observe(ev) },
 	})
 	if err != nil {
-		return err
+		return runResult{}, err
 	}
 	// The one full copy of the run before its end: the record and the display start from
 	// it (the steps a resume keeps, the others pending), and the events bring both up to
 	// date.
 	start := runner.Snapshot()
 	start.Status = run.InProgress
-	if err := store.Retry(ctx, func(ctx context.Context) error {
-		return st.Create(ctx, store.Record{Run: start, File: file, Pipeline: data, Params: params, Owner: thisOwner()})
-	}); err != nil {
-		return store.Diagnose(st.Path(), err)
-	}
-	verb := "started"
-	if prior != nil {
-		verb = "resumed"
-	}
-	if format != render.FormatJSONL && !o.Quiet {
-		// jsonl names the run in its first line (Progress.Start); the others say it here.
-		fmt.Fprintf(f.IO.ErrOut, "run %s %s locally (%s)\n", id, verb, file)
-	}
-	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(p)}))
-	prog.Start(start)
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p)})
 	defer prog.Stop()
-	go func() {
-		defer close(wdone)
-		window := time.NewTimer(groupCommitWindow)
-		defer window.Stop()
-		for {
-			<-wake
-			// Group commit: the batch is what comes within the window after its first
-			// event (or until the run ends), one transaction for all of it.
-			window.Reset(groupCommitWindow)
-			select {
-			case <-window.C:
-			case <-ended:
-			}
-			qmu.Lock()
-			batch, done := queue, closed
-			queue, spare = spare[:0], batch
-			qmu.Unlock()
-			if len(batch) > 0 {
-				if err := recordEvents(saveCtx, st, id, batch); err != nil && saveErr == nil {
-					saveErr = err
-				}
-				for k := range batch {
-					prog.Event(batch[k], nil)
-					batch[k] = run.Event{} // drop the step copy for the collector
-				}
-			}
-			if done {
-				return
-			}
-		}
-	}()
-	final, err := runner.Run(runCtx)
-	qmu.Lock()
-	closed = true
-	qmu.Unlock()
-	close(ended)
-	signal()
-	<-wdone
+	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params},
+		func(ev run.Event) { prog.Event(ev, nil) })
 	if err != nil {
-		return err
+		return runResult{}, err
 	}
-	// Every transition is recorded; what is left is the run's end and its owner's release.
-	if err := recordFinish(saveCtx, st, id, final.Status); err != nil && saveErr == nil {
-		saveErr = err
+	if o.Output != render.FormatJSONL && !o.Quiet {
+		// jsonl names the run in its first line (Progress.Start); the others say it here.
+		verb := map[bool]string{false: "started", true: "resumed"}[ls.prior != nil]
+		fmt.Fprintf(o.IO.ErrOut, "run %s %s locally (%s)\n", ls.id, verb, ls.file)
 	}
+	prog.Start(start)
+	final, err := runner.Run(runCtx)
+	if err != nil {
+		rec.Close()
+		return runResult{}, err
+	}
+	recordErr := rec.Finish(final.Status)
 	if err := prog.Finish(final); err != nil {
-		return err
+		return runResult{}, err
 	}
-	if saveErr != nil {
-		// The run itself ended as it did: its exit code says so; the record's gap is a
-		// warning, not a failure of the run.
-		warnIncomplete(f, id, final.Status, saveErr)
-	}
+	return runResult{run: final, how: localOutcome(ctx, runCtx, final), where: placeLocal, timeout: o.Timeout, recordErr: recordErr}, nil
+}
 
-	switch final.Status {
-	case run.Completed:
-		return nil
-	case run.Failed:
-		return SilentExit(ExitRunFailed)
-	}
+// localOutcome says how a local run ended: a completed or failed run ended, a cancelled one
+// was cut off by Ctrl-C, --timeout, or (--fail-fast) itself.
+func localOutcome(ctx, runCtx context.Context, final *run.Run) outcome {
 	switch {
+	case final.Status == run.Completed || final.Status == run.Failed:
+		return outcomeEnded
 	case ctx.Err() != nil:
-		fmt.Fprintf(f.IO.ErrOut, "interrupted: run %s recorded as cancelled; continue it with 'pi run --resume %s'\n", id, id)
-		return SilentExit(ExitInterrupted)
+		return outcomeInterrupted
 	case errors.Is(context.Cause(runCtx), errLocalTimeout):
-		fmt.Fprintf(f.IO.ErrOut, "timeout after %s: run %s was cancelled; continue it with 'pi run --resume %s'\n", o.Timeout, id, id)
-		return SilentExit(ExitTimeout)
+		return outcomeTimeout
 	}
-	return SilentExit(ExitCancelled)
+	return outcomeEnded
 }
 
-// localRunLookup is the hook `pi runs get` asks first (runsGetOptions.LocalRun): the run
-// from this machine's records, found false when there is none (or no database yet, which
-// it does not create).
-// remoteRunGetter reads a run from the Pi API, for commands that take a run id which is
-// not one of this machine's local runs.
-func remoteRunGetter(f *Factory) func(ctx context.Context, id string) (*run.Run, error) {
-	return func(ctx context.Context, id string) (*run.Run, error) {
-		c, err := f.apiClient()
+// startLocal reads the pipeline of a local run: o.File, or the record of the run o.Resume
+// names, which this process then owns. Its diagnostics are shown with their source.
+func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localStart, error) {
+	ls := &localStart{file: o.File, params: o.Params, id: uuid.NewString()}
+	if o.Resume != "" {
+		rec, err := resumeRecord(ctx, o, recs)
 		if err != nil {
-			return nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", id, err)}
+			return nil, err
 		}
-		r, err := c.GetRun(ctx, id, false, 0)
-		if err != nil {
-			return nil, fmt.Errorf("get run %s: %w", id, err)
+		ls.data, ls.file, ls.params, ls.prior, ls.id = rec.Pipeline, rec.File, rec.Params, rec.Run, rec.Run.ID
+		if ls.data == nil {
+			ls.data = []byte{} // the stored text, even empty: never the file of that name now
 		}
-		return r, nil
 	}
+	p, src, ds, err := pipeline.Load(ls.file, pipeline.Options{Mode: pipeline.Local, Params: ls.params, Data: ls.data, Stdin: o.IO.In})
+	if err != nil {
+		return nil, UsageErrorf("%s: %s", src.Name, readProblem(err))
+	}
+	printDiagnosticsWithSource(o.IO, ds, src.Data)
+	if p == nil {
+		return nil, SilentExit(ExitUsage)
+	}
+	ls.p, ls.file, ls.data = p, src.Name, src.Data
+	if ls.prior != nil {
+		if w := resumeDrift(ls.prior, p); w != "" {
+			fmt.Fprintln(o.IO.ErrOut, w)
+		}
+	}
+	return ls, nil
 }
 
-func localRunLookup(ctx context.Context, f *Factory) func(id string) (*store.Record, bool, error) {
-	return func(id string) (*store.Record, bool, error) {
-		path, err := store.DefaultPath(f.Getenv)
-		if err != nil {
-			return nil, false, nil
-		}
-		if _, err := os.Stat(path); err != nil {
-			return nil, false, nil
-		}
-		st, err := store.Open(ctx, path)
-		if err != nil {
-			return nil, false, err
-		}
-		defer st.Close()
-		rec, err := st.Get(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		return rec, true, nil
+// resumeRecord reads the run o.Resume names and makes this process its owner, by the
+// store's rules: a failed or cancelled run, or one whose pi process is gone; of two
+// resumes at once, one. A refusal is a usage error (exit 2) that says what to do instead.
+func resumeRecord(ctx context.Context, o *runOptions, recs localRecords) (*store.Record, error) {
+	id := o.Resume
+	rec, err := recs.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, UsageErrorf("no local run %s in %s: 'pi runs list' shows the runs this machine recorded", id, recs.Path())
 	}
-}
-
-// thisOwner names this pi process in the records: "host:pid".
-func thisOwner() string {
-	host, _ := os.Hostname()
-	return host + ":" + strconv.Itoa(os.Getpid())
-}
-
-// checkResumable says whether a stored run may be resumed: a failed or cancelled one, or one
-// recorded in progress whose pi process is gone (killed, crashed, the machine restarted).
-// One whose pi is still running is refused: two engines would run the same steps.
-func checkResumable(f *Factory, rec *store.Record) error {
-	id := rec.Run.ID
-	switch rec.Run.Status {
-	case run.Failed, run.Cancelled:
-		return nil
-	case run.InProgress, run.Pending:
-	default:
-		return UsageErrorf("run %s is %s; only a failed or cancelled run (or one whose pi was killed) can be resumed", id, rec.Run.Status)
+	if err != nil {
+		return nil, err
 	}
-	o := parseOwner(rec.Owner)
+	how, err := store.Resumable(rec)
+	var owned *store.OwnedError
 	switch {
-	case !o.known:
-		fmt.Fprintf(f.IO.ErrOut, "warning: run %s is recorded in progress by an older pi that did not record its process; resuming it as interrupted\n", id)
-		return nil
-	case !o.here:
-		return UsageErrorf("run %s is in progress on host %s; resume it there if its pi was stopped", id, o.host)
-	case !o.gone():
-		return UsageErrorf("run %s is still running (pi process %d); follow it with 'pi runs get %s --wait', or stop that process first", id, o.pid, id)
+	case errors.As(err, &owned) && !owned.Elsewhere:
+		return nil, UsageErrorf("%v; follow it with 'pi runs get %s --wait', or stop that process first", err, id)
+	case err != nil:
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	case how == store.TakeoverInterrupted:
+		fmt.Fprintf(o.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, rec.Owner.PID)
+	case how == store.TakeoverUnowned:
+		fmt.Fprintf(o.IO.ErrOut, "warning: run %s is recorded in progress by an older pi that did not record its process; resuming it as interrupted\n", id)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, o.pid)
-	return nil
-}
-
-// owner is a run record's owner ("host:pid"), parsed.
-type owner struct {
-	host  string
-	pid   int
-	known bool // the record names a process (records of older versions do not)
-	here  bool // on this machine, where its process can be checked
-}
-
-func parseOwner(s string) owner {
-	host, pidText, ok := strings.Cut(s, ":")
-	pid, err := strconv.Atoi(pidText)
-	if !ok || err != nil {
-		return owner{}
+	err = recs.Claim(ctx, rec, store.Self())
+	if errors.Is(err, store.ErrClaimed) {
+		return nil, UsageErrorf("run %s was resumed by another pi process just now; follow it with 'pi runs get %s --wait'", id, id)
 	}
-	me, _ := os.Hostname()
-	return owner{host: host, pid: pid, known: true, here: host == me}
+	return rec, err
 }
 
-// gone reports a pi process of this machine that no longer exists: the run it recorded in
-// progress was interrupted (killed, crashed, rebooted).
-func (o owner) gone() bool { return o.known && o.here && !processAlive(o.pid) }
+// localRegistry returns the executors for p's actions. Credentials are needed only when p
+// has a Pi action: the in-process sandbox's with --sandbox, else --base-url/PI_BASE_URL
+// and PI_API_KEY.
+func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, clients *piClients) (actions.Registry, error) {
+	reg := actions.Local()
+	var pi []string
+	for _, s := range p.Steps {
+		if _, ok := reg[s.Action]; ok {
+			continue
+		}
+		if spec, ok := catalog.Lookup(s.Action); ok && spec.Endpoint != "" {
+			pi = append(pi, s.Action)
+			continue
+		}
+		return nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
+	}
+	if len(pi) == 0 {
+		return reg, nil
+	}
+	if o.Sandbox {
+		c, err := clients.sandbox(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return reg.WithPi(actions.PiJobs(c), pi...), nil
+	}
+	cfg, err := o.APIConfig()
+	if err != nil {
+		return nil, &ExitError{Code: ExitAPI, Err: err}
+	}
+	if cfg.BaseURL == "" || cfg.APIKey == "" {
+		return nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL (or both in the config file), or try it with --sandbox", pi[0])
+	}
+	c, err := piapi.New(cfg)
+	if err != nil {
+		return nil, &ExitError{Code: ExitAPI, Err: err}
+	}
+	return reg.WithPi(actions.PiJobs(c), pi...), nil
+}
 
 // maxAttempts is each step's number of attempts, as the engine applies it, for the
 // "retry 2/4 in 0.6s" the progress shows.

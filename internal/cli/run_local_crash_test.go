@@ -126,7 +126,7 @@ func TestResumeRefusesARunningRun(t *testing.T) {
 	id := "0b5d4c1e-1111-4222-8333-444455556666"
 	r := &run.Run{ID: id, Status: run.InProgress, Steps: []run.Step{{ID: "a", Action: "shell.run", Status: run.StepProcessing}}}
 	// This test's own process stands for the pi still running the run.
-	err = st.Create(context.Background(), store.Record{Run: r, File: "p.yaml", Pipeline: []byte("steps: [{id: a, action: shell.run, input: {command: [true]}}]"), Owner: thisOwner()})
+	err = st.Create(context.Background(), store.Record{Run: r, File: "p.yaml", Pipeline: []byte("steps: [{id: a, action: shell.run, input: {command: [true]}}]"), Owner: store.Self()})
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestResumeReattachesPiJob(t *testing.T) {
 		}},
 		File:     "p.yaml",
 		Pipeline: []byte("steps:\n  - id: brand\n    action: brands.extract\n    input: { url: https://shop.example.com }\n"),
-		Owner:    host + ":" + strconv.Itoa(gone.Process.Pid),
+		Owner:    store.Owner{Host: host, PID: gone.Process.Pid},
 	})
 	st.Close()
 	if err != nil {

@@ -79,7 +79,7 @@ func TestLocalRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			f, _ := localFactory(t, dir)
-			err := executeLocal(context.Background(), f, &runOptions{File: writePipeline(t, dir, tt.yaml), Timeout: tt.timeout})
+			err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, File: writePipeline(t, dir, tt.yaml), Timeout: tt.timeout})
 			if got := exitCode(err); got != tt.code {
 				t.Fatalf("exit %d (%v), want %d", got, err, tt.code)
 			}
@@ -111,12 +111,12 @@ func TestLocalResume(t *testing.T) {
     input: {script: 'test -e %s'}
 `, counter, marker)
 	f, _ := localFactory(t, dir)
-	if code := exitCode(executeLocal(context.Background(), f, &runOptions{File: writePipeline(t, dir, yaml)})); code != ExitRunFailed {
+	if code := exitCode(runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, File: writePipeline(t, dir, yaml)})); code != ExitRunFailed {
 		t.Fatalf("first run exit %d", code)
 	}
 	first := storedRun(t, dir, "")
 	os.WriteFile(marker, nil, 0o644)
-	if err := executeLocal(context.Background(), f, &runOptions{Resume: first.ID}); err != nil {
+	if err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, Resume: first.ID}); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	r := storedRun(t, dir, first.ID)
@@ -126,7 +126,7 @@ func TestLocalResume(t *testing.T) {
 	if b, _ := os.ReadFile(counter); strings.Count(string(b), "x") != 1 {
 		t.Fatalf("step a ran %d times, want once", strings.Count(string(b), "x"))
 	}
-	if code := exitCode(executeLocal(context.Background(), f, &runOptions{Resume: first.ID})); code != ExitUsage {
+	if code := exitCode(runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, Resume: first.ID})); code != ExitUsage {
 		t.Fatalf("resuming a completed run: exit %d, want 2", code)
 	}
 }
@@ -143,7 +143,7 @@ func TestLocalManySteps(t *testing.T) {
 		}
 	}
 	f, _ := localFactory(t, dir)
-	if err := executeLocal(context.Background(), f, &runOptions{File: writePipeline(t, dir, b.String()), Output: "jsonl"}); err != nil {
+	if err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, File: writePipeline(t, dir, b.String()), Output: "jsonl"}); err != nil {
 		t.Fatal(err)
 	}
 	r := storedRun(t, dir, "")
@@ -166,7 +166,7 @@ func TestLocalRunLookup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "pi", "runs.db")); err == nil {
 		t.Fatal("the lookup created the database")
 	}
-	if err := executeLocal(context.Background(), f, &runOptions{File: writePipeline(t, dir, "steps:\n  - id: a\n    action: shell.run\n    input: {command: [\"true\"]}\n")}); err != nil {
+	if err := runRun(context.Background(), &runOptions{runDeps: f.runDeps(), Local: true, File: writePipeline(t, dir, "steps:\n  - id: a\n    action: shell.run\n    input: {command: [\"true\"]}\n")}); err != nil {
 		t.Fatal(err)
 	}
 	id := storedRun(t, dir, "").ID

@@ -28,12 +28,12 @@ func outputFormat(s string) (render.Format, error) {
 // loadForRun checks a pipeline file (or "-", stdin) for mode, shows its diagnostics with
 // their source lines, and returns it with params applied; an unreadable or invalid file is
 // a usage error (exit 2).
-func loadForRun(f *Factory, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, error) {
-	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Stdin: f.IO.In})
+func loadForRun(ios *render.IOStreams, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, error) {
+	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Stdin: ios.In})
 	if err != nil {
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
 	}
-	printDiagnosticsWithSource(f.IO, ds, src.Data)
+	printDiagnosticsWithSource(ios, ds, src.Data)
 	if p == nil {
 		return nil, SilentExit(ExitUsage)
 	}
@@ -41,31 +41,26 @@ func loadForRun(f *Factory, file string, mode pipeline.Mode, params map[string]s
 }
 
 // runRemote validates the file for the API, creates the run and follows it to its end.
-func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
-	format := o.Output
-	p, err := loadForRun(f, o.File, pipeline.Remote, o.Params)
+func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResult, error) {
+	p, err := loadForRun(o.IO, o.File, pipeline.Remote, o.Params)
 	if err != nil {
-		return err
+		return runResult{}, err
 	}
 	if note := localOnlyNote(p); note != "" {
-		fmt.Fprintln(f.IO.ErrOut, note)
+		fmt.Fprintln(o.IO.ErrOut, note)
 	}
 	body, err := p.RunsBody()
 	if err != nil {
-		return fmt.Errorf("encode run body: %w", err)
+		return runResult{}, fmt.Errorf("encode run body: %w", err)
 	}
-
 	var c *piapi.Client
 	if o.Sandbox {
-		var stop func()
-		if c, stop, err = f.sandboxClient(ctx); err != nil {
-			return err
+		if c, err = clients.sandbox(ctx); err != nil {
+			return runResult{}, err
 		}
-		defer stop()
-	} else if c, err = f.apiClient(); err != nil {
-		return &ExitError{Code: ExitAPI, Err: err}
+	} else if c, err = o.APIClient(); err != nil {
+		return runResult{}, &ExitError{Code: ExitAPI, Err: err}
 	}
-
 	var deadline time.Time
 	createCtx := ctx
 	if o.Timeout > 0 {
@@ -77,19 +72,18 @@ func runRemote(ctx context.Context, f *Factory, o *runOptions) error {
 	// --timeout and Ctrl-C own the creation too: its retries and Retry-After waits.
 	created, err := c.CreateRun(createCtx, body)
 	if err != nil {
-		return createFailed(f, ctx, createCtx, o.Timeout, err)
+		return createFailed(ctx, createCtx, o.Timeout, err)
 	}
+	shown := createdRun(p, created)
 	if o.Detach {
-		fmt.Fprintln(f.IO.Out, created.RunID)
-		return nil
+		return runResult{run: shown, how: outcomeDetached}, nil
 	}
-	showProgress := !o.Quiet && format != render.FormatJSON
-	prog := withDownload(ctx, f, o, render.NewProgress(f.IO, render.Options{Format: format, Quiet: o.Quiet, JobSummary: true}))
-	refresh := followRefresh(showProgress)
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true})
+	interval := piapi.FollowInterval(!o.Quiet && o.Output != render.FormatJSON)
 	if o.Interval > 0 {
-		refresh = o.Interval
+		interval = o.Interval
 	}
-	return finishFollow(ctx, f, c, prog, createdRun(p, created), created.RunID, deadline, refresh)
+	return followRemote(ctx, c, prog, shown, created.RunID, deadline, interval)
 }
 
 // createdRun is the run as the create answer describes it, completed from the pipeline
@@ -115,72 +109,69 @@ func createdRun(p *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
 	return r
 }
 
-// finishFollow follows a run and turns its end into the exit code DESIGN.md gives. shown is
-// the state known before following (pi run: the create answer), or nil with only an id.
-func finishFollow(ctx context.Context, f *Factory, c *piapi.Client, prog render.Progress, shown *run.Run, id string, deadline time.Time, refresh time.Duration) error {
+// followRemote follows a run on the Pi API until it ends, --timeout (deadline) passes or
+// ctx is cancelled, and shows it: the end with its results, or nothing more when pi stops
+// following. shown is the state known before following (pi run: the create answer), or
+// nil with only an id.
+func followRemote(ctx context.Context, c *piapi.Client, prog render.Progress, shown *run.Run, id string, deadline time.Time, interval time.Duration) (runResult, error) {
 	if shown != nil {
 		prog.Start(shown)
 	}
-	// The deadline bounds every request of the follow (a GET that never answers), not just
-	// the waits between them.
 	fctx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		fctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	r, err := newFollower(c, prog, refresh, deadline).follow(fctx, shown, id)
-	hint := fmt.Sprintf("follow it with: pi runs get %s --wait", id)
+	r, err := c.Follow(fctx, id, shown, prog, piapi.FollowOptions{Interval: interval, Deadline: deadline})
+	if r == nil {
+		r = &run.Run{ID: id}
+	}
+	res := runResult{run: r, where: placeRemote}
 	switch {
-	case errors.Is(err, errFollowTimeout) || err != nil && ctx.Err() == nil && fctx.Err() != nil:
+	case errors.Is(err, piapi.ErrFollowTimeout) || err != nil && ctx.Err() == nil && fctx.Err() != nil:
 		prog.Stop()
-		fmt.Fprintf(f.IO.ErrOut, "timeout: run %s is still %s; %s\n", id, statusOf(r), hint)
-		return SilentExit(5)
+		res.how = outcomeTimeout
+		return res, nil
 	case ctx.Err() != nil:
 		prog.Stop()
-		fmt.Fprintf(f.IO.ErrOut, "interrupted: run %s goes on on the server; %s\n", id, hint)
-		return SilentExit(130)
+		res.how = outcomeInterrupted
+		return res, nil
 	case err != nil:
 		prog.Stop()
-		return err
+		return runResult{}, err
 	}
-	r = explainChildFailures(ctx, c, r)
-	if err := prog.Finish(r); err != nil {
-		return fmt.Errorf("write result: %w", err)
+	res.run = explainChildFailures(ctx, c, r)
+	if err := prog.Finish(res.run); err != nil {
+		return runResult{}, fmt.Errorf("write result: %w", err)
 	}
-	return exitForRun(r)
+	return res, nil
 }
 
-func statusOf(r *run.Run) string {
-	if r == nil {
-		return "unknown"
-	}
-	return string(r.Status)
-}
-
-// createFailed reports a run creation that did not get its answer: cut off by Ctrl-C (exit
-// 130) or --timeout (exit 5), else the API error (exit 4). Each says whether the run may
-// exist, which is known only when the request reached the server.
-func createFailed(f *Factory, ctx, createCtx context.Context, timeout time.Duration, err error) error {
+// createFailed is a run creation that did not get its answer: cut off by Ctrl-C or
+// --timeout (an outcome, whose message says whether the run may exist, which is known only
+// when the request reached the server), else the API error (exit 4).
+func createFailed(ctx, createCtx context.Context, timeout time.Duration, err error) (runResult, error) {
 	var st *piapi.StoppedError
-	mayExist := ""
+	note := ""
 	if errors.As(err, &st) && st.Last != nil {
 		if st.Last.MayExist {
-			mayExist = "; the run may have been created: check before running again"
+			note = "; the run may have been created: check before running again"
 		}
 		if st.Last.RequestID != "" {
-			mayExist = " (request id " + st.Last.RequestID + ")" + mayExist
+			note = " (request id " + st.Last.RequestID + ")" + note
 		}
 	}
+	res := runResult{where: placeCreating, timeout: timeout, note: note}
 	switch {
 	case ctx.Err() != nil:
-		fmt.Fprintf(f.IO.ErrOut, "interrupted while creating the run%s\n", mayExist)
-		return SilentExit(ExitInterrupted)
+		res.how = outcomeInterrupted
+		return res, nil
 	case createCtx.Err() != nil:
-		fmt.Fprintf(f.IO.ErrOut, "timeout: --timeout %s passed while creating the run%s\n", timeout, mayExist)
-		return SilentExit(ExitTimeout)
+		res.how = outcomeTimeout
+		return res, nil
 	}
-	return fmt.Errorf("create run: %w", err)
+	return runResult{}, fmt.Errorf("create run: %w", err)
 }
 
 // localOnlyNote says which steps set retry or timeout, which only the local engine

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/catalog"
-	"github.com/pi-cli/pi/internal/clock"
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
@@ -82,7 +82,11 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 			return err
 		}
 		if ok {
-			return followLocal(ctx, f, o, rec, deadline)
+			res, err := followLocal(ctx, f, o, rec, deadline)
+			if err != nil {
+				return err
+			}
+			return finish(f.IO, res, nil)
 		}
 	}
 	c, err := f.apiClient()
@@ -99,74 +103,80 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		if err := prog.Finish(r); err != nil {
 			return fmt.Errorf("write result: %w", err)
 		}
-		return exitForRun(r)
+		return finish(f.IO, runResult{run: r, where: placeRemote}, nil)
 	}
-	refresh := followRefresh(o.Format != render.FormatJSON)
+	interval := piapi.FollowInterval(o.Format != render.FormatJSON)
 	if o.Interval > 0 {
-		refresh = o.Interval
+		interval = o.Interval
 	}
-	return finishFollow(ctx, f, c, prog, nil, o.ID, deadline, refresh)
+	res, err := followRemote(ctx, c, prog, nil, o.ID, deadline, interval)
+	if err != nil {
+		return err
+	}
+	return finish(f.IO, res, nil)
 }
 
 // followLocal shows a run from the local records; with --wait, one that another pi process is
 // still executing is re-read until it ends. A run whose pi is gone will not end by itself:
 // it is shown as it was left, with how to resume it.
-func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) error {
-	r := rec.Run
+func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
 	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait, ShowAttempts: true}) // local: attempts known
-	interrupted := func(rec *store.Record) bool {
-		return !rec.Run.Status.Terminal() && parseOwner(rec.Owner).gone()
-	}
-	if o.Wait && !r.Status.Terminal() && !interrupted(rec) {
-		prog.Start(r)
-		for !r.Status.Terminal() && !interrupted(rec) {
-			wait := localPollInterval
-			if !deadline.IsZero() {
-				left := time.Until(deadline)
-				if left <= 0 {
-					prog.Stop()
-					fmt.Fprintf(f.IO.ErrOut, "timeout: local run %s is still %s\n", o.ID, r.Status)
-					return SilentExit(ExitTimeout)
-				}
-				wait = min(wait, left)
-			}
-			if err := clock.Sleep(ctx, nil, wait); err != nil {
-				prog.Stop()
-				return SilentExit(ExitInterrupted)
-			}
-			next, ok, err := o.LocalRun(o.ID)
-			if err != nil || !ok {
-				prog.Stop()
-				return fmt.Errorf("re-reading local run %s: %v", o.ID, err)
-			}
-			for _, e := range run.Diff(r, next.Run, time.Now()) {
-				prog.Event(e, next.Run)
-			}
-			rec, r = next, next.Run
+	res := runResult{run: rec.Run, where: placeWatched}
+	if o.Wait && !rec.Run.Status.Terminal() && !store.Interrupted(rec.Run.Status, rec.Owner) {
+		var err error
+		if rec, res.how, err = waitLocal(ctx, prog, o, rec, deadline); err != nil || res.how != outcomeEnded {
+			prog.Stop()
+			res.run = rec.Run
+			return res, err
 		}
 	}
+	r := rec.Run
+	res.run = r
 	shown := r
-	if interrupted(rec) && o.Format != render.FormatJSON && o.Format != render.FormatJSONL {
+	interrupted := store.Interrupted(r.Status, rec.Owner)
+	if interrupted && o.Format != render.FormatJSON && o.Format != render.FormatJSONL {
 		shown = render.Interrupted(r) // JSON keeps the record as it is
 	}
 	if err := prog.Finish(shown); err != nil {
-		return fmt.Errorf("write result: %w", err)
+		return runResult{}, fmt.Errorf("write result: %w", err)
 	}
-	if interrupted(rec) {
-		fmt.Fprintf(f.IO.ErrOut, "run %s was interrupted: its pi process %d is gone; continue it with: pi run --resume %s\n", o.ID, parseOwner(rec.Owner).pid, o.ID)
-		return SilentExit(ExitRunFailed)
+	if interrupted {
+		res.how, res.owner = outcomeOrphaned, rec.Owner.PID
 	}
-	return exitForRun(r)
+	return res, nil
 }
 
-// exitForRun is the exit code a run's state gives (DESIGN.md): 0 completed or not ended yet,
-// 1 failed, 3 cancelled.
-func exitForRun(r *run.Run) error {
-	switch r.Status {
-	case run.Failed:
-		return SilentExit(ExitRunFailed)
-	case run.Cancelled:
-		return SilentExit(ExitCancelled)
+// waitLocal re-reads a local run another pi process executes until it ends, its pi is
+// gone, the deadline passes or ctx is cancelled, showing each change; it returns the last
+// record read and how the wait ended.
+func waitLocal(ctx context.Context, prog render.Progress, o *runsGetOptions, rec *store.Record, deadline time.Time) (*store.Record, outcome, error) {
+	r := rec.Run
+	prog.Start(r)
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	for !r.Status.Terminal() && !store.Interrupted(r.Status, rec.Owner) {
+		wait := localPollInterval
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return rec, outcomeTimeout, nil
+			}
+			wait = min(wait, left)
+		}
+		tick.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return rec, outcomeInterrupted, nil
+		case <-tick.C:
+		}
+		next, ok, err := o.LocalRun(o.ID)
+		if err != nil || !ok {
+			return rec, outcomeEnded, fmt.Errorf("re-reading local run %s: %v", o.ID, err)
+		}
+		for _, e := range run.Diff(r, next.Run, time.Now()) {
+			prog.Event(e, next.Run)
+		}
+		rec, r = next, next.Run
 	}
-	return nil
+	return rec, outcomeEnded, nil
 }

@@ -87,7 +87,7 @@ continues it.`,
 
 // interruptedRun reports a run recorded in progress whose pi process is gone.
 func interruptedRun(r store.Summary) bool {
-	return !r.Status.Terminal() && parseOwner(r.Owner).gone()
+	return store.Interrupted(r.Status, r.Owner)
 }
 
 // listRun is a run of the list as render measures runs: its times and the span of its

@@ -72,7 +72,7 @@ func TestDiagnosticsColourAndSnippets(t *testing.T) {
 			if cmd == "validate" {
 				err = runValidate(&validateOptions{IO: ios, Files: []string{file}, Output: "text"})
 			} else {
-				err = runRun(t.Context(), f, &runOptions{File: file, Output: render.FormatTable, Local: cmd == "run --local"})
+				err = runRun(t.Context(), &runOptions{runDeps: f.runDeps(), File: file, Output: render.FormatTable, Local: cmd == "run --local"})
 			}
 			if exitCode(err) != ExitUsage {
 				t.Fatalf("%s: exit %d, want 2", cmd, exitCode(err))

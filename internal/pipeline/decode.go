@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pi-cli/pi/internal/backoff"
 )
 
 // fieldSet marks step fields whose decoding already reported a problem.
@@ -44,11 +42,10 @@ var (
 	retryKeys = []string{"max_attempts", "backoff"}
 )
 
-// Defaults of a retry block that leaves a field out (DESIGN.md "Engine semantics"): the
-// local engine's, which internal/backoff owns.
+// Defaults of a retry block that leaves a field out (DESIGN.md "Engine semantics").
 const (
-	DefaultMaxAttempts = backoff.StepAttempts
-	DefaultBackoff     = backoff.StepBase
+	DefaultMaxAttempts = 3
+	DefaultBackoff     = time.Second
 )
 
 // Limits on what decoding expands, so a hostile file (alias bombs, deep nesting) cannot
@@ -61,28 +58,14 @@ const (
 // The patterns are compiled on first use, so commands that never read a pipeline (pi
 // version, completion) pay nothing for them at start-up.
 var (
-	paramRef  = lazyRegexp{expr: `\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`}
-	paramOnly = lazyRegexp{expr: `^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`}
-	paramName = lazyRegexp{expr: `^[A-Za-z_][A-Za-z0-9_-]*$`}
-	yamlLine  = lazyRegexp{expr: `^(?:yaml: )?line (\d+): `}
+	paramRefPattern  = lazyRegexp(`\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`)
+	paramOnlyPattern = lazyRegexp(`^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`)
+	paramNamePattern = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	yamlLinePattern  = lazyRegexp(`^(?:yaml: )?line (\d+): `)
 )
 
-func paramRefPattern() *regexp.Regexp  { return paramRef.get() }
-func paramOnlyPattern() *regexp.Regexp { return paramOnly.get() }
-func paramNamePattern() *regexp.Regexp { return paramName.get() }
-func yamlLinePattern() *regexp.Regexp  { return yamlLine.get() }
-
-// lazyRegexp is a pattern compiled on first use. It is a plain value, so declaring one
-// allocates nothing at package initialisation (sync.OnceValue would).
-type lazyRegexp struct {
-	expr string
-	once sync.Once
-	re   *regexp.Regexp
-}
-
-func (l *lazyRegexp) get() *regexp.Regexp {
-	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
-	return l.re
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 // Parse decodes a pipeline file named name (used in diagnostics and as Pipeline.Name).

@@ -1,14 +1,9 @@
 package pipeline
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
-// stepRef is the server's grammar for an input_map value.
-var stepRef = lazyRegexp{expr: `^\$steps\.([^.]+)\.result(?:\.(.+))?$`}
-
-func refPattern() *regexp.Regexp { return stepRef.get() }
+// refPattern is the server's grammar for an input_map value.
+var refPattern = lazyRegexp(`^\$steps\.([^.]+)\.result(?:\.(.+))?$`)
 
 // Ref is a parsed input_map value: `$steps.<Step>.result[.<Path>]`.
 type Ref struct {

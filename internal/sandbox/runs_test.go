@@ -150,13 +150,11 @@ func TestRunStepWithInvalidInputFails(t *testing.T) {
 func TestRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sandbox.db")
 	open := func(latency time.Duration) (*Server, *client, func()) {
-		hs := httptest.NewUnstartedServer(nil)
-		s, err := New(Options{APIKey: testKey, DBPath: db, Latency: latency, PublicURL: "http://" + hs.Listener.Addr().String()})
+		s, err := New(Options{APIKey: testKey, DBPath: db, Latency: latency})
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs.Config.Handler = s
-		hs.Start()
+		hs := httptest.NewServer(s)
 		return s, &client{t: t, base: hs.URL, key: testKey}, func() {
 			s.Drain()
 			hs.Close()

@@ -110,14 +110,26 @@ func checkNotEmpty(path string) error {
 	return fmt.Errorf("runs database %s is empty (0 bytes) instead of a record of local runs: it was probably cut short (a full disk, a crash, a bad copy); move it aside and pi starts a new one", path)
 }
 
-// Retry runs op until it succeeds or fails for a reason a second try cannot change,
-// at most saveAttempts times, waiting a little longer each time (a locked or briefly full
-// database). It gives up early when ctx ends.
+// Retry runs op until it succeeds or fails for a reason a second try cannot change, at
+// most 4 times, waiting a little longer each time (50 ms, 200 ms, 800 ms: a locked or
+// briefly full database). It gives up early when ctx ends.
 func Retry(ctx context.Context, op func(context.Context) error) error {
+	return saveRetry.do(ctx, op)
+}
+
+// retryPolicy is how often Retry tries, and its first wait (then x4).
+type retryPolicy struct {
+	attempts int
+	wait     time.Duration
+}
+
+var saveRetry = retryPolicy{attempts: 4, wait: 50 * time.Millisecond}
+
+func (p retryPolicy) do(ctx context.Context, op func(context.Context) error) error {
 	var err error
-	wait := saveRetryWait
+	wait := p.wait
 	for attempt := 1; ; attempt++ {
-		if err = op(ctx); err == nil || attempt >= saveAttempts || !retryable(err) {
+		if err = op(ctx); err == nil || attempt >= p.attempts || !retryable(err) {
 			return err
 		}
 		t := time.NewTimer(wait)
@@ -130,16 +142,6 @@ func Retry(ctx context.Context, op func(context.Context) error) error {
 		wait *= 4
 	}
 }
-
-// busyTimeoutMS is how long a write waits for another process's lock before it fails
-// (tests shorten it).
-var busyTimeoutMS = 5000
-
-// How often Retry tries, and its first wait (then x4: 50 ms, 200 ms, 800 ms).
-var (
-	saveAttempts  = 4
-	saveRetryWait = 50 * time.Millisecond
-)
 
 func retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -38,15 +38,15 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer s.Close()
 	old, err := s.Get(ctx, "old")
-	if err != nil || old.Run.Status != "failed" || old.Owner != "" {
+	if err != nil || old.Run.Status != "failed" || old.Owner != (Owner{}) {
 		t.Fatalf("old run after migration: %+v, %v", old, err)
 	}
 	r := newRun("new")
-	if err := s.Create(ctx, Record{Run: r, File: "new.yaml", Owner: "host:42"}); err != nil {
+	if err := s.Create(ctx, Record{Run: r, File: "new.yaml", Owner: Owner{Host: "host", PID: 42}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Get(ctx, "new"); err != nil || got.Owner != "host:42" {
-		t.Fatalf("owner = %q, %v; want host:42", got.Owner, err)
+	if got, err := s.Get(ctx, "new"); err != nil || got.Owner != (Owner{Host: "host", PID: 42}) {
+		t.Fatalf("owner = %+v, %v; want host:42", got.Owner, err)
 	}
 }
 
@@ -91,7 +91,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 	}
 	r := got.Run
 	if r.Status != "failed" || got.File != "v3.yaml" || string(got.Pipeline) != "steps: [...]" || got.Params["k"] != "v" ||
-		got.Owner != "host:1" || r.Metadata["team"] != "ads" || len(r.Steps) != 2 {
+		got.Owner != (Owner{Host: "host", PID: 1}) || r.Metadata["team"] != "ads" || len(r.Steps) != 2 {
 		t.Fatalf("after migration: %+v %+v", got, r)
 	}
 	a, b := r.Steps[0], r.Steps[1]
@@ -111,7 +111,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 	}
 	// The migrated run takes new transitions like any other.
 	r.Steps[1].Status, r.Status = run.StepCompleted, run.Completed
-	if err := s.Save(ctx, run.Event{RunID: "v3", StepID: "b", Status: "completed"}, r); err != nil {
+	if err := s.SaveEvents(ctx, "v3", []run.Event{stepEvent(r, "b"), {RunID: "v3", Status: "completed"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Get(ctx, "v3"); err != nil || got.Run.Steps[1].Status != run.StepCompleted || got.Run.Status != run.Completed {

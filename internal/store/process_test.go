@@ -36,12 +36,12 @@ func TestStoreChildProcess(t *testing.T) {
 		}
 		for _, st := range []run.StepStatus{run.StepQueued, run.StepProcessing, run.StepCompleted} {
 			r.Steps[0].Status = st
-			if err := s.Save(ctx, run.Event{RunID: r.ID, StepID: "a", Status: string(st)}, r); err != nil {
+			if err := s.SaveEvents(ctx, r.ID, []run.Event{stepEvent(r, "a")}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		r.Status = run.Completed
-		if err := s.Save(ctx, run.Event{RunID: r.ID, Status: string(run.Completed)}, r); err != nil {
+		if err := s.SaveEvents(ctx, r.ID, []run.Event{{RunID: r.ID, Status: string(run.Completed)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -20,6 +20,17 @@ func newRun(id string) *run.Run {
 	}}
 }
 
+// stepEvent is the event of r's step id in its current state, as the engine makes it.
+func stepEvent(r *run.Run, id string) run.Event {
+	for i := range r.Steps {
+		if r.Steps[i].ID == id {
+			cp := r.Steps[i]
+			return run.Event{RunID: r.ID, StepID: id, Status: string(cp.Status), Step: &cp, Index: i}
+		}
+	}
+	panic("no step " + id)
+}
+
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "pi", "runs.db"))
@@ -33,7 +44,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	r.Steps[0] = run.Step{ID: "a", Action: "shell.run", Status: run.StepCompleted, JobID: "j1", Attempts: 2, Result: map[string]any{"x": 1.0}}
 	r.Status = run.Completed
-	if err := s.Save(ctx, run.Event{RunID: "r1", StepID: "a", Status: "completed"}, r); err != nil {
+	if err := s.SaveEvents(ctx, "r1", []run.Event{stepEvent(r, "a")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, "r1", run.Completed); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, "r1")
@@ -74,7 +88,7 @@ func TestConcurrentWriters(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := s.Save(ctx, run.Event{RunID: r.ID, Status: "completed"}, r); err != nil {
+				if err := s.SaveEvents(ctx, r.ID, []run.Event{{RunID: r.ID, Status: "completed"}}); err != nil {
 					errs <- err
 					return
 				}

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// openStore opens the local runs database, only for the commands that need it.
+func openStore(ctx context.Context, f *Factory) (*store.Store, error) {
+	path, err := store.DefaultPath(f.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path)
+}
+
+// remoteRunGetter reads a run from the Pi API, for commands that take a run id which is
+// not one of this machine's local runs.
+func remoteRunGetter(f *Factory) func(ctx context.Context, id string) (*run.Run, error) {
+	return func(ctx context.Context, id string) (*run.Run, error) {
+		c, err := f.apiClient()
+		if err != nil {
+			return nil, &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", id, err)}
+		}
+		r, err := c.GetRun(ctx, id, false, 0)
+		if err != nil {
+			return nil, fmt.Errorf("get run %s: %w", id, err)
+		}
+		return r, nil
+	}
+}
+
+func localRunLookup(ctx context.Context, f *Factory) func(id string) (*store.Record, bool, error) {
+	return func(id string) (*store.Record, bool, error) {
+		path, err := store.DefaultPath(f.Getenv)
+		if err != nil {
+			return nil, false, nil
+		}
+		if _, err := os.Stat(path); err != nil {
+			return nil, false, nil
+		}
+		st, err := store.Open(ctx, path)
+		if err != nil {
+			return nil, false, err
+		}
+		defer st.Close()
+		rec, err := st.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return rec, true, nil
+	}
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"sync"
+	"time"
+)
+
+// GroupCommit hands the items given to Add to commit in batches, on a goroutine of its own,
+// one batch at a time and in order: a batch is what arrives within window after its first
+// item (all that is queued when window is 0), or until Close. Add never waits for a commit,
+// so a producer (the engine's observer, a server's handler) is never held by the disk;
+// commit pays one transaction per batch instead of one per item.
+type GroupCommit[T any] struct {
+	window time.Duration
+	commit func(batch []T)
+
+	mu     sync.Mutex
+	queue  []T
+	spare  []T // the last batch's array, reused for the next queue
+	closed bool
+
+	wake  chan struct{}
+	ended chan struct{} // closed by Close: flush at once
+	done  chan struct{} // closed when the last batch is committed
+}
+
+// NewGroupCommit starts the goroutine that calls commit. The batch commit receives is
+// reused once commit returns: commit must not keep it.
+func NewGroupCommit[T any](window time.Duration, commit func(batch []T)) *GroupCommit[T] {
+	g := &GroupCommit[T]{window: window, commit: commit,
+		wake: make(chan struct{}, 1), ended: make(chan struct{}), done: make(chan struct{})}
+	go g.loop()
+	return g
+}
+
+// Add queues item for the next batch. It reports false, and queues nothing, after Close.
+func (g *GroupCommit[T]) Add(item T) bool {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return false
+	}
+	g.queue = append(g.queue, item)
+	first := len(g.queue) == 1
+	g.mu.Unlock()
+	if first {
+		// The loop takes the whole queue when it wakes: it needs waking only when the
+		// queue was empty, not at every item.
+		g.signal()
+	}
+	return true
+}
+
+// Close commits what is queued, stops the goroutine and waits for it.
+func (g *GroupCommit[T]) Close() {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		<-g.done
+		return
+	}
+	g.closed = true
+	g.mu.Unlock()
+	close(g.ended)
+	g.signal()
+	<-g.done
+}
+
+func (g *GroupCommit[T]) signal() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (g *GroupCommit[T]) loop() {
+	defer close(g.done)
+	var window *time.Timer
+	if g.window > 0 {
+		window = time.NewTimer(g.window)
+		defer window.Stop()
+	}
+	for {
+		<-g.wake
+		if window != nil {
+			window.Reset(g.window)
+			select {
+			case <-window.C:
+			case <-g.ended:
+			}
+		}
+		g.mu.Lock()
+		batch, closed := g.queue, g.closed
+		g.queue, g.spare = g.spare[:0], batch
+		g.mu.Unlock()
+		if len(batch) > 0 {
+			g.commit(batch)
+			clear(batch) // what the items point to may be collected
+		}
+		if closed {
+			return
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// Record is a stored run: the pipeline as run and its latest state.
+type Record struct {
+	Run      *run.Run
+	File     string
+	Pipeline []byte            // the pipeline file's bytes as run
+	Params   map[string]string // -p overrides
+	// Owner is the pi process executing the run, so a resume can tell a run that is still
+	// going from one whose pi was killed; zero when none (a finished run, or a record of an
+	// older version).
+	Owner Owner
+	// ownerText is the owner as Get read it, which Claim compares.
+	ownerText string
+}
+
+// Create saves a new run, or replaces the record of a resumed one (keeping its events):
+// the runs row, the pipeline file and the run's steps, each step in a row of its own that
+// later batches update in place.
+func (s *Store) Create(ctx context.Context, rec Record) error {
+	fail := func(err error) error { return fmt.Errorf("saving run %s in %s: %w", rec.Run.ID, s.path, err) }
+	params, err := json.Marshal(rec.Params)
+	if err != nil {
+		return fmt.Errorf("encoding params: %w", err)
+	}
+	doc := *rec.Run
+	doc.Steps = nil
+	rj, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encoding run: %w", err)
+	}
+	if rec.Pipeline == nil {
+		rec.Pipeline = []byte{}
+	}
+	created := rec.Run.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	st, err := s.prepared()
+	if err != nil {
+		return fail(err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner)
+		VALUES(?,?,x'',?,?,?,?,'',?)
+		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
+		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
+		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner)); err != nil {
+		return fail(err)
+	}
+	// The pipeline is the same file on a resume: it is written once.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO run_docs(run_id, pipeline, run_json) VALUES(?,?,?)
+		ON CONFLICT(run_id) DO UPDATE SET run_json=excluded.run_json`, rec.Run.ID, rec.Pipeline, string(rj)); err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id=?`, rec.Run.ID); err != nil {
+		return fail(err)
+	}
+	ins := tx.StmtContext(ctx, st.insertStep)
+	defer ins.Close()
+	for i := range rec.Run.Steps {
+		step := &rec.Run.Steps[i]
+		deps, err := json.Marshal(step.DependsOn)
+		if err != nil {
+			return fmt.Errorf("encoding step %s: %w", step.ID, err)
+		}
+		res, err := resultText(step.Result)
+		if err != nil {
+			return fmt.Errorf("encoding step %s: %w", step.ID, err)
+		}
+		if _, err := ins.ExecContext(ctx, rec.Run.ID, i, step.ID, step.Action, string(deps), string(step.Status),
+			step.Attempts, step.JobID, step.Error, msOf(step.StartedAt), msOf(step.CompletedAt), res); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	s.forgetSeq(rec.Run.ID)
+	return nil
+}
+
+// ownerText is an owner as the runs row stores it: "" for none.
+func ownerText(o Owner) string {
+	if o.PID <= 0 {
+		return ""
+	}
+	return o.String()
+}
+
+// Get loads a run with its pipeline. An unknown id gives ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
+	var rec Record
+	var params, status, owner string
+	var rj sql.NullString
+	var created, updated int64
+	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner
+		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
+		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
+	}
+	rec.ownerText = owner
+	rec.Owner, _ = ParseOwner(owner)
+	if err := json.Unmarshal([]byte(params), &rec.Params); err != nil {
+		return nil, fmt.Errorf("run %s in %s: params: %w", id, s.path, err)
+	}
+	rec.Run = new(run.Run)
+	if rj.Valid {
+		if err := json.Unmarshal([]byte(rj.String), rec.Run); err != nil {
+			return nil, fmt.Errorf("run %s in %s: %w", id, s.path, err)
+		}
+	}
+	rec.Run.ID = id
+	if rec.Run.Steps, err = readSteps(ctx, s.db, id); err != nil {
+		return nil, fmt.Errorf("reading run %s from %s: %w", id, s.path, err)
+	}
+	rec.Run.Status = run.Status(status)
+	rec.Run.CreatedAt = time.UnixMilli(created)
+	rec.Run.UpdatedAt = time.UnixMilli(updated)
+	return &rec, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result
+		FROM run_steps WHERE run_id=? ORDER BY idx`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	steps := []run.Step{}
+	var results resultCache
+	for rows.Next() {
+		var (
+			st               run.Step
+			deps, status     string
+			res              sql.NullString
+			started, stopped int64
+		)
+		if err := rows.Scan(&st.ID, &st.Action, &deps, &status, &st.Attempts, &st.JobID, &st.Error, &started, &stopped, &res); err != nil {
+			return nil, err
+		}
+		st.Status = run.StepStatus(status)
+		st.StartedAt, st.CompletedAt = timeOfMs(started), timeOfMs(stopped)
+		if st.DependsOn, err = decodeIDs(deps); err != nil {
+			return nil, fmt.Errorf("step %s: depends_on: %w", st.ID, err)
+		}
+		if res.Valid {
+			if st.Result, err = results.decode(res.String); err != nil {
+				return nil, fmt.Errorf("step %s: result: %w", st.ID, err)
+			}
+		}
+		steps = append(steps, st)
+	}
+	return steps, rows.Err()
+}
+
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func timeOfMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// resultText is a step result as stored: JSON, or NULL for none.
+func resultText(res map[string]any) (any, error) {
+	if res == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// decodeIDs decodes a stored depends_on list: a JSON list of step ids, read without
+// encoding/json when no id needs an escape (a run of 100,000 steps has as many lists).
+func decodeIDs(text string) ([]string, error) {
+	switch text {
+	case "null", "[]":
+		return nil, nil
+	}
+	if inner, ok := strings.CutPrefix(text, `["`); ok && !strings.ContainsAny(text, `\`) {
+		if inner, ok = strings.CutSuffix(inner, `"]`); ok {
+			return strings.Split(inner, `","`), nil
+		}
+	}
+	var ids []string
+	err := json.Unmarshal([]byte(text), &ids)
+	return ids, err
+}
+
+// resultCache decodes step results, once per distinct short text: the steps of a big run
+// mostly have the same few results ({"exit_code":0,"stderr":"","stdout":""}), and a result
+// is never changed once set (run.Run.Clone shares them too), so identical texts may share
+// one decoded map.
+type resultCache struct {
+	seen map[string]map[string]any
+}
+
+const (
+	resultCacheText = 256  // longer texts are decoded each time
+	resultCacheSize = 1024 // distinct texts kept
+)
+
+func (c *resultCache) decode(text string) (map[string]any, error) {
+	if m, ok := c.seen[text]; ok {
+		return m, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(text), &m); err != nil {
+		return nil, err
+	}
+	if len(text) <= resultCacheText && len(c.seen) < resultCacheSize {
+		if c.seen == nil {
+			c.seen = make(map[string]map[string]any)
+		}
+		c.seen[text] = m
+	}
+	return m, nil
+}
