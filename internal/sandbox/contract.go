@@ -87,15 +87,29 @@ func sourceError(a *catalog.Action, code string) *apiError {
 
 // fakeResults finish a completed job of each Pi action's job type: the simulated work. A
 // new action needs its entry here (a test checks every Pi action of the catalog has one).
-var fakeResults = map[string]func(s *Server, j *jobRec){
-	catalog.JobBrandExtraction: func(s *Server, j *jobRec) {
+// A slice, not a map: a map literal would be built at every pi start.
+var fakeResults = []struct {
+	jobType string
+	finish  func(s *Server, j *jobRec)
+}{
+	{catalog.JobBrandExtraction, func(s *Server, j *jobRec) {
 		brand := brandID(j.Input)
 		j.Payload = map[string]any{"phase": jobCompleted, "brand_id": brand}
 		j.ResultURL = "brands/" + brand
-	},
-	catalog.JobAdGeneration:   adResult,
-	catalog.JobAdEdit:         adResult,
-	catalog.JobAdLocalization: adResult,
+	}},
+	{catalog.JobAdGeneration, adResult},
+	{catalog.JobAdEdit, adResult},
+	{catalog.JobAdLocalization, adResult},
+}
+
+// fakeResult is the simulated work of a job type (nil for a type it does not know).
+func fakeResult(jobType string) func(s *Server, j *jobRec) {
+	for _, f := range fakeResults {
+		if f.jobType == jobType {
+			return f.finish
+		}
+	}
+	return nil
 }
 
 func adResult(s *Server, j *jobRec) {

@@ -221,13 +221,13 @@ func TestSandboxCoversTheCatalog(t *testing.T) {
 		if r := c.do("POST", a.Endpoint, map[string]any{}); r.status != http.StatusBadRequest || r.errCode(t) != "invalid_request_body" {
 			t.Errorf("%s: POST %s gave %d %s", a.Name, a.Endpoint, r.status, r.raw)
 		}
-		if _, ok := fakeResults[a.JobType]; !ok {
+		if fakeResult(a.JobType) == nil {
 			t.Errorf("%s: no fake result for %s", a.Name, a.JobType)
 		}
 	}
 	var fakes []string
-	for typ := range fakeResults {
-		fakes = append(fakes, typ)
+	for _, f := range fakeResults {
+		fakes = append(fakes, f.jobType)
 	}
 	sort.Strings(types)
 	sort.Strings(fakes)

@@ -167,7 +167,7 @@ func (s *Server) finishLocked(j *jobRec) {
 		return
 	}
 	j.Status = jobCompleted
-	fakeResults[j.Type](s, j)
+	fakeResult(j.Type)(s, j)
 }
 
 // brandID derives the brand from what it is extracted from: the same url (or the same
