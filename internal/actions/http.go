@@ -69,7 +69,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 		return nil, engine.Transient(fmt.Errorf("http.request: %s %s: %w", hr.Method, url, err))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
+	raw, truncated, err := readCapped(resp.Body)
 	if err != nil {
 		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %w", url, err))
 	}
@@ -79,10 +79,13 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	}
 	res := map[string]any{"status": resp.StatusCode, "headers": headers}
 	var js any
-	if strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(raw, &js) == nil {
+	if !truncated && strings.Contains(resp.Header.Get("Content-Type"), "json") && json.Unmarshal(raw, &js) == nil {
 		res["json"] = js
 	} else {
 		res["body"] = string(raw)
+	}
+	if truncated {
+		res["truncated"] = true // as shell.run says it: the body is its first MaxOutput bytes
 	}
 	if expectedStatus(in["expect_status"], resp.StatusCode) {
 		return res, nil
@@ -92,6 +95,17 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: piapi.ParseRetryAfter(resp.Header.Get("Retry-After")), Result: res}
 	}
 	return nil, &engine.StepError{Err: err, Result: res}
+}
+
+// readCapped reads the first MaxOutput bytes of r. One byte past the cap tells a cut body
+// from one of exactly MaxOutput bytes; the rest is never read (a body that never ends
+// costs nothing more).
+func readCapped(r io.Reader) (body []byte, truncated bool, err error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxOutput+1))
+	if len(raw) > MaxOutput {
+		return raw[:MaxOutput], true, err
+	}
+	return raw, false, err
 }
 
 func expectedStatus(want any, got int) bool {

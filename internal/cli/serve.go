@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,6 +32,8 @@ type serveOptions struct {
 	ErrorRate   float64
 	RateLimit   int
 	AllowRemote bool
+	// PublicURL is --public-url: the origin of the ads' image URLs; "" takes the listener's.
+	PublicURL string
 
 	// handling, when set, is called as each request reaches the server's handler (tests use
 	// it to know a request is in flight, not just sent).
@@ -87,6 +91,7 @@ listen on --addr (a port in use) or open --db.`,
 	fl.Float64Var(&opts.ErrorRate, "error-rate", 0, "share of requests answered 503 (0..1)")
 	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per second allowed, then 429 with Retry-After (0: no limit)")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow listening on a non-loopback address")
+	fl.StringVar(&opts.PublicURL, "public-url", "", "the origin clients reach the server at, for the images' URLs (default: the listening address; this machine's name on 0.0.0.0)")
 	return cmd
 }
 
@@ -116,7 +121,38 @@ func checkServeOptions(o *serveOptions) error {
 	if o.RateLimit < 0 {
 		return UsageErrorf("--rate-limit must be 0 (no limit) or more (got %d)", o.RateLimit)
 	}
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
+			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			return UsageErrorf("--public-url %q: want an origin such as http://sandbox.internal:8080 (http or https, a host, no path)", o.PublicURL)
+		}
+		o.PublicURL = u.Scheme + "://" + u.Host
+	}
 	return nil
+}
+
+// imageOrigin is the origin of the images' URLs: --public-url, else the listener's
+// address; on every interface (0.0.0.0, ::) this machine's name with the listener's port.
+// Never a request's Host header: any client could choose it, and every later image URL
+// would point where it said.
+func imageOrigin(public string, ln net.Listener) string {
+	if public != "" {
+		return public
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if !addr.IP.IsUnspecified() {
+		return "http://" + addr.String()
+	}
+	return "http://" + net.JoinHostPort(serveHostname(), strconv.Itoa(addr.Port))
+}
+
+// serveHostname is this machine's name, or localhost when it has none.
+func serveHostname() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
 }
 
 func isLoopback(host string) bool {
@@ -151,10 +187,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("listen on %s: %w (is another server using the port? try --addr 127.0.0.1:0)", o.Addr, err)}
 	}
 	url := "http://" + ln.Addr().String()
-	public := url
-	if ln.Addr().(*net.TCPAddr).IP.IsUnspecified() {
-		public = "" // every interface: the images' origin is the one clients use
-	}
+	public := imageOrigin(o.PublicURL, ln)
 	s, err := sandbox.New(sandbox.Options{
 		APIKey: key, DBPath: db, Latency: o.Latency, FailRate: o.FailRate, FailFirst: o.FailFirst,
 		ErrorRate: o.ErrorRate, RateLimit: o.RateLimit, Logger: o.ErrOut, PublicURL: public,
@@ -169,6 +202,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		fmt.Fprintf(o.ErrOut, "api key: %s\n", key)
 	}
 	fmt.Fprintf(o.ErrOut, "database: %s\n", db)
+	fmt.Fprintf(o.ErrOut, "images: %s/files/ (--public-url sets the origin)\n", public)
 	fmt.Fprintf(o.ErrOut, "use it: export PI_BASE_URL=%s PI_API_KEY=<the key>\n", url)
 
 	var handler http.Handler = s

@@ -35,13 +35,13 @@ type edge struct{ Path string }
 
 // layout places the steps by the pipeline's own layers (pipeline.Layers: the one graph
 // code of pi), each layer a column, and draws an edge from every dependency to its step.
-func layout(r *run.Run, anchors map[string]string) graph {
+func layout(r *run.Run, anchors map[string]string, steps map[string]*run.Step) graph {
 	p := &pipeline.Pipeline{}
 	for i := range r.Steps {
 		p.Steps = append(p.Steps, pipeline.Step{ID: r.Steps[i].ID, DependsOn: r.Steps[i].DependsOn})
 	}
 	layers := p.Layers()
-	pos := map[string][2]int{}
+	pos := make(map[string][2]int, len(r.Steps))
 	var g graph
 	rows := 0
 	for _, l := range layers {
@@ -55,7 +55,7 @@ func layout(r *run.Run, anchors map[string]string) graph {
 		for k, id := range l {
 			x, y := pad+c*(nodeW+colGap), top+k*(nodeH+rowGap)
 			pos[id] = [2]int{x, y}
-			s := r.Step(id)
+			s := steps[id]
 			word := stepStatus(r, s)
 			g.Nodes = append(g.Nodes, node{X: x, Y: y, Anchor: anchors[id], Label: clip(id, maxLabel),
 				Title: id + " (" + s.Action + "): " + word, Action: clip(s.Action, 28) + " · " + word, Class: statusClass(word)})

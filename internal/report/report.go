@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pi-cli/pi/internal/download"
@@ -32,7 +34,17 @@ import (
 //go:embed report.html.tmpl
 var pageSource string
 
-var page = template.Must(template.New("report").Parse(pageSource))
+var (
+	pageOnce sync.Once
+	page     *template.Template
+)
+
+// pageTemplate is the page's template, parsed on first use: only pi runs report pays for
+// it, not every pi process at start-up.
+func pageTemplate() *template.Template {
+	pageOnce.Do(func() { page = template.Must(template.New("report").Parse(pageSource)) })
+	return page
+}
 
 // Input is what a step was given: its input and its input_map (from the pipeline file; the
 // API does not return them).
@@ -71,7 +83,7 @@ func Write(w io.Writer, r *run.Run, opts Options) (warnings []string, err error)
 	}
 	v := build(r, opts, embedded)
 	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
+	if err := pageTemplate().Execute(&buf, v); err != nil {
 		return warnings, fmt.Errorf("report: %w", err)
 	}
 	_, err = w.Write(buf.Bytes())
@@ -139,9 +151,11 @@ func timeText(t time.Time) string {
 }
 
 func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
-	anchors := map[string]string{}
+	// Steps are indexed once: the graph and the images look steps up by id, and a scan
+	// per lookup made the page of 100,000 steps take minutes.
+	anchors := make(map[string]string, len(r.Steps))
 	for i := range r.Steps {
-		anchors[r.Steps[i].ID] = fmt.Sprintf("step-%d", i+1)
+		anchors[r.Steps[i].ID] = "step-" + strconv.Itoa(i+1)
 	}
 	counts := map[string]int{}
 	v := view{
@@ -199,7 +213,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[w], w))
 	}
 	v.Counts = strings.Join(parts, ", ")
-	v.Graph = layout(r, anchors)
+	v.Graph = layout(r, anchors, stepIndex(r))
 	return v
 }
 
@@ -272,6 +286,18 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
+// stepIndex maps each step id of r to its step (the first, should an id repeat, as
+// run.Step finds it).
+func stepIndex(r *run.Run) map[string]*run.Step {
+	idx := make(map[string]*run.Step, len(r.Steps))
+	for i := range r.Steps {
+		if _, dup := idx[r.Steps[i].ID]; !dup {
+			idx[r.Steps[i].ID] = &r.Steps[i]
+		}
+	}
+	return idx
+}
+
 // embeddedImage is a downloaded image as a data URL.
 type embeddedImage struct {
 	src  template.URL
@@ -280,7 +306,13 @@ type embeddedImage struct {
 
 // embeddable are the image types a data URL may carry: raster images only (an SVG is a
 // document).
-var embeddable = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+func embeddable(contentType string) bool {
+	switch contentType {
+	case "image/png", "image/jpeg", "image/gif", "image/webp":
+		return true
+	}
+	return false
+}
 
 // loadImages reads the images a download directory holds for r: only files its manifest
 // lists for this run, whose bytes still have the manifest's sha256.
@@ -301,8 +333,9 @@ func loadImages(r *run.Run, dir string) (map[string]embeddedImage, []string, err
 	out := map[string]embeddedImage{}
 	var warns []string
 	total := 0
+	steps := stepIndex(r)
 	for _, f := range m.Files {
-		if r.Step(f.Step) == nil {
+		if _, ok := steps[f.Step]; !ok {
 			continue
 		}
 		name := filepath.Join(dir, filepath.Base(f.File))
@@ -321,8 +354,8 @@ func loadImages(r *run.Run, dir string) (map[string]embeddedImage, []string, err
 			continue
 		}
 		ct := f.ContentType
-		if !embeddable[ct] {
-			if ct = httpSniff(b); !embeddable[ct] {
+		if !embeddable(ct) {
+			if ct = httpSniff(b); !embeddable(ct) {
 				warns = append(warns, fmt.Sprintf("%s: %s is not a PNG, JPEG, GIF or WebP image; not embedded", f.Step, name))
 				continue
 			}

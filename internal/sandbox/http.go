@@ -95,7 +95,6 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
 	w.Header().Set("X-Request-Id", id)
 	defer s.logRequest(r, w, id, start)
-	s.learnBase(r)
 	if strings.HasPrefix(r.URL.Path, filesPrefix) {
 		// The public bucket: no key, no rate limit, no envelope.
 		s.serveFile(w, r)

@@ -10,7 +10,6 @@ import (
 	"image/png"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,34 +30,14 @@ func (s *Server) imageURL(org, jobID string) string {
 	return s.filesBase() + filesPrefix + "campaigns/" + org + "/" + jobID + ".png"
 }
 
-// filesBase is the origin images are served from: Options.PublicURL, else the origin the
-// first request was sent to (a server behind httptest or listening on every interface
-// cannot know its own address otherwise).
+// filesBase is the origin images are served from: Options.PublicURL (pi serve gives its
+// listener's address or --public-url). Never a request's Host: any client could choose
+// it, and every later image URL would point where it said.
 func (s *Server) filesBase() string {
 	if s.opts.PublicURL != "" {
 		return strings.TrimSuffix(s.opts.PublicURL, "/")
 	}
-	if b := s.seenBase.Load(); b != nil {
-		return *b
-	}
 	return "http://127.0.0.1"
-}
-
-// learnBase records the origin of r when the server was not told its public URL.
-func (s *Server) learnBase(r *http.Request) {
-	if s.opts.PublicURL != "" || s.seenBase.Load() != nil || r.Host == "" {
-		return
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u, err := url.Parse(scheme + "://" + r.Host)
-	if err != nil || u.Host != r.Host || u.User != nil || u.Path != "" || u.Hostname() == "" {
-		return
-	}
-	base := scheme + "://" + r.Host
-	s.seenBase.CompareAndSwap(nil, &base)
 }
 
 // ownImagesAsHTTPS is input with every URL of this server's own images written as https,

@@ -8,8 +8,10 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fetch GETs url with no Authorization header, as a client of the public bucket does.
@@ -279,5 +281,39 @@ func TestOwnImagesPassTheHTTPSRule(t *testing.T) {
 	}}))
 	if br := r.Step("br"); br.Status != "completed" {
 		t.Errorf("br: %s %s", br.Status, br.Error)
+	}
+}
+
+// A request's Host never chooses the images' origin: a forged one sent first (without a
+// key) leaves image URLs on the configured origin, or on the default when none is.
+func TestImageOriginIgnoresHost(t *testing.T) {
+	for _, public := range []string{"http://sandbox.test:8080", ""} {
+		s, err := New(Options{APIKey: testKey, Latency: 10 * time.Millisecond, PublicURL: public})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s)
+		c := &client{t: t, base: hs.URL, key: testKey}
+		req, _ := http.NewRequest("GET", c.base+"/api/v1/runs/f027a242-df39-44cb-943a-c9d220ddaebd", nil)
+		req.Host = "evil.example:666"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "x"})
+		d := c.waitJob(id, "").data()
+		want := public
+		if want == "" {
+			want = "http://127.0.0.1"
+		}
+		if u, _ := d["result_url"].(string); !strings.HasPrefix(u, want+"/files/") {
+			t.Errorf("PublicURL %q: result_url %q, want it under %s", public, u, want)
+		}
+		s.Drain()
+		hs.Close()
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -150,11 +150,13 @@ func TestRunStepWithInvalidInputFails(t *testing.T) {
 func TestRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "sandbox.db")
 	open := func(latency time.Duration) (*Server, *client, func()) {
-		s, err := New(Options{APIKey: testKey, DBPath: db, Latency: latency})
+		hs := httptest.NewUnstartedServer(nil)
+		s, err := New(Options{APIKey: testKey, DBPath: db, Latency: latency, PublicURL: "http://" + hs.Listener.Addr().String()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs := httptest.NewServer(s)
+		hs.Config.Handler = s
+		hs.Start()
 		return s, &client{t: t, base: hs.URL, key: testKey}, func() {
 			s.Drain()
 			hs.Close()

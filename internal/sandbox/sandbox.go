@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -56,7 +55,7 @@ type Options struct {
 	// Now is the clock of timestamps (default time.Now).
 	Now func() time.Time
 	// PublicURL is the origin the ads' images are served from (under /files/), e.g.
-	// http://127.0.0.1:8080; empty means the origin of the first request.
+	// http://127.0.0.1:8080; empty means http://127.0.0.1 (requests never choose it).
 	PublicURL string
 }
 
@@ -89,9 +88,6 @@ type Server struct {
 	idem   idemStore
 	// draining is closed when the server stops: open long-polls answer at once.
 	draining chan struct{}
-	// seenBase is the origin of the first request, the images' origin when
-	// Options.PublicURL is empty.
-	seenBase atomic.Pointer[string]
 	images   imageCache
 
 	ctx     context.Context // cancelled by Close: stops runs and job timers

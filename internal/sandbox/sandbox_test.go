@@ -43,11 +43,17 @@ func newTestServer(t *testing.T, opts Options) (*Server, *client) {
 	if opts.Latency == 0 {
 		opts.Latency = 10 * time.Millisecond
 	}
+	hs := httptest.NewUnstartedServer(nil)
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://" + hs.Listener.Addr().String()
+	}
 	s, err := New(opts)
 	if err != nil {
+		hs.Close()
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s)
+	hs.Config.Handler = s
+	hs.Start()
 	t.Cleanup(func() {
 		s.Drain()
 		hs.Close()
