@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,9 +9,13 @@ import (
 	"io"
 	"math/big"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // jsonAnnotation marks a command that always prints JSON (pi schema), so --jq applies
@@ -23,11 +27,25 @@ const jsonAnnotation = "pi/json"
 // it happens) is run through the expression; a string result is printed raw, any other as
 // compact JSON, one per line. Filtering stdout as a stream is the one place every command's
 // JSON passes, however the command writes it.
+//
+// A filter is a program, and may never end (repeat(.), range(1e9)): it runs under the
+// command's context (Ctrl-C, SIGTERM) and its --timeout, its results are written as they
+// come, and what it prints is capped at jqMaxOutput.
 type jqFilter struct {
-	code *gojq.Code
-	pw   *io.PipeWriter
-	done chan error
+	code    *gojq.Code
+	pw      *io.PipeWriter
+	done    chan error
+	stop    context.CancelFunc
+	timeout time.Duration // the command's --timeout, to name it when it passes
+	max     int64         // bytes the filter may print
 }
+
+// jqMaxOutput is what --jq prints at most: 256 MiB, far more than the JSON of a
+// 100,000-step run, and an end to a filter that generates without end.
+const jqMaxOutput = 256 << 20
+
+// jqFlushDelay is how long a result may wait in the output buffer before it is written.
+const jqFlushDelay = 20 * time.Millisecond
 
 // compileJQ parses and compiles a jq expression; the error is a usage error (exit 2).
 func compileJQ(expr string) (*gojq.Code, error) {
@@ -44,8 +62,9 @@ func compileJQ(expr string) (*gojq.Code, error) {
 
 // startJQ checks --jq against the command (it needs -o json or jsonl, or a command that
 // only prints JSON), compiles it before the command sends anything, and routes stdout
-// through the filter until finishJQ.
-func (f *Factory) startJQ(cmd *cobra.Command) error {
+// through the filter until finishJQ. The filter runs under ctx (the command's signals)
+// and the command's --timeout, counted from now.
+func (f *Factory) startJQ(ctx context.Context, cmd *cobra.Command) error {
 	if cmd.Annotations[jsonAnnotation] == "" {
 		out := cmd.Flags().Lookup("output")
 		if out == nil {
@@ -59,80 +78,204 @@ func (f *Factory) startJQ(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	j := &jqFilter{code: code, done: make(chan error, 1), max: f.jqMaxOutput}
+	if j.max <= 0 {
+		j.max = jqMaxOutput
+	}
+	if fl := cmd.Flags().Lookup("timeout"); fl != nil && fl.Changed {
+		if d, err := time.ParseDuration(fl.Value.String()); err == nil && d > 0 {
+			j.timeout = d
+			ctx, j.stop = context.WithTimeout(ctx, d)
+		}
+	}
+	if j.stop == nil {
+		ctx, j.stop = context.WithCancel(ctx)
+	}
 	pr, pw := io.Pipe()
-	j := &jqFilter{code: code, pw: pw, done: make(chan error, 1)}
+	j.pw = pw
 	dst := f.IO.Out
 	f.IO.Out = pw
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	go func() {
 		err := j.filter(ctx, pr, dst)
-		if err != nil {
-			// Keep reading, so the command is never blocked on a stdout nobody reads.
-			_, _ = io.Copy(io.Discard, pr)
-		}
+		// Keep reading, so the command is never blocked on a stdout nobody reads.
+		_, _ = io.Copy(io.Discard, pr)
 		j.done <- err
 	}()
 	f.jq = j
 	return nil
 }
 
-// finishJQ ends the filtering once the command returned: the rest of its stdout is
-// filtered and the filter's error (bad JSON, a runtime error of the expression) returned.
-func (f *Factory) finishJQ() error {
+// finishJQ ends the filtering once the command returned with cmdErr, and says how pi
+// ends: the rest of its stdout is filtered first. A filter stopped by Ctrl-C or SIGTERM
+// ends pi with 130 and one stopped by --timeout with 5, as the command would have; a
+// filter that failed (a runtime error, the output cap) is reported on stderr and the
+// command's own outcome stands: a completed run stays exit 0, a failed one 1.
+func (f *Factory) finishJQ(cmdErr error) error {
 	if f.jq == nil {
-		return nil
+		return cmdErr
 	}
-	f.jq.pw.Close()
-	err := <-f.jq.done
+	j := f.jq
 	f.jq = nil
-	return err
+	j.pw.Close()
+	err := <-j.done
+	j.stop()
+	switch {
+	case err == nil:
+		return cmdErr
+	case errors.Is(err, context.DeadlineExceeded):
+		if code := exitCode(cmdErr); code == ExitInterrupted || code == ExitTimeout {
+			return cmdErr
+		}
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("--timeout %s passed while --jq was filtering: the output is incomplete", j.timeout)}
+	case errors.Is(err, context.Canceled):
+		if code := exitCode(cmdErr); code == ExitInterrupted || code == ExitTimeout {
+			return cmdErr
+		}
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted while --jq was filtering: the output is incomplete")}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
+	return cmdErr
 }
 
-// filter decodes JSON values from r and writes the expression's results for each to w.
+// filter decodes JSON values from r and writes the expression's results for each to w,
+// as they are produced.
 func (j *jqFilter) filter(ctx context.Context, r io.Reader, w io.Writer) error {
+	out := newFlushingWriter(w, jqFlushDelay)
+	defer out.Close()
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
+	var line []byte
 	for {
 		var v any
 		if err := dec.Decode(&v); err == io.EOF {
-			return nil
+			return out.Flush()
 		} else if err != nil {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--jq: the output is not JSON: %v", err)}
+			return fmt.Errorf("--jq: the output is not JSON: %v", err)
 		}
 		iter := j.code.RunWithContext(ctx, jqValue(v))
-		var buf bytes.Buffer
 		for {
-			out, ok := iter.Next()
+			res, ok := iter.Next()
 			if !ok {
 				break
 			}
-			if err, isErr := out.(error); isErr {
+			if err, isErr := res.(error); isErr {
 				var halt *gojq.HaltError
 				if errors.As(err, &halt) && halt.Value() == nil {
 					break // halt: stop, successfully
 				}
-				if _, err := w.Write(buf.Bytes()); err != nil {
-					return fmt.Errorf("write output: %w", err)
+				if ctx.Err() != nil {
+					return ctx.Err() // the run's own deadline or a signal, not the filter's fault
 				}
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--jq: %v", err)}
+				return fmt.Errorf("--jq: %v", err)
 			}
-			if s, isStr := out.(string); isStr {
-				buf.WriteString(escapeControls(s))
-			} else {
-				b, err := gojq.Marshal(out)
-				if err != nil {
-					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--jq: %v", err)}
-				}
-				buf.Write(b)
+			if line, ok = jqLine(line[:0], res); !ok {
+				return fmt.Errorf("--jq: %v cannot be printed as JSON", res)
 			}
-			buf.WriteByte('\n')
+			if out.Written()+int64(len(line)) > j.max {
+				return fmt.Errorf("--jq: output stopped at %s, the most a filter prints", byteSize(j.max))
+			}
+			if _, err := out.Write(line); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
 		}
-		if _, err := w.Write(buf.Bytes()); err != nil {
+		if err := out.Flush(); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
+	}
+}
+
+// byteSize is n bytes as a person reads it: 256 MiB, 1000 bytes.
+func byteSize(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// jqLine appends one result as pi prints it: a string raw (controls escaped), anything
+// else as compact JSON, then a newline.
+func jqLine(b []byte, res any) ([]byte, bool) {
+	if s, isStr := res.(string); isStr {
+		b = append(b, escapeControls(s)...)
+	} else {
+		m, err := gojq.Marshal(res)
+		if err != nil {
+			return b, false
+		}
+		b = append(b, m...)
+	}
+	return append(b, '\n'), true
+}
+
+// flushingWriter buffers writes and writes them out at most delay after they were made
+// (or on Flush), so results are seen as they come without one write per line.
+type flushingWriter struct {
+	mu      sync.Mutex
+	buf     *bufio.Writer
+	delay   time.Duration
+	timer   *time.Timer
+	pending bool
+	written int64
+	err     error
+}
+
+func newFlushingWriter(w io.Writer, delay time.Duration) *flushingWriter {
+	return &flushingWriter{buf: bufio.NewWriterSize(w, 32<<10), delay: delay}
+}
+
+func (fw *flushingWriter) Write(p []byte) (int, error) {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.err != nil {
+		return 0, fw.err
+	}
+	n, err := fw.buf.Write(p)
+	fw.written += int64(n)
+	fw.err = err
+	if err == nil && fw.buf.Buffered() > 0 && !fw.pending {
+		fw.pending = true
+		if fw.timer == nil {
+			fw.timer = time.AfterFunc(fw.delay, fw.timedFlush)
+		} else {
+			fw.timer.Reset(fw.delay)
+		}
+	}
+	return n, err
+}
+
+func (fw *flushingWriter) timedFlush() {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	fw.pending = false
+	if fw.err == nil {
+		fw.err = fw.buf.Flush()
+	}
+}
+
+// Written is the number of bytes written so far.
+func (fw *flushingWriter) Written() int64 {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	return fw.written
+}
+
+// Flush writes out what is buffered.
+func (fw *flushingWriter) Flush() error {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.err == nil {
+		fw.err = fw.buf.Flush()
+	}
+	return fw.err
+}
+
+// Close flushes and stops the timer.
+func (fw *flushingWriter) Close() {
+	fw.Flush()
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.timer != nil {
+		fw.timer.Stop()
 	}
 }
 

@@ -78,7 +78,8 @@ func TestJQ(t *testing.T) {
 		{"unknown function", []string{"runs", "get", jqRunID, "-o", "json", "--jq", "nosuchfn(1)"}, 2, "", "nosuchfn", 0},
 		{"needs -o json", []string{"runs", "get", jqRunID, "--jq", ".status"}, 2, "", "add -o json", 0},
 		{"command without JSON", []string{"version", "--jq", "."}, 2, "", "prints no JSON", 0},
-		{"runtime error is exit 2", []string{"actions", "-o", "json", "--jq", ".[0].name.x"}, 2, "", "--jq: expected an object", 0},
+		{"runtime error keeps the exit code", []string{"actions", "-o", "json", "--jq", ".[0].name.x"}, 0, "", "--jq: expected an object", 0},
+		{"runtime error keeps a failed run's exit code", []string{"runs", "get", jqRunID, "-o", "json", "--jq", ".status, .status.x"}, 1, "failed\n", "--jq: expected an object", -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,5 +124,24 @@ func TestJQStream(t *testing.T) {
 	code, _, stderr = execute(t, env, "actions", "-o", "table", "--jq", ".")
 	if code != 2 || !strings.Contains(stderr, "-o json") {
 		t.Errorf("table output with --jq: exit %d, %s", code, stderr)
+	}
+}
+
+// What a filter prints is capped (here lowered to 1000 bytes): output stops at a whole
+// line under the cap, stderr says so, and the command's own exit code stands.
+func TestJQOutputCap(t *testing.T) {
+	ios, _, out, errOut := render.Test()
+	getenv := func(string) string { return "" }
+	ios.SetGetenv(getenv)
+	f := &Factory{IO: ios, Getenv: getenv, jqMaxOutput: 1000}
+	code := Execute(context.Background(), f, []string{"actions", "-o", "json", "--jq", "range(1e9)"})
+	if code != 0 {
+		t.Errorf("exit %d, want 0 (the command succeeded); stderr %s", code, errOut)
+	}
+	if n := out.Len(); n > 1000 || n < 900 || !strings.HasSuffix(out.String(), "\n") {
+		t.Errorf("stdout is %d bytes (ending %q), want whole lines up to 1000", n, out.String()[max(0, n-10):])
+	}
+	if !strings.Contains(errOut.String(), "output stopped at") {
+		t.Errorf("stderr %q does not say the output was cut", errOut)
 	}
 }

@@ -43,6 +43,8 @@ type Factory struct {
 	// JQ is --jq EXPR: filter the command's JSON output (jq.go).
 	JQ string
 	jq *jqFilter
+	// jqMaxOutput is what --jq may print; 0 is jqMaxOutput (tests lower it).
+	jqMaxOutput int64
 
 	// HandleSignals makes the commands that run or follow something (annotated
 	// signalsAnnotation) turn SIGINT/SIGTERM into a cancelled context. Only Main sets it:
@@ -76,13 +78,7 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	// whatever happens (a panic included), a hidden cursor is shown again
 	defer f.IO.RestoreTerminal()
 	err := root.ExecuteContext(ctx)
-	if jerr := f.finishJQ(); jerr != nil {
-		if err == nil {
-			err = jerr
-		} else {
-			fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(jerr.Error()))
-		}
-	}
+	err = f.finishJQ(err)
 	if f.stopSignals != nil {
 		f.stopSignals()
 	}
@@ -125,16 +121,22 @@ and shows each step live until the run ends. The exit code says how it ended
 			if f.NoColor {
 				f.IO.SetColorEnabled(false)
 			}
-			if cmd.Flags().Changed("jq") {
-				// Checked and compiled before the command sends anything.
-				if err := f.startJQ(cmd); err != nil {
-					return err
-				}
-			}
-			if f.HandleSignals && cmd.Annotations[signalsAnnotation] != "" {
+			jq := cmd.Flags().Changed("jq")
+			// A --jq filter may run without end whatever the command: Ctrl-C stops it too.
+			if f.HandleSignals && (cmd.Annotations[signalsAnnotation] != "" || jq) {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				cmd.SetContext(ctx)
 				f.stopSignals = stop
+			}
+			if jq {
+				// Checked and compiled before the command sends anything.
+				ctx := cmd.Context()
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				if err := f.startJQ(ctx, cmd); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
