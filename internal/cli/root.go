@@ -153,6 +153,7 @@ and shows each step live until the run ends. The exit code says how it ended
 	root.AddCommand(
 		newRunCmd(f, nil),
 		newRunsCmd(f),
+		newCacheCmd(f, nil),
 		newValidateCmd(f),
 		newSchemaCmd(f),
 		newGraphCmd(f),
