@@ -158,13 +158,20 @@ func lastPID() (last, max int, ok bool) {
 	return last, max, ok && max > 0 && last < max
 }
 
-var pidLimit = sync.OnceValue(func() int {
-	n, ok := readInt("/proc/sys/kernel/pid_max")
-	if !ok {
-		return 0
-	}
-	return n + 1
-})
+var pidMax struct {
+	once sync.Once
+	n    int
+}
+
+// pidLimit is pid_max + 1, read on first use (0 when unknown).
+func pidLimit() int {
+	pidMax.once.Do(func() {
+		if n, ok := readInt("/proc/sys/kernel/pid_max"); ok {
+			pidMax.n = n + 1
+		}
+	})
+	return pidMax.n
+}
 
 // readInt reads a small file holding one positive number, with three system calls.
 func readInt(path string) (int, bool) {

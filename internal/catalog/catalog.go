@@ -84,13 +84,27 @@ type Action struct {
 	SourceJobTypes []string
 	// Idempotent: the endpoint honours Idempotency-Key (replay, 409 on another body).
 	Idempotent bool
-	// Dropped are keys other actions take that this one drops without a word, with why.
-	Dropped map[string]string
+	// Dropped are keys other actions take that this one drops without a word, with why
+	// (a slice, not a map: a map literal would be built at every pi start).
+	Dropped []DroppedKey
 	// Contract is the version of the action's input and result contract. Bump it whenever
 	// what the action takes or gives changes (a new input, another result field, another
 	// meaning): the step cache keys every result by it, so results made under an older
 	// contract are never reused for a step written against the new one.
 	Contract int
+}
+
+// DroppedKey is an input key an action drops without a word, and why.
+type DroppedKey struct{ Key, Why string }
+
+// DropReason says why the action drops the input key, if it does.
+func (a *Action) DropReason(key string) (why string, dropped bool) {
+	for _, d := range a.Dropped {
+		if d.Key == key {
+			return d.Why, true
+		}
+	}
+	return "", false
 }
 
 // Input returns the named top-level input.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -499,10 +500,19 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-var (
-	base64Re = regexp.MustCompile(`^[A-Za-z0-9+/_\-\r\n]+={0,2}$`)
-	schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
-)
+// patterns are compiled on first use: most pi processes check no input.
+var patterns struct {
+	once               sync.Once
+	base64Re, schemeRe *regexp.Regexp
+}
+
+func compilePatterns() {
+	patterns.base64Re = regexp.MustCompile(`^[A-Za-z0-9+/_\-\r\n]+={0,2}$`)
+	patterns.schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
+}
+
+func base64Re() *regexp.Regexp { patterns.once.Do(compilePatterns); return patterns.base64Re }
+func schemeRe() *regexp.Regexp { patterns.once.Do(compilePatterns); return patterns.schemeRe }
 
 // IsUUID reports whether s is a uuid as the server's validator accepts it: only the
 // canonical 8-4-4-4-12 hex form (uuid.Parse also takes urn: and braces, which it refuses).
@@ -532,7 +542,7 @@ func IsUUID(s string) bool {
 func IsURL(s string) bool {
 	s = strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
 	s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
-	if !schemeRe.MatchString(s) {
+	if !schemeRe().MatchString(s) {
 		return false
 	}
 	u, err := url.Parse(s)
@@ -561,5 +571,5 @@ func IsImageRef(s string) bool {
 		u, err := url.Parse(s)
 		return err == nil && u.Host != ""
 	}
-	return base64Re.MatchString(s)
+	return base64Re().MatchString(s)
 }

@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 )
 
@@ -46,8 +44,8 @@ func markdown() string {
 				fmt.Fprintf(&b, "| `%s` | `%s.%s` | %s |\n", a.Name, in.Name, f.Name, escapeCell(Rules(f)))
 			}
 		}
-		for _, k := range slices.Sorted(maps.Keys(a.Dropped)) {
-			fmt.Fprintf(&b, "| `%s` | `%s` | dropped by the server: %s |\n", a.Name, k, a.Dropped[k])
+		for _, d := range a.Dropped {
+			fmt.Fprintf(&b, "| `%s` | `%s` | dropped by the server: %s |\n", a.Name, d.Key, d.Why)
 		}
 		if len(a.SourceJobTypes) > 0 {
 			fmt.Fprintf(&b, "| `%s` | (source job) | `source_job_id` names a completed %s job |\n", a.Name, strings.Join(code(a.SourceJobTypes), " or "))

@@ -66,8 +66,8 @@ var adResult = []Field{
 
 var adSources = []string{JobAdGeneration, JobAdEdit}
 
-var noInlineBrand = map[string]string{
-	"brand_identity_json": "only campaigns.generate takes an inline brand; use brand_id",
+var noInlineBrand = []DroppedKey{
+	{"brand_identity_json", "only campaigns.generate takes an inline brand; use brand_id"},
 }
 
 var actions = []Action{

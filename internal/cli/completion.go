@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,21 +13,25 @@ import (
 )
 
 // outputValues are the -o values of each command (by path without the root), for
-// completion. A command with an -o flag missing here completes no value.
-var outputValues = map[string][]string{
-	"run":           {"table", "plain", "json", "jsonl"},
-	"runs get":      {"table", "plain", "json", "jsonl"},
-	"runs list":     {"table", "json"},
-	"validate":      {"table", "json"},
-	"actions":       {"table", "json"},
-	"graph":         {"text", "mermaid", "dot"},
-	"runs download": {"table", "json"},
+// completion. A command with an -o flag missing here completes no value. (These tables are
+// slices, not maps: a map literal is built at every pi start, completion or not.)
+var outputValues = []struct {
+	path   string
+	values []string
+}{
+	{"run", []string{"table", "plain", "json", "jsonl"}},
+	{"runs get", []string{"table", "plain", "json", "jsonl"}},
+	{"runs list", []string{"table", "json"}},
+	{"validate", []string{"table", "json"}},
+	{"actions", []string{"table", "json"}},
+	{"graph", []string{"text", "mermaid", "dot"}},
+	{"runs download", []string{"table", "json"}},
 }
 
 // Commands whose positional arguments are run ids, and those that take pipeline files.
 var (
-	runIDArgs    = map[string]bool{"runs get": true, "runs download": true, "runs report": true}
-	pipelineArgs = map[string]bool{"run": true, "validate": true, "graph": true}
+	runIDArgs    = []string{"runs get", "runs download", "runs report"}
+	pipelineArgs = []string{"run", "validate", "graph"}
 )
 
 // maxCompletedRuns bounds the ids offered: the newest are the ones people mean.
@@ -39,22 +44,25 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		path := strings.TrimPrefix(strings.TrimPrefix(c.CommandPath(), root.Name()), " ")
-		if vals, ok := outputValues[path]; ok {
+		for _, o := range outputValues {
+			if o.path != path {
+				continue
+			}
 			for _, name := range []string{"output", "format"} {
 				if c.Flags().Lookup(name) != nil {
-					_ = c.RegisterFlagCompletionFunc(name, fixedValues(vals))
+					_ = c.RegisterFlagCompletionFunc(name, fixedValues(o.values))
 				}
 			}
 		}
 		switch {
-		case runIDArgs[path]:
+		case slices.Contains(runIDArgs, path):
 			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 				if len(args) > 0 {
 					return nil, cobra.ShellCompDirectiveNoFileComp
 				}
 				return completeRunIDs(cmd.Context(), f)
 			}
-		case pipelineArgs[path]:
+		case slices.Contains(pipelineArgs, path):
 			c.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 			}

@@ -141,7 +141,7 @@ func (v *validator) unknownKeys(s *Step, a *catalog.Action, at Pos) {
 			continue
 		}
 		kp := firstPos(s.InputKeyPos[k], at)
-		if why, dropped := a.Dropped[k]; dropped {
+		if why, dropped := a.DropReason(k); dropped {
 			v.warnf(kp, "%s has no input %q: the server drops it (%s)", a.Name, k, why)
 			continue
 		}

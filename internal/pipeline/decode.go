@@ -58,14 +58,28 @@ const (
 // The patterns are compiled on first use, so commands that never read a pipeline (pi
 // version, completion) pay nothing for them at start-up.
 var (
-	paramRefPattern  = lazyRegexp(`\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`)
-	paramOnlyPattern = lazyRegexp(`^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`)
-	paramNamePattern = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	yamlLinePattern  = lazyRegexp(`^(?:yaml: )?line (\d+): `)
+	paramRef  = lazyRegexp{expr: `\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}`}
+	paramOnly = lazyRegexp{expr: `^\$\{params\.([A-Za-z_][A-Za-z0-9_-]*)\}$`}
+	paramName = lazyRegexp{expr: `^[A-Za-z_][A-Za-z0-9_-]*$`}
+	yamlLine  = lazyRegexp{expr: `^(?:yaml: )?line (\d+): `}
 )
 
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+func paramRefPattern() *regexp.Regexp  { return paramRef.get() }
+func paramOnlyPattern() *regexp.Regexp { return paramOnly.get() }
+func paramNamePattern() *regexp.Regexp { return paramName.get() }
+func yamlLinePattern() *regexp.Regexp  { return yamlLine.get() }
+
+// lazyRegexp is a pattern compiled on first use. It is a plain value, so declaring one
+// allocates nothing at package initialisation (sync.OnceValue would).
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re
 }
 
 // Parse decodes a pipeline file named name (used in diagnostics and as Pipeline.Name).

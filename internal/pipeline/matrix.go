@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -79,9 +80,12 @@ type matrixUse struct {
 }
 
 var (
-	matrixRefPattern  = lazyRegexp(`\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\}`)
-	matrixOnlyPattern = lazyRegexp(`^\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\}$`)
+	matrixRef  = lazyRegexp{expr: `\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\}`}
+	matrixOnly = lazyRegexp{expr: `^\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\}$`}
 )
+
+func matrixRefPattern() *regexp.Regexp  { return matrixRef.get() }
+func matrixOnlyPattern() *regexp.Regexp { return matrixOnly.get() }
 
 // matrixRefs records the `${matrix...}` references of an input string and reports malformed
 // ones.

@@ -1,9 +1,14 @@
 package pipeline
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
-// refPattern is the server's grammar for an input_map value.
-var refPattern = lazyRegexp(`^\$steps\.([^.]+)\.result(?:\.(.+))?$`)
+// stepRef is the server's grammar for an input_map value.
+var stepRef = lazyRegexp{expr: `^\$steps\.([^.]+)\.result(?:\.(.+))?$`}
+
+func refPattern() *regexp.Regexp { return stepRef.get() }
 
 // Ref is a parsed input_map value: `$steps.<Step>.result[.<Path>]`.
 type Ref struct {

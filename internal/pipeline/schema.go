@@ -14,14 +14,20 @@ const SchemaID = "https://raw.githubusercontent.com/pi-cli/pi/main/pi-pipeline.s
 // durationPattern accepts Go durations as time.ParseDuration does ("500ms", "2s", "1h30m").
 const durationPattern = `^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`
 
-var schemaOnce = sync.OnceValue(buildSchema)
+var schema struct {
+	once sync.Once
+	json []byte
+}
 
 // Schema returns the JSON Schema (draft 2020-12) of the pipeline file, with descriptions
 // for editors (`# yaml-language-server: $schema=...`). It is built from the action catalog
 // so the two cannot drift. The schema checks form (keys, types, the action names, the
 // input_map grammar, ranges); the graph, required inputs and params are checked by
 // `pi validate`.
-func Schema() []byte { return schemaOnce() }
+func Schema() []byte {
+	schema.once.Do(func() { schema.json = buildSchema() })
+	return schema.json
+}
 
 type obj = map[string]any
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pi-cli/pi/internal/run"
@@ -73,7 +74,7 @@ func retryText(next, max int, in, reason string) string {
 // tcp ...: connection refused" reads "connection refused (GET url)", with the response's
 // body after the cause. Other errors are returned as they are, the body appended.
 func reasonFirst(reason, body string) string {
-	m := httpPrefix.FindStringSubmatch(reason)
+	m := httpPrefix().FindStringSubmatch(reason)
 	if m == nil {
 		if body != "" {
 			reason += ": " + body
@@ -90,10 +91,21 @@ func reasonFirst(reason, body string) string {
 	return cause + " (" + m[1] + ")"
 }
 
-// httpPrefix is the start of an http.request error: the request ("GET https://...: ").
-var httpPrefix = regexp.MustCompile(`^((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \S+): `)
+// prefixes are the starts of step errors that DETAIL rewrites, compiled on first use (a
+// process that draws no failed step never pays for them): httpPrefix is an http.request
+// error's request ("GET https://...: "), jobPrefix a job id.
+var prefixes struct {
+	once                  sync.Once
+	httpPrefix, jobPrefix *regexp.Regexp
+}
 
-var jobPrefix = regexp.MustCompile(`^job ([0-9a-fA-F]{8})[0-9a-fA-F-]*:? `)
+func compilePrefixes() {
+	prefixes.httpPrefix = regexp.MustCompile(`^((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \S+): `)
+	prefixes.jobPrefix = regexp.MustCompile(`^job ([0-9a-fA-F]{8})[0-9a-fA-F-]*:? `)
+}
+
+func httpPrefix() *regexp.Regexp { prefixes.once.Do(compilePrefixes); return prefixes.httpPrefix }
+func jobPrefix() *regexp.Regexp  { prefixes.once.Do(compilePrefixes); return prefixes.jobPrefix }
 
 // failReason is a step's error as the DETAIL cell shows it: the reason first, without the
 // action's name the ACTION column already shows, a job id moved to the end.
@@ -108,7 +120,7 @@ func failReasonText(action, err string) string {
 	if i := strings.Index(e, ": "); action == "" && i > 0 && strings.Contains(e[:i], ".") && !strings.Contains(e[:i], " ") {
 		e = e[i+2:]
 	}
-	if m := jobPrefix.FindStringSubmatch(e); m != nil {
+	if m := jobPrefix().FindStringSubmatch(e); m != nil {
 		e = strings.TrimPrefix(e[len(m[0]):], "failed: ") + " (job " + m[1] + ")"
 	}
 	return e

@@ -202,15 +202,24 @@ func summaryDetail(s *run.Step) string {
 	return strings.Join(parts, " ")
 }
 
-// mdEscaper makes text literal in a GitHub Markdown table cell: HTML is escaped, and the
-// characters that start emphasis, links, code or a new cell are backslash-escaped.
-var mdEscaper = strings.NewReplacer(
-	"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;",
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`, "~", `\~`,
-	"\r\n", " ", "\n", " ", "\r", " ", "\t", " ",
+var (
+	mdOnce    sync.Once
+	mdEscaper *strings.Replacer
 )
 
-func mdText(s string) string { return mdEscaper.Replace(stripControls(s)) }
+// mdText makes text literal in a GitHub Markdown table cell: HTML is escaped, and the
+// characters that start emphasis, links, code or a new cell are backslash-escaped. Its
+// replacer is built on first use: only a run under GitHub Actions writes a job summary.
+func mdText(s string) string {
+	mdOnce.Do(func() {
+		mdEscaper = strings.NewReplacer(
+			"&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;",
+			`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`, "~", `\~`,
+			"\r\n", " ", "\n", " ", "\r", " ", "\t", " ",
+		)
+	})
+	return mdEscaper.Replace(stripControls(s))
+}
 
 // mdURL writes an http(s) URL for a Markdown link target: characters that could end it
 // are percent-encoded.

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/pi-cli/pi/internal/catalog"
 )
@@ -14,9 +15,20 @@ func invalidBody(issues []catalog.Issue) *apiError {
 		message: issues[0].Message, param: issues[0].PathString(), issues: issues}
 }
 
+var runBody struct {
+	once   sync.Once
+	fields []catalog.Input
+}
+
 // runBodyFields is the schema of the POST /runs body (PI-API.md, Runs): ids and
-// dependencies are trimmed, unknown keys dropped, defaults filled in by parseRunBody.
-var runBodyFields = func() []catalog.Input {
+// dependencies are trimmed, unknown keys dropped, defaults filled in by parseRunBody. It is
+// built on first use: only a simulated server reads run bodies.
+func runBodyFields() []catalog.Input {
+	runBody.once.Do(func() { runBody.fields = buildRunBodyFields() })
+	return runBody.fields
+}
+
+func buildRunBodyFields() []catalog.Input {
 	var names []string
 	for _, a := range catalog.Server() {
 		names = append(names, a.Name)
@@ -34,7 +46,7 @@ var runBodyFields = func() []catalog.Input {
 		}},
 		{Name: "metadata", Kind: catalog.Object},
 	}
-}()
+}
 
 // Codes of a bad source job (PI-API.md, "Source jobs"): what the endpoints answer, and the
 // failure_code a job created inside a run fails with.

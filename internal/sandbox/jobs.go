@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +35,16 @@ const (
 	failFirstLog = "upstream_error: simulated failure (fail first)"
 )
 
-var failWord = regexp.MustCompile(`(?i)\b` + FailWord + `\b`)
+var failWord struct {
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+// failWordRe is compiled on first use: only a simulated server checks inputs for it.
+func failWordRe() *regexp.Regexp {
+	failWord.once.Do(func() { failWord.re = regexp.MustCompile(`(?i)\b` + FailWord + `\b`) })
+	return failWord.re
+}
 
 // brandNamespace derives brand ids: the same source always gives the same brand.
 var brandNamespace = uuid.MustParse("6f1c1d3e-8a51-4f0e-9d43-2b7f5f0c9a11")
@@ -107,7 +117,7 @@ func (s *Server) createJob(action string, input map[string]any, failCode string)
 
 func mentionsFail(input map[string]any) bool {
 	for _, k := range []string{"url", "prompt"} {
-		if v, ok := input[k].(string); ok && failWord.MatchString(v) {
+		if v, ok := input[k].(string); ok && failWordRe().MatchString(v) {
 			return true
 		}
 	}
@@ -258,9 +268,14 @@ func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *c
 	s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": j.ID})
 }
 
-// jobFields are the columns `fields=` may keep (unknown names are dropped).
-var jobFields = map[string]bool{"id": true, "org_id": true, "type": true, "status": true, "payload": true,
-	"result_url": true, "error_log": true, "created_at": true, "updated_at": true}
+// jobField reports whether `fields=` may keep the column name (unknown names are dropped).
+func jobField(name string) bool {
+	switch name {
+	case "id", "org_id", "type", "status", "payload", "result_url", "error_log", "created_at", "updated_at":
+		return true
+	}
+	return false
+}
 
 // jobQuery reads the query of GET /jobs/:id: any bad value is invalid_expand_param
 // (PI-API.md, Jobs), a bad timeout_seconds too.
@@ -287,7 +302,7 @@ func jobQuery(r *http.Request) (p waitParams, expand bool, fields []string, e *a
 		}
 		fields = []string{}
 		for _, name := range strings.Split(vs[0], ",") {
-			if name = strings.TrimSpace(name); jobFields[name] {
+			if name = strings.TrimSpace(name); jobField(name) {
 				fields = append(fields, name)
 			}
 		}

@@ -14,7 +14,7 @@ func isServerAction(name string) bool {
 // invalid_request_body with param and issues) and keeps only the keys it knows (unknown
 // keys dropped, ids and dependencies trimmed, defaults filled in).
 func parseRunBody(obj map[string]any) (*pipeline.RunsRequest, *apiError) {
-	clean, issues := catalog.ParseObject(runBodyFields, obj)
+	clean, issues := catalog.ParseObject(runBodyFields(), obj)
 	if len(issues) > 0 {
 		return nil, invalidBody(issues)
 	}
