@@ -9,9 +9,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/engine"
-	"github.com/pi-cli/pi/internal/piapi"
 )
 
 // HTTP is the http.request action. The zero value uses http.DefaultClient.
@@ -92,7 +93,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	}
 	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, url, resp.StatusCode)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: piapi.ParseRetryAfter(resp.Header.Get("Retry-After")), Result: res}
+		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{}), Result: res}
 	}
 	return nil, &engine.StepError{Err: err, Result: res}
 }

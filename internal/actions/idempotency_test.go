@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
 )
@@ -83,7 +84,7 @@ func TestExtractLostAnswerIsPermanent(t *testing.T) {
 }
 
 // The local engine's Retry-After is the one capped parser's: a server asking for 27 hours
-// (or a date in 2100) gets at most piapi.MaxRetryAfter.
+// (or a date in 2100) gets at most backoff.MaxRetryAfter.
 func TestHTTPRequestRetryAfterCapped(t *testing.T) {
 	for _, ra := range []string{"99999", "Fri, 01 Jan 2100 00:00:00 GMT"} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,8 +94,8 @@ func TestHTTPRequestRetryAfterCapped(t *testing.T) {
 		_, err := Local().Execute(context.Background(), req("http.request", map[string]any{"url": srv.URL}))
 		srv.Close()
 		var se *engine.StepError
-		if !errors.As(err, &se) || !se.Transient || se.RetryAfter != piapi.MaxRetryAfter {
-			t.Fatalf("Retry-After %q: err = %#v, want transient with a %s hint", ra, err, piapi.MaxRetryAfter)
+		if !errors.As(err, &se) || !se.Transient || se.RetryAfter != backoff.MaxRetryAfter {
+			t.Fatalf("Retry-After %q: err = %#v, want transient with a %s hint", ra, err, backoff.MaxRetryAfter)
 		}
 	}
 }

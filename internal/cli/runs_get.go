@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
@@ -152,8 +153,6 @@ func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.
 func waitLocal(ctx context.Context, prog render.Progress, o *runsGetOptions, rec *store.Record, deadline time.Time) (*store.Record, outcome, error) {
 	r := rec.Run
 	prog.Start(r)
-	tick := time.NewTimer(0)
-	defer tick.Stop()
 	for !r.Status.Terminal() && !store.Interrupted(r.Status, rec.Owner) {
 		wait := localPollInterval
 		if !deadline.IsZero() {
@@ -163,11 +162,8 @@ func waitLocal(ctx context.Context, prog render.Progress, o *runsGetOptions, rec
 			}
 			wait = min(wait, left)
 		}
-		tick.Reset(wait)
-		select {
-		case <-ctx.Done():
+		if err := clock.Sleep(ctx, nil, wait); err != nil {
 			return rec, outcomeInterrupted, nil
-		case <-tick.C:
 		}
 		next, ok, err := o.LocalRun(o.ID)
 		if err != nil || !ok {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -25,7 +26,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pi-cli/pi/internal/piapi"
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -35,14 +37,11 @@ const ManifestName = "manifest.json"
 // Bounds of one download.
 const (
 	defaultConcurrency = 4
-	defaultAttempts    = 3
 	// MaxBytes bounds one image: a 4K PNG is a few tens of MB; anything bigger is not one.
 	MaxBytes = 64 << 20
 	// attemptTimeout bounds one request, headers and body.
 	attemptTimeout = 2 * time.Minute
-	// maxRetryAfter caps how long a Retry-After may make a download wait.
-	maxRetryAfter = 30 * time.Second
-	maxRedirects  = 5
+	maxRedirects   = 5
 )
 
 // Options say what to download and how.
@@ -52,7 +51,7 @@ type Options struct {
 	// Steps are globs (path.Match) of the step ids to download; none means every step.
 	Steps []string
 	// Concurrency is how many downloads run at once (default 4); Attempts how often a
-	// transient failure is tried (default 3).
+	// transient failure is tried (default backoff.DownloadAttempts).
 	Concurrency, Attempts int
 	// Client fetches the images; nil means NewClient().
 	Client *http.Client
@@ -60,8 +59,8 @@ type Options struct {
 	// place (a terminal) instead of a line per file.
 	Progress io.Writer
 	Live     bool
-	// Sleep waits between attempts (tests give a fake one); nil waits for real.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock times the waits between attempts (nil: the wall clock); tests give a fake one.
+	Clock clock.Clock
 	// Debug, when set, gets one line per HTTP request (every redirect hop too): the image
 	// client's part of --debug.
 	Debug io.Writer
@@ -206,7 +205,7 @@ func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
 		opts.Concurrency = defaultConcurrency
 	}
 	if opts.Attempts <= 0 {
-		opts.Attempts = defaultAttempts
+		opts.Attempts = backoff.DownloadAttempts
 	}
 	if opts.Client == nil {
 		opts.Client = NewClient()
@@ -215,9 +214,6 @@ func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
 		c := *opts.Client
 		c.Transport = &traceTransport{next: c.Transport, w: opts.Debug}
 		opts.Client = &c
-	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleep
 	}
 	if opts.Dir == "" {
 		opts.Dir = DefaultDir(r.ID)
@@ -366,7 +362,7 @@ func fetchOne(ctx context.Context, opts Options, w wanted) Item {
 		if wait < 0 || attempt >= opts.Attempts || ctx.Err() != nil {
 			return it
 		}
-		if serr := opts.Sleep(ctx, piapi.Backoff(attempt, min(wait, maxRetryAfter))); serr != nil {
+		if serr := clock.Sleep(ctx, opts.Clock, backoff.API.Wait(attempt, rand.Float64(), wait)); serr != nil {
 			return it
 		}
 	}
@@ -398,7 +394,7 @@ func tryFetch(ctx context.Context, opts Options, w wanted) (f File, tmpName stri
 		switch resp.StatusCode {
 		case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests,
 			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return f, "", piapi.ParseRetryAfter(resp.Header.Get("Retry-After")), err
+			return f, "", backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.DownloadRetryAfter, time.Time{}), err
 		}
 		return f, "", -1, err
 	}
@@ -606,17 +602,6 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // headBuffer keeps the first max bytes written to it (for content sniffing).

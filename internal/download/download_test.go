@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -83,19 +85,6 @@ func (h *imageHost) failNext(path string, statuses ...int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.status[path] = append(h.status[path], statuses...)
-}
-
-// fakeSleep records the waits instead of waiting.
-type fakeSleep struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (f *fakeSleep) sleep(ctx context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.waits = append(f.waits, d)
-	return ctx.Err()
 }
 
 func testRun(steps ...run.Step) *run.Run {
@@ -229,8 +218,8 @@ func TestDownloadFailureKeepsTheRest(t *testing.T) {
 	b := h.put("/b.png", pngBytes("b"), "image/png")
 	r := testRun(adStep("a", a), adStep("b", b), adStep("c", h.URL+"/missing.png"), adStep("d", "ftp://x/y.png"))
 	dir := t.TempDir()
-	sl := &fakeSleep{}
-	res, err := Run(context.Background(), r, Options{Dir: dir, Sleep: sl.sleep})
+	sl := clock.NewAuto(time.Now())
+	res, err := Run(context.Background(), r, Options{Dir: dir, Clock: sl})
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 || fe.Total != 4 {
 		t.Fatalf("err %v, want 2 of 4 failed", err)
@@ -238,8 +227,8 @@ func TestDownloadFailureKeepsTheRest(t *testing.T) {
 	if !strings.Contains(err.Error(), "404 Not Found") {
 		t.Errorf("error %q does not say why", err)
 	}
-	if len(sl.waits) != 0 {
-		t.Errorf("a 404 was retried (%v)", sl.waits)
+	if len(sl.Waits()) != 0 {
+		t.Errorf("a 404 was retried (%v)", sl.Waits())
 	}
 	m := readManifestFile(t, dir)
 	if len(m.Files) != 2 || len(m.Failed) != 2 || m.Failed[0].Step != "c" || !strings.Contains(m.Failed[1].Error, "not an http(s) URL") {
@@ -251,7 +240,7 @@ func TestDownloadFailureKeepsTheRest(t *testing.T) {
 
 	// A later failure of a step downloaded before keeps its file and manifest entry.
 	h.failNext("/a.png", http.StatusForbidden)
-	if _, err := Run(context.Background(), r, Options{Dir: dir, Sleep: sl.sleep}); err == nil {
+	if _, err := Run(context.Background(), r, Options{Dir: dir, Clock: sl}); err == nil {
 		t.Fatal("no error")
 	}
 	m = readManifestFile(t, dir)
@@ -268,8 +257,8 @@ func TestDownloadRetriesTransientErrors(t *testing.T) {
 	h := newImageHost(t)
 	u := h.put("/a.png", pngBytes("a"), "image/png")
 	h.failNext("/a.png", http.StatusServiceUnavailable, http.StatusTooManyRequests)
-	sl := &fakeSleep{}
-	res, err := Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Sleep: sl.sleep})
+	sl := clock.NewAuto(time.Now())
+	res, err := Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Clock: sl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +266,13 @@ func TestDownloadRetriesTransientErrors(t *testing.T) {
 		t.Errorf("outcome %s after %d requests", res.Items[0].Outcome, h.hits["/a.png"])
 	}
 	// The 429 asked for an hour: the wait is capped.
-	if len(sl.waits) != 2 || sl.waits[1] != maxRetryAfter {
-		t.Errorf("waits %v, want two, the second %s", sl.waits, maxRetryAfter)
+	if len(sl.Waits()) != 2 || sl.Waits()[1] != backoff.DownloadRetryAfter {
+		t.Errorf("waits %v, want two, the second %s", sl.Waits(), backoff.DownloadRetryAfter)
 	}
 
 	// Out of attempts: the last error is reported.
 	h.failNext("/a.png", 502, 502, 502)
-	_, err = Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Sleep: sl.sleep})
+	_, err = Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Clock: sl})
 	if err == nil || !strings.Contains(err.Error(), "502") {
 		t.Errorf("err %v, want the 502", err)
 	}
@@ -346,7 +335,7 @@ func TestDownloadNeverSendsCredentials(t *testing.T) {
 
 	// Redirect loops and non-http schemes end in an error.
 	r = testRun(adStep("loop", api.URL+"/files/loop.png"), adStep("file", api.URL+"/files/file.png"))
-	_, err = Run(context.Background(), r, Options{Dir: t.TempDir(), Sleep: (&fakeSleep{}).sleep})
+	_, err = Run(context.Background(), r, Options{Dir: t.TempDir(), Clock: clock.NewAuto(time.Now())})
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 {
 		t.Errorf("err %v, want both failed", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -78,23 +79,17 @@ const (
 	Batches
 )
 
-// Clock is the engine's view of time, so tests never sleep.
-type Clock interface {
-	Now() time.Time
-	// After behaves like time.After.
-	After(d time.Duration) <-chan time.Time
-}
-
 // Options configure a run.
 type Options struct {
 	RunID       string // required
 	Policy      Policy
-	Concurrency int  // steps executing at once; <= 0 means unlimited
-	FailFast    bool // cancel everything still running or waiting after the first failure
-	Clock       Clock
-	// DefaultRetry applies to steps without a retry block (nil: 3 attempts, 1s backoff).
+	Concurrency int         // steps executing at once; <= 0 means unlimited
+	FailFast    bool        // cancel everything still running or waiting after the first failure
+	Clock       clock.Clock // nil: the wall clock
+	// DefaultRetry applies to steps without a retry block (nil: backoff.StepAttempts
+	// attempts from backoff.StepBase).
 	DefaultRetry *pipeline.Retry
-	// MaxBackoff caps the exponential backoff (0: 1 minute).
+	// MaxBackoff caps the exponential backoff (0: backoff.StepMax).
 	MaxBackoff time.Duration
 	// Resume, when set, is an earlier run of the same pipeline: its completed steps keep
 	// their results and are not executed again; the rest run again.

@@ -18,36 +18,6 @@ import (
 // These tests run inside a synctest bubble: time is virtual and moves only when every
 // goroutine of the bubble is blocked, so durations are exact and nothing really sleeps.
 
-func TestBackoffSequence(t *testing.T) {
-	tests := []struct {
-		name       string
-		base, cap  time.Duration
-		u          float64
-		retryAfter time.Duration
-		want       []time.Duration // after attempts 1, 2, 3, ...
-	}{
-		{"full ceiling", time.Second, time.Minute, 1, 0, []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute, time.Minute}},
-		{"half jitter", time.Second, time.Minute, 0.5, 0, []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second}},
-		{"capped", time.Second, 3 * time.Second, 1, 0, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}},
-		{"zero jitter", time.Second, time.Minute, 0, 0, []time.Duration{0, 0, 0}},
-		{"retry-after wins", time.Second, time.Minute, 1, 10 * time.Second, []time.Duration{10 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second, 16 * time.Second}},
-		{"retry-after beyond cap", time.Second, 2 * time.Second, 1, 90 * time.Second, []time.Duration{90 * time.Second, 90 * time.Second}},
-		{"huge attempt count does not overflow", time.Hour, time.Minute, 1, 0, []time.Duration{time.Minute, time.Minute}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for i, want := range tt.want {
-				if got := backoff(tt.base, tt.cap, i+1, tt.retryAfter, tt.u); got != want {
-					t.Errorf("after attempt %d: %v, want %v", i+1, got, want)
-				}
-			}
-		})
-	}
-	if got := backoff(time.Second, time.Minute, 1000, 0, 1); got != time.Minute {
-		t.Errorf("after attempt 1000: %v, want the cap", got)
-	}
-}
-
 // attemptLog records when each attempt of each step ran.
 type attemptLog struct {
 	mu     sync.Mutex

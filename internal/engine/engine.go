@@ -12,20 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
 )
 
-// Defaults for steps without a retry block and Options without a MaxBackoff.
-const (
-	DefaultMaxAttempts = 3
-	DefaultBackoff     = time.Second
-	DefaultMaxBackoff  = time.Minute
-	// MinRetryWait is the shortest wait before a retry, so that an event's RetryIn is
-	// never 0 for an attempt that will be retried and observers can tell it from a final
-	// failure.
-	MinRetryWait = time.Millisecond
-)
+// MinRetryWait is the shortest wait before a retry, so that an event's RetryIn is never 0
+// for an attempt that will be retried and observers can tell it from a final failure.
+const MinRetryWait = time.Millisecond
 
 // Runner executes one run of a pipeline. Build it with New, start it with Run; Snapshot may
 // be called at any moment from any goroutine.
@@ -33,7 +28,7 @@ type Runner struct {
 	p     *pipeline.Pipeline
 	exec  Executor
 	opts  Options
-	clock Clock
+	clock clock.Clock
 	graph *pipeline.Graph
 	deps  [][]int
 	// rand returns a number in [0, 1) for the backoff jitter; tests replace it.
@@ -91,11 +86,9 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 	if opts.RunID == "" {
 		return nil, errors.New("engine: Options.RunID is required")
 	}
-	if opts.Clock == nil {
-		opts.Clock = RealClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = DefaultMaxBackoff
+		opts.MaxBackoff = backoff.StepMax
 	}
 	n := len(p.Steps)
 	r := &Runner{
@@ -454,7 +447,7 @@ func (r *Runner) finishUnrun(i int, status run.StepStatus, msg string) {
 
 // retryFor returns the step's retry policy.
 func (r *Runner) retryFor(st *pipeline.Step) pipeline.Retry {
-	pol := pipeline.Retry{MaxAttempts: DefaultMaxAttempts, Backoff: DefaultBackoff}
+	pol := pipeline.Retry{MaxAttempts: backoff.StepAttempts, Backoff: backoff.StepBase}
 	switch {
 	case st.Retry != nil:
 		pol = *st.Retry
@@ -558,7 +551,7 @@ func (r *Runner) attemptStep(ctx context.Context, i int) (wait time.Duration, re
 		if se != nil && !timedOut {
 			hint = se.RetryAfter
 		}
-		wait := max(backoff(pol.Backoff, r.opts.MaxBackoff, attempt, hint, r.rand()), MinRetryWait)
+		wait := backoff.Policy{Base: pol.Backoff, Max: r.opts.MaxBackoff, Min: MinRetryWait}.Wait(attempt, r.rand(), hint)
 		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
 			// The step waits for its next attempt as queued: it is not terminal yet.
 			s.Status, s.Error = run.StepQueued, msg
@@ -666,18 +659,6 @@ func walkPath(result map[string]any, path []string) any {
 		}
 	}
 	return v
-}
-
-// backoff is the wait after failed attempt n (1-based): full jitter over an exponential
-// ceiling base*2^(n-1) capped at limit, and never less than the server's retry-after hint.
-// u is uniform in [0, 1).
-func backoff(base, limit time.Duration, n int, retryAfter time.Duration, u float64) time.Duration {
-	ceil := base
-	for k := 1; k < n && ceil < limit; k++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, limit)
-	return max(time.Duration(u*float64(ceil)), retryAfter)
 }
 
 // setStep applies one transition of step i and reports it to the observer. The event's

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -204,43 +205,10 @@ func TestRunTwice(t *testing.T) {
 	}
 }
 
-func TestFakeClock(t *testing.T) {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := NewFakeClock(start)
-	a, b := c.After(2*time.Second), c.After(time.Second)
-	if err := c.BlockUntil(context.Background(), 2); err != nil {
-		t.Fatal(err)
-	}
-	c.Advance(time.Second)
-	select {
-	case got := <-b:
-		if !got.Equal(start.Add(time.Second)) {
-			t.Errorf("b fired at %v", got)
-		}
-	default:
-		t.Fatal("b did not fire after 1s")
-	}
-	select {
-	case <-a:
-		t.Fatal("a fired early")
-	default:
-	}
-	c.Advance(time.Second)
-	<-a
-	if c.Waiters() != 0 || !c.Now().Equal(start.Add(2*time.Second)) {
-		t.Errorf("waiters %d now %v", c.Waiters(), c.Now())
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := c.BlockUntil(ctx, 1); err == nil {
-		t.Errorf("BlockUntil on a cancelled context returned nil")
-	}
-}
-
 // TestTimeoutFakeClock runs a step that outlives its timeout on a FakeClock: the attempt is
 // cut, counted as transient and retried.
 func TestTimeoutFakeClock(t *testing.T) {
-	clock := NewFakeClock(time.Unix(0, 0))
+	fake := clock.NewFake(time.Unix(0, 0))
 	st := step("slow", "")
 	st.Timeout = 5 * time.Second
 	st.Retry = &pipeline.Retry{MaxAttempts: 2, Backoff: 0}
@@ -251,7 +219,7 @@ func TestTimeoutFakeClock(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	r, err := New(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec, Options{RunID: "r", Clock: clock})
+	r, err := New(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec, Options{RunID: "r", Clock: fake})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +228,14 @@ func TestTimeoutFakeClock(t *testing.T) {
 		got, _ := r.Run(context.Background())
 		done <- got
 	}()
-	if err := clock.BlockUntil(context.Background(), 1); err != nil {
+	if err := fake.BlockUntil(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(5 * time.Second)
-	if err := clock.BlockUntil(context.Background(), 1); err != nil { // the retry's wait
+	fake.Advance(5 * time.Second)
+	if err := fake.BlockUntil(context.Background(), 1); err != nil { // the retry's wait
 		t.Fatal(err)
 	}
-	clock.Advance(MinRetryWait)
+	fake.Advance(MinRetryWait)
 	got := <-done
 	s := got.Step("slow")
 	if s.Status != run.StepCompleted || s.Attempts != 2 || s.Error != "" {

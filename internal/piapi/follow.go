@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -33,12 +35,6 @@ func FollowInterval(showProgress bool) time.Duration {
 	return 30 * time.Second
 }
 
-// Backoff between polls after an error that the client's own retries did not overcome.
-const (
-	followBackoffBase = time.Second
-	followBackoffMax  = 30 * time.Second
-)
-
 // FollowObserver is told what Follow sees (render.Progress is one).
 type FollowObserver interface {
 	// Start is the run's first state, when Follow was given none.
@@ -57,9 +53,8 @@ type FollowOptions struct {
 	Interval time.Duration
 	// Deadline is --timeout as a point in time; zero means none.
 	Deadline time.Time
-	// Now and Sleep are the clock (tests give a fake one); nil is the real one.
-	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock tells the time and waits (tests give a fake one); nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Follow long-polls run id until it is terminal, telling obs of every change, and returns
@@ -69,12 +64,7 @@ type FollowOptions struct {
 // Retry-After, until the deadline (then ErrFollowTimeout); any other error ends following.
 // ctx bounds every request too, not just the waits between them.
 func (c *Client) Follow(ctx context.Context, id string, shown *run.Run, obs FollowObserver, o FollowOptions) (*run.Run, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Sleep == nil {
-		o.Sleep = sleepCtx
-	}
+	o.Clock = clock.Or(o.Clock)
 	if o.Interval <= 0 {
 		o.Interval = DefaultFollowInterval
 	}
@@ -95,7 +85,7 @@ func (f *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.R
 		if prev != nil && prev.Status.Terminal() {
 			return prev, nil
 		}
-		start := f.o.Now()
+		start := f.o.Clock.Now()
 		wait := f.o.Interval
 		if !f.o.Deadline.IsZero() {
 			left := f.o.Deadline.Sub(start)
@@ -120,7 +110,7 @@ func (f *follower) follow(ctx context.Context, prev *run.Run, id string) (*run.R
 			// A server that honours the long-poll answers a running run after `wait`; one
 			// that answers at once (a proxy, another implementation) must not be polled in
 			// a tight loop.
-			if early := wait - f.o.Now().Sub(start); early > 0 {
+			if early := wait - f.o.Clock.Now().Sub(start); early > 0 {
 				if err := f.pause(ctx, early); err != nil {
 					return prev, err
 				}
@@ -135,7 +125,7 @@ func (f *follower) show(prev, r *run.Run) {
 		f.obs.Start(r)
 		return
 	}
-	for _, e := range run.Diff(prev, r, f.o.Now()) {
+	for _, e := range run.Diff(prev, r, f.o.Clock.Now()) {
 		f.obs.Event(e, r)
 	}
 }
@@ -155,26 +145,18 @@ func (f *follower) failed(ctx context.Context, err error) error {
 		f.warned = true
 	}
 	f.failures++
-	return f.pause(ctx, followBackoff(f.failures, ae.RetryAfter))
+	// Full jitter over an exponential ceiling (1s, 2s, 4s, ... 30s), at least the
+	// server's Retry-After.
+	return f.pause(ctx, backoff.Follow.Wait(f.failures, rand.Float64(), ae.RetryAfter))
 }
 
 // pause sleeps d, cut short at the deadline (the loop then reports the timeout).
 func (f *follower) pause(ctx context.Context, d time.Duration) error {
 	if !f.o.Deadline.IsZero() {
-		d = min(d, f.o.Deadline.Sub(f.o.Now()))
+		d = min(d, f.o.Deadline.Sub(f.o.Clock.Now()))
 	}
 	if d <= 0 {
 		return nil
 	}
-	return f.o.Sleep(ctx, d)
-}
-
-// followBackoff is the wait after the n-th failure in a row: full jitter over an exponential
-// ceiling (1s, 2s, 4s, ... 30s), at least the server's Retry-After.
-func followBackoff(n int, retryAfter time.Duration) time.Duration {
-	ceil := followBackoffMax
-	if n < 6 {
-		ceil = min(followBackoffBase<<(n-1), followBackoffMax)
-	}
-	return max(rand.N(ceil+1), retryAfter, 100*time.Millisecond)
+	return clock.Sleep(ctx, f.o.Clock, d)
 }

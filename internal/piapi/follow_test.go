@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -23,22 +25,6 @@ const followID = "0b5d4c1e-1111-4222-8333-444455556666"
 func runAnswer(status string) string {
 	return `{"id":"req_pi_1","object":"run","status":"completed","data":{"id":"` + followID +
 		`","status":"` + status + `","steps":[{"id":"a","action":"brands.extract","status":"pending","depends_on":[]}]}}`
-}
-
-// fakeTime is a clock that only moves when the follower sleeps.
-type fakeTime struct {
-	mu     sync.Mutex
-	t      time.Time
-	sleeps []time.Duration
-}
-
-func (f *fakeTime) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
-func (f *fakeTime) sleep(_ context.Context, d time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.sleeps = append(f.sleeps, d)
-	f.t = f.t.Add(d)
-	return nil
 }
 
 // decodeRunData reads the data of a GET answer.
@@ -69,7 +55,7 @@ func (tf *testFollow) follow(ctx context.Context, prev *run.Run, id string) (*ru
 	return tf.c.Follow(ctx, id, prev, tf.obs, tf.o)
 }
 
-func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*testFollow, *fakeTime, *warnings) {
+func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Duration) (*testFollow, *clock.Fake, *warnings) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -78,10 +64,10 @@ func testFollower(t *testing.T, h http.HandlerFunc, refresh, timeout time.Durati
 		t.Fatal(err)
 	}
 	w := &warnings{}
-	ft := &fakeTime{t: time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)}
-	o := FollowOptions{Interval: refresh, Now: ft.now, Sleep: ft.sleep}
+	ft := clock.NewAuto(time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)) // moves only when Follow waits
+	o := FollowOptions{Interval: refresh, Clock: ft}
 	if timeout > 0 {
-		o.Deadline = ft.t.Add(timeout)
+		o.Deadline = ft.Now().Add(timeout)
 	}
 	return &testFollow{c: c, obs: w, o: o}, ft, w
 }
@@ -159,11 +145,11 @@ func TestFollowBacksOffOnTransientErrors(t *testing.T) {
 	if got := strings.Count(errOut.String(), "still trying"); got != 1 {
 		t.Fatalf("%d warnings, want 1:\n%s", got, errOut.String())
 	}
-	if len(ft.sleeps) != 4 {
-		t.Fatalf("sleeps %v, want 4 (one per failure)", ft.sleeps)
+	if len(ft.Waits()) != 4 {
+		t.Fatalf("sleeps %v, want 4 (one per failure)", ft.Waits())
 	}
-	for i, d := range ft.sleeps {
-		if ceil := followBackoffBase << i; d < 100*time.Millisecond || d > ceil {
+	for i, d := range ft.Waits() {
+		if ceil := backoff.Follow.Base << i; d < backoff.Follow.Min || d > ceil {
 			t.Fatalf("sleep %d = %v, want within [100ms, %v]", i+1, d, ceil)
 		}
 	}
@@ -184,8 +170,8 @@ func TestFollowHonoursRetryAfter(t *testing.T) {
 	if _, err := fw.follow(context.Background(), nil, followID); err != nil {
 		t.Fatal(err)
 	}
-	if len(ft.sleeps) != 1 || ft.sleeps[0] < 7*time.Second {
-		t.Fatalf("sleeps %v, want one of at least 7s", ft.sleeps)
+	if len(ft.Waits()) != 1 || ft.Waits()[0] < 7*time.Second {
+		t.Fatalf("sleeps %v, want one of at least 7s", ft.Waits())
 	}
 }
 
@@ -209,8 +195,8 @@ func TestFollowPermanentError(t *testing.T) {
 	}, 5*time.Second, 0)
 	_, err := fw.follow(context.Background(), nil, followID)
 	var ae *Error
-	if !errors.As(err, &ae) || ae.HTTPStatus != 404 || n.Load() != 1 || len(ft.sleeps) != 0 {
-		t.Fatalf("err %v after %d requests and sleeps %v; want the 404 after 1", err, n.Load(), ft.sleeps)
+	if !errors.As(err, &ae) || ae.HTTPStatus != 404 || n.Load() != 1 || len(ft.Waits()) != 0 {
+		t.Fatalf("err %v after %d requests and sleeps %v; want the 404 after 1", err, n.Load(), ft.Waits())
 	}
 }
 
@@ -240,7 +226,7 @@ func (r *recorder) Warn(string)                   {}
 // server holds a long-poll until its timeout_seconds pass or the run ends.
 func TestFollowShowsChangesWithinTheInterval(t *testing.T) {
 	var fw *testFollow
-	var ft *fakeTime
+	var ft *clock.Fake
 	t0 := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
 	changes := []struct {
 		at     time.Duration
@@ -266,19 +252,19 @@ func TestFollowShowsChangesWithinTheInterval(t *testing.T) {
 	var asked []string
 	fw, ft, _ = testFollower(t, func(w http.ResponseWriter, r *http.Request) {
 		asked = append(asked, r.URL.Query().Get("timeout_seconds"))
-		now := ft.now().Sub(t0)
+		now := ft.Now().Sub(t0)
 		if r.URL.Query().Get("wait_for_completion") == "true" {
 			secs, _ := time.ParseDuration(r.URL.Query().Get("timeout_seconds") + "s")
 			end := now + secs
 			if last := changes[len(changes)-1].at; last > now && last <= end {
 				end = last // the run ended: the long-poll answers at once
 			}
-			ft.sleep(r.Context(), end-now)
+			clock.Sleep(r.Context(), ft, end-now)
 			now = end
 		}
 		fmt.Fprint(w, state(now))
 	}, FollowInterval(true), 0)
-	rec := &recorder{now: ft.now, seen: map[string]time.Time{}}
+	rec := &recorder{now: ft.Now, seen: map[string]time.Time{}}
 	fw.obs = rec
 	shown, _ := decodeRunData(state(0))
 	rec.Start(shown)

@@ -21,8 +21,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/google/uuid"
-	"github.com/pi-cli/pi/internal/catalog"
 
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/safe"
 )
@@ -34,10 +36,10 @@ type Config struct {
 	Debug        io.Writer
 	InsecureHTTP bool
 	HTTPClient   *http.Client
-	// MaxAttempts bounds tries per request (default 5).
+	// MaxAttempts bounds tries per request (default backoff.APIAttempts).
 	MaxAttempts int
-	// Sleep waits between tries; tests replace it so they never wait for real.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock times the waits between tries (nil: the wall clock); tests give a fake one.
+	Clock clock.Clock
 	// ConfigFile is the config file LoadConfig read (or would have read), for messages.
 	ConfigFile string
 }
@@ -119,10 +121,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("base URL %q uses plain http to a non-loopback host: use https, or pass --insecure-http if you really mean it", cfg.BaseURL)
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 5
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.MaxAttempts = backoff.APIAttempts
 	}
 	// No client-wide timeout: each request gets a deadline sized to its long-poll, inside
 	// the caller's context (--timeout, Ctrl-C). A copy, so a caller's client keeps its own
@@ -142,17 +141,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Error is an error answer of the API, or a network failure (HTTPStatus 0). Every string in

@@ -11,20 +11,21 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/clock"
 )
 
-func newTestClient(t *testing.T, h http.HandlerFunc) (*Client, *[]time.Duration, *bytes.Buffer) {
+func newTestClient(t *testing.T, h http.HandlerFunc) (*Client, *clock.Fake, *bytes.Buffer) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	var sleeps []time.Duration
 	var dbg bytes.Buffer
-	c, err := New(Config{BaseURL: srv.URL + "/", APIKey: "sk_secret", Debug: &dbg,
-		Sleep: func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }})
+	sleeps := clock.NewAuto(time.Now())
+	c, err := New(Config{BaseURL: srv.URL + "/", APIKey: "sk_secret", Debug: &dbg, Clock: sleeps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, &sleeps, &dbg
+	return c, sleeps, &dbg
 }
 
 const runJSON = `{"id":"req_pi_1","object":"run","data":{"run_id":"0b5d4c1e-1111-4222-8333-444455556666","status":"completed","steps":[]}}`
@@ -93,8 +94,8 @@ func TestCreateRunRetries(t *testing.T) {
 			} else if cr.RunID == "" {
 				t.Fatal("no run id")
 			}
-			if tt.answers[0] == 429 && (len(*sleeps) != 1 || (*sleeps)[0] != 7*time.Second) {
-				t.Fatalf("sleeps = %v, want [7s] from Retry-After", *sleeps)
+			if tt.answers[0] == 429 && (len(sleeps.Waits()) != 1 || sleeps.Waits()[0] != 7*time.Second) {
+				t.Fatalf("sleeps = %v, want [7s] from Retry-After", sleeps.Waits())
 			}
 			if strings.Contains(dbg.String(), "sk_secret") || !strings.Contains(dbg.String(), "POST") {
 				t.Fatalf("debug output leaks key or misses requests:\n%s", dbg)
@@ -120,8 +121,8 @@ func TestGetRunRetriesTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 3 || len(*sleeps) != 2 || string(r.Status) != "completed" {
-		t.Fatalf("gets %d sleeps %v status %q", n, *sleeps, r.Status)
+	if n != 3 || len(sleeps.Waits()) != 2 || string(r.Status) != "completed" {
+		t.Fatalf("gets %d sleeps %v status %q", n, sleeps.Waits(), r.Status)
 	}
 }
 
@@ -180,33 +181,5 @@ func TestJobs(t *testing.T) {
 	}
 	if _, err := c.CreateJob(context.Background(), "shell.run", nil); err == nil {
 		t.Fatal("CreateJob of a local action: want an error")
-	}
-}
-
-// TestParseRetryAfter covers both forms RFC 9110 allows; a date is measured from now, so
-// it is asserted as a range far wider than any test run.
-func TestParseRetryAfter(t *testing.T) {
-	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
-	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
-	soon := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
-	tests := []struct {
-		in       string
-		min, max time.Duration
-	}{
-		{"", 0, 0},
-		{"7", 7 * time.Second, 7 * time.Second},
-		{"-3", 0, 0},
-		{"soon", 0, 0},
-		{future, MaxRetryAfter, MaxRetryAfter}, // an hour away: capped
-		{soon, 20 * time.Second, 30 * time.Second},
-		{past, 0, 0},
-		{"99999", MaxRetryAfter, MaxRetryAfter},
-		{"99999999999999999999999", MaxRetryAfter, MaxRetryAfter},
-		{"Fri, 01 Jan 2100 00:00:00 GMT", MaxRetryAfter, MaxRetryAfter},
-	}
-	for _, tt := range tests {
-		if got := ParseRetryAfter(tt.in); got < tt.min || got > tt.max {
-			t.Errorf("ParseRetryAfter(%q) = %v, want in [%v, %v]", tt.in, got, tt.min, tt.max)
-		}
 	}
 }

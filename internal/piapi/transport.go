@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -21,15 +20,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/safe"
 )
 
 // Bounds of every API request (README, "Limits and guarantees").
 const (
-	// MaxRetryAfter caps a server's Retry-After: a 429 saying "come back tomorrow" (or in
-	// 2100) is waited for at most this long, and never past the caller's deadline.
-	MaxRetryAfter = 60 * time.Second
 	// createTimeout bounds one POST that creates a run or a job.
 	createTimeout = 60 * time.Second
 	// maxBody is the most of an answer pi reads; a longer one is malformed.
@@ -92,11 +90,12 @@ func (c *Client) do(ctx context.Context, rq request, out any) (string, error) {
 		if !c.retryable(rq, apiErr) || attempt >= c.cfg.MaxAttempts {
 			return rid, apiErr
 		}
-		wait := backoff(attempt, apiErr.RetryAfter)
+		// A Retry-After is capped (backoff.MaxRetryAfter) when it is read.
+		wait := backoff.API.Wait(attempt, rand.Float64(), apiErr.RetryAfter)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return rid, apiErr // waiting would pass the deadline: the error is the answer
 		}
-		if err := c.cfg.Sleep(ctx, wait); err != nil {
+		if err := clock.Sleep(ctx, c.cfg.Clock, wait); err != nil {
 			return rid, stopped(ctx, apiErr)
 		}
 	}
@@ -155,15 +154,6 @@ func (c *Client) retryable(rq request, e *Error) bool {
 		return true
 	}
 	return false
-}
-
-func backoff(attempt int, retryAfter time.Duration) time.Duration {
-	if retryAfter > 0 {
-		return retryAfter
-	}
-	d := 250 * time.Millisecond << (attempt - 1)
-	d = min(d, 10*time.Second)
-	return d/2 + rand.N(d/2+1)
 }
 
 // certError reports a TLS failure no retry can fix.
@@ -255,7 +245,7 @@ func (c *Client) once(ctx context.Context, rq request, out any) (string, error) 
 		return rid, &Error{HTTPStatus: resp.StatusCode, RequestID: rid, Location: loc, permanent: true}
 	}
 	if resp.StatusCode >= 400 {
-		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"))}
+		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{})}
 		if env.Error != nil {
 			e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
 			e.Param, e.Issues = safe.Text(env.Error.Param), env.Error.Issues
@@ -309,24 +299,4 @@ func (c *Client) debugf(format string, args ...any) {
 		msg = strings.ReplaceAll(msg, c.cfg.APIKey, "[redacted]")
 	}
 	fmt.Fprintln(c.cfg.Debug, "debug: "+safe.Text(c.redact.String(msg)))
-}
-
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date; 0 when absent,
-// malformed or past, and never more than MaxRetryAfter. It is the one parser of the
-// header: the API client, the local engine's retries and http.request all use it.
-func ParseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseUint(v, 10, 63); err == nil || errors.Is(err, strconv.ErrRange) {
-		if err != nil || n >= uint64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(0, time.Until(t)), MaxRetryAfter)
-	}
-	return 0
 }

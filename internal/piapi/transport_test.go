@@ -11,25 +11,22 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
 )
 
 const testKey = "pi_live_0123456789abcdef"
 
-// client returns a client of url with a recording fake sleep.
-func client(t *testing.T, url string, hc *http.Client) (*Client, *[]time.Duration) {
+// client returns a client of url on a fake clock, whose waits end at once and are listed.
+func client(t *testing.T, url string, hc *http.Client) (*Client, *clock.Fake) {
 	t.Helper()
-	var mu sync.Mutex
-	var sleeps []time.Duration
-	c, err := New(Config{BaseURL: url, APIKey: testKey, HTTPClient: hc, Sleep: func(ctx context.Context, d time.Duration) error {
-		mu.Lock()
-		sleeps = append(sleeps, d)
-		mu.Unlock()
-		return ctx.Err()
-	}})
+	sleeps := clock.NewAuto(time.Now())
+	c, err := New(Config{BaseURL: url, APIKey: testKey, HTTPClient: hc, Clock: sleeps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, &sleeps
+	return c, sleeps
 }
 
 // Redirects are never followed: not to another port, not from https to http, not even
@@ -107,18 +104,18 @@ func TestRetryAfterBoundedByCapAndDeadline(t *testing.T) {
 		if _, err := c.CreateRun(context.Background(), []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
-		if len(*sleeps) != 1 || (*sleeps)[0] != MaxRetryAfter {
-			t.Fatalf("Retry-After %q: sleeps %v, want one of %v", ra, *sleeps, MaxRetryAfter)
+		if len(sleeps.Waits()) != 1 || sleeps.Waits()[0] != backoff.MaxRetryAfter {
+			t.Fatalf("Retry-After %q: sleeps %v, want one of %v", ra, sleeps.Waits(), backoff.MaxRetryAfter)
 		}
 		// With a deadline closer than the wait, the 429 is the answer at once.
 		posts.Store(0)
-		*sleeps = nil
+		c, sleeps = client(t, srv.URL, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := c.CreateRun(ctx, []byte(`{}`))
 		cancel()
 		var ae *Error
-		if !errors.As(err, &ae) || ae.HTTPStatus != 429 || len(*sleeps) != 0 || posts.Load() != 1 {
-			t.Fatalf("with a 5s deadline: err %v, sleeps %v, posts %d; want the 429 and no wait", err, *sleeps, posts.Load())
+		if !errors.As(err, &ae) || ae.HTTPStatus != 429 || len(sleeps.Waits()) != 0 || posts.Load() != 1 {
+			t.Fatalf("with a 5s deadline: err %v, sleeps %v, posts %d; want the 429 and no wait", err, sleeps.Waits(), posts.Load())
 		}
 		srv.Close()
 	}
@@ -298,7 +295,7 @@ func TestMalformedSuccess(t *testing.T) {
 				!strings.Contains(err.Error(), "not the documented shape") || !strings.Contains(err.Error(), "the run may have been created") {
 				t.Fatalf("POST: err = %v", err)
 			}
-			if len(*sleeps) != 0 {
+			if len(sleeps.Waits()) != 0 {
 				t.Fatalf("a malformed answer to a POST was retried")
 			}
 			if strings.Contains(err.Error(), "\x1b") || strings.Contains(err.Error(), "\n") {
@@ -324,16 +321,16 @@ func TestMayExistOnlyWhenSent(t *testing.T) {
 	c, sleeps := client(t, tlsSrv.URL, nil) // the default client does not trust the test CA
 	_, err := c.CreateRun(context.Background(), []byte(`{}`))
 	var ae *Error
-	if !errors.As(err, &ae) || ae.MayExist || strings.Contains(err.Error(), "may have been created") || len(*sleeps) != 0 {
-		t.Fatalf("TLS failure: err = %v, sleeps %v", err, *sleeps)
+	if !errors.As(err, &ae) || ae.MayExist || strings.Contains(err.Error(), "may have been created") || len(sleeps.Waits()) != 0 {
+		t.Fatalf("TLS failure: err = %v, sleeps %v", err, sleeps.Waits())
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
 	c, sleeps = client(t, "http://"+addr, nil)
 	_, err = c.CreateRun(context.Background(), []byte(`{}`))
-	if !errors.As(err, &ae) || ae.MayExist || len(*sleeps) != 4 {
-		t.Fatalf("refused: err = %v, sleeps %v; want retried and not ambiguous", err, *sleeps)
+	if !errors.As(err, &ae) || ae.MayExist || len(sleeps.Waits()) != 4 {
+		t.Fatalf("refused: err = %v, sleeps %v; want retried and not ambiguous", err, sleeps.Waits())
 	}
 }
 

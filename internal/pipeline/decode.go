@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pi-cli/pi/internal/backoff"
 )
 
 // fieldSet marks step fields whose decoding already reported a problem.
@@ -42,10 +44,11 @@ var (
 	retryKeys = []string{"max_attempts", "backoff"}
 )
 
-// Defaults of a retry block that leaves a field out (DESIGN.md "Engine semantics").
+// Defaults of a retry block that leaves a field out (DESIGN.md "Engine semantics"): the
+// local engine's, which internal/backoff owns.
 const (
-	DefaultMaxAttempts = 3
-	DefaultBackoff     = time.Second
+	DefaultMaxAttempts = backoff.StepAttempts
+	DefaultBackoff     = backoff.StepBase
 )
 
 // Limits on what decoding expands, so a hostile file (alias bombs, deep nesting) cannot
