@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ var (
 	buildErr  error
 )
 
-// binaries builds pi as a release is built (CGO_ENABLED=0, -trimpath, -s -w) and the two
+// binaries builds pi as a release is built (CGO_ENABLED=0, -trimpath, -s -w) and the
 // baseline programs, once per test process.
 func binaries(b *testing.B) (pi, hello, floor string) {
 	b.Helper()
@@ -32,7 +33,8 @@ func binaries(b *testing.B) (pi, hello, floor string) {
 		if buildDir, buildErr = os.MkdirTemp("", "pi-bench-"); buildErr != nil {
 			return
 		}
-		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor", "spawn": "./testdata/spawn"} {
+		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor",
+			"floor-required": "./testdata/floor-required", "spawn": "./testdata/spawn"} {
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(buildDir, name), pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -50,6 +52,10 @@ func binaries(b *testing.B) (pi, hello, floor string) {
 // spawnPath is the spawn program (testdata/spawn) that binaries built.
 func spawnPath() string { return filepath.Join(buildDir, "spawn") }
 
+// floorRequiredPath is the floor-required program (testdata/floor-required) that binaries
+// built.
+func floorRequiredPath() string { return filepath.Join(buildDir, "floor-required") }
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
@@ -58,38 +64,79 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// BenchmarkStartup measures whole processes, built as a release is (CGO_ENABLED=0, -trimpath,
-// -s -w): pi version, pi validate of a 10-step file, and two baselines from the same machine,
-// the smallest Go program (hello) and a program that links all of pi's packages but does
-// nothing (floor). ns/op is the wall time of one process. (Peak memory is not reported here:
-// a child started by Go inherits the parent's high-water mark in its rusage; measure it with
-// /usr/bin/time -f %M instead.)
+// BenchmarkStartup measures whole processes built as a release is (CGO_ENABLED=0,
+// -trimpath, -s -w), each interleaved with hello, the smallest Go program, built in the same
+// run: ratio is the process's wall time over hello's (issue 24: pi version <= 1.5, validate
+// <= 2.5), ns/op and ms its own. The processes: two floors that do nothing (floor links
+// every package pi links, floor-required only cobra, yaml.v3, lipgloss, spinner and the
+// SQLite driver), pi version, pi validate of the seed pipeline and of a 10-step file, and
+// the shell completion of a run id (pi __complete runs get "") with a store of 1,000
+// recorded runs (target 30 ms). Wall and CPU time come from spawn -measure, so the
+// benchmark's own process is not counted; load1 is the load average at the end (Linux),
+// since a shared machine's absolute times drift.
 //
 //	go test ./cmd/pi -run '^$' -bench Startup -benchtime 100x
 func BenchmarkStartup(b *testing.B) {
 	pi, hello, floor := binaries(b)
+	seed, err := filepath.Abs("../../testdata/pipelines/valid/seed-brand-ad-localization.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
 	tenSteps, err := filepath.Abs("../../testdata/pipelines/bench/ten-steps.yaml")
 	if err != nil {
 		b.Fatal(err)
+	}
+	state := b.TempDir()
+	env := append(os.Environ(), "XDG_STATE_HOME="+state)
+	fillStore(b, state, 1000, 10).Close()
+	complete := []string{pi, "__complete", "runs", "get", ""}
+	cmd := exec.Command(complete[0], complete[1:]...)
+	cmd.Env = env
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "00000000-0000-4000-8000-000000000999") {
+		b.Fatalf("pi __complete runs get does not offer the newest run: %v\n%s", err, out)
 	}
 	cases := []struct {
 		name string
 		argv []string
 	}{
-		{"hello", []string{hello}},
 		{"floor", []string{floor}},
+		{"floor-required", []string{floorRequiredPath()}},
 		{"version", []string{pi, "version"}},
+		{"validate-seed", []string{pi, "validate", seed}},
 		{"validate-10-steps", []string{pi, "validate", tenSteps}},
+		{"complete-run-id-1000-runs", complete},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			var p, h usage
 			for b.Loop() {
-				if out, err := exec.Command(c.argv[0], c.argv[1:]...).CombinedOutput(); err != nil {
-					b.Fatalf("%v: %v\n%s", c.argv, err, out)
-				}
+				u := measured(b, env, c.argv)
+				p.wall, p.cpu = p.wall+u.wall, p.cpu+u.cpu
+				u = measured(b, env, []string{hello})
+				h.wall, h.cpu = h.wall+u.wall, h.cpu+u.cpu
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(p.wall.Nanoseconds())/n, "ns/op")
+			b.ReportMetric(float64(p.wall)/float64(h.wall), "ratio")
+			b.ReportMetric(float64(p.cpu)/float64(h.cpu), "cpu-ratio")
+			b.ReportMetric(float64(p.wall.Microseconds())/n/1000, "ms")
+			b.ReportMetric(float64(h.wall.Microseconds())/n/1000, "hello-ms")
+			if load, ok := loadAverage(); ok {
+				b.ReportMetric(load, "load1")
 			}
 		})
 	}
+}
+
+// loadAverage is the machine's load average over the last minute (Linux).
+func loadAverage() (float64, bool) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	var load float64
+	_, err = fmt.Sscanf(string(data), "%f", &load)
+	return load, err == nil
 }
 
 // BenchmarkLocalRun runs the --local targets as whole processes. First the scale table

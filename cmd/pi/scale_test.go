@@ -129,30 +129,9 @@ func BenchmarkRunsStore(b *testing.B) {
 	pi, _, _ := binaries(b)
 	state := b.TempDir()
 	env := append(os.Environ(), "XDG_STATE_HOME="+state)
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(state, "pi", "runs.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	record := func(id string, n int, created time.Time) {
-		r := &run.Run{ID: id, Status: run.Completed, CreatedAt: created, Steps: make([]run.Step, n)}
-		for i := range r.Steps {
-			r.Steps[i] = run.Step{ID: fmt.Sprintf("s%d", i), Action: "shell.run", Status: run.StepCompleted, Attempts: 1,
-				StartedAt: created, CompletedAt: created.Add(time.Millisecond), Result: map[string]any{"exit_code": 0, "stdout": "", "stderr": ""}}
-			if i > 0 {
-				r.Steps[i].DependsOn = []string{r.Steps[i-1].ID}
-			}
-		}
-		if err := st.Create(ctx, store.Record{Run: r, File: id + ".yaml", Pipeline: []byte("steps: []\n")}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	t0 := time.Now().Add(-time.Hour)
-	for i := range 1000 {
-		record(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), 10, t0.Add(time.Duration(i)*time.Second))
-	}
+	st := fillStore(b, state, 1000, 10)
 	huge := "11111111-1111-4111-8111-111111111111"
-	record(huge, 100_000, t0.Add(-time.Minute))
+	recordRun(b, st, huge, 100_000, time.Now().Add(-time.Hour-time.Minute))
 	st.Close()
 	for _, c := range []struct {
 		name string
@@ -165,6 +144,38 @@ func BenchmarkRunsStore(b *testing.B) {
 		{"get-10-steps", []string{pi, "runs", "get", "00000000-0000-4000-8000-000000000500"}},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchMeasured(b, env, c.argv) })
+	}
+}
+
+// fillStore opens the store of XDG_STATE_HOME=state and records runs finished runs of
+// steps steps each, one a second until an hour ago, through the store package as pi run
+// writes them. Their ids are 00000000-0000-4000-8000-%012d, the last one the newest.
+func fillStore(b *testing.B, state string, runs, steps int) *store.Store {
+	b.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(state, "pi", "runs.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Hour - time.Duration(runs)*time.Second)
+	for i := range runs {
+		recordRun(b, st, fmt.Sprintf("00000000-0000-4000-8000-%012d", i), steps, t0.Add(time.Duration(i)*time.Second))
+	}
+	return st
+}
+
+// recordRun records a finished run of a chain of n shell.run steps.
+func recordRun(b *testing.B, st *store.Store, id string, n int, created time.Time) {
+	b.Helper()
+	r := &run.Run{ID: id, Status: run.Completed, CreatedAt: created, Steps: make([]run.Step, n)}
+	for i := range r.Steps {
+		r.Steps[i] = run.Step{ID: fmt.Sprintf("s%d", i), Action: "shell.run", Status: run.StepCompleted, Attempts: 1,
+			StartedAt: created, CompletedAt: created.Add(time.Millisecond), Result: map[string]any{"exit_code": 0, "stdout": "", "stderr": ""}}
+		if i > 0 {
+			r.Steps[i].DependsOn = []string{r.Steps[i-1].ID}
+		}
+	}
+	if err := st.Create(context.Background(), store.Record{Run: r, File: id + ".yaml", Pipeline: []byte("steps: []\n")}); err != nil {
+		b.Fatal(err)
 	}
 }
 
