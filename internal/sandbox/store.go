@@ -10,22 +10,21 @@ import (
 	"sync"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	runstore "github.com/pi-cli/pi/internal/store"
 )
 
-// store persists runs and jobs in SQLite. All writes go through one goroutine that commits
-// them in batches (group commit): a creation waits for its batch to be committed before it
-// is answered, a state change does not, and only the latest state of an object in a batch
-// is written.
+// store persists runs and jobs in SQLite. All writes go through one group commit
+// (store.GroupCommit, as local runs' records do): a creation waits for its batch to be
+// committed before it is answered, a state change does not, and only the latest state of
+// an object in a batch is written.
 type store struct {
 	db *sql.DB
 	// putRun and putJob are prepared once: preparing is a tenth of a write's cost.
 	putRun, putJob *sql.Stmt
-	ops            chan writeOp
-	done           chan struct{}
-
-	mu     sync.RWMutex
-	closed bool
-	err    error // first write error, reported by close
+	writes         *runstore.GroupCommit[writeOp]
+	err            error // first write error, reported by close (written by the group commit only)
+	closeOnce      sync.Once
 
 	// settled lists the terminal objects committed since the server last looked: they
 	// may leave memory, since the database now answers for them.
@@ -82,7 +81,7 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sandbox: open database %q: %w (is it a sandbox database?)", path, err)
 	}
-	st := &store{db: db, ops: make(chan writeOp, 4096), done: make(chan struct{})}
+	st := &store{db: db}
 	if st.putRun, err = db.Prepare(`INSERT INTO runs (id, body, doc, status, terminal, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, status = excluded.status,
 		terminal = excluded.terminal, updated_at = excluded.updated_at`); err == nil {
@@ -94,7 +93,7 @@ func openStore(path string) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sandbox: prepare writes: %w", err)
 	}
-	go st.writer()
+	st.writes = runstore.NewGroupCommit(0, st.write)
 	return st, nil
 }
 
@@ -102,32 +101,21 @@ func openStore(path string) (*store, error) {
 // queue under the server's lock, so writes of one object reach the database in order.
 func (st *store) put(op writeOp) <-chan error {
 	op.commit = make(chan error, 1)
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	if st.closed {
+	if !st.writes.Add(op) {
 		op.commit <- errors.New("sandbox: database closed")
-		return op.commit
 	}
-	st.ops <- op
 	return op.commit
 }
 
-func (st *store) writer() {
-	defer close(st.done)
-	for op := range st.ops {
-		batch := []writeOp{op}
-	more:
-		for len(batch) < 512 {
-			select {
-			case op, ok := <-st.ops:
-				if !ok {
-					break more
-				}
-				batch = append(batch, op)
-			default:
-				break more
-			}
-		}
+// maxBatch bounds the writes of one transaction.
+const maxBatch = 512
+
+// write commits what was queued since the last batch, in transactions of at most
+// maxBatch writes, and tells each write's caller the outcome.
+func (st *store) write(queued []writeOp) {
+	for len(queued) > 0 {
+		batch := queued[:min(len(queued), maxBatch)]
+		queued = queued[len(batch):]
 		err := st.commit(batch)
 		if err != nil && st.err == nil {
 			st.err = err
@@ -259,18 +247,13 @@ func (st *store) loadJobs() ([][]byte, error) {
 
 // close writes what is queued and closes the database; it returns the first write error.
 func (st *store) close() error {
-	st.mu.Lock()
-	if st.closed {
-		st.mu.Unlock()
-		return nil
-	}
-	st.closed = true
-	close(st.ops)
-	st.mu.Unlock()
-	<-st.done
-	err := st.err
-	if cerr := st.db.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("sandbox: close database: %w", cerr)
-	}
+	var err error
+	st.closeOnce.Do(func() {
+		st.writes.Close()
+		err = st.err
+		if cerr := st.db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("sandbox: close database: %w", cerr)
+		}
+	})
 	return err
 }
