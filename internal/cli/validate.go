@@ -98,10 +98,12 @@ func runValidate(opts *validateOptions) error {
 	// Source lines under each diagnostic help people at a terminal; logs and tools get
 	// exactly one line per diagnostic.
 	snippets := opts.IO.IsStderrTTY() && opts.Output == "text"
-	files, err := expandPipelineArgs(opts.Files)
+	files, skipped, err := expandPipelineArgs(opts.Files)
 	if err != nil {
 		return err
 	}
+	all = append(all, skipped...)
+	text.WriteString(render.Diagnostics(opts.IO, skipped, nil))
 	for _, path := range files {
 		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
 		if path == "-" {
@@ -198,40 +200,78 @@ func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
 }
 
 // expandPipelineArgs replaces each directory among args by the pipeline files inside it
-// (every *.yaml and *.yml, in subdirectories too, hidden ones skipped), sorted.
-func expandPipelineArgs(args []string) ([]string, error) {
-	var out []string
+// (every *.yaml and *.yml, in subdirectories too, hidden ones skipped), sorted. A file
+// found there that is not a regular one (a named pipe, a device, a link to one) is not
+// read, and a warning says it was skipped: opening a named pipe waits for a writer.
+func expandPipelineArgs(args []string) (files []string, skipped pipeline.Diagnostics, err error) {
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if a == "-" || err != nil || !fi.IsDir() {
-			out = append(out, a) // checkFile reports what is wrong with it
+			files = append(files, a) // checkFile reports what is wrong with it
 			continue
 		}
-		var found []string
-		err = filepath.WalkDir(a, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			name := d.Name()
-			if d.IsDir() {
-				if path != a && strings.HasPrefix(name, ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, ".") {
-				found = append(found, path)
+		found, skip, err := pipelineFilesIn(a)
+		if err != nil {
+			return nil, nil, UsageErrorf("%s: %s", a, readProblem(err))
+		}
+		skipped = append(skipped, skip...)
+		if len(found) == 0 && len(skip) == 0 {
+			return nil, nil, UsageErrorf("%s: no *.yaml or *.yml file in this directory", a)
+		}
+		files = append(files, found...)
+	}
+	return files, skipped, nil
+}
+
+// pipelineFilesIn lists the regular *.yaml and *.yml files under dir, sorted, and a
+// warning for each other one.
+func pipelineFilesIn(dir string) (found []string, skipped pipeline.Diagnostics, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(name, ".") {
+				return filepath.SkipDir
 			}
 			return nil
-		})
-		if err != nil {
-			return nil, UsageErrorf("%s: %s", a, readProblem(err))
 		}
-		if len(found) == 0 {
-			return nil, UsageErrorf("%s: no *.yaml or *.yml file in this directory", a)
+		if ext := filepath.Ext(name); (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(name, ".") {
+			return nil
 		}
-		sort.Strings(found)
-		out = append(out, found...)
+		mode := d.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(path)
+			if err != nil {
+				skipped = append(skipped, pipeline.Diagnostic{File: path, Severity: pipeline.Warning, Message: readProblem(err) + ": skipped"})
+				return nil
+			}
+			mode = st.Mode()
+		}
+		if !mode.IsRegular() {
+			skipped = append(skipped, pipeline.Diagnostic{File: path, Severity: pipeline.Warning,
+				Message: "not a regular file (" + fileKind(mode) + "): skipped"})
+			return nil
+		}
+		found = append(found, path)
+		return nil
+	})
+	sort.Strings(found)
+	return found, skipped, err
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
 	}
-	return out, nil
+	return "a special file"
 }

@@ -68,7 +68,7 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 	}
 	var fc fileConfig
 	if configPath != "" {
-		b, err := os.ReadFile(configPath)
+		b, err := readConfigFile(configPath)
 		switch {
 		case err == nil:
 			if err := yaml.Unmarshal(b, &fc); err != nil {
@@ -79,6 +79,8 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 				warnings = append(warnings, fmt.Sprintf("config %s is readable by others (mode %o): run chmod 600 %s", configPath, st.Mode().Perm(), configPath))
 			}
 		case errors.Is(err, os.ErrNotExist) && !explicit:
+		case errors.As(err, new(*notConfigFile)):
+			return cfg, nil, err
 		default:
 			return cfg, nil, fmt.Errorf("read config: %w", err)
 		}
@@ -88,6 +90,59 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.ConfigFile = configPath
 	return cfg, warnings, nil
+}
+
+// MaxConfigSize is the largest config file pi reads: it holds a URL and a key.
+const MaxConfigSize = 1 << 20
+
+// notConfigFile is a config path that is not a file pi reads: the message says why.
+type notConfigFile struct{ msg string }
+
+func (e *notConfigFile) Error() string { return e.msg }
+
+// readConfigFile reads a config file: a regular file of at most MaxConfigSize. Anything
+// else is refused before it is opened: a named pipe nobody writes would block pi (opening
+// it waits for a writer), a device such as /dev/zero never ends.
+func readConfigFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &notConfigFile{fmt.Sprintf("config %s is not a regular file (%s): --config takes a YAML file", path, fileKind(st.Mode()))}
+	}
+	if st.Size() > MaxConfigSize {
+		return nil, tooLargeConfig(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err == nil && len(b) > MaxConfigSize { // it grew since the Stat
+		return nil, tooLargeConfig(path)
+	}
+	return b, err
+}
+
+func tooLargeConfig(path string) error {
+	return &notConfigFile{fmt.Sprintf("config %s is larger than %d KiB, more than a config file holds (is it the right file?)", path, MaxConfigSize>>10)}
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 func firstNonEmpty(s ...string) string {
