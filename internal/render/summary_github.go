@@ -5,9 +5,11 @@ import (
 	"html"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -78,17 +80,32 @@ func (s *summaryProgress) write(stopped bool) {
 		return
 	}
 	s.written = true
-	md := SummaryMarkdown(s.last, s.clock(), stopped)
-	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err == nil {
-		_, err = f.WriteString(md)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := appendSummary(s.path, s.last, s.clock(), stopped); err != nil {
 		fmt.Fprintf(s.ios.ErrOut, "warning: could not write the GitHub job summary: %v\n", err)
 	}
+}
+
+// appendSummary appends r's section to the summary file at path, in the room the file
+// has left: GitHub drops the whole file past MaxSummary.
+func appendSummary(path string, r *run.Run, now time.Time, stopped bool) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	var held int64
+	if st, err := f.Stat(); err == nil {
+		held = st.Size()
+	}
+	room := MaxSummary - int(min(held, MaxSummary))
+	if room < minSummarySection {
+		f.Close()
+		return fmt.Errorf("%s already holds %d bytes, and GitHub shows a summary of at most %d: pi's section is not added", path, held, MaxSummary)
+	}
+	_, err = f.WriteString(summaryMarkdown(r, now, stopped, room))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // statusIcon is a step's or run's status as the summary shows it.
@@ -112,10 +129,30 @@ func statusIcon(word string) string {
 	return "🕓 " + word
 }
 
-// SummaryMarkdown is the job summary section of a run. stopped says pi stopped following
-// it before it ended. Everything a server or a file said is escaped: it can neither break
-// the table nor inject HTML.
+// MaxSummary is the most a step's summary file may hold: GitHub drops a bigger one whole
+// (not only what is past the limit), so pi's section is cut to fit what the file holds.
+const MaxSummary = 1 << 20
+
+// Bounds inside the summary: a Detail cell, and the least worth showing of one error.
+const (
+	maxSummaryDetail = 300
+	minSummaryError  = 512
+	summarySlack     = 2 << 10 // the notes that say what was left out
+	// minSummarySection is the least room worth writing a section into.
+	minSummarySection = 8 << 10
+)
+
+// SummaryMarkdown is the job summary section of a run, at most MaxSummary bytes. stopped
+// says pi stopped following it before it ended. Everything a server or a file said is
+// escaped: it can neither break the table nor inject HTML.
 func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
+	return summaryMarkdown(r, now, stopped, MaxSummary)
+}
+
+// summaryMarkdown is SummaryMarkdown in at most budget bytes: the errors get up to a
+// third of it and the images an eighth, the table the rest; rows, images and errors that
+// do not fit are left out or clipped, and a line says so.
+func summaryMarkdown(r *run.Run, now time.Time, stopped bool, budget int) string {
 	var b strings.Builder
 	outcome := string(r.Status)
 	if stopped && !r.Status.Terminal() {
@@ -127,18 +164,56 @@ func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
 		counts[statusWord(r, &r.Steps[i])]++
 	}
 	fmt.Fprintf(&b, "Took %s · %s\n\n", mdText(RunDurationText(r, now)), mdText(countsText(counts)))
-
 	b.WriteString("| Step | Action | Status | Duration | Detail |\n| --- | --- | --- | --- | --- |\n")
-	for i := range r.Steps {
-		s := &r.Steps[i]
-		dur := "-"
-		if !s.StartedAt.IsZero() {
-			dur = stepDurationText(s, now)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdText(s.ID), mdText(s.Action),
-			statusIcon(statusWord(r, s)), mdText(dur), summaryDetail(s))
-	}
 
+	errs := summaryErrors(r, budget)
+	imgs := summaryImages(r)
+	reserveErr := min(errorsLen(errs), budget/3)
+	reserveImg := min(stringsLen(imgs), budget/8)
+	tableEnd := budget - reserveErr - reserveImg - summarySlack
+	for i := range r.Steps {
+		row := summaryRow(r, &r.Steps[i], now)
+		if b.Len()+len(row) > tableEnd {
+			fmt.Fprintf(&b, "\n%d more steps not shown (a GitHub job summary holds at most 1 MiB): `pi runs get %s` lists them all.\n", len(r.Steps)-i, mdText(r.ID))
+			break
+		}
+		b.WriteString(row)
+	}
+	if len(imgs) > 0 {
+		b.WriteString("\n#### Images\n\n")
+		imgEnd := budget - reserveErr - summarySlack
+		for i, img := range imgs {
+			if b.Len()+len(img)+1 > imgEnd {
+				fmt.Fprintf(&b, "\n%d more images not shown.", len(imgs)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			b.WriteString(img)
+		}
+		b.WriteString("\n")
+	}
+	if len(errs) > 0 {
+		b.WriteString("\n#### Errors\n")
+		writeSummaryErrors(&b, r, errs, budget-b.Len()-summarySlack/2)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// summaryRow is one step's row of the table.
+func summaryRow(r *run.Run, s *run.Step, now time.Time) string {
+	dur := "-"
+	if !s.StartedAt.IsZero() {
+		dur = stepDurationText(s, now)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", mdText(s.ID), mdText(s.Action),
+		statusIcon(statusWord(r, s)), mdText(dur), summaryDetail(s))
+}
+
+// summaryImages are the thumbnails of the steps' images.
+func summaryImages(r *run.Run) []string {
 	var imgs []string
 	for i := range r.Steps {
 		s := &r.Steps[i]
@@ -148,34 +223,123 @@ func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
 				a, a, html.EscapeString(s.ID), html.EscapeString(s.ID)))
 		}
 	}
-	if len(imgs) > 0 {
-		b.WriteString("\n#### Images\n\n")
-		b.WriteString(strings.Join(imgs, "\n"))
-		b.WriteString("\n")
-	}
+	return imgs
+}
 
-	first := true
+// summaryError is a failed step's error, HTML-escaped, and how many bytes of it were cut
+// already (nothing past the whole budget can be shown).
+type summaryError struct {
+	step    *run.Step
+	text    string
+	dropped int
+}
+
+func summaryErrors(r *run.Run, budget int) []summaryError {
+	var out []summaryError
 	for i := range r.Steps {
 		s := &r.Steps[i]
 		if s.Status != run.StepFailed || s.Error == "" {
 			continue
 		}
-		if first {
-			b.WriteString("\n#### Errors\n")
-			first = false
+		raw := strings.TrimRight(stripControls(StepErrorText(s)), "\n")
+		dropped := 0
+		if len(raw) > budget { // escaping only lengthens it
+			dropped = len(raw) - budget
+			raw = raw[:budget]
 		}
-		fmt.Fprintf(&b, "\n**%s** (%s)\n\n<pre>%s</pre>\n", mdText(s.ID), mdText(s.Action),
-			html.EscapeString(strings.TrimRight(stripControls(StepErrorText(s)), "\n")))
+		out = append(out, summaryError{step: s, text: html.EscapeString(raw), dropped: dropped})
 	}
-	b.WriteString("\n")
-	return b.String()
+	return out
+}
+
+// errorsLen is what errs take in the summary, about.
+func errorsLen(errs []summaryError) int {
+	n := 0
+	for _, e := range errs {
+		n += len(e.text) + 64
+	}
+	return n
+}
+
+func stringsLen(xs []string) int {
+	n := 0
+	for _, x := range xs {
+		n += len(x) + 1
+	}
+	return n
+}
+
+// clipRunes cuts s to n characters, ending with … when it cut.
+func clipRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for k := range s {
+		if i == n {
+			return s[:k] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// writeSummaryErrors writes the errors in room bytes: each gets an equal share of what the
+// shorter ones leave, and is clipped to it (saying by how much); when a share would be too
+// small to read, only the first errors are shown.
+func writeSummaryErrors(b *strings.Builder, r *run.Run, errs []summaryError, room int) {
+	shown := len(errs)
+	for shown > 1 && room/shown < minSummaryError {
+		shown--
+	}
+	order := make([]int, shown)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return len(errs[x].text) - len(errs[y].text) })
+	share := make([]int, shown)
+	left := room
+	for k, i := range order {
+		head := len(errs[i].step.ID) + len(errs[i].step.Action) + 160 // the title, <pre> and the clip note
+		fair := left/(shown-k) - head
+		share[i] = max(0, min(len(errs[i].text), fair))
+		left -= share[i] + head
+	}
+	for i := range shown {
+		e := errs[i]
+		text, cut := clipEscaped(e.text, share[i])
+		cut += e.dropped
+		fmt.Fprintf(b, "\n**%s** (%s)\n\n<pre>%s</pre>\n", mdText(e.step.ID), mdText(e.step.Action), text)
+		if cut > 0 {
+			fmt.Fprintf(b, "\n(clipped: %d more bytes of this error; `pi runs get %s -o json` has it whole)\n", cut, mdText(r.ID))
+		}
+	}
+	if shown < len(errs) {
+		fmt.Fprintf(b, "\n%d more failed steps not shown (a GitHub job summary holds at most 1 MiB): `pi runs get %s`.\n", len(errs)-shown, mdText(r.ID))
+	}
+}
+
+// clipEscaped cuts HTML-escaped text to at most n bytes, neither inside a character nor
+// inside an entity (&amp;), and says how many bytes of it were cut.
+func clipEscaped(s string, n int) (string, int) {
+	if len(s) <= n {
+		return s, 0
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if amp := strings.LastIndexByte(s[:cut], '&'); amp >= 0 && !strings.Contains(s[amp:cut], ";") {
+		cut = amp
+	}
+	return s[:cut], len(s) - cut
 }
 
 // summaryDetail is the Detail cell: the error's first line, else the results that matter
 // (the image as a link), else the job.
 func summaryDetail(s *run.Step) string {
 	if s.Error != "" {
-		return mdText(oneLine(StepErrorText(s)))
+		return mdText(clipRunes(oneLine(StepErrorText(s)), maxSummaryDetail))
 	}
 	var parts []string
 	if s.Status == run.StepReused && s.JobID != "" {
