@@ -160,6 +160,7 @@ and shows each step live until the run ends. The exit code says how it ended
 		newActionsCmd(f),
 		newServeCmd(f),
 		newVersionCmd(f),
+		newInitCmd(f, nil),
 		newExitCodesTopic(),
 	)
 	registerCompletions(root, f)
