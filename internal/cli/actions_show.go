@@ -74,6 +74,12 @@ func showAction(a *catalog.Action, width int) string {
 			}
 		}
 	}
+	b.WriteString("\nExample:\n")
+	for _, l := range strings.SplitAfter(actionExample(a), "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
 	return b.String()
 }
 
