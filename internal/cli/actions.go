@@ -37,7 +37,7 @@ result field.`,
 		Example: `  pi actions
   pi actions campaigns.localize_ad
   pi actions -o json | jq '.[] | select(.runs == "local") | .name'`,
-		Args: cobra.MaximumNArgs(1),
+		Args: maxArgs(1),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp

@@ -42,12 +42,7 @@ never overwritten. With - the pipeline goes to standard output.`,
   pi run pipeline.yaml --sandbox --download out/
   pi init campaign.yaml
   pi init - | less`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return flagError{fmt.Errorf("%s takes at most 1 argument, [FILE]; got %d", cmd.CommandPath(), len(args))}
-			}
-			return nil
-		},
+		Args: maxArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 		},

@@ -82,9 +82,6 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	if f.stopSignals != nil {
 		f.stopSignals()
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
-		err = flagError{err}
-	}
 	if err != nil && !isSilent(err) {
 		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
 		if errors.Is(err, errFlag) {
@@ -164,10 +161,18 @@ and shows each step live until the run ends. The exit code says how it ended
 		newExitCodesTopic(),
 	)
 	registerCompletions(root, f)
+	root.SetHelpCommand(newHelpCmd(root))
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	refuseUnknown(root)
 	// a help topic is read with 'pi help NAME' (cobra lists it as 'pi NAME')
-	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(),
+	usage := strings.Replace(root.UsageTemplate(),
 		`{{rpad .CommandPath .CommandPathPadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}`,
-		`{{printf "pi help %s" .Name}}  {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}`, 1))
+		`{{printf "pi help %s" .Name}}  {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}`, 1)
+	// a command group runs only to refuse unknown subcommands (unknown.go): its usage is
+	// "pi runs [command]" alone
+	usage = strings.Replace(usage, `Usage:{{if .Runnable}}`, `Usage:{{if and .Runnable (not .HasAvailableSubCommands)}}`, 1)
+	root.SetUsageTemplate(usage)
 	return root
 }
 
