@@ -91,7 +91,8 @@ func TestMigrateFromVersion3(t *testing.T) {
 	}
 	r := got.Run
 	if r.Status != "failed" || got.File != "v3.yaml" || string(got.Pipeline) != "steps: [...]" || got.Params["k"] != "v" ||
-		got.Owner != (Owner{Host: "host", PID: 1}) || r.Metadata["team"] != "ads" || len(r.Steps) != 2 {
+		got.Owner != (Owner{Host: "host", PID: 1}) || r.Metadata["team"] != "ads" || len(r.Steps) != 2 ||
+		got.Place != PlaceLocal || got.Remote() || got.Body != nil {
 		t.Fatalf("after migration: %+v %+v", got, r)
 	}
 	a, b := r.Steps[0], r.Steps[1]

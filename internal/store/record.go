@@ -24,6 +24,12 @@ type Record struct {
 	Owner Owner
 	// ownerText is the owner as Get read it, which Claim compares.
 	ownerText string
+	// Where is where the run ran; zero for a local run.
+	Where
+	// Body is the exact Runs API body sent (remote and sandbox runs), nil for none.
+	Body []byte
+	// RerunOf is the run this one reruns (pi runs rerun), "" for none.
+	RerunOf string
 }
 
 // Create saves a new run, or replaces the record of a resumed one (keeping its events):
@@ -57,11 +63,17 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner)
-		VALUES(?,?,x'',?,?,?,?,'',?)
+	place := rec.Place
+	if place == "" {
+		place = PlaceLocal
+	}
+	// Where a run ran, its body and what it reruns are written once: a resume keeps them.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id)
+		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
 		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
-		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner)); err != nil {
+		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner),
+		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID); err != nil {
 		return fail(err)
 	}
 	// The pipeline is the same file on a resume: it is written once.
@@ -69,13 +81,25 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		ON CONFLICT(run_id) DO UPDATE SET run_json=excluded.run_json`, rec.Run.ID, rec.Pipeline, string(rj)); err != nil {
 		return fail(err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id=?`, rec.Run.ID); err != nil {
+	if err := s.replaceSteps(ctx, tx, st, rec.Run); err != nil {
 		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	s.forgetSeq(rec.Run.ID)
+	return nil
+}
+
+// replaceSteps writes r's steps as the rows of its record, in place of those it had.
+func (s *Store) replaceSteps(ctx context.Context, tx *sql.Tx, st *stmts, r *run.Run) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id=?`, r.ID); err != nil {
+		return err
 	}
 	ins := tx.StmtContext(ctx, st.insertStep)
 	defer ins.Close()
-	for i := range rec.Run.Steps {
-		step := &rec.Run.Steps[i]
+	for i := range r.Steps {
+		step := &r.Steps[i]
 		deps, err := json.Marshal(step.DependsOn)
 		if err != nil {
 			return fmt.Errorf("encoding step %s: %w", step.ID, err)
@@ -84,15 +108,11 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		if err != nil {
 			return fmt.Errorf("encoding step %s: %w", step.ID, err)
 		}
-		if _, err := ins.ExecContext(ctx, rec.Run.ID, i, step.ID, step.Action, string(deps), string(step.Status),
+		if _, err := ins.ExecContext(ctx, r.ID, i, step.ID, step.Action, string(deps), string(step.Status),
 			step.Attempts, step.JobID, step.Error, msOf(step.StartedAt), msOf(step.CompletedAt), res); err != nil {
-			return fail(err)
+			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fail(err)
-	}
-	s.forgetSeq(rec.Run.ID)
 	return nil
 }
 
@@ -110,9 +130,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var params, status, owner string
 	var rj sql.NullString
 	var created, updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner
+	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner,
+		r.place, r.server, r.body, r.rerun_of, r.remote_id
 		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
-		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner)
+		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner,
+			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -18,7 +19,11 @@ import (
 // when the run starts; run_steps holds one row per step, inserted when the run starts and
 // updated only when the step changes. (Versions up to 3 kept the pipeline and the whole
 // run in the runs row, which every batch rewrote, and the changed steps as JSON in steps.)
-const schemaVersion = 4
+//
+// Version 5 records every run, not only local ones: where it ran (place: local, remote or
+// sandbox; server: the API's base URL, or the sandbox's database), the exact Runs API body
+// sent, the run it reruns, and the server's run id (remote_id, "" when nothing was sent).
+const schemaVersion = 5
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +35,12 @@ CREATE TABLE IF NOT EXISTS runs (
 	created_ms INTEGER NOT NULL,
 	updated_ms INTEGER NOT NULL,
 	run_json   TEXT NOT NULL,
-	owner      TEXT NOT NULL DEFAULT ''
+	owner      TEXT NOT NULL DEFAULT '',
+	place      TEXT NOT NULL DEFAULT 'local',
+	server     TEXT NOT NULL DEFAULT '',
+	body       BLOB,
+	rerun_of   TEXT NOT NULL DEFAULT '',
+	remote_id  TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -104,21 +114,41 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return err
 	}
-	// Version 3 records which pi process owns a run; older files gain the column.
-	var hasOwner int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name='owner'`).Scan(&hasOwner); err != nil {
+	// Version 3 records which pi process owns a run, version 5 where every run ran; older
+	// files gain the columns (their runs are all local).
+	if err := addColumns(ctx, tx, []string{
+		`owner TEXT NOT NULL DEFAULT ''`,
+		`place TEXT NOT NULL DEFAULT 'local'`,
+		`server TEXT NOT NULL DEFAULT ''`,
+		`body BLOB`,
+		`rerun_of TEXT NOT NULL DEFAULT ''`,
+		`remote_id TEXT NOT NULL DEFAULT ''`,
+	}); err != nil {
 		return err
-	}
-	if hasOwner == 0 {
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''`); err != nil {
-			return err
-		}
 	}
 	if err := migrateRows(ctx, tx); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 	return err
+}
+
+// addColumns adds to the runs table the columns (name and definition) it lacks.
+func addColumns(ctx context.Context, tx *sql.Tx, columns []string) error {
+	for _, def := range columns {
+		name, _, _ := strings.Cut(def, " ")
+		var has int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name=?`, name).Scan(&has); err != nil {
+			return err
+		}
+		if has > 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN `+def); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newerSchema(path string, v int) error {

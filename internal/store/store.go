@@ -20,8 +20,8 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
 
-// ErrNotFound is returned by Get for an id the store does not hold.
-var ErrNotFound = errors.New("no such local run")
+// ErrNotFound is returned by Get and Resolve for an id the store does not hold.
+var ErrNotFound = errors.New("no such run recorded")
 
 // Store is an open runs database. It is safe for concurrent use.
 type Store struct {
