@@ -637,28 +637,35 @@ func (r *Runner) resolve(i int) (map[string]any, error) {
 		if !ok || r.state.Steps[j].Status != run.StepCompleted {
 			return nil, Permanent(errors.New("missing_input_map_source:" + ref.Step))
 		}
-		in[key] = walkPath(r.state.Steps[j].Result, ref.Path)
+		// As on the server, a path that leads nowhere is undefined: the key is absent (and
+		// replaces a value of input), while a null it leads to stays null, which the
+		// action's schema refuses even for an optional input.
+		if v, found := walkPath(r.state.Steps[j].Result, ref.Path); found {
+			in[key] = v
+		} else {
+			delete(in, key)
+		}
 	}
 	return in, nil
 }
 
 // walkPath follows path through nested objects; anything else on the way, or a missing
-// key, gives nil (the server has no array indexes).
-func walkPath(result map[string]any, path []string) any {
+// key, is not found (the server has no array indexes).
+func walkPath(result map[string]any, path []string) (any, bool) {
 	if result == nil {
-		return nil
+		return nil, false
 	}
 	var v any = result
 	for _, key := range path {
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil
+			return nil, false
 		}
 		if v, ok = m[key]; !ok {
-			return nil
+			return nil, false
 		}
 	}
-	return v
+	return v, true
 }
 
 // setStep applies one transition of step i and reports it to the observer. The event's

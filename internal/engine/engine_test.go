@@ -83,16 +83,21 @@ func TestEagerInputMap(t *testing.T) {
 	p := &pipeline.Pipeline{Steps: []pipeline.Step{
 		{ID: "extract", Action: "brands.extract", Input: map[string]any{"url": "https://x"}},
 		{ID: "gen", Action: "campaigns.generate", DependsOn: []string{"extract"},
-			Input: map[string]any{"prompt": "p", "brand_id": "overwritten"},
+			Input: map[string]any{"prompt": "p", "brand_id": "overwritten", "gone": "overwritten"},
 			InputMap: map[string]string{
 				"brand_id": "$steps.extract.result.brand_id",
 				"whole":    "$steps.extract.result",
 				"deep":     "$steps.extract.result.nested.k",
 				"missing":  "$steps.extract.result.nope.k",
 				"scalar":   "$steps.extract.result.brand_id.k",
+				"null":     "$steps.extract.result.result_url",
+				"gone":     "$steps.extract.result.nope",
 			}},
 	}}
-	extractResult := map[string]any{"brand_id": "b1", "nested": map[string]any{"k": 7.0}}
+	// A path that leads nowhere is undefined on the server (the key is absent, even over a
+	// value of input); one that leads to null is null, which the schema refuses
+	// (src/jobs/pipeline-run-orchestrator.ts, resolveStepInput).
+	extractResult := map[string]any{"brand_id": "b1", "nested": map[string]any{"k": 7.0}, "result_url": nil}
 	var mu sync.Mutex
 	inputs := map[string]map[string]any{}
 	exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
@@ -110,7 +115,7 @@ func TestEagerInputMap(t *testing.T) {
 	if got.Status != run.Completed {
 		t.Fatalf("run status = %s, want completed", got.Status)
 	}
-	want := map[string]any{"prompt": "p", "brand_id": "b1", "whole": extractResult, "deep": 7.0, "missing": nil, "scalar": nil}
+	want := map[string]any{"prompt": "p", "brand_id": "b1", "whole": extractResult, "deep": 7.0, "null": nil}
 	if !reflect.DeepEqual(inputs["gen"], want) {
 		t.Errorf("gen input = %v, want %v", inputs["gen"], want)
 	}
