@@ -37,9 +37,14 @@ type Input struct {
 	// no bound. Min == Max > 0 means exactly that many.
 	Min, Max int
 	Enum     []string
-	Item     *Input  // the items of a List
-	Fields   []Input // the known keys of an Object, in the server's order
-	Values   *Input  // the values of an Object that is a record (metadata)
+	// Union: the server writes the enum as z.union([z.literal(Union), z.enum(the rest)]),
+	// so a bad value is an invalid_union ("Invalid input").
+	Union string
+	// TooMany is the server's message for a record with more than Max keys.
+	TooMany string
+	Item    *Input  // the items of a List
+	Fields  []Input // the known keys of an Object, in the server's order
+	Values  *Input  // the values of an Object that is a record (metadata)
 	// Description says what the input is, for `pi schema` and `pi actions`.
 	Description string
 }
@@ -49,8 +54,9 @@ type Group struct {
 	Inputs []string
 	// Exactly: exactly one of Inputs must be given; otherwise at least one.
 	Exactly bool
-	// Path is the input the server reports the issue on.
-	Path string
+	// Path is the input the server reports the issue on, Text its message (made from
+	// Inputs when empty).
+	Path, Text string
 }
 
 // Field is one field of an action's result, what input_map can take.
@@ -84,6 +90,10 @@ type Action struct {
 	SourceJobTypes []string
 	// Idempotent: the endpoint honours Idempotency-Key (replay, 409 on another body).
 	Idempotent bool
+	// IssuesInErrors: the endpoint's 400 for a bad body carries param and zod's issues
+	// besides the first issue's message (the campaign routes' apiZodError); brands/extract's
+	// carries only the message.
+	IssuesInErrors bool
 	// Dropped are keys other actions take that this one drops without a word, with why
 	// (a slice, not a map: a map literal would be built at every pi start).
 	Dropped []DroppedKey
@@ -252,7 +262,7 @@ func Rules(in *Input) string {
 	case HTTPURL:
 		b = append(b, "an http or https URL")
 	case Image:
-		b = append(b, "an https URL, base64 or a data: URL")
+		b = append(b, "a string read as an https URL, a data: URL or base64")
 	case Enum:
 		b = append(b, "one of "+strings.Join(in.Enum, ", "))
 	case List:

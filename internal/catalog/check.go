@@ -1,158 +1,15 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf16"
 )
-
-// Issue is one problem of an input, as the server's validator (zod) reports it.
-type Issue struct {
-	Code    string // invalid_type, too_small, too_big, invalid_string, invalid_enum_value, custom
-	Path    []any  // keys (string) and list indexes (int) from the top of the input
-	Message string
-
-	Expected, Received string // invalid_type
-	Bound              int    // too_small: minimum, too_big: maximum
-	Type               string // too_small, too_big: "string", "array" or "object"
-	Exact              bool   // too_small, too_big: the bound is an exact length
-	Validation         string // invalid_string: "uuid" or "url"
-	Options            []string
-	Value              string // invalid_enum_value: the value received
-}
-
-// PathString is the dotted path the server puts in `param` ("output.aspect_ratio",
-// "reference_images.1").
-func (i Issue) PathString() string { return JoinPath(i.Path) }
-
-// JoinPath joins a zod path with dots.
-func JoinPath(path []any) string {
-	parts := make([]string, len(path))
-	for k, p := range path {
-		parts[k] = fmt.Sprint(p)
-	}
-	return strings.Join(parts, ".")
-}
-
-// Missing reports whether the issue is a required input that is absent.
-func (i Issue) Missing() bool { return i.Code == "invalid_type" && i.Received == "undefined" }
-
-// MarshalJSON writes the issue as zod does, keys in zod's order.
-func (i Issue) MarshalJSON() ([]byte, error) {
-	var kv []any
-	add := func(k string, v any) { kv = append(kv, k, v) }
-	switch i.Code {
-	case "invalid_type":
-		add("code", i.Code)
-		add("expected", i.Expected)
-		add("received", i.Received)
-	case "too_small", "too_big":
-		add("code", i.Code)
-		if i.Code == "too_small" {
-			add("minimum", i.Bound)
-		} else {
-			add("maximum", i.Bound)
-		}
-		add("type", i.Type)
-		add("inclusive", true)
-		add("exact", i.Exact)
-	case "invalid_string":
-		add("validation", i.Validation)
-		add("code", i.Code)
-	case "invalid_enum_value":
-		add("received", i.Value)
-		add("code", i.Code)
-		add("options", i.Options)
-	default:
-		add("code", i.Code)
-	}
-	path := i.Path
-	if path == nil {
-		path = []any{}
-	}
-	add("path", path)
-	add("message", i.Message)
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for k := 0; k < len(kv); k += 2 {
-		if k > 0 {
-			b.WriteByte(',')
-		}
-		key, _ := json.Marshal(kv[k])
-		b.Write(key)
-		b.WriteByte(':')
-		val, err := marshalNoEscape(kv[k+1])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(val)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-func marshalNoEscape(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
-// ZodMessage is the message of a failed parse as zod writes it: the issues as
-// pretty-printed JSON. Inside a run it is the step's error.
-func ZodMessage(issues []Issue) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(issues); err != nil {
-		return err.Error()
-	}
-	return strings.TrimRight(b.String(), "\n")
-}
-
-// ParseZodMessage reads a step error that is zod's issue list; ok is false for any other
-// text.
-func ParseZodMessage(s string) (issues []Issue, ok bool) {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "[") {
-		return nil, false
-	}
-	var raw []struct {
-		Code    string `json:"code"`
-		Path    []any  `json:"path"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal([]byte(s), &raw); err != nil || len(raw) == 0 {
-		return nil, false
-	}
-	for _, r := range raw {
-		if r.Message == "" {
-			return nil, false
-		}
-		path := make([]any, len(r.Path))
-		for k, p := range r.Path {
-			if f, isNum := p.(float64); isNum {
-				p = int(f)
-			}
-			path[k] = p
-		}
-		issues = append(issues, Issue{Code: r.Code, Path: path, Message: r.Message})
-	}
-	return issues, true
-}
 
 // Unknown stands for an input value known only at run time (supplied by input_map, or a
 // param without a value): it counts as given and is not checked.
@@ -160,8 +17,10 @@ type Unknown struct{}
 
 // Check returns what the server would refuse in the input of the named action, in the
 // server's order and wording; nil when it accepts it (or the action is not in the
-// catalog). A null value counts as absent; unknown keys are not issues (the server drops
-// them).
+// catalog). It is zod v3's parse of the action's schema (the server's src/contracts/*.ts
+// and src/lib/brand-extraction.ts): a null value is refused even for an optional key, a
+// wrongly typed value stops the action's group checks, unknown keys are not issues (the
+// server drops them).
 func Check(action string, input map[string]any) []Issue {
 	_, issues := Parse(action, input)
 	return issues
@@ -182,11 +41,24 @@ func (a *Action) Parse(input map[string]any) (map[string]any, []Issue) {
 	c := &checker{}
 	out, aborted := c.fields(a.Inputs, input, nil)
 	if !aborted {
+		// zod runs an object's refinements only when no field's parse was aborted
+		// (a wrong type, a null, a bad enum value), and on the parsed values.
 		for _, g := range a.Groups {
-			c.group(g, input)
+			c.group(g, out)
 		}
 	}
 	return out, c.issues
+}
+
+// ObjectIssue is the issue of a request body that is JSON but not an object (an object
+// schema's invalid_type at the empty path); nil for an object.
+func ObjectIssue(body any) []Issue {
+	if _, ok := body.(map[string]any); ok {
+		return nil
+	}
+	c := &checker{}
+	c.typeIssue(&Input{Kind: Object}, body, nil)
+	return c.issues
 }
 
 // ParseObject checks obj against a schema of fields, as Parse does for an action's input:
@@ -207,12 +79,8 @@ func extend(path []any, p any) []any {
 	return append(out, p)
 }
 
-func present(m map[string]any, k string) bool {
-	v, ok := m[k]
-	return ok && v != nil
-}
-
-// fields checks the known keys of an object in the server's order.
+// fields checks the known keys of an object in the server's order. aborted is zod's
+// "some field's parse was aborted".
 func (c *checker) fields(fields []Input, obj map[string]any, path []any) (map[string]any, bool) {
 	out := make(map[string]any, len(fields))
 	aborted := false
@@ -220,15 +88,9 @@ func (c *checker) fields(fields []Input, obj map[string]any, path []any) (map[st
 		f := &fields[i]
 		v, ok := obj[f.Name]
 		p := extend(path, f.Name)
-		if !ok || v == nil {
+		if !ok {
 			if f.Required {
-				received := "undefined"
-				msg := "Required"
-				if ok {
-					received = "null"
-					msg = fmt.Sprintf("Expected %s, received null", zodType(f))
-				}
-				c.add(Issue{Code: "invalid_type", Path: p, Message: msg, Expected: zodType(f), Received: received})
+				c.add(Issue{Code: "invalid_type", Path: p, Message: "Required", Expected: zodType(f), Received: "undefined"})
 				aborted = true
 			}
 			continue
@@ -312,58 +174,29 @@ func jsTrim(s string) string {
 	})
 }
 
-// value checks one present, non-null value. aborted is zod's "the value has the wrong
-// type": the checks of the object around it (its groups) are then not run.
+// value checks one present value. aborted is zod's "the parse was aborted" (a wrong type,
+// null included, or a bad enum value): the checks of the objects around it (their groups)
+// are then not run. Length and format issues do not abort.
 func (c *checker) value(in *Input, v any, path []any) (any, bool) {
 	if _, later := v.(Unknown); later {
 		return v, false
 	}
-	switch in.Kind {
-	case Any:
+	if in.Kind == Any {
 		return v, false
+	}
+	if v == nil {
+		if in.Union != "" {
+			c.unionIssue(in, v, path)
+		} else {
+			c.typeIssue(in, v, path)
+		}
+		return v, true
+	}
+	switch in.Kind {
 	case String, UUID, URL, HTTPURL, Image:
-		s, ok := v.(string)
-		if !ok {
-			c.typeIssue(in, v, path)
-			return v, true
-		}
-		if in.Trim {
-			s = jsTrim(s)
-		}
-		c.length(in, jsLength(s), "string", path)
-		switch in.Kind {
-		case UUID:
-			if !IsUUID(s) {
-				c.add(Issue{Code: "invalid_string", Validation: "uuid", Path: path, Message: "Invalid uuid"})
-			}
-		case URL:
-			if !IsURL(s) {
-				c.add(Issue{Code: "invalid_string", Validation: "url", Path: path, Message: "Invalid url"})
-			}
-		case HTTPURL:
-			if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				c.add(Issue{Code: "invalid_string", Validation: "url", Path: path, Message: "Invalid url: expected http or https"})
-			}
-		case Image:
-			if s != "" && !IsImageRef(s) {
-				c.add(Issue{Code: "custom", Path: path, Message: "Expected an https URL, a data: URL or base64"})
-			}
-		}
-		return s, false
+		return c.str(in, v, path)
 	case Enum:
-		s, ok := v.(string)
-		if !ok {
-			c.typeIssue(in, v, path)
-			return v, true
-		}
-		for _, o := range in.Enum {
-			if o == s {
-				return s, false
-			}
-		}
-		c.add(Issue{Code: "invalid_enum_value", Path: path, Options: in.Enum, Value: s,
-			Message: fmt.Sprintf("Invalid enum value. Expected %s, received '%s'", enumList(in.Enum), s)})
-		return s, true
+		return c.enum(in, v, path)
 	case Integer:
 		f, ok := number(v)
 		if !ok {
@@ -376,57 +209,153 @@ func (c *checker) value(in *Input, v any, path []any) (any, bool) {
 		}
 		return v, false
 	case List:
-		list, ok := v.([]any)
-		if !ok {
-			c.typeIssue(in, v, path)
-			return v, true
-		}
-		c.length(in, len(list), "array", path)
-		out := make([]any, len(list))
-		aborted := false
-		for k, item := range list {
-			p := extend(path, k)
-			if item == nil && in.Item.Kind != Any {
-				c.typeIssue(in.Item, item, p)
-				aborted = true
-				continue
-			}
-			val, ab := c.value(in.Item, item, p)
-			out[k] = val
-			aborted = aborted || ab
-		}
-		return out, aborted
+		return c.list(in, v, path)
 	case Object:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			c.typeIssue(in, v, path)
-			return v, true
-		}
-		if in.Values != nil {
-			out := make(map[string]any, len(obj))
-			aborted := false
-			for _, k := range slices.Sorted(maps.Keys(obj)) {
-				p := extend(path, k)
-				if obj[k] == nil && in.Values.Kind != Any {
-					c.typeIssue(in.Values, nil, p)
-					aborted = true
-					continue
-				}
-				val, ab := c.value(in.Values, obj[k], p)
-				out[k] = val
-				aborted = aborted || ab
-			}
-			if !aborted && in.Max > 0 && len(obj) > in.Max {
-				c.add(Issue{Code: "custom", Path: path, Message: fmt.Sprintf("Must have at most %d keys, got %d", in.Max, len(obj))})
-			}
-			return out, aborted
-		}
-		if in.Fields != nil {
-			return c.fields(in.Fields, obj, path)
-		}
-		return obj, false
+		return c.object(in, v, path)
 	}
 	return v, false
+}
+
+// str checks a string: trimmed first when the input is, then its length, then its format.
+func (c *checker) str(in *Input, v any, path []any) (any, bool) {
+	s, ok := v.(string)
+	if !ok {
+		c.typeIssue(in, v, path)
+		return v, true
+	}
+	if in.Trim {
+		s = jsTrim(s)
+	}
+	c.length(in, jsLength(s), "string", path)
+	switch in.Kind {
+	case UUID:
+		if !IsUUID(s) {
+			c.add(Issue{Code: "invalid_string", Validation: "uuid", Path: path, Message: "Invalid uuid"})
+		}
+	case URL:
+		if !IsURL(s) {
+			c.add(Issue{Code: "invalid_string", Validation: "url", Path: path, Message: "Invalid url"})
+		}
+	case HTTPURL:
+		// A local action's URL, fetched by Go's client: net/url's rules.
+		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.add(Issue{Code: "invalid_string", Validation: "url", Path: path, Message: "Invalid url: expected http or https"})
+		}
+	}
+	// Image: the server's schema takes any string; Notes says what its image code does.
+	return s, false
+}
+
+func (c *checker) enum(in *Input, v any, path []any) (any, bool) {
+	s, ok := v.(string)
+	if ok && slices.Contains(in.Enum, s) {
+		return s, false
+	}
+	switch {
+	case in.Union != "":
+		c.unionIssue(in, v, path)
+	case !ok:
+		c.typeIssue(in, v, path)
+	default:
+		c.add(Issue{Code: "invalid_enum_value", Path: path, Options: in.Enum, Value: s,
+			Message: fmt.Sprintf("Invalid enum value. Expected %s, received '%s'", enumList(in.Enum), s)})
+	}
+	return v, true
+}
+
+// unionIssue is zod's invalid_union for an enum the server writes as
+// z.union([z.literal(in.Union), z.enum(the others)]), with each alternative's issue.
+func (c *checker) unionIssue(in *Input, v any, path []any) {
+	lit := Issue{Code: "invalid_literal", Path: path, Expected: in.Union, Value: v,
+		Message: fmt.Sprintf("Invalid literal value, expected %q", in.Union)}
+	rest := &Input{Kind: Enum, Enum: slices.DeleteFunc(slices.Clone(in.Enum), func(o string) bool { return o == in.Union })}
+	alt := &checker{}
+	alt.enum(rest, v, path)
+	c.add(Issue{Code: "invalid_union", Path: path, Message: "Invalid input", UnionErrors: [][]Issue{{lit}, alt.issues}})
+}
+
+func (c *checker) list(in *Input, v any, path []any) (any, bool) {
+	list, ok := v.([]any)
+	if !ok {
+		c.typeIssue(in, v, path)
+		return v, true
+	}
+	c.length(in, len(list), "array", path)
+	out := make([]any, len(list))
+	aborted := false
+	for k, item := range list {
+		val, ab := c.value(in.Item, item, extend(path, k))
+		out[k] = val
+		aborted = aborted || ab
+	}
+	return out, aborted
+}
+
+// object checks an object: its known fields, or every value of a record (metadata). A
+// record drops a __proto__ key, after checking its value, as zod's record parse does, so it
+// does not count toward the record's keys.
+func (c *checker) object(in *Input, v any, path []any) (any, bool) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		c.typeIssue(in, v, path)
+		return v, true
+	}
+	if in.Fields != nil {
+		return c.fields(in.Fields, obj, path)
+	}
+	out := make(map[string]any, len(obj))
+	aborted := false
+	for _, k := range jsKeyOrder(obj) {
+		val := obj[k]
+		if in.Values != nil {
+			var ab bool
+			val, ab = c.value(in.Values, val, extend(path, k))
+			aborted = aborted || ab
+		}
+		if k != "__proto__" {
+			out[k] = val
+		}
+	}
+	if !aborted && in.Max > 0 && len(out) > in.Max {
+		msg := in.TooMany
+		if msg == "" {
+			msg = fmt.Sprintf("Must have at most %d keys, got %d", in.Max, len(out))
+		}
+		c.add(Issue{Code: "custom", Path: path, Message: msg})
+	}
+	return out, aborted
+}
+
+// jsKeyOrder is the order JavaScript enumerates an object's keys in: integer keys
+// ascending, then the others in insertion order, which a Go map has lost (sorted here).
+func jsKeyOrder(obj map[string]any) []string {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		na, aIdx := arrayIndex(a)
+		nb, bIdx := arrayIndex(b)
+		switch {
+		case aIdx && bIdx:
+			return int(na - nb)
+		case aIdx:
+			return -1
+		case bIdx:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+// arrayIndex reads a key that JavaScript treats as an integer index ("0", "17", not "01").
+func arrayIndex(k string) (int64, bool) {
+	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(k, 10, 64)
+	return n, err == nil && n >= 0 && n < 1<<32-1
 }
 
 // length checks a string's or a list's length against the input's bounds.
@@ -455,18 +384,15 @@ func (c *checker) length(in *Input, n int, typ string, path []any) {
 	}
 }
 
-// group checks an exactly-one-of or at-least-one-of rule. An empty list does not count
-// as given (brands.extract's imagesBase64).
-func (c *checker) group(g Group, obj map[string]any) {
+// group checks an exactly-one-of or at-least-one-of rule on the parsed values, as the
+// server's refinements do: a value counts when it is truthy (a non-empty string once
+// trimmed, a non-empty list, any object), or known only at run time.
+func (c *checker) group(g Group, parsed map[string]any) {
 	n := 0
 	for _, k := range g.Inputs {
-		if !present(obj, k) {
-			continue
+		if given(parsed[k]) {
+			n++
 		}
-		if l, isList := obj[k].([]any); isList && len(l) == 0 {
-			continue
-		}
-		n++
 	}
 	if (g.Exactly && n == 1) || (!g.Exactly && n >= 1) {
 		return
@@ -474,8 +400,28 @@ func (c *checker) group(g Group, obj map[string]any) {
 	c.add(Issue{Code: "custom", Path: []any{g.Path}, Message: g.Message()})
 }
 
+func given(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case string:
+		return t != ""
+	case []any:
+		return len(t) > 0
+	case bool:
+		return t
+	}
+	if f, ok := number(v); ok {
+		return f != 0 && !math.IsNaN(f)
+	}
+	return true
+}
+
 // Message is the server's message for a broken group.
 func (g Group) Message() string {
+	if g.Text != "" {
+		return g.Text
+	}
 	names := strings.Join(g.Inputs[:len(g.Inputs)-1], ", ") + " or " + g.Inputs[len(g.Inputs)-1]
 	if g.Exactly {
 		return "Provide exactly one of " + names
@@ -500,20 +446,6 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// patterns are compiled on first use: most pi processes check no input.
-var patterns struct {
-	once               sync.Once
-	base64Re, schemeRe *regexp.Regexp
-}
-
-func compilePatterns() {
-	patterns.base64Re = regexp.MustCompile(`^[A-Za-z0-9+/_\-\r\n]+={0,2}$`)
-	patterns.schemeRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
-}
-
-func base64Re() *regexp.Regexp { patterns.once.Do(compilePatterns); return patterns.base64Re }
-func schemeRe() *regexp.Regexp { patterns.once.Do(compilePatterns); return patterns.schemeRe }
-
 // IsUUID reports whether s is a uuid as the server's validator accepts it: only the
 // canonical 8-4-4-4-12 hex form (uuid.Parse also takes urn: and braces, which it refuses).
 // It is pi's one uuid check.
@@ -536,40 +468,8 @@ func IsUUID(s string) bool {
 	return true
 }
 
-// IsURL approximates `new URL(s)` (WHATWG): leading and trailing blanks and controls are
-// ignored and tabs and newlines removed, then it needs a scheme, and a host (with a port
-// of at most 65535) for the schemes that have one.
+// IsURL reports whether `new URL(s)` accepts s (the WHATWG URL Standard: ParseWebURL).
 func IsURL(s string) bool {
-	s = strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
-	s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
-	if !schemeRe().MatchString(s) {
-		return false
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return false
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https", "ftp", "ws", "wss":
-		if p := u.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n > 65535 {
-				return false
-			}
-		}
-		return u.Hostname() != ""
-	}
-	return true
-}
-
-// IsImageRef reports whether s is what an image input takes: an https URL, a data: URL
-// or raw base64.
-func IsImageRef(s string) bool {
-	switch {
-	case strings.HasPrefix(s, "data:"):
-		return strings.Contains(s, ",")
-	case strings.HasPrefix(strings.ToLower(s), "https://"):
-		u, err := url.Parse(s)
-		return err == nil && u.Host != ""
-	}
-	return base64Re().MatchString(s)
+	_, err := ParseWebURL(s)
+	return err == nil
 }

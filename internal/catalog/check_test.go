@@ -27,6 +27,13 @@ func meta(n int) map[string]any {
 	return m
 }
 
+const extractNone = "url: At least one input is required: url, logoBase64, or imagesBase64."
+
+func with(m map[string]any, k string, v any) map[string]any {
+	m[k] = v
+	return m
+}
+
 // in builds an input from key/value pairs.
 func in(kv ...any) map[string]any {
 	m := map[string]any{}
@@ -65,7 +72,10 @@ func TestCheck(t *testing.T) {
 		{"refs empty item", "campaigns.generate", gen("reference_images", []any{"https://x.test/a.png", ""}), []string{"reference_images.1: String must contain at least 1 character(s)"}},
 		{"refs data url", "campaigns.generate", gen("reference_images", []any{"data:image/png;base64,iVBORw0K"}), nil},
 		{"refs base64", "campaigns.generate", gen("reference_images", []any{"iVBORw0KGgo="}), nil},
-		{"refs http", "campaigns.generate", gen("reference_images", []any{"http://x.test/a.png"}), []string{"reference_images.0: Expected an https URL, a data: URL or base64"}},
+		// The schema takes any non-empty string (src/contracts/campaign-ads-api.ts): an http URL
+		// passes it, and Notes says the image code will decode it as base64.
+		{"refs http", "campaigns.generate", gen("reference_images", []any{"http://x.test/a.png"}), nil},
+		{"refs blank item", "campaigns.generate", gen("reference_images", []any{" "}), nil},
 		{"refs not list", "campaigns.generate", gen("reference_images", "https://x.test/a.png"), []string{"reference_images: Expected array, received string"}},
 		{"refs number item", "campaigns.generate", gen("reference_images", []any{1}), []string{"reference_images.0: Expected string, received number"}},
 		{"brand_id", "campaigns.generate", gen("brand_id", jobID), nil},
@@ -73,7 +83,14 @@ func TestCheck(t *testing.T) {
 		{"brand identity text", "campaigns.generate", gen("brand_identity_json", "text"), []string{"brand_identity_json: Expected object, received string"}},
 		{"brand identity object", "campaigns.generate", gen("brand_identity_json", map[string]any{"name": "x"}), nil},
 		{"aspect ok", "campaigns.generate", gen("output", map[string]any{"aspect_ratio": "21:9", "resolution": "4K", "thinking_intensity": "high"}), nil},
-		{"aspect 7:3", "campaigns.generate", gen("output", map[string]any{"aspect_ratio": "7:3"}), []string{"output.aspect_ratio: Invalid enum value. Expected 'auto' | '1:1' | '1:4' | '1:8' | '2:3' | '3:2' | '3:4' | '4:1' | '4:3' | '4:5' | '5:4' | '8:1' | '9:16' | '16:9' | '21:9', received '7:3'"}},
+		// aspect_ratio is z.union([z.literal("auto"), z.enum(FLASH_ASPECT_RATIOS)]).
+		{"aspect 7:3", "campaigns.generate", gen("output", map[string]any{"aspect_ratio": "7:3"}), []string{"output.aspect_ratio: Invalid input"}},
+		{"aspect null", "campaigns.generate", gen("output", map[string]any{"aspect_ratio": nil}), []string{"output.aspect_ratio: Invalid input"}},
+		{"resolution null", "campaigns.generate", gen("output", map[string]any{"resolution": nil}), []string{"output.resolution: Expected '512' | '1K' | '2K' | '4K', received null"}},
+		{"brand_id null", "campaigns.generate", gen("brand_id", nil), []string{"brand_id: Expected string, received null"}},
+		{"output null", "campaigns.generate", gen("output", nil), []string{"output: Expected object, received null"}},
+		{"refs null item", "campaigns.generate", gen("reference_images", []any{nil}), []string{"reference_images.0: Expected string, received null"}},
+		{"identity array", "campaigns.generate", gen("brand_identity_json", []any{}), []string{"brand_identity_json: Expected object, received array"}},
 		{"resolution 8K", "campaigns.generate", gen("output", map[string]any{"resolution": "8K"}), []string{"output.resolution: Invalid enum value. Expected '512' | '1K' | '2K' | '4K', received '8K'"}},
 		{"resolution number", "campaigns.generate", gen("output", map[string]any{"resolution": 512}), []string{"output.resolution: Expected '512' | '1K' | '2K' | '4K', received number"}},
 		{"thinking max", "campaigns.generate", gen("output", map[string]any{"thinking_intensity": "max"}), []string{"output.thinking_intensity: Invalid enum value. Expected 'minimal' | 'high', received 'max'"}},
@@ -83,7 +100,12 @@ func TestCheck(t *testing.T) {
 		{"client ref 200", "campaigns.generate", gen("client_reference_id", str(200)), nil},
 		{"client ref 201", "campaigns.generate", gen("client_reference_id", str(201)), []string{"client_reference_id: String must contain at most 200 character(s)"}},
 		{"metadata 16", "campaigns.generate", gen("metadata", meta(16)), nil},
-		{"metadata 17", "campaigns.generate", gen("metadata", meta(17)), []string{"metadata: Must have at most 16 keys, got 17"}},
+		{"metadata 17", "campaigns.generate", gen("metadata", meta(17)), []string{"metadata: metadata may contain at most 16 keys."}},
+		{"metadata 16 and __proto__", "campaigns.generate", gen("metadata", with(meta(16), "__proto__", "x")), nil},
+		{"metadata __proto__ checked", "campaigns.generate", gen("metadata", map[string]any{"__proto__": 1}), []string{"metadata.__proto__: Expected string, received number"}},
+		{"metadata 17 and a bad value", "campaigns.generate", gen("metadata", with(meta(17), "z", 1)), []string{"metadata.z: Expected string, received number"}},
+		{"metadata integer keys first", "campaigns.generate", gen("metadata", map[string]any{"a": 1, "10": 1, "2": 1}), []string{"metadata.2: Expected string, received number", "metadata.10: Expected string, received number", "metadata.a: Expected string, received number"}},
+		{"metadata null value", "campaigns.generate", gen("metadata", map[string]any{"k": nil}), []string{"metadata.k: Expected string, received null"}},
 		{"metadata number", "campaigns.generate", gen("metadata", map[string]any{"batch": 3}), []string{"metadata.batch: Expected string, received number"}},
 		{"metadata 500", "campaigns.generate", gen("metadata", map[string]any{"k": str(500)}), nil},
 		{"metadata 501", "campaigns.generate", gen("metadata", map[string]any{"k": str(501)}), []string{"metadata.k: String must contain at most 500 character(s)"}},
@@ -105,16 +127,21 @@ func TestCheck(t *testing.T) {
 		// campaigns.localize_ad
 		{"localize ok", "campaigns.localize_ad", loc(), nil},
 		{"localize missing", "campaigns.localize_ad", in("source_job_id", jobID), []string{"prompt: Required", "target_culture: Required"}},
-		{"localize both sources", "campaigns.localize_ad", loc("source_image_url", "https://x.test/a.png"), []string{"source_image_url: Provide exactly one of source_job_id or source_image_url"}},
-		{"localize no source", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr"), []string{"source_image_url: Provide exactly one of source_job_id or source_image_url"}},
+		{"localize both sources", "campaigns.localize_ad", loc("source_image_url", "https://x.test/a.png"), []string{"source_image_url: Provide exactly one of source_image_url or source_job_id."}},
+		{"localize no source", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr"), []string{"source_image_url: Provide exactly one of source_image_url or source_job_id."}},
+		// The group tests the parsed values' truthiness (src/contracts/campaign-localize-api.ts).
+		{"localize empty job id and an image", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_job_id", "", "source_image_url", "aGk="), []string{"source_job_id: Invalid uuid"}},
+		{"localize both wrong", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_job_id", "x", "source_image_url", " "), []string{"source_image_url: String must contain at least 1 character(s)", "source_job_id: Invalid uuid"}},
+		{"localize null source stops the group", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_job_id", nil), []string{"source_job_id: Expected string, received null"}},
+		{"localize padded image", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", " https://cdn.example.com/a.png"), nil},
 		{"localize group after type issue", "campaigns.localize_ad", in("prompt", 1, "target_culture", "fr"), []string{"prompt: Expected string, received number"}},
-		{"localize group after length issue", "campaigns.localize_ad", in("prompt", "", "target_culture", "fr"), []string{"prompt: String must contain at least 1 character(s)", "source_image_url: Provide exactly one of source_job_id or source_image_url"}},
+		{"localize group after length issue", "campaigns.localize_ad", in("prompt", "", "target_culture", "fr"), []string{"prompt: String must contain at least 1 character(s)", "source_image_url: Provide exactly one of source_image_url or source_job_id."}},
 		{"localize data url", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "data:image/png;base64,iVBORw0KGgo="), nil},
 		{"localize raw base64", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"), nil},
-		{"localize source blank", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "  "), []string{"source_image_url: String must contain at least 1 character(s)"}},
+		{"localize source blank", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "  "), []string{"source_image_url: String must contain at least 1 character(s)", "source_image_url: Provide exactly one of source_image_url or source_job_id."}},
 		{"localize source 20000", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", str(20000)), nil},
 		{"localize source 20001", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", str(20001)), []string{"source_image_url: String must contain at most 20000 character(s)"}},
-		{"localize source not image", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "ad.png"), []string{"source_image_url: Expected an https URL, a data: URL or base64"}},
+		{"localize source not image", "campaigns.localize_ad", in("prompt", "p", "target_culture", "fr", "source_image_url", "ad.png"), nil},
 		{"culture 200", "campaigns.localize_ad", loc("target_culture", str(200)), nil},
 		{"culture 201", "campaigns.localize_ad", loc("target_culture", str(201)), []string{"target_culture: String must contain at most 200 character(s)"}},
 		{"culture blank", "campaigns.localize_ad", loc("target_culture", "\t"), []string{"target_culture: String must contain at least 1 character(s)"}},
@@ -137,11 +164,20 @@ func TestCheck(t *testing.T) {
 		{"extract port 65535", "brands.extract", in("url", "https://x.test:65535/"), nil},
 		{"extract port 65536", "brands.extract", in("url", "https://x.test:65536/"), []string{"url: Invalid url"}},
 		{"extract opaque", "brands.extract", in("url", "mailto:brand@example.com"), nil},
-		{"extract nothing", "brands.extract", in(), []string{"url: Provide at least one of url, logoBase64 or imagesBase64"}},
-		{"extract empty images", "brands.extract", in("imagesBase64", []any{}), []string{"url: Provide at least one of url, logoBase64 or imagesBase64"}},
+		{"extract nothing", "brands.extract", in(), []string{extractNone}},
+		{"extract empty images", "brands.extract", in("imagesBase64", []any{}), []string{extractNone}},
 		{"extract images", "brands.extract", in("imagesBase64", []any{"aGk="}), nil},
 		{"extract empty image", "brands.extract", in("imagesBase64", []any{""}), []string{"imagesBase64.0: String must contain at least 1 character(s)"}},
-		{"extract logo empty", "brands.extract", in("logoBase64", ""), []string{"logoBase64: String must contain at least 1 character(s)"}},
+		// The refine tests truthiness (src/lib/brand-extraction.ts): an empty logo is not given.
+		{"extract logo empty", "brands.extract", in("logoBase64", ""), []string{"logoBase64: String must contain at least 1 character(s)", extractNone}},
+		{"extract url empty", "brands.extract", in("url", ""), []string{"url: Invalid url", extractNone}},
+		{"extract url null", "brands.extract", in("url", nil), []string{"url: Expected string, received null"}},
+		{"extract country null", "brands.extract", in("url", "https://a.test", "location", map[string]any{"country": nil}), []string{"location.country: Expected string, received null"}},
+		// WHATWG URL rules (issue 19's cases; TestParseWebURLGolden has the rest).
+		{"extract ipv4 over 255", "brands.extract", in("url", "https://999.1.1.1"), []string{"url: Invalid url"}},
+		{"extract forbidden host", "brands.extract", in("url", "https://a<b.com"), []string{"url: Invalid url"}},
+		{"extract no slashes", "brands.extract", in("url", "http:example.com"), nil},
+		{"extract percent host", "brands.extract", in("url", "https://ex%41mple.com"), nil},
 		{"country FR", "brands.extract", in("url", "https://x.fr", "location", map[string]any{"country": "FR", "languages": []any{"fr"}}), nil},
 		{"country FRA", "brands.extract", in("url", "https://x.fr", "location", map[string]any{"country": "FRA"}), []string{"location.country: String must contain exactly 2 character(s)"}},
 		{"country F", "brands.extract", in("url", "https://x.fr", "location", map[string]any{"country": "F"}), []string{"location.country: String must contain exactly 2 character(s)"}},
@@ -227,7 +263,7 @@ func TestEnumIssueMatchesFixture(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	issues := Check("campaigns.generate", map[string]any{"prompt": "p", "output": map[string]any{"aspect_ratio": "7:3"}})
+	issues := Check("campaigns.generate", map[string]any{"prompt": "p", "output": map[string]any{"resolution": "8K"}})
 	if len(issues) != 1 {
 		t.Fatal(issues)
 	}

@@ -43,7 +43,7 @@ var brandID = Input{Name: "brand_id", Kind: UUID,
 	Description: "Uuid of an extracted brand, usually $steps.<extract>.result.brand_id in input_map"}
 
 var output = Input{Name: "output", Kind: Object, Description: "Output settings", Fields: []Input{
-	{Name: "aspect_ratio", Kind: Enum, Enum: AspectRatios, Description: "Aspect ratio of the image"},
+	{Name: "aspect_ratio", Kind: Enum, Enum: AspectRatios, Union: "auto", Description: "Aspect ratio of the image"},
 	{Name: "resolution", Kind: Enum, Enum: Resolutions, Description: "Resolution of the image"},
 	{Name: "thinking_intensity", Kind: Enum, Enum: ThinkingIntensities, Description: "How hard the model thinks"},
 }}
@@ -51,7 +51,7 @@ var output = Input{Name: "output", Kind: Object, Description: "Output settings",
 var clientReferenceID = Input{Name: "client_reference_id", Kind: String, Trim: true, Min: 1, Max: MaxClientRef,
 	Description: "Your own reference, returned with the job"}
 
-var metadata = Input{Name: "metadata", Kind: Object, Max: MaxMetadataKeys,
+var metadata = Input{Name: "metadata", Kind: Object, Max: MaxMetadataKeys, TooMany: "metadata may contain at most 16 keys.",
 	Values:      &Input{Kind: String, Trim: true, Max: MaxMetadataValue},
 	Description: "Data stored with the job: string values"}
 
@@ -87,7 +87,8 @@ var actions = []Action{
 			}},
 		},
 		// A non-empty imagesBase64 counts; the server reports the issue on url.
-		Groups: []Group{{Inputs: []string{"url", "logoBase64", "imagesBase64"}, Path: "url"}},
+		Groups: []Group{{Inputs: []string{"url", "logoBase64", "imagesBase64"}, Path: "url",
+			Text: "At least one input is required: url, logoBase64, or imagesBase64."}},
 		Result: []Field{
 			{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id"},
 			{Name: "brand_id", Kind: UUID, Nullable: true, Description: "The brand's id, from a result_url brands/<uuid>", From: "result_url:brands/"},
@@ -95,12 +96,13 @@ var actions = []Action{
 		},
 	},
 	{
-		Name:        "campaigns.generate",
-		Description: "Generate a campaign ad image from a prompt, optionally on-brand",
-		Endpoint:    "/api/v1/campaigns/generate",
-		JobType:     JobAdGeneration,
-		Contract:    1,
-		Idempotent:  true,
+		Name:           "campaigns.generate",
+		Description:    "Generate a campaign ad image from a prompt, optionally on-brand",
+		Endpoint:       "/api/v1/campaigns/generate",
+		JobType:        JobAdGeneration,
+		Contract:       1,
+		Idempotent:     true,
+		IssuesInErrors: true,
 		Inputs: []Input{
 			prompt("What to create"),
 			referenceImages(MaxReferenceImages),
@@ -111,12 +113,13 @@ var actions = []Action{
 		Result: adResult,
 	},
 	{
-		Name:        "campaigns.edit",
-		Description: "Edit an ad made by a generate or edit job",
-		Endpoint:    "/api/v1/campaigns/edit",
-		JobType:     JobAdEdit,
-		Contract:    1,
-		Idempotent:  true,
+		Name:           "campaigns.edit",
+		Description:    "Edit an ad made by a generate or edit job",
+		Endpoint:       "/api/v1/campaigns/edit",
+		JobType:        JobAdEdit,
+		Contract:       1,
+		Idempotent:     true,
+		IssuesInErrors: true,
 		Inputs: []Input{
 			withRequired(sourceJobID),
 			prompt("What to change"),
@@ -128,24 +131,26 @@ var actions = []Action{
 		Dropped:        noInlineBrand,
 	},
 	{
-		Name:        "campaigns.localize_ad",
-		Description: "Adapt an ad to another culture, language and currency",
-		Endpoint:    "/api/v1/campaigns/localize-ad",
-		JobType:     JobAdLocalization,
-		Contract:    1,
-		Idempotent:  true,
+		Name:           "campaigns.localize_ad",
+		Description:    "Adapt an ad to another culture, language and currency",
+		Endpoint:       "/api/v1/campaigns/localize-ad",
+		JobType:        JobAdLocalization,
+		Contract:       1,
+		Idempotent:     true,
+		IssuesInErrors: true,
 		Inputs: []Input{
 			prompt("How to adapt the ad"),
-			{Name: "target_culture", Kind: String, Required: true, Trim: true, Min: 1, Max: MaxTargetCulture, Description: "The audience to adapt to (\"French urban premium\")"},
-			sourceJobID,
 			{Name: "source_image_url", Kind: Image, Trim: true, Min: 1, Max: MaxSourceImageURL, Description: "The image to adapt, instead of source_job_id: an https URL, base64 or a data: URL"},
+			sourceJobID,
+			{Name: "target_culture", Kind: String, Required: true, Trim: true, Min: 1, Max: MaxTargetCulture, Description: "The audience to adapt to (\"French urban premium\")"},
 			{Name: "target_language", Kind: String, Trim: true, Min: 1, Max: MaxTargetLanguage, Description: "Language of the text (fr, de, pt-BR...)"},
 			{Name: "target_currency", Kind: String, Trim: true, Min: 1, Max: MaxTargetCurrency, Description: "Currency of prices shown (EUR, JPY...)"},
 			brandID,
 			referenceImages(MaxLocalizeRefs),
 			output, clientReferenceID, metadata,
 		},
-		Groups:         []Group{{Inputs: []string{"source_job_id", "source_image_url"}, Exactly: true, Path: "source_image_url"}},
+		Groups: []Group{{Inputs: []string{"source_image_url", "source_job_id"}, Exactly: true, Path: "source_image_url",
+			Text: "Provide exactly one of source_image_url or source_job_id."}},
 		Result:         adResult,
 		SourceJobTypes: adSources,
 		Dropped:        noInlineBrand,

@@ -9,10 +9,23 @@ import (
 )
 
 // invalidBody is the server's 400 for a body that fails its schema: the first issue's
-// message, its dotted path as param, and zod's issue list.
+// message, its dotted path as param (none for the empty path), and zod's issue list
+// (src/lib/api-response.ts, apiZodError).
 func invalidBody(issues []catalog.Issue) *apiError {
 	return &apiError{status: http.StatusBadRequest, typ: errInvalidRequest, code: "invalid_request_body",
 		message: issues[0].Message, param: issues[0].PathString(), issues: issues}
+}
+
+// endpointError is e as action a's endpoint sends it: an endpoint whose route answers a bad
+// body with apiError rather than apiZodError (brands/extract) sends only the first issue's
+// message, no param and no issues.
+func endpointError(a *catalog.Action, e *apiError) *apiError {
+	if e.issues != nil && !a.IssuesInErrors {
+		bare := *e
+		bare.param, bare.issues = "", nil
+		return &bare
+	}
+	return e
 }
 
 var runBody struct {
@@ -40,7 +53,7 @@ func buildRunBodyFields() []catalog.Input {
 				id,
 				{Name: "action", Kind: catalog.Enum, Required: true, Enum: names},
 				{Name: "input", Kind: catalog.Object},
-				{Name: "depends_on", Kind: catalog.List, Item: &catalog.Input{Kind: catalog.String, Trim: true}},
+				{Name: "depends_on", Kind: catalog.List, Item: &catalog.Input{Kind: catalog.String, Trim: true, Min: 1, Max: 64}},
 				{Name: "input_map", Kind: catalog.Object, Values: &catalog.Input{Kind: catalog.String}},
 			},
 		}},
@@ -82,19 +95,24 @@ func (s *Server) sourceProblem(a *catalog.Action, input map[string]any) string {
 	return ""
 }
 
-// sourceError is the endpoint's answer to a bad source job of action a.
+// sourceError is the endpoint's answer to a bad source job of action a, in the words of
+// its route (src/lib/campaigns/queue-edit.ts, queue-localization.ts): no param.
 func sourceError(a *catalog.Action, code string) *apiError {
+	purpose, kinds := "editing", "generation"
+	if a.Name == "campaigns.localize_ad" {
+		purpose, kinds = "localization", "generation or edit"
+	}
 	msg := map[string]string{
 		sourceNotFound:     "Source job not found.",
-		sourceTypeInvalid:  "Source job must be a completed " + strings.Join(a.SourceJobTypes, " or ") + " job.",
-		sourceNotCompleted: "Source job has not completed.",
-		sourceMissingImage: "Source job has no image.",
+		sourceTypeInvalid:  "source_job_id must reference a " + strings.Join(a.SourceJobTypes, " or ") + " job.",
+		sourceNotCompleted: "source_job_id must reference a completed " + kinds + " job.",
+		sourceMissingImage: "Source job has no image available for " + purpose + ".",
 	}[code]
 	status := http.StatusBadRequest
 	if code == sourceNotFound {
 		status = http.StatusNotFound
 	}
-	return &apiError{status: status, typ: errInvalidRequest, code: code, message: msg, param: "source_job_id"}
+	return &apiError{status: status, typ: errInvalidRequest, code: code, message: msg}
 }
 
 // fakeResults finish a completed job of each Pi action's job type: the simulated work. A

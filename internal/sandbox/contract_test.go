@@ -25,7 +25,7 @@ func errorBody(t *testing.T, a answer) map[string]any {
 // An endpoint's 400 carries param and zod's issues, as the server's fixture does.
 func TestEndpointErrorsCarryParamAndIssues(t *testing.T) {
 	_, c := newTestServer(t, Options{})
-	a := c.do("POST", "/api/v1/campaigns/generate", map[string]any{"prompt": "p", "output": map[string]any{"aspect_ratio": "7:3"}})
+	a := c.do("POST", "/api/v1/campaigns/generate", map[string]any{"prompt": "p", "output": map[string]any{"resolution": "8K"}})
 	if a.status != http.StatusBadRequest || a.errCode(t) != "invalid_request_body" {
 		t.Fatalf("got %d %s", a.status, a.raw)
 	}
@@ -52,8 +52,6 @@ func TestEndpointErrorsCarryParamAndIssues(t *testing.T) {
 		{"/api/v1/campaigns/generate", map[string]any{"prompt": "p", "metadata": map[string]any{"batch": 3}}, "metadata.batch"},
 		{"/api/v1/campaigns/edit", map[string]any{"source_job_id": "8177a096-0e0a-4806-a856-80d06bccd834"}, "prompt"},
 		{"/api/v1/campaigns/localize-ad", map[string]any{"prompt": "p", "target_culture": "fr"}, "source_image_url"},
-		{"/api/v1/brands/extract", map[string]any{"location": map[string]any{"country": "FRA"}}, "location.country"},
-		{"/api/v1/brands/extract", map[string]any{}, "url"},
 		{"/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": " ", "action": "brands.extract"}}}, "steps.0.id"},
 		{"/api/v1/runs", map[string]any{"steps": []any{map[string]any{"id": "a", "action": "shell.run"}}}, "steps.0.action"},
 		{"/api/v1/runs", map[string]any{"steps": []any{}}, "steps"},
@@ -66,6 +64,36 @@ func TestEndpointErrorsCarryParamAndIssues(t *testing.T) {
 		if a.status != 400 || e["code"] != "invalid_request_body" || e["param"] != tt.param || len(issues) == 0 ||
 			issues[0].(map[string]any)["message"] != e["message"] {
 			t.Errorf("POST %s %v: %d %s, want param %s", tt.path, tt.body, a.status, a.raw, tt.param)
+		}
+	}
+
+	// brands/extract answers a bad body with apiError: the first issue's message only, no
+	// param, no issues (src/app/api/v1/brands/extract/route.ts).
+	for _, tt := range []struct {
+		body    any
+		message string
+	}{
+		{map[string]any{"location": map[string]any{"country": "FRA"}}, "String must contain exactly 2 character(s)"},
+		{map[string]any{}, "At least one input is required: url, logoBase64, or imagesBase64."},
+		{map[string]any{"url": nil}, "Expected string, received null"},
+		{[]any{}, "Expected object, received array"},
+	} {
+		a := c.do("POST", "/api/v1/brands/extract", tt.body)
+		e := errorBody(t, a)
+		_, hasParam := e["param"]
+		_, hasIssues := e["issues"]
+		if a.status != 400 || e["code"] != "invalid_request_body" || e["message"] != tt.message || hasParam || hasIssues {
+			t.Errorf("POST /api/v1/brands/extract %v: %d %s, want only the message %q", tt.body, a.status, a.raw, tt.message)
+		}
+	}
+	// A body that is not an object: zod's issue at the empty path, so no param
+	// (src/lib/api-response.ts sends param only for a non-empty path).
+	for _, path := range []string{"/api/v1/campaigns/generate", "/api/v1/runs"} {
+		a := c.do("POST", path, `"text"`)
+		e := errorBody(t, a)
+		_, hasParam := e["param"]
+		if a.status != 400 || e["message"] != "Expected object, received string" || hasParam || e["issues"] == nil {
+			t.Errorf("POST %s \"text\": %d %s", path, a.status, a.raw)
 		}
 	}
 }
@@ -127,7 +155,8 @@ func TestSourceJobChecksOnTheEndpoints(t *testing.T) {
 			continue
 		}
 		if tt.code != "" {
-			if e := errorBody(t, a); e["code"] != tt.code || e["param"] != "source_job_id" {
+			// The routes send these with apiError: no param (src/lib/campaigns/queue-edit.ts).
+			if e := errorBody(t, a); e["code"] != tt.code || e["param"] != nil {
 				t.Errorf("%s from %s: %s, want %s", tt.path, tt.source, a.raw, tt.code)
 			}
 		}
@@ -262,7 +291,11 @@ func TestSandboxCoversTheCatalog(t *testing.T) {
 			}
 			body[in.Name] = wrong
 			r := c.do("POST", a.Endpoint, body)
-			if r.status != http.StatusBadRequest || errorBody(t, r)["param"] != in.Name {
+			want := any(in.Name)
+			if !a.IssuesInErrors {
+				want = nil // brands/extract names nothing: only the message
+			}
+			if e := errorBody(t, r); r.status != http.StatusBadRequest || e["param"] != want || e["message"] == "" {
 				t.Errorf("%s: %s = %v gave %d %s", a.Name, in.Name, wrong, r.status, r.raw)
 			}
 		}

@@ -229,7 +229,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // readObject reads a JSON object body: invalid_json_body when it is not JSON,
-// invalid_request_body when it is JSON but not an object.
+// invalid_request_body (zod's "Expected object, received array", no param) when it is
+// JSON but not an object.
 func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, *apiError) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
@@ -239,11 +240,10 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]any, *apiErr
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, badRequest("invalid_json_body", "Request body must be valid JSON.")
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, badRequest("invalid_request_body", "Invalid request body: expected a JSON object.")
+	if issues := catalog.ObjectIssue(v); issues != nil {
+		return nil, invalidBody(issues)
 	}
-	return obj, nil
+	return v.(map[string]any), nil
 }
 
 // waitParams are the long-poll query parameters of GET /runs/:id and /jobs/:id.

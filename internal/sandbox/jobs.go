@@ -216,7 +216,7 @@ func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		in, e := readObject(w, r)
 		if e != nil {
-			s.writeError(w, r, e)
+			s.writeError(w, r, endpointError(a, e))
 			return
 		}
 		key := r.Header.Get("Idempotency-Key")
@@ -249,7 +249,7 @@ func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
 func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *catalog.Action, in map[string]any, created func(string)) {
 	clean, issues := a.Parse(s.ownImagesAsHTTPS(in))
 	if len(issues) > 0 {
-		s.writeError(w, r, invalidBody(issues))
+		s.writeError(w, r, endpointError(a, invalidBody(issues)))
 		return
 	}
 	if code := s.sourceProblem(a, clean); code != "" {

@@ -145,6 +145,28 @@ func TestRunStepWithInvalidInputFails(t *testing.T) {
 	}
 }
 
+// Inside a run the resolved input meets the schema as on the server: a null is refused even
+// for an optional input, and an input_map path that leads nowhere leaves the key absent,
+// over the value input gave it (src/jobs/pipeline-run-orchestrator.ts, resolveStepInput).
+func TestRunStepNullAndUndefinedInputs(t *testing.T) {
+	_, c := newTestServer(t, Options{})
+	_, r := c.waitRun(c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "null", "action": "campaigns.generate", "input": map[string]any{"prompt": "p", "brand_id": nil}},
+	}}))
+	if s := r.Step("null"); s.Status != run.StepFailed || s.JobID != "" || !strings.Contains(s.Error, `"message": "Expected string, received null"`) {
+		t.Errorf("null brand_id: %s %s", s.Status, s.Error)
+	}
+	_, r = c.waitRun(c.createRun(map[string]any{"steps": []any{
+		map[string]any{"id": "hero", "action": "campaigns.generate", "input": map[string]any{"prompt": "p"}},
+		map[string]any{"id": "gone", "action": "campaigns.generate", "depends_on": []any{"hero"},
+			"input":     map[string]any{"prompt": "p"},
+			"input_map": map[string]any{"prompt": "$steps.hero.result.nope"}},
+	}}))
+	if s := r.Step("gone"); s.Status != run.StepFailed || s.JobID != "" || !strings.Contains(s.Error, `"message": "Required"`) {
+		t.Errorf("a mapping to no field: %s %q", s.Status, s.Error)
+	}
+}
+
 // TestRestart stops a server with runs in flight and opens the same database again: every
 // run is there, finished ones unchanged, cut-off ones resume (on the jobs they had) and end.
 func TestRestart(t *testing.T) {
