@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -250,8 +251,19 @@ func percentEncodeC0(s string) string {
 
 // webIDNA is UTS #46 as domain to ASCII runs it: CheckHyphens false, CheckJoiners true,
 // UseSTD3ASCIIRules false, nontransitional, no DNS length check. CheckBidi is bidiLabel.
-var webIDNA = idna.New(idna.MapForLookup(), idna.StrictDomainName(false), idna.CheckHyphens(false),
-	idna.CheckJoiners(true), idna.Transitional(false), idna.VerifyDNSLength(false))
+// It is built on first use: most runs of pi parse no URL host that is not ASCII.
+func webIDNA() *idna.Profile {
+	webIDNAOnce.Do(func() {
+		webIDNAProfile = idna.New(idna.MapForLookup(), idna.StrictDomainName(false), idna.CheckHyphens(false),
+			idna.CheckJoiners(true), idna.Transitional(false), idna.VerifyDNSLength(false))
+	})
+	return webIDNAProfile
+}
+
+var (
+	webIDNAOnce    sync.Once
+	webIDNAProfile *idna.Profile
+)
 
 // domainToASCII is the standard's "domain to ASCII" with beStrict false.
 func domainToASCII(domain string) (string, error) {
@@ -299,11 +311,11 @@ func idnaToASCII(domain string) (string, error) {
 		}
 	}
 	mapped := strings.Join(labels, ".")
-	ascii, err := webIDNA.ToASCII(mapped)
+	ascii, err := webIDNA().ToASCII(mapped)
 	if err != nil {
 		return "", bad
 	}
-	unicode, _ := webIDNA.ToUnicode(mapped)
+	unicode, _ := webIDNA().ToUnicode(mapped)
 	for label := range strings.SplitSeq(unicode, ".") {
 		if !bidiLabel(label) {
 			return "", fmt.Errorf("the host %q mixes right-to-left and left-to-right text in a way IDNA refuses", domain)
