@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/run"
@@ -16,8 +17,9 @@ import (
 
 // Job is what the executor needs of a Pi job (GET /api/v1/jobs/:id).
 type Job struct {
-	ID, Type, Status, ResultURL, ErrorLog string
-	Payload                               map[string]any
+	ID, Type, ResultURL, ErrorLog string
+	Status                        catalog.JobStatus
+	Payload                       map[string]any
 }
 
 // JobAPI is the part of the Pi API client the Pi actions use; the CLI adapts its client
@@ -68,9 +70,9 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 			}
 		}
 		switch job.Status {
-		case "completed":
+		case catalog.JobCompleted:
 			return run.JobResult(id, job.Type, job.ResultURL, job.Payload), nil
-		case "failed":
+		case catalog.JobFailed:
 			why, result := failure(id, job)
 			return nil, &engine.StepError{
 				Err:       fmt.Errorf("%s: job %s failed: %s", req.Step.Action, id, why),
@@ -135,7 +137,7 @@ func (p *Pi) reattach(ctx context.Context, req engine.Request) (id string, job *
 		return "", nil, nil
 	case err != nil:
 		return "", nil, err
-	case job.Status == "failed":
+	case job.Status == catalog.JobFailed:
 		return "", nil, nil // the attempt it belonged to failed: this one starts a new job
 	}
 	return req.ResumeJobID, job, nil

@@ -15,24 +15,22 @@ import (
 
 // Job is one action job of the API (GET /api/v1/jobs/:id).
 type Job struct {
-	ID, OrgID, Type, Status, ResultURL, ErrorLog string
-	Payload                                      map[string]any
-	CreatedAt, UpdatedAt                         time.Time
+	ID, OrgID, Type, ResultURL, ErrorLog string
+	Status                               catalog.JobStatus
+	Payload                              map[string]any
+	CreatedAt, UpdatedAt                 time.Time
 }
 
-// Terminal reports whether the job ended (completed or failed).
-func (j *Job) Terminal() bool { return j.Status == "completed" || j.Status == "failed" }
-
 type jobJSON struct {
-	ID        string         `json:"id"`
-	OrgID     string         `json:"org_id"`
-	Type      string         `json:"type"`
-	Status    string         `json:"status"`
-	ResultURL *string        `json:"result_url"`
-	ErrorLog  *string        `json:"error_log"`
-	Payload   map[string]any `json:"payload"`
-	CreatedAt json.Number    `json:"created_at"`
-	UpdatedAt json.Number    `json:"updated_at"`
+	ID        string            `json:"id"`
+	OrgID     string            `json:"org_id"`
+	Type      string            `json:"type"`
+	Status    catalog.JobStatus `json:"status"`
+	ResultURL *string           `json:"result_url"`
+	ErrorLog  *string           `json:"error_log"`
+	Payload   map[string]any    `json:"payload"`
+	CreatedAt json.Number       `json:"created_at"`
+	UpdatedAt json.Number       `json:"updated_at"`
 }
 
 func unixTime(n json.Number) time.Time {

@@ -176,7 +176,7 @@ func TestJobs(t *testing.T) {
 		t.Fatalf("CreateJob = %q, %v", id, err)
 	}
 	j, err := c.GetJob(context.Background(), id, true, 10*time.Second, "brand")
-	if err != nil || !j.Terminal() || j.ResultURL != "brands/b" || j.UpdatedAt.Unix() != 1760000005 {
+	if err != nil || !j.Status.Terminal() || j.ResultURL != "brands/b" || j.UpdatedAt.Unix() != 1760000005 {
 		t.Fatalf("GetJob = %+v, %v", j, err)
 	}
 	if _, err := c.CreateJob(context.Background(), "shell.run", nil); err == nil {

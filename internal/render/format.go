@@ -44,7 +44,7 @@ func notRun(r *run.Run, s *run.Step) bool {
 // statusWord is the word in the STATUS column.
 func statusWord(r *run.Run, s *run.Step) string {
 	if notRun(r, s) {
-		return "not run"
+		return string(run.NotRun)
 	}
 	return string(s.Status)
 }

@@ -110,20 +110,20 @@ func appendSummary(path string, r *run.Run, now time.Time, stopped bool) error {
 
 // statusIcon is a step's or run's status as the summary shows it.
 func statusIcon(word string) string {
-	switch word {
-	case "completed":
-		return "✅ completed"
-	case "failed":
-		return "❌ failed"
-	case "reused":
-		return "♻️ reused"
-	case "skipped":
-		return "⏭️ skipped"
-	case "cancelled":
-		return "🚫 cancelled"
-	case "not run":
-		return "⚪ not run"
-	case "processing", "in_progress":
+	switch run.StepStatus(word) {
+	case run.StepCompleted:
+		return "✅ " + word
+	case run.StepFailed:
+		return "❌ " + word
+	case run.StepReused:
+		return "♻️ " + word
+	case run.StepSkipped:
+		return "⏭️ " + word
+	case run.StepCancelled:
+		return "🚫 " + word
+	case run.NotRun:
+		return "⚪ " + word
+	case run.StepProcessing, run.StepStatus(run.InProgress):
 		return "⏳ " + word
 	}
 	return "🕓 " + word

@@ -117,25 +117,25 @@ type kv struct{ Key, Value string }
 
 type link struct{ Anchor, ID string }
 
-// statusClass is the CSS class of a status word.
+// statusClass is the CSS class of a status word (a step's or a run's).
 func statusClass(word string) string {
-	switch word {
-	case "completed", "reused":
+	switch run.StepStatus(word) {
+	case run.StepCompleted, run.StepReused:
 		return "ok"
-	case "failed":
+	case run.StepFailed:
 		return "fail"
-	case "skipped", "cancelled", "not run":
+	case run.StepSkipped, run.StepCancelled, run.NotRun:
 		return "off"
-	case "processing", "queued", "in_progress":
+	case run.StepProcessing, run.StepQueued, run.StepStatus(run.InProgress):
 		return "busy"
 	}
 	return "wait"
 }
 
-// stepStatus is the status word of a step, "not run" for one a finished run never reached.
+// stepStatus is the status word of a step, run.NotRun for one a finished run never reached.
 func stepStatus(r *run.Run, s *run.Step) string {
 	if r.Status.Terminal() && (s.Status == run.StepPending || s.Status == run.StepQueued) {
-		return "not run"
+		return string(run.NotRun)
 	}
 	return string(s.Status)
 }

@@ -39,6 +39,9 @@ const (
 	// StepReused: pi did not run the step in this run; its result (and JobID) is a job an
 	// earlier run paid for, taken from the run being rerun or from the step cache.
 	StepReused StepStatus = "reused"
+	// NotRun is no status a step is ever in: it is how pi shows a step left pending (or
+	// queued) in a finished run, as the server leaves them (PI-API.md, Runs).
+	NotRun StepStatus = "not run"
 )
 
 // Terminal reports whether a step in this status will change no more in this run.

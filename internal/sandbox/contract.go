@@ -87,7 +87,7 @@ func (s *Server) sourceProblem(a *catalog.Action, input map[string]any) string {
 	switch img, _ := snap.Payload["image_url"].(string); {
 	case !a.AcceptsSource(snap.Type):
 		return sourceTypeInvalid
-	case snap.Status != jobCompleted:
+	case snap.Status != catalog.JobCompleted:
 		return sourceNotCompleted
 	case img == "":
 		return sourceMissingImage
@@ -124,7 +124,7 @@ var fakeResults = []struct {
 }{
 	{catalog.JobBrandExtraction, func(s *Server, j *jobRec) {
 		brand := brandID(j.Input)
-		j.Payload = map[string]any{"phase": jobCompleted, "brand_id": brand}
+		j.Payload = map[string]any{"phase": string(catalog.JobCompleted), "brand_id": brand}
 		j.ResultURL = "brands/" + brand
 	}},
 	{catalog.JobAdGeneration, adResult},
@@ -144,7 +144,7 @@ func fakeResult(jobType string) func(s *Server, j *jobRec) {
 
 func adResult(s *Server, j *jobRec) {
 	img := s.imageURL(OrgID, j.ID)
-	j.Payload = map[string]any{"phase": jobCompleted, "image_url": img}
+	j.Payload = map[string]any{"phase": string(catalog.JobCompleted), "image_url": img}
 	j.ResultURL = img
 }
 
@@ -152,7 +152,7 @@ func adResult(s *Server, j *jobRec) {
 // for other jobs.
 func jobResult(j *job) map[string]any {
 	id, _ := j.Payload["brand_id"].(string)
-	if j.Type != catalog.JobBrandExtraction || j.Status != jobCompleted || id == "" {
+	if j.Type != catalog.JobBrandExtraction || j.Status != catalog.JobCompleted || id == "" {
 		return nil
 	}
 	return map[string]any{"type": "brand", "id": id, "url": j.ResultURL}

@@ -124,8 +124,8 @@ func TestSourceJobChecksOnTheEndpoints(t *testing.T) {
 	c.waitJob(failed, "")
 	// a completed ad job without an image: only a broken worker makes one
 	s.mu.Lock()
-	noImage := &jobRec{job: job{ID: "2b7e3a3c-3a57-4c52-9b2e-8d0c7a1e5f40", Type: catalog.JobAdGeneration, Status: jobCompleted,
-		Payload: map[string]any{"phase": jobCompleted}}, changed: make(chan struct{})}
+	noImage := &jobRec{job: job{ID: "2b7e3a3c-3a57-4c52-9b2e-8d0c7a1e5f40", Type: catalog.JobAdGeneration, Status: catalog.JobCompleted,
+		Payload: map[string]any{"phase": string(catalog.JobCompleted)}}, changed: make(chan struct{})}
 	s.jobs[noImage.ID] = noImage
 	s.mu.Unlock()
 	slow, sc := newTestServer(t, Options{Latency: time.Hour})
@@ -183,7 +183,7 @@ func TestBadSourceInsideARun(t *testing.T) {
 	j := c.waitJob(tw.JobID, "")
 	sameShape(t, "jobs-get-failed-source-type.json", j.body)
 	d := j.data()
-	if d["type"] != catalog.JobAdEdit || d["status"] != jobFailed || d["error_log"] != nil ||
+	if d["type"] != catalog.JobAdEdit || d["status"] != string(catalog.JobFailed) || d["error_log"] != nil ||
 		d["payload"].(map[string]any)["failure_code"] != sourceTypeInvalid {
 		t.Errorf("job %s", j.raw)
 	}

@@ -202,7 +202,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 	writeJSON(w, e.status, map[string]any{"error": body})
 }
 
-// envelope is the success envelope; its status is "queued" on create, "completed" on GET.
+// envelope is the success envelope. Its status is not the object's: "queued" on a create
+// (202), "completed" on every read (PI-API.md, Envelopes).
 type envelope struct {
 	ID        string `json:"id"`
 	Object    string `json:"object"`
@@ -211,7 +212,11 @@ type envelope struct {
 	Data      any    `json:"data"`
 }
 
-func (s *Server) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, object, envStatus string, data any) {
+func (s *Server) writeEnvelope(w http.ResponseWriter, r *http.Request, status int, object string, data any) {
+	envStatus := "completed"
+	if status == http.StatusAccepted {
+		envStatus = "queued"
+	}
 	writeJSON(w, status, envelope{
 		ID: requestID(r), Object: object, Status: envStatus, CreatedAt: s.opts.Now().Unix(), Data: data,
 	})

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // filesPrefix is where the sandbox serves the files the real server keeps in its public
@@ -120,7 +122,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	snap := j.job
 	s.mu.Unlock()
-	if snap.Status != jobCompleted || snap.Type == "brand_extraction" {
+	if snap.Status != catalog.JobCompleted || snap.Type == catalog.JobBrandExtraction {
 		http.NotFound(w, r)
 		return
 	}

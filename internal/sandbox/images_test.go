@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // fetch GETs url with no Authorization header, as a client of the public bucket does.
@@ -57,7 +59,7 @@ func TestAdImages(t *testing.T) {
 	imageOf := func(path string, input map[string]any) (string, string) {
 		id := c.createJob(path, input)
 		d := c.waitJob(id, "").data()
-		if d["status"] != jobCompleted {
+		if d["status"] != string(catalog.JobCompleted) {
 			t.Fatalf("job %s: %v", id, d)
 		}
 		u, _ := d["payload"].(map[string]any)["image_url"].(string)

@@ -16,14 +16,6 @@ import (
 	"github.com/pi-cli/pi/internal/catalog"
 )
 
-// Job statuses (PI-API.md, Actions).
-const (
-	jobQueued     = "queued"
-	jobProcessing = "processing"
-	jobCompleted  = "completed"
-	jobFailed     = "failed"
-)
-
 // FailWord in a job's url or prompt makes the job fail, so failure paths can be tried on
 // purpose; FailLog is the error log it fails with.
 const (
@@ -51,16 +43,16 @@ var brandNamespace = uuid.MustParse("6f1c1d3e-8a51-4f0e-9d43-2b7f5f0c9a11")
 
 // job is a simulated job as it is stored.
 type job struct {
-	ID        string         `json:"id"`
-	Type      string         `json:"type"`
-	Action    string         `json:"action"`
-	Status    string         `json:"status"`
-	Input     map[string]any `json:"input"`
-	Payload   map[string]any `json:"payload"`
-	ResultURL string         `json:"result_url,omitempty"`
-	ErrorLog  string         `json:"error_log,omitempty"`
-	CreatedAt int64          `json:"created_at"`
-	UpdatedAt int64          `json:"updated_at"`
+	ID        string            `json:"id"`
+	Type      string            `json:"type"`
+	Action    string            `json:"action"`
+	Status    catalog.JobStatus `json:"status"`
+	Input     map[string]any    `json:"input"`
+	Payload   map[string]any    `json:"payload"`
+	ResultURL string            `json:"result_url,omitempty"`
+	ErrorLog  string            `json:"error_log,omitempty"`
+	CreatedAt int64             `json:"created_at"`
+	UpdatedAt int64             `json:"updated_at"`
 	// StartAt and DueAt (unix ns) are when it turns processing and when it ends; FailWith
 	// is decided at creation ("" means it completes), so a restart does not change the end.
 	StartAt  int64  `json:"start_at_ns"`
@@ -76,7 +68,7 @@ type jobRec struct {
 	timer   *time.Timer
 }
 
-func (j *job) terminal() bool { return j.Status == jobCompleted || j.Status == jobFailed }
+func (j *job) terminal() bool { return j.Status.Terminal() }
 
 // jitter is d ±20 %.
 func (s *Server) jitter(d time.Duration) time.Duration {
@@ -91,8 +83,8 @@ func (s *Server) createJob(action string, input map[string]any, failCode string)
 	lat := s.jitter(s.opts.Latency)
 	ts := s.opts.Now().Unix()
 	j := &jobRec{job: job{
-		ID: uuid.NewString(), Type: spec.JobType, Action: action, Status: jobQueued,
-		Input: input, Payload: map[string]any{"phase": jobQueued},
+		ID: uuid.NewString(), Type: spec.JobType, Action: action, Status: catalog.JobQueued,
+		Input: input, Payload: map[string]any{"phase": string(catalog.JobQueued)},
 		CreatedAt: ts, UpdatedAt: ts,
 		StartAt: now.Add(lat / 4).UnixNano(), DueAt: now.Add(lat).UnixNano(), FailCode: failCode,
 	}, changed: make(chan struct{})}
@@ -126,7 +118,7 @@ func mentionsFail(input map[string]any) bool {
 
 func (s *Server) saveJobLocked(j *jobRec) <-chan error {
 	doc, _ := json.Marshal(&j.job)
-	return s.db.put(writeOp{table: "jobs", id: j.ID, doc: doc, status: j.Status,
+	return s.db.put(writeOp{table: "jobs", id: j.ID, doc: doc, status: string(j.Status),
 		terminal: j.terminal(), updated: j.UpdatedAt})
 }
 
@@ -136,7 +128,7 @@ func (s *Server) scheduleLocked(j *jobRec) {
 		return
 	}
 	at := j.StartAt
-	if j.Status == jobProcessing {
+	if j.Status == catalog.JobProcessing {
 		at = j.DueAt
 	}
 	j.timer = time.AfterFunc(time.Until(time.Unix(0, at)), func() { s.advanceJob(j) })
@@ -150,10 +142,10 @@ func (s *Server) advanceJob(j *jobRec) {
 		return
 	}
 	switch j.Status {
-	case jobQueued:
-		j.Status = jobProcessing
-		j.Payload = map[string]any{"phase": jobProcessing}
-	case jobProcessing:
+	case catalog.JobQueued:
+		j.Status = catalog.JobProcessing
+		j.Payload = map[string]any{"phase": string(catalog.JobProcessing)}
+	case catalog.JobProcessing:
 		s.finishLocked(j)
 	}
 	j.UpdatedAt = s.opts.Now().Unix()
@@ -165,18 +157,18 @@ func (s *Server) advanceJob(j *jobRec) {
 
 func (s *Server) finishLocked(j *jobRec) {
 	if j.FailWith != "" {
-		j.Status = jobFailed
-		j.Payload = map[string]any{"phase": jobFailed}
+		j.Status = catalog.JobFailed
+		j.Payload = map[string]any{"phase": string(catalog.JobFailed)}
 		j.ErrorLog = j.FailWith
 		return
 	}
 	if j.FailCode != "" {
 		// The worker's own checks (a bad source job): no error_log, only failure_code.
-		j.Status = jobFailed
-		j.Payload = map[string]any{"phase": jobFailed, "failure_code": j.FailCode}
+		j.Status = catalog.JobFailed
+		j.Payload = map[string]any{"phase": string(catalog.JobFailed), "failure_code": j.FailCode}
 		return
 	}
-	j.Status = jobCompleted
+	j.Status = catalog.JobCompleted
 	fakeResult(j.Type)(s, j)
 }
 
@@ -237,7 +229,7 @@ func (s *Server) handleCreateJob(a *catalog.Action) http.HandlerFunc {
 				return
 			}
 			w.Header().Set("X-Idempotency-Replayed", "true")
-			s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": prev.jobID})
+			s.writeEnvelope(w, r, http.StatusAccepted, "job", map[string]any{"job_id": prev.jobID})
 			return
 		}
 		s.createFromEndpoint(w, r, a, in, func(jobID string) { s.idem.put(key, idemEntry{sum: sum, jobID: jobID}) })
@@ -265,7 +257,7 @@ func (s *Server) createFromEndpoint(w http.ResponseWriter, r *http.Request, a *c
 	if created != nil {
 		created(j.ID)
 	}
-	s.writeEnvelope(w, r, http.StatusAccepted, "job", "queued", map[string]any{"job_id": j.ID})
+	s.writeEnvelope(w, r, http.StatusAccepted, "job", map[string]any{"job_id": j.ID})
 }
 
 // jobField reports whether `fields=` may keep the column name (unknown names are dropped).
@@ -352,13 +344,13 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 			data["expanded"] = map[string]any{"brand": brand}
 		}
 	}
-	s.writeEnvelope(w, r, http.StatusOK, "job", "completed", data)
+	s.writeEnvelope(w, r, http.StatusOK, "job", data)
 }
 
 // expandBrand is the simulated brand of a finished extraction (nil otherwise).
 func expandBrand(j *job) any {
 	id, _ := j.Payload["brand_id"].(string)
-	if j.Type != catalog.JobBrandExtraction || j.Status != jobCompleted || id == "" {
+	if j.Type != catalog.JobBrandExtraction || j.Status != catalog.JobCompleted || id == "" {
 		return nil
 	}
 	src, _ := j.Input["url"].(string)

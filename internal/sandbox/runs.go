@@ -73,7 +73,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startRun(rec, nil)
-	s.writeEnvelope(w, r, http.StatusAccepted, "run", "queued", map[string]any{
+	s.writeEnvelope(w, r, http.StatusAccepted, "run", map[string]any{
 		"run_id": st.ID, "status": run.Pending, "steps": created,
 	})
 }
@@ -102,7 +102,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	st := rec.state
 	s.mu.Unlock()
-	s.writeEnvelope(w, r, http.StatusOK, "run", "completed", st)
+	s.writeEnvelope(w, r, http.StatusOK, "run", st)
 }
 
 func (s *Server) saveRunLocked(rec *runRec) <-chan error {
@@ -267,9 +267,9 @@ func (s *Server) execute(ctx context.Context, req engine.Request) (map[string]an
 		snap, changed := j.job, j.changed
 		s.mu.Unlock()
 		switch snap.Status {
-		case jobCompleted:
+		case catalog.JobCompleted:
 			return run.JobResult(snap.ID, snap.Type, snap.ResultURL, snap.Payload), nil
-		case jobFailed:
+		case catalog.JobFailed:
 			log := snap.ErrorLog
 			if log == "" {
 				log = "child_job_failed"

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -220,7 +221,7 @@ func TestRestart(t *testing.T) {
 		t.Errorf("cut-off failing run: %+v", r)
 	}
 	j := c.waitJob(jobs[cut], "")
-	if j.data()["status"] != jobCompleted {
+	if j.data()["status"] != string(catalog.JobCompleted) {
 		t.Errorf("cut-off job: %s", j.raw)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 const testKey = "pi_test_conformance"
@@ -321,7 +323,7 @@ func (c *client) waitJob(id, query string) answer {
 		if a.status != http.StatusOK {
 			c.t.Fatalf("GET job: %d %s", a.status, a.raw)
 		}
-		if st := a.data()["status"]; st == jobCompleted || st == jobFailed {
+		if st := a.data()["status"]; st == string(catalog.JobCompleted) || st == string(catalog.JobFailed) {
 			return a
 		}
 	}
@@ -349,7 +351,7 @@ func TestJobs(t *testing.T) {
 		d := a.data()
 		sameShape(t, "jobs-get-extraction-completed.json", a.body)
 		brand := d["payload"].(map[string]any)["brand_id"]
-		if d["status"] != jobCompleted || d["result_url"] != "brands/"+fmt.Sprint(brand) || a.body["status"] != "completed" {
+		if d["status"] != string(catalog.JobCompleted) || d["result_url"] != "brands/"+fmt.Sprint(brand) || a.body["status"] != "completed" {
 			t.Fatalf("got %s", a.raw)
 		}
 		if again := extract("https://example.com").data()["payload"].(map[string]any)["brand_id"]; again != brand {
@@ -364,7 +366,7 @@ func TestJobs(t *testing.T) {
 		id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "a hero ad"})
 		a := c.waitJob(id, "")
 		d := a.data()
-		if d["status"] != jobCompleted || d["result_url"] != c.base+"/files/campaigns/"+OrgID+"/"+id+".png" ||
+		if d["status"] != string(catalog.JobCompleted) || d["result_url"] != c.base+"/files/campaigns/"+OrgID+"/"+id+".png" ||
 			d["payload"].(map[string]any)["image_url"] != d["result_url"] {
 			t.Fatalf("got %s", a.raw)
 		}
@@ -372,12 +374,12 @@ func TestJobs(t *testing.T) {
 			t.Errorf("an ad has a job_result: %s", a.raw)
 		}
 		edit := c.waitJob(c.createJob("/api/v1/campaigns/edit", map[string]any{"source_job_id": id, "prompt": "warmer"}), "&fields=id,status,bogus")
-		if len(edit.data()) != 2 || edit.data()["status"] != jobCompleted {
+		if len(edit.data()) != 2 || edit.data()["status"] != string(catalog.JobCompleted) {
 			t.Errorf("fields=id,status,bogus gave %v", edit.data())
 		}
 		loc := c.waitJob(c.createJob("/api/v1/campaigns/localize-ad", map[string]any{
 			"prompt": "adapt", "target_culture": "fr-FR", "source_job_id": id}), "")
-		if loc.data()["type"] != "campaign_ad_localization" || loc.data()["status"] != jobCompleted {
+		if loc.data()["type"] != "campaign_ad_localization" || loc.data()["status"] != string(catalog.JobCompleted) {
 			t.Errorf("localize gave %s", loc.raw)
 		}
 		sameShape(t, "jobs-get-ad-completed.json", loc.body)
@@ -405,15 +407,15 @@ func TestJobs(t *testing.T) {
 
 	t.Run("fail word", func(t *testing.T) {
 		d := extract("https://fail.example.com").data()
-		if d["status"] != jobFailed || d["error_log"] != FailLog || d["result_url"] != nil {
+		if d["status"] != string(catalog.JobFailed) || d["error_log"] != FailLog || d["result_url"] != nil {
 			t.Fatalf("got %v", d)
 		}
 		d = c.waitJob(c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "this will FAIL"}), "").data()
-		if d["status"] != jobFailed {
+		if d["status"] != string(catalog.JobFailed) {
 			t.Errorf("prompt with the fail word: %v", d)
 		}
 		d = c.waitJob(c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "no failure here"}), "").data()
-		if d["status"] != jobCompleted {
+		if d["status"] != string(catalog.JobCompleted) {
 			t.Errorf("'failure' is not the word fail: %v", d)
 		}
 	})
@@ -483,7 +485,7 @@ func TestLongPollTimesOutWithCurrentState(t *testing.T) {
 	_, c := newTestServer(t, Options{Latency: time.Hour})
 	id := c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "slow"})
 	a := c.do("GET", "/api/v1/jobs/"+id+"?wait_for_completion=true&timeout_seconds=1", nil)
-	if a.status != http.StatusOK || a.data()["status"] != jobQueued {
+	if a.status != http.StatusOK || a.data()["status"] != string(catalog.JobQueued) {
 		t.Fatalf("got %d %s, want 200 with the job still queued", a.status, a.raw)
 	}
 	sameShape(t, "jobs-get-queued.json", a.body)
@@ -498,7 +500,7 @@ func TestDrainAnswersLongPolls(t *testing.T) {
 	}()
 	// The poll may start before or after Drain: either way it must answer at once.
 	s.Drain()
-	if a := <-got; a.status != http.StatusOK || a.data()["status"] != jobQueued {
+	if a := <-got; a.status != http.StatusOK || a.data()["status"] != string(catalog.JobQueued) {
 		t.Fatalf("got %d %s", a.status, a.raw)
 	}
 }
@@ -538,7 +540,7 @@ func TestFaults(t *testing.T) {
 	t.Run("fail rate", func(t *testing.T) {
 		_, c := newTestServer(t, Options{FailRate: 1})
 		d := c.waitJob(c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"}), "").data()
-		if d["status"] != jobFailed || d["error_log"] != randomFailLog {
+		if d["status"] != string(catalog.JobFailed) || d["error_log"] != randomFailLog {
 			t.Fatalf("got %v", d)
 		}
 	})
@@ -548,11 +550,11 @@ func TestFaults(t *testing.T) {
 		for range 3 {
 			d := c.waitJob(c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"}), "").data()
 			got = append(got, d["status"])
-			if d["status"] == jobFailed && d["error_log"] != failFirstLog {
+			if d["status"] == string(catalog.JobFailed) && d["error_log"] != failFirstLog {
 				t.Fatalf("error_log %v", d["error_log"])
 			}
 		}
-		if fmt.Sprint(got) != fmt.Sprint([]any{jobFailed, jobFailed, jobCompleted}) {
+		if fmt.Sprint(got) != fmt.Sprint([]any{string(catalog.JobFailed), string(catalog.JobFailed), string(catalog.JobCompleted)}) {
 			t.Fatalf("job statuses %v, want the first two failed, then completed", got)
 		}
 	})
@@ -624,7 +626,7 @@ func TestStart(t *testing.T) {
 	}
 	c := &client{t: t, base: inst.URL, key: inst.APIKey}
 	d := c.waitJob(c.createJob("/api/v1/brands/extract", map[string]any{"url": "https://example.com"}), "").data()
-	if d["status"] != jobCompleted {
+	if d["status"] != string(catalog.JobCompleted) {
 		t.Fatalf("job %v", d)
 	}
 	// Cancelling ctx stops the server; Close after that (twice) is harmless.
