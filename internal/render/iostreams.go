@@ -12,6 +12,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
+
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // IOStreams is the one owner of stdin, stdout and stderr. Nothing else looks at os.Stdout
@@ -95,10 +97,10 @@ func (s *IOStreams) setAbove(f func(text string)) {
 // the environment (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb).
 func System() *IOStreams {
 	s := &IOStreams{
-		In: os.Stdin, Out: &lockedWriter{w: os.Stdout}, ErrOut: &lockedWriter{w: os.Stderr},
-		stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
+		In: os.Stdin, stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
 		getenv: os.Getenv,
 	}
+	s.Out, s.ErrOut = newLockedWriter(os.Stdout, s.inGitHubActions), newLockedWriter(os.Stderr, s.inGitHubActions)
 	s.color = colorFromEnv(s.getenv, s.stdoutTTY)
 	s.errColor = colorFromEnv(s.getenv, s.stderrTTY)
 	s.sizeFd = -1
@@ -114,23 +116,57 @@ func System() *IOStreams {
 // Test returns streams over buffers, not terminals, without colour, 80 columns wide.
 func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	s = &IOStreams{In: in, Out: &lockedWriter{w: out}, ErrOut: &lockedWriter{w: errOut}, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}
+	s = &IOStreams{In: in, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}
+	s.Out, s.ErrOut = newLockedWriter(out, s.inGitHubActions), newLockedWriter(errOut, s.inGitHubActions)
 	return s, in, out, errOut
 }
 
 // lockedWriter serialises the writes of several goroutines to one stream: progress lines
 // come from the engine's observer while --debug traces come from request goroutines, and
-// neither may cut into the other's line. String reads a buffer underneath (tests).
+// neither may cut into the other's line. Under GitHub Actions (guard says so) no line it
+// writes may start a workflow command: whatever a server or a file said, in a table row,
+// a plain line, an error or a --jq string, cannot mask, stop or forge anything (pi's own
+// commands go through writeCommand). String reads a buffer underneath (tests).
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	g     safe.CommandGuard
+	guard func() bool
+}
+
+func newLockedWriter(w io.Writer, guard func() bool) *lockedWriter {
+	return &lockedWriter{w: w, g: safe.CommandGuard{W: w}, guard: guard}
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	l.g.On = l.guard != nil && l.guard()
+	return l.g.Write(p)
 }
+
+// writeCommand writes workflow command lines as they are.
+func (l *lockedWriter) writeCommand(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.g.WriteCommand(p)
+}
+
+// WorkflowCommand writes GitHub Actions workflow command lines (::group::, ::error) on
+// stderr: the one way past the guard that keeps every other line from starting one.
+func (s *IOStreams) WorkflowCommand(lines string) error {
+	var err error
+	if lw, ok := s.ErrOut.(*lockedWriter); ok {
+		_, err = lw.writeCommand([]byte(lines))
+	} else {
+		_, err = io.WriteString(s.ErrOut, lines)
+	}
+	return err
+}
+
+// inGitHubActions reports whether pi runs as a step of GitHub Actions, where lines of
+// output can be workflow commands.
+func (s *IOStreams) inGitHubActions() bool { return s.getenv("GITHUB_ACTIONS") == "true" }
 
 func (l *lockedWriter) String() string {
 	l.mu.Lock()

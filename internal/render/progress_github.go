@@ -7,7 +7,7 @@ import (
 	"github.com/pi-cli/pi/internal/run"
 )
 
-func inGitHubActions(ios *IOStreams) bool { return ios.Getenv("GITHUB_ACTIONS") == "true" }
+func inGitHubActions(ios *IOStreams) bool { return ios.inGitHubActions() }
 
 // githubAnnotations decorates a Progress in GitHub Actions: the progress lines are folded
 // in a ::group:: and every failed step becomes an ::error annotation.
@@ -31,7 +31,7 @@ func (g *githubProgress) Start(r *run.Run) {
 	g.mu.Lock()
 	if g.group && !g.grouped {
 		g.grouped = true
-		_, _ = g.ios.ErrOut.Write([]byte("::group::pi run " + ghEscape(r.ID) + "\n"))
+		_ = g.ios.WorkflowCommand("::group::pi run " + ghEscape(r.ID) + "\n")
 	}
 	g.mu.Unlock()
 	g.Progress.Start(r)
@@ -47,7 +47,7 @@ func (g *githubProgress) endGroup() {
 	defer g.mu.Unlock()
 	if g.grouped {
 		g.grouped = false
-		_, _ = g.ios.ErrOut.Write([]byte("::endgroup::\n"))
+		_ = g.ios.WorkflowCommand("::endgroup::\n")
 	}
 }
 
@@ -67,7 +67,7 @@ func (g *githubProgress) Finish(r *run.Run) error {
 			}
 		}
 		if b.Len() > 0 {
-			if _, err := g.ios.ErrOut.Write([]byte(b.String())); err != nil {
+			if err := g.ios.WorkflowCommand(b.String()); err != nil {
 				return err
 			}
 		}
