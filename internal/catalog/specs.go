@@ -149,7 +149,7 @@ var actions = []Action{
 			referenceImages(MaxLocalizeRefs),
 			output, clientReferenceID, metadata,
 		},
-		Groups: []Group{{Inputs: []string{"source_image_url", "source_job_id"}, Exactly: true, Path: "source_image_url",
+		Groups: []Group{{Inputs: []string{"source_job_id", "source_image_url"}, Exactly: true, Path: "source_image_url",
 			Text: "Provide exactly one of source_image_url or source_job_id."}},
 		Result:         adResult,
 		SourceJobTypes: adSources,
