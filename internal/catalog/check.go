@@ -397,7 +397,7 @@ func (c *checker) group(g Group, parsed map[string]any) {
 	if (g.Exactly && n == 1) || (!g.Exactly && n >= 1) {
 		return
 	}
-	c.add(Issue{Code: "custom", Path: []any{g.Path}, Message: g.Message()})
+	c.add(Issue{Code: "custom", Path: []any{g.Path}, Message: g.Message(), Group: &g})
 }
 
 func given(v any) bool {

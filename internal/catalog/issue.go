@@ -23,6 +23,7 @@ type Issue struct {
 	Options            []string
 	Value              any       // invalid_enum_value, invalid_literal: the value received
 	UnionErrors        [][]Issue // invalid_union: each alternative's issues
+	Group              *Group    // custom: the exactly-one-of or at-least-one-of rule broken
 }
 
 // PathString is the dotted path the server puts in `param` ("output.aspect_ratio",

@@ -52,7 +52,7 @@ func TestLocalOnlyNote(t *testing.T) {
 		{"steps:\n  - id: b\n    action: brands.extract\n    input: {url: https://x.test}\n    retry: {max_attempts: 2}\n    timeout: 1m\n",
 			"note: retry and timeout (steps b) apply to --local runs only: they are not sent to the Pi API"},
 	} {
-		p, ds := pipeline.Parse("p.yaml", []byte(tc.yaml))
+		p, _, ds := pipeline.Parse("p.yaml", []byte(tc.yaml))
 		if p == nil || ds.HasErrors() {
 			t.Fatalf("parse: %v", ds)
 		}

@@ -61,13 +61,9 @@ func BenchmarkGraph(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				p, ds := pipeline.Parse("chain.yaml", data)
-				if ds = append(ds, p.Validate(pipeline.Local, nil)...); ds.HasErrors() {
+				q, _, ds, _ := pipeline.Load("chain.yaml", pipeline.Options{Mode: pipeline.Local, Data: data})
+				if q == nil {
 					b.Fatal(ds.Error())
-				}
-				q, err := p.WithParams(nil)
-				if err != nil {
-					b.Fatal(err)
 				}
 				if out := graphText(q); !strings.Contains(out, fmt.Sprintf("%d steps in %d layers", n, n)) {
 					b.Fatalf("unexpected drawing: %.200s", out)

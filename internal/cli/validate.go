@@ -53,7 +53,7 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
   # several files at once, for the local engine, with a param override
   pi validate pipelines/*.yaml --local -p url=https://example.com
 
-  # machine-readable: a list of {file, line, column, severity, message}
+  # machine-readable: a list of {file, line, column, severity, code, step, path, message}
   pi validate campaign.yaml -o json
 
   # every pipeline of a directory

@@ -131,7 +131,7 @@ func TestRunValidate(t *testing.T) {
 					t.Errorf("%d diagnostics, want %d:\n%s", len(list), tt.wantJSON, out)
 				}
 				for _, d := range list {
-					for _, k := range []string{"file", "line", "column", "severity", "message"} {
+					for _, k := range []string{"file", "line", "column", "severity", "code", "step", "path", "message"} {
 						if _, ok := d[k]; !ok {
 							t.Errorf("diagnostic without %q: %v", k, d)
 						}

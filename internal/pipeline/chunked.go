@@ -37,19 +37,18 @@ type stepChunk struct {
 // must is for a file too big to be parsed whole (more than MaxItems lines and flow items,
 // checkItems having found it of that shape): its diagnostics are its own, an item that
 // does not parse alone among them.
-func parseChunked(name string, data []byte, written int, must bool) (*Pipeline, Diagnostics, bool) {
+func parseChunked(name string, data []byte, written int, must bool) (*Pipeline, *Source, []problem, bool) {
 	rest, chunks, ok := cutSteps(data)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	d := &decoder{diags: diags{file: name}, data: data, chunks: chunks, mustChunk: must, written: written}
+	d := newDecoder(name, data, written)
+	d.chunks, d.mustChunk = chunks, must
 	p := d.parse(name, rest)
-	if !must && (p == nil || d.chunkFailed || len(d.list) > 0) {
-		return nil, nil, false
+	if !must && (p == nil || d.chunkFailed || len(d.probs.list) > 0) {
+		return nil, nil, nil, false
 	}
-	d.list = dedupe(d.list)
-	d.list.Sort()
-	return p, d.result(), true
+	return p, d.src, d.probs.result(), true
 }
 
 // cutSteps finds the top-level `steps:` key followed by a block list and returns the file
@@ -157,45 +156,49 @@ func (d *decoder) stepsChunked(p *Pipeline) {
 		total += c.items
 	}
 	p.Steps = make([]Step, 0, total)
-	index := 0 // of the step, counting those that are not mappings
+	index := 0 // of the item, counting those that are not steps
 	for k, c := range d.chunks {
-		var doc yaml.Node
-		err := yaml.Unmarshal(c.text, &doc)
-		var list *yaml.Node
-		if err == nil && len(doc.Content) == 1 {
-			list = doc.Content[0]
-		}
-		if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) != c.items {
+		list, err := c.parse()
+		if list == nil {
 			if !d.mustChunk {
 				d.chunkFailed = true
 				return
 			}
 			d.chunkError(c, err)
-			p.stepsReported = true
+			d.src.stepsReported = true
 			index += c.items
 			d.chunks[k] = stepChunk{}
 			continue
 		}
-		moveLines(list, c.line-1)
 		if k == 0 {
-			p.StepsPos = pos(list) // the list is where its first item's dash is
+			d.src.setTop("steps", pos(list)) // the list is where its first item's dash is
 		}
 		for _, item := range list.Content {
-			index++
-			n := resolve(item)
-			if n == nil || n.Kind != yaml.MappingNode {
-				if !d.mustChunk {
-					d.chunkFailed = true
-					return
-				}
-				p.stepsReported = true
-				d.errorf(pos(item), "step %d must be a mapping with id and action, not %s", index, kindName(n))
-				continue
+			if n := resolve(item); (n == nil || n.Kind != yaml.MappingNode) && !d.mustChunk {
+				d.chunkFailed = true
+				return
 			}
-			p.Steps = append(p.Steps, d.step(p, n, pos(item)))
+			d.stepItem(p, item, index)
+			index++
 		}
 		d.chunks[k] = stepChunk{} // its text and nodes are not needed again
 	}
+}
+
+// parse reads the chunk's items, at their lines in the file: nil when they do not read
+// alone as a list of c.items (with the YAML error, when that is why).
+func (c stepChunk) parse() (*yaml.Node, error) {
+	var doc yaml.Node
+	err := yaml.Unmarshal(c.text, &doc)
+	if err != nil {
+		return nil, err
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode || len(doc.Content[0].Content) != c.items {
+		return nil, nil
+	}
+	list := doc.Content[0]
+	moveLines(list, c.line-1)
+	return list, nil
 }
 
 // chunkError reports the steps of c, which do not parse alone, at the line the YAML error
@@ -216,7 +219,7 @@ func (d *decoder) chunkError(c stepChunk, err error) {
 	if strings.Contains(msg, "anchor") {
 		msg += fmt.Sprintf(" (a file of more than %d lines and flow items is read %d steps at a time: an alias can only refer to an anchor of its own step)", MaxItems, chunkItems)
 	}
-	d.errorf(d.clamp(at), "%s", msg)
+	d.errorf(d.clamp(at), CodeChunk, "steps", "%s", msg)
 }
 
 // moveLines adds delta to the line of n and of everything below it.

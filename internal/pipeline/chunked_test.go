@@ -10,12 +10,9 @@ import (
 )
 
 // wholeParse is Parse without the chunked path.
-func wholeParse(name string, data []byte) (*Pipeline, Diagnostics) {
-	d := &decoder{diags: diags{file: name}, data: data}
-	p := d.parse(name, data)
-	d.list = dedupe(d.list)
-	d.list.Sort()
-	return p, d.list
+func wholeParse(name string, data []byte) (*Pipeline, *Source, Diagnostics) {
+	p, src, probs := parseWhole(name, data, items(data))
+	return p, src, finish(name, src, p, p, nil, probs, nil, nil)
 }
 
 // For every pipeline file of the repository the chunked parse either declines or gives
@@ -36,17 +33,20 @@ func TestChunkedParseIsTheWholeParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, ok := parseChunked(f, data, items(data), false)
+		got, gotSrc, _, ok := parseChunked(f, data, items(data), false)
 		if !ok {
 			continue
 		}
 		used++
-		want, ds := wholeParse(f, data)
+		want, wantSrc, ds := wholeParse(f, data)
 		if len(ds) > 0 {
 			t.Errorf("%s: the chunked parse accepted a file the whole parse reports: %v", f, ds)
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: chunked parse differs:\n%+v\nwhole:\n%+v", f, got, want)
+		}
+		if !reflect.DeepEqual(gotSrc, wantSrc) {
+			t.Errorf("%s: chunked positions differ", f)
 		}
 	}
 	if used < 10 {
@@ -77,11 +77,11 @@ func TestChunkedParseOfABigFile(t *testing.T) {
 		if len(data) < chunkedMin {
 			t.Fatalf("only %d bytes", len(data))
 		}
-		got, _, ok := parseChunked("big.yaml", data, items(data), false)
+		got, gotSrc, _, ok := parseChunked("big.yaml", data, items(data), false)
 		if !ok {
 			t.Fatalf("indent %q: the chunked parse declined", indent)
 		}
-		want, ds := wholeParse("big.yaml", data)
+		want, wantSrc, ds := wholeParse("big.yaml", data)
 		if len(ds) > 0 {
 			t.Fatalf("whole parse: %v", ds)
 		}
@@ -93,7 +93,10 @@ func TestChunkedParseOfABigFile(t *testing.T) {
 			}
 			t.Fatalf("indent %q: pipelines differ", indent)
 		}
-		if p, ds := Parse("big.yaml", data); len(ds) > 0 || !reflect.DeepEqual(p, want) {
+		if !reflect.DeepEqual(gotSrc, wantSrc) {
+			t.Fatalf("indent %q: positions differ", indent)
+		}
+		if p, _, ds := Parse("big.yaml", data); len(ds) > 0 || !reflect.DeepEqual(p, want) {
 			t.Fatalf("Parse: %v", ds)
 		}
 	}
@@ -124,11 +127,11 @@ func TestChunkedParseDeclines(t *testing.T) {
 		"a key at the list's level":    big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  oops: 1\n"),
 		"invalid YAML in the last one": big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  - id: \"unterminated\n"),
 	} {
-		if _, _, ok := parseChunked("f.yaml", data, items(data), false); ok {
+		if _, _, _, ok := parseChunked("f.yaml", data, items(data), false); ok {
 			t.Errorf("%s: the chunked parse accepted it", name)
 		}
-		got, gotDs := Parse("f.yaml", data)
-		want, wantDs := wholeParse("f.yaml", data)
+		got, _, gotDs := Parse("f.yaml", data)
+		want, _, wantDs := wholeParse("f.yaml", data)
 		if !reflect.DeepEqual(gotDs, wantDs) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Parse differs from the whole parse", name)
 		}

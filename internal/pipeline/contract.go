@@ -2,27 +2,29 @@ package pipeline
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/pi-cli/pi/internal/catalog"
 )
 
-// contract checks a step's input against its action's contract (catalog.Check), as the
-// server will when it creates the step's job in the middle of a run. Params are
+// contract checks the input of step i against its action's contract (catalog.Check), as
+// the server will when it creates the step's job in the middle of a run. Params are
 // substituted first (defaults and -p values); a key that input_map supplies, or a param
 // without a value, is known only at run time: it counts as given and is not checked.
 // Each issue is reported at the offending value, else at its input key, else at the
 // step's `input:` key, else at the step.
-func (v *validator) contract(s *Step, a *catalog.Action) {
-	if s.reported.has(fInput) {
+func (v *validator) contract(i int, a *catalog.Action) {
+	s := &v.p.Steps[i]
+	if v.reported(i, fInput) {
 		return
 	}
 	input := make(map[string]any, len(s.Input)+len(s.InputMap))
-	from := map[string]string{}
+	var from map[string]string
 	for k, val := range s.Input {
-		if str, ok := val.(string); ok && strings.Contains(str, "${params.") {
+		if str, ok := val.(string); ok && strings.Contains(str, paramsNS.prefix) {
+			if from == nil {
+				from = map[string]string{}
+			}
 			from[k] = str
 		}
 		input[k] = v.resolveParams(val)
@@ -30,7 +32,7 @@ func (v *validator) contract(s *Step, a *catalog.Action) {
 	for k := range s.InputMap {
 		input[k] = catalog.Unknown{}
 	}
-	at := firstPos(s.InputNamePos, s.Pos)
+	inputKey := v.keyAt(i, "input")
 	var missing []string
 	for _, is := range catalog.Check(a.Name, input) {
 		key, _ := is.Path[0].(string)
@@ -38,28 +40,28 @@ func (v *validator) contract(s *Step, a *catalog.Action) {
 			missing = append(missing, key)
 			continue
 		}
-		if g, ok := a.InGroup(key); ok && is.Code == "custom" && is.Message == g.Message() {
-			if !s.reported.has(fInputMap) {
-				v.group(s, a, g, at)
+		if is.Group != nil {
+			if !v.reported(i, fInputMap) {
+				v.group(i, a, is.Group, inputKey)
 			}
 			continue
 		}
-		path := is.PathString()
 		suffix := ""
 		if f, ok := from[key]; ok {
 			suffix = fmt.Sprintf(" (from %q)", f)
 		}
-		v.errorf(v.valuePos(s, is.Path, at), "input.%s of %s: %s%s", path, a.Name, is.Message, suffix)
+		v.errorf(v.valueAt(i, is.Path, inputKey), CodeInput, "input.%s of %s: %s%s", is.PathString(), a.Name, is.Message, suffix)
 	}
-	if len(missing) > 0 && !s.reported.has(fInputMap) {
-		v.errorf(at, "step %q: %s needs input %s (in input, or supplied by input_map)", s.ID, a.Name, strings.Join(missing, " and "))
+	if len(missing) > 0 && !v.reported(i, fInputMap) {
+		v.errorf(inputKey, CodeMissingInput, "step %q: %s needs input %s (in input, or supplied by input_map)", stepID(s.ID), a.Name, strings.Join(missing, " and "))
 	}
-	v.unknownKeys(s, a, at)
+	v.unknownKeys(i, a)
 }
 
 // group reports a broken exactly-one-of or at-least-one-of rule, at the value the server
 // reports it on when the step has one.
-func (v *validator) group(s *Step, a *catalog.Action, g *catalog.Group, at Pos) {
+func (v *validator) group(i int, a *catalog.Action, g *catalog.Group, inputKey at) {
+	s := &v.p.Steps[i]
 	var given []string
 	for _, k := range g.Inputs {
 		if val, ok := s.Input[k]; ok && val != nil {
@@ -75,28 +77,38 @@ func (v *validator) group(s *Step, a *catalog.Action, g *catalog.Group, at Pos) 
 	names := strings.Join(g.Inputs, ", ")
 	switch {
 	case len(given) == 0 && !g.Exactly:
-		v.errorf(at, "step %q: %s needs at least one of %s", s.ID, a.Name, names)
+		v.errorf(inputKey, CodeMissingInput, "step %q: %s needs at least one of %s", stepID(s.ID), a.Name, names)
 	case len(given) == 0:
-		v.errorf(at, "step %q: %s needs exactly one of %s", s.ID, a.Name, names)
+		v.errorf(inputKey, CodeMissingInput, "step %q: %s needs exactly one of %s", stepID(s.ID), a.Name, names)
 	default:
-		v.errorf(v.inputPos(s, g.Path, at), "step %q: %s takes exactly one of %s, got %s (remove all but one)", s.ID, a.Name, names, strings.Join(given, " and "))
+		v.errorf(v.inputAt(i, g.Path, inputKey), CodeOneOf, "step %q: %s takes exactly one of %s, got %s (remove all but one)", stepID(s.ID), a.Name, names, strings.Join(given, " and "))
 	}
 }
 
-// valuePos is where the value at path is written: the innermost value with a known
-// position, or the input_map entry that supplies its key.
-func (v *validator) valuePos(s *Step, path []any, fallback Pos) Pos {
+// valueAt is where the value at path (in the input) is written: the innermost value the
+// file writes, or the input_map entry that supplies its key.
+func (v *validator) valueAt(i int, path []any, fallback at) at {
+	t := v.prov.parsed(i)
 	for n := len(path); n > 0; n-- {
-		if p, ok := s.InputValuePos[catalog.JoinPath(path[:n])]; ok && p != (Pos{}) {
-			return p
+		if p := "input." + catalog.JoinPath(path[:n]); v.src.known(t, p) {
+			return v.stepAt(i, "input."+catalog.JoinPath(path))
 		}
 	}
 	key, _ := path[0].(string)
-	return v.inputPos(s, key, fallback)
+	return v.inputAt(i, key, fallback)
 }
 
-func (v *validator) inputPos(s *Step, key string, fallback Pos) Pos {
-	return firstPos(s.InputValuePos[key], s.InputMapPos[key], s.InputKeyPos[key], fallback)
+// inputAt is where input key is given: its value, else the input_map entry that supplies
+// it, else its key, else fallback.
+func (v *validator) inputAt(i int, key string, fallback at) at {
+	t := v.prov.parsed(i)
+	switch {
+	case v.src.known(t, "input."+key):
+		return v.stepAt(i, "input."+key)
+	case v.src.known(t, "input_map."+key):
+		return v.stepAt(i, "input_map."+key)
+	}
+	return fallback
 }
 
 // resolveParams substitutes the params in a value; a reference to a param without a value
@@ -104,12 +116,12 @@ func (v *validator) inputPos(s *Step, key string, fallback Pos) Pos {
 func (v *validator) resolveParams(x any) any {
 	switch t := x.(type) {
 	case string:
-		if !strings.Contains(t, "${params.") {
+		if !strings.Contains(t, paramsNS.prefix) {
 			return t
 		}
 		var missing []string
-		out := substitute(t, v.paramValues, &missing)
-		if str, isStr := out.(string); len(missing) > 0 || (isStr && strings.Contains(str, "${params.")) {
+		out := substituteParams(t, v.paramValues, &missing)
+		if str, isStr := out.(string); len(missing) > 0 || (isStr && strings.Contains(str, paramsNS.prefix)) {
 			return catalog.Unknown{} // reported as an undefined or malformed param
 		}
 		return out
@@ -131,48 +143,61 @@ func (v *validator) resolveParams(x any) any {
 
 // unknownKeys warns about keys the server drops without a word: unknown inputs, and
 // unknown keys of the objects it knows the fields of (output, location).
-func (v *validator) unknownKeys(s *Step, a *catalog.Action, at Pos) {
+func (v *validator) unknownKeys(i int, a *catalog.Action) {
+	s := &v.p.Steps[i]
 	known := a.InputNames()
-	for _, k := range slices.Sorted(maps.Keys(s.Input)) {
-		if _, ok := a.Input(k); ok {
-			if in, _ := a.Input(k); in.Fields != nil {
-				v.unknownFields(s, a, k, in.Fields, s.Input[k])
+	forSorted(s.Input, func(k string) {
+		if in, ok := a.Input(k); ok {
+			if in.Fields != nil {
+				v.unknownFields(i, a, k, in.Fields, s.Input[k])
 			}
-			continue
+			return
 		}
-		kp := firstPos(s.InputKeyPos[k], at)
 		if why, dropped := a.DropReason(k); dropped {
-			v.warnf(kp, "%s has no input %q: the server drops it (%s)", a.Name, k, why)
-			continue
+			v.warnf(v.keyAt(i, "input."+k), CodeUnknownInput, "%s has no input %q: the server drops it (%s)", a.Name, k, why)
+			return
 		}
-		v.warnf(kp, "%s has no input %q%s: the server drops it (inputs: %s)", a.Name, k, suggest(k, known), strings.Join(known, ", "))
-	}
-	for _, k := range slices.Sorted(maps.Keys(s.InputMap)) {
+		v.warnf(v.keyAt(i, "input."+k), CodeUnknownInput, "%s has no input %q%s: the server drops it (inputs: %s)", a.Name, k, suggest(k, known), strings.Join(known, ", "))
+	})
+	forSorted(s.InputMap, func(k string) {
 		if _, ok := a.Input(k); !ok {
-			v.warnf(firstPos(s.InputMapKeyPos[k], s.InputMapPos[k], at), "input_map.%s: %s has no input %q%s: the server drops it", k, a.Name, k, suggest(k, known))
+			v.warnf(v.keyAt(i, "input_map."+k), CodeUnknownInput, "input_map.%s: %s has no input %q%s: the server drops it", k, a.Name, k, suggest(k, known))
 		}
-	}
+	})
 }
 
-func (v *validator) unknownFields(s *Step, a *catalog.Action, path string, fields []catalog.Input, val any) {
+func (v *validator) unknownFields(i int, a *catalog.Action, path string, fields []catalog.Input, val any) {
 	obj, ok := val.(map[string]any)
 	if !ok {
 		return
 	}
 	names := make([]string, len(fields))
-	for i, f := range fields {
-		names[i] = f.Name
+	for k, f := range fields {
+		names[k] = f.Name
 	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
+	forSorted(obj, func(k string) {
 		if !contains(names, k) {
-			v.warnf(firstPos(s.InputValuePos[path+"."+k], s.InputKeyPos[path]), "input.%s of %s has no key %q%s: the server drops it (keys: %s)", path, a.Name, k, suggest(k, names), strings.Join(names, ", "))
+			where := v.stepAt(i, "input."+path+"."+k)
+			if !v.src.known(v.prov.parsed(i), where.path) {
+				where = v.keyAt(i, "input."+path) // a value a matrix or param put there
+			}
+			v.warnf(where, CodeUnknownInput, "input.%s of %s has no key %q%s: the server drops it (keys: %s)", path, a.Name, k, suggest(k, names), strings.Join(names, ", "))
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
+	return false
 }
 
 // mapped checks what an input_map entry connects: the kind of the result field against
 // the kind of the input, and a source_job_id against the job types the action accepts.
-func (v *validator) mapped(s *Step, a *catalog.Action, key string, ref Ref, src *Step, at Pos) {
+func (v *validator) mapped(i int, a *catalog.Action, key string, ref Ref, src *Step, where at) {
 	srcAction, ok := catalog.Lookup(src.Action)
 	if !ok {
 		return
@@ -182,7 +207,7 @@ func (v *validator) mapped(s *Step, a *catalog.Action, key string, ref Ref, src 
 		return
 	}
 	if key == "source_job_id" && len(a.SourceJobTypes) > 0 && srcAction.JobType != "" && !a.AcceptsSource(srcAction.JobType) {
-		v.errorf(at, "input_map.source_job_id: %s needs a %s job; step %s is %s (take the job of such a step)", a.Name, sourceNames(a), src.ID, src.Action)
+		v.errorf(where, CodeRefSource, "input_map.source_job_id: %s needs a %s job; step %s is %s (take the job of such a step)", a.Name, sourceNames(a), stepID(src.ID), src.Action)
 		return
 	}
 	kind := catalog.Object // the whole result
@@ -200,9 +225,9 @@ func (v *validator) mapped(s *Step, a *catalog.Action, key string, ref Ref, src 
 	case catalog.Accepts(to, kind):
 	case srcAction.Local && kind == catalog.String && to.Kind == catalog.UUID:
 		// a local step's text may hold an id (stdout of a script): only the server can tell
-		v.warnf(at, "input_map.%s: %s takes a uuid, and %s is any string: the server refuses it unless it is exactly a uuid (no newline)", key, key, s.InputMap[key])
+		v.warnf(where, CodeRefKind, "input_map.%s: %s takes a uuid, and %s is any string: the server refuses it unless it is exactly a uuid (no newline)", key, key, refExpr{ref})
 	default:
-		v.errorf(at, "input_map.%s: %s takes %s, but %s is %s", key, key, catalog.KindName(to.Kind), s.InputMap[key], catalog.KindName(kind))
+		v.errorf(where, CodeRefKind, "input_map.%s: %s takes %s, but %s is %s", key, key, catalog.KindName(to.Kind), refExpr{ref}, catalog.KindName(kind))
 	}
 }
 

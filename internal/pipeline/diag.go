@@ -29,11 +29,20 @@ func (s Severity) String() string {
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Diagnostic is one problem found in a pipeline file, at a position when one is known.
+// Code says what kind of problem it is, Step which step it is in and Path where in the
+// file, for tools; Message says it for people.
 type Diagnostic struct {
 	File     string
 	Pos      Pos
 	Severity Severity
-	Message  string
+	Code     Code
+	// Step is the id of the step the problem is in ("" for the file, or a step without
+	// id); for a problem every expansion of a matrix step shares, the matrix step's.
+	Step string
+	// Path is where the problem is, from the top of the file: "steps.3.input.prompt",
+	// "params.url", "" for the file as a whole (Source.Locate gives its position).
+	Path    string
+	Message string
 }
 
 // String formats the diagnostic as compilers do: `file:line:col: message`, with
@@ -57,15 +66,19 @@ func (d Diagnostic) String() string {
 	return b.String()
 }
 
-// MarshalJSON gives the `pi validate -o json` form: {file, line, column, severity, message}.
+// MarshalJSON gives the `pi validate -o json` form: {file, line, column, severity, code,
+// step, path, message}.
 func (d Diagnostic) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		File     string   `json:"file"`
 		Line     int      `json:"line"`
 		Column   int      `json:"column"`
 		Severity Severity `json:"severity"`
+		Code     Code     `json:"code"`
+		Step     string   `json:"step"`
+		Path     string   `json:"path"`
 		Message  string   `json:"message"`
-	}{d.File, d.Pos.Line, d.Pos.Column, d.Severity, d.Message})
+	}{d.File, d.Pos.Line, d.Pos.Column, d.Severity, d.Code, d.Step, d.Path, d.Message})
 }
 
 // Diagnostics is a list of diagnostics, usually of one file.
@@ -120,48 +133,6 @@ func (ds Diagnostics) Error() string {
 		lines[i] = d.String()
 	}
 	return strings.Join(lines, "\n")
-}
-
-// diags collects diagnostics of one file.
-type diags struct {
-	file string
-	list Diagnostics
-	// dropped counts the diagnostics past maxRecorded (droppedErrs the errors among them):
-	// a file of a million duplicate keys must not hold a million messages.
-	dropped, droppedErrs int
-}
-
-// maxRecorded is how many diagnostics one file records; Capped shows fewer still.
-const maxRecorded = 10 * MaxDiagnostics
-
-func (d *diags) errorf(pos Pos, format string, a ...any) {
-	if len(d.list) >= maxRecorded {
-		d.dropped++
-		d.droppedErrs++
-		return
-	}
-	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Error, Message: fmt.Sprintf(format, a...)})
-}
-
-func (d *diags) warnf(pos Pos, format string, a ...any) {
-	if len(d.list) >= maxRecorded {
-		d.dropped++
-		return
-	}
-	d.list = append(d.list, Diagnostic{File: d.file, Pos: pos, Severity: Warning, Message: fmt.Sprintf(format, a...)})
-}
-
-// result is the recorded list, ending with a count of what was not recorded.
-func (d *diags) result() Diagnostics {
-	if d.dropped == 0 {
-		return d.list
-	}
-	sev := Warning
-	if d.droppedErrs > 0 {
-		sev = Error
-	}
-	return append(d.list, Diagnostic{File: d.file, Severity: sev,
-		Message: fmt.Sprintf("and %d more problems (%d errors) not recorded", d.dropped, d.droppedErrs)})
 }
 
 // suggest returns ` (did you mean "x"?)` for the candidate nearest to s, or "" when none is

@@ -67,11 +67,7 @@ func readHeader(t *testing.T, data []byte) header {
 
 // check is what `pi validate` does with one file.
 func check(name string, data []byte, mode Mode, params map[string]string) Diagnostics {
-	p, ds := Parse(name, data)
-	if p != nil {
-		ds = append(ds, p.Validate(mode, params)...)
-	}
-	ds.Sort()
+	_, _, ds, _ := Load(name, Options{Data: data, Mode: mode, Params: params})
 	return ds
 }
 

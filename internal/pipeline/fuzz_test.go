@@ -20,12 +20,13 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, ds := Parse("f.yaml", data)
+		p, src, ds := Parse("f.yaml", data)
 		if p != nil {
-			ds = append(ds, p.Validate(Remote, nil)...)
-			ds = append(ds, p.Validate(Local, map[string]string{"x": "1"})...)
+			_, remote := validate(p, src, Remote, nil)
+			x, local := validate(p, src, Local, map[string]string{"x": "1"})
+			ds = append(append(ds, remote...), local...)
 			p.Layers()
-			if q, err := p.WithParams(nil); err == nil {
+			if q, err := withParams(p, x, nil); err == nil {
 				_, _ = q.RunsBody()
 			}
 		}
@@ -83,11 +84,11 @@ func benchMode(n int) Mode {
 // BenchmarkValidate measures Validate alone on an already parsed file.
 func BenchmarkValidate(b *testing.B) {
 	for _, n := range []int{10, 1000} {
-		p, _ := Parse("bench.yaml", pipelineYAML(n))
+		p, src, _ := Parse("bench.yaml", pipelineYAML(n))
 		b.Run(fmt.Sprintf("steps-%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if ds := p.Validate(benchMode(n), nil); ds.HasErrors() {
+				if _, ds := validate(p, src, benchMode(n), nil); ds.HasErrors() {
 					b.Fatal(ds.Error())
 				}
 			}
@@ -103,7 +104,7 @@ func BenchmarkParse(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, ds := Parse("bench.yaml", data); ds.HasErrors() {
+				if _, _, ds := Parse("bench.yaml", data); ds.HasErrors() {
 					b.Fatal(ds.Error())
 				}
 			}
@@ -111,15 +112,14 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// BenchmarkCheck measures what `pi validate` does with one file: Parse, then Validate.
+// BenchmarkCheck measures what `pi validate` does with one file: Load (parse, validate).
 func BenchmarkCheck(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		data := pipelineYAML(n)
 		b.Run(fmt.Sprintf("steps-%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				p, ds := Parse("bench.yaml", data)
-				if ds = append(ds, p.Validate(benchMode(n), nil)...); ds.HasErrors() {
+				if _, _, ds, _ := Load("bench.yaml", Options{Data: data, Mode: benchMode(n)}); ds.HasErrors() {
 					b.Fatal(ds.Error())
 				}
 			}
@@ -129,8 +129,9 @@ func BenchmarkCheck(b *testing.B) {
 
 func TestBenchmarkPipelinesAreValid(t *testing.T) {
 	for _, n := range []int{10, 1000} {
-		p, ds := Parse("bench.yaml", pipelineYAML(n))
-		ds = append(ds, p.Validate(benchMode(n), nil)...)
+		p, src, ds := Parse("bench.yaml", pipelineYAML(n))
+		_, vds := validate(p, src, benchMode(n), nil)
+		ds = append(ds, vds...)
 		if len(ds.Errors()) > 0 || len(p.Steps) != n {
 			t.Fatalf("steps-%d: %d steps, diagnostics:\n%s", n, len(p.Steps), ds.Error())
 		}

@@ -42,12 +42,12 @@ func TestBigFileReadInPieces(t *testing.T) {
 	if _, err := ReadLimited(bytes.NewReader(data), "big.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	p, ds := Parse("big.yaml", data)
+	p, src, ds := Parse("big.yaml", data)
 	if len(ds) > 0 || p == nil || len(p.Steps) != n {
 		t.Fatalf("%d diagnostics (%v), %v steps", len(ds), ds.Capped(), p != nil)
 	}
-	if s := p.Steps[n-1]; s.ID != fmt.Sprint("s", n-1) || s.Pos.Line != stepLine(n-1, 0) {
-		t.Fatalf("last step %q at line %d, want line %d", s.ID, s.Pos.Line, stepLine(n-1, 0))
+	if s, at := p.Steps[n-1], src.Locate(fmt.Sprint("steps.", n-1)); s.ID != fmt.Sprint("s", n-1) || at.Line != stepLine(n-1, 0) {
+		t.Fatalf("last step %q at line %d, want line %d", s.ID, at.Line, stepLine(n-1, 0))
 	}
 
 	bad := 20_000
@@ -83,7 +83,7 @@ func TestBigFileReadInPieces(t *testing.T) {
 		}, want: "an alias can only refer to an anchor of its own step", line: -1},
 	} {
 		data := bigSteps(n, tt.head, tt.item)
-		_, ds := Parse("big.yaml", data)
+		_, _, ds := Parse("big.yaml", data)
 		found := false
 		for _, d := range ds {
 			if strings.Contains(d.Message, tt.want) && d.Severity == Error {
@@ -132,7 +132,7 @@ func TestBigFileRefused(t *testing.T) {
 		}
 		if len(tt.data) <= MaxFileSize && bytes.IndexByte(tt.data, 0) < 0 && items(tt.data) <= MaxTotalItems {
 			// Parse of data that did not come through ReadLimited refuses it the same way.
-			if _, ds := Parse("big.yaml", tt.data); len(ds) != 1 || !strings.Contains(ds[0].Message, tt.want) {
+			if _, _, ds := Parse("big.yaml", tt.data); len(ds) != 1 || !strings.Contains(ds[0].Message, tt.want) {
 				t.Errorf("%s: Parse: %v", name, ds.Capped())
 			}
 		}

@@ -37,27 +37,21 @@ func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 			return nil, &Source{Name: name}, nil, err
 		}
 	}
-	src := &Source{Name: name, Data: data}
-	p, ds := Parse(name, data)
+	p, src, ds := Parse(name, data)
 	if p == nil {
 		return nil, src, ds, nil
 	}
-	ds = append(ds, p.Validate(opts.Mode, opts.Params)...)
+	x, vds := validate(p, src, opts.Mode, opts.Params)
+	ds = append(ds, vds...)
 	ds.Sort()
 	if ds.HasErrors() {
 		return nil, src, ds, nil
 	}
-	x, err := p.WithParams(opts.Params)
+	x, err := withParams(p, x, opts.Params)
 	if err != nil {
-		// Validate reports whatever WithParams refuses; this is a safety net, not a path.
-		ds = append(ds, Diagnostic{File: name, Severity: Error, Message: err.Error()})
+		// validation reports whatever withParams refuses: a safety net, not a path
+		ds = append(ds, Diagnostic{File: name, Severity: Error, Code: CodeParamUndefined, Message: err.Error()})
 		return nil, src, ds, nil
 	}
 	return x, src, ds, nil
-}
-
-// Source is the text a pipeline was read from, for showing diagnostics with their lines.
-type Source struct {
-	Name string // the file name, "<stdin>" for standard input
-	Data []byte
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -13,18 +14,14 @@ import (
 // params substituted, as pi run does.
 func expandOK(t *testing.T, src string, mode Mode, params map[string]string) *Pipeline {
 	t.Helper()
-	p := mustParse(t, src)
-	if ds := p.Validate(mode, params); ds.HasErrors() {
-		t.Fatalf("Validate:\n%s", ds.Error())
-	}
-	q, err := p.WithParams(params)
-	if err != nil {
-		t.Fatalf("WithParams: %v", err)
+	q, _, ds, err := Load("t.yaml", Options{Data: []byte(src), Mode: mode, Params: params})
+	if err != nil || q == nil {
+		t.Fatalf("Load: %v\n%s", err, ds.Error())
 	}
 	return q
 }
 
-func ids(p *Pipeline) []string {
+func stepIDs(p *Pipeline) []string {
 	out := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
 		out[i] = s.ID
@@ -52,7 +49,7 @@ func TestMatrixProductOrder(t *testing.T) {
 		"loc-french-urban-premium-basic", "loc-french-urban-premium-premium", "loc-french-urban-premium-3",
 		"loc-german-minimalist-basic", "loc-german-minimalist-premium", "loc-german-minimalist-3",
 	}
-	if got := ids(q); !reflect.DeepEqual(got, want) {
+	if got := stepIDs(q); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ids = %q\nwant %q", got, want)
 	}
 	s := q.Steps[2]
@@ -78,7 +75,7 @@ func TestMatrixProductOrder(t *testing.T) {
 	}
 	// The template's input is not touched.
 	p := mustParse(t, productYAML)
-	_, _ = p.WithParams(nil)
+	_, _ = withParamsOf(p, nil)
 	if p.Steps[0].Input["target_culture"] != "${matrix.culture}" {
 		t.Errorf("template modified: %v", p.Steps[0].Input)
 	}
@@ -101,7 +98,7 @@ func TestMatrixMappingItems(t *testing.T) {
       source_image_url: https://cdn.example.com/hero.png
 `, Remote, nil)
 	// a mapping item is named by its name field, else its scalar fields in key order
-	if got, want := ids(q), []string{"localize-french-urban-premium-eur-fr", "localize-japan"}; !reflect.DeepEqual(got, want) {
+	if got, want := stepIDs(q), []string{"localize-french-urban-premium-eur-fr", "localize-japan"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("ids = %q, want %q", got, want)
 	}
 	in := q.Steps[1].Input
@@ -128,24 +125,23 @@ steps:
 `
 	q := expandOK(t, src, Remote, nil)
 	want := []string{"localize-french-urban-premium", "localize-german-minimalist", "other-italian", "other-spanish-festive"}
-	if got := ids(q); !reflect.DeepEqual(got, want) {
+	if got := stepIDs(q); !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults: ids = %q, want %q", got, want)
 	}
 	// -p cultures=[fr, de, jp] changes the fan-out, as pi run reads it
 	q = expandOK(t, src, Remote, map[string]string{"cultures": "[fr, de, jp]", "extra": "Dutch"})
 	want = []string{"localize-fr", "localize-de", "localize-jp", "other-italian", "other-dutch"}
-	if got := ids(q); !reflect.DeepEqual(got, want) {
+	if got := stepIDs(q); !reflect.DeepEqual(got, want) {
 		t.Errorf("-p: ids = %q, want %q", got, want)
 	}
 	if q.Steps[4].Input["target_culture"] != "Dutch" {
 		t.Errorf("param in a matrix item: %v", q.Steps[4].Input)
 	}
 	// the param used only in a matrix is used: no warning
-	p := mustParse(t, src)
-	if ds := p.Validate(Remote, nil); len(ds) != 0 {
+	if ds := validated(t, src, Remote, nil); len(ds) != 0 {
 		t.Errorf("unexpected diagnostics:\n%s", ds.Error())
 	}
-	ds := p.Validate(Remote, map[string]string{"cultures": "[]"})
+	ds := validated(t, src, Remote, map[string]string{"cultures": "[]"})
 	if !strings.Contains(ds.Error(), "8:16: matrix.culture takes its values from ${params.cultures}, which is an empty list") {
 		t.Errorf("empty -p list:\n%s", ds.Error())
 	}
@@ -167,12 +163,12 @@ func TestMatrixIDs(t *testing.T) {
 	// fr collides with a step of the file, FR! with fr, the long one is too long, ¡¡ has no
 	// letters: each falls back to its index in the product.
 	want := []string{"loc-fr", "loc-1", "loc-2", "loc-3", "loc-4", "loc-日本"}
-	if got := ids(q); !reflect.DeepEqual(got, want) {
+	if got := stepIDs(q); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ids = %q, want %q", got, want)
 	}
 	// stable: the same file and params give the same ids
 	for i := 0; i < 5; i++ {
-		if got := ids(expandOK(t, src, Remote, nil)); !reflect.DeepEqual(got, want) {
+		if got := stepIDs(expandOK(t, src, Remote, nil)); !reflect.DeepEqual(got, want) {
 			t.Fatalf("run %d: ids = %q", i, got)
 		}
 	}
@@ -189,7 +185,7 @@ func TestMatrixIDs(t *testing.T) {
 			t.Errorf("id %q is %d long", s.ID, n)
 		}
 	}
-	if got := ids(q); got[0] != strings.Repeat("a", 62)+"-1" || got[1] != strings.Repeat("a", 62)+"-2" {
+	if got := stepIDs(q); got[0] != strings.Repeat("a", 62)+"-1" || got[1] != strings.Repeat("a", 62)+"-2" {
 		t.Errorf("ids = %q", got)
 	}
 }
@@ -249,7 +245,7 @@ func TestMatrixFanInAndPairing(t *testing.T) {
 }
 
 func TestMatrixDiagnosticsNameExpansions(t *testing.T) {
-	p := mustParse(t, `steps:
+	ds := validated(t, `steps:
   - id: loc
     action: campaigns.localize_ad
     depends_on: [ghost]
@@ -260,8 +256,8 @@ func TestMatrixDiagnosticsNameExpansions(t *testing.T) {
     action: campaigns.localize_ad
     matrix: { culture: ["`+strings.Repeat("x", 201)+`", ok] }
     input: { prompt: Keep, target_culture: "${matrix.culture}", source_image_url: https://cdn.example.com/hero.png }
-`)
-	got := p.Validate(Remote, nil).Error()
+`, Remote, nil)
+	got := ds.Error()
 	for _, want := range []string{
 		`t.yaml:4:18: depends_on: unknown step "ghost" (the steps are loc, only) (in all 5 expansions of loc)`, // once, not five times
 		`(in all 5 expansions of loc)`,
@@ -276,6 +272,25 @@ func TestMatrixDiagnosticsNameExpansions(t *testing.T) {
 	if n := strings.Count(got, "ghost"); n != 1 {
 		t.Errorf("ghost reported %d times:\n%s", n, got)
 	}
+	// what tools read: merged, the matrix step and its path; alone, the expansion and the
+	// matrix value that made the problem
+	type where struct {
+		code       Code
+		step, path string
+	}
+	var places []where
+	for _, d := range ds {
+		places = append(places, where{d.Code, d.Step, d.Path})
+	}
+	for _, want := range []where{
+		{CodeUnknownStep, "loc", "steps.0.depends_on.0"},
+		{CodeInput, "loc", "steps.0.input.source_job_id"},
+		{CodeInput, "only-1", "steps.1.matrix.culture.0"},
+	} {
+		if !slices.Contains(places, want) {
+			t.Errorf("no diagnostic %+v in %+v", want, places)
+		}
+	}
 }
 
 func TestMatrixLocalLimitAndBound(t *testing.T) {
@@ -285,8 +300,7 @@ func TestMatrixLocalLimitAndBound(t *testing.T) {
     matrix: { a: [1, 2, 3, 4], b: [1, 2, 3] }
     input: { command: [echo, "${matrix.a}", "${matrix.b}"] }
 `
-	p := mustParse(t, src)
-	ds := p.Validate(Local, nil)
+	ds := validated(t, src, Local, nil)
 	if ds.HasErrors() || !strings.Contains(ds.Error(), "4:13: warning: 12 steps after expanding matrix of s (12): fine for --local") {
 		t.Errorf("local:\n%s", ds.Error())
 	}
@@ -299,7 +313,7 @@ func TestMatrixLocalLimitAndBound(t *testing.T) {
 	for _, k := range []string{"a", "b", "c", "d"} {
 		big.WriteString("      " + k + ": [1, 2, 3, 4, 5, 6]\n")
 	}
-	ds = mustParse(t, big.String()).Validate(Local, nil)
+	ds = validated(t, big.String(), Local, nil)
 	if !strings.Contains(ds.Error(), "the matrix of step \"s\" expands to more than 1000 steps: pi expands at most 1000") {
 		t.Errorf("bound:\n%s", ds.Error())
 	}
@@ -330,14 +344,14 @@ func TestMatrixBuiltInCode(t *testing.T) {
 		Input:  map[string]any{"prompt": "ad for ${matrix.m}"},
 		Matrix: &Matrix{Axes: []MatrixAxis{{Name: "m", Items: []any{"a", "b"}}}},
 	}}}
-	if ds := p.Validate(Remote, nil); len(ds) != 0 {
+	if _, ds := validate(p, nil, Remote, nil); len(ds) != 0 {
 		t.Fatalf("diagnostics:\n%s", ds.Error())
 	}
-	q, err := p.WithParams(nil)
+	q, err := withParamsOf(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(q); !reflect.DeepEqual(got, []string{"g-a", "g-b"}) || q.Steps[1].Input["prompt"] != "ad for b" {
+	if got := stepIDs(q); !reflect.DeepEqual(got, []string{"g-a", "g-b"}) || q.Steps[1].Input["prompt"] != "ad for b" {
 		t.Errorf("ids %q, input %v", got, q.Steps[1].Input)
 	}
 }
@@ -368,13 +382,12 @@ func TestMatrixBrokenIsReportedOnce(t *testing.T) {
 		{"[fr, de]", "matrix must be a mapping"},
 		{"{culture: [fr, \"${matrix.culture}\"]}", "matrix.culture item 2 uses ${matrix...}"},
 	} {
-		p, ds := Parse("t.yaml", []byte(`steps:
+		_, _, ds, _ := Load("t.yaml", Options{Data: []byte(`steps:
   - id: loc
     action: campaigns.localize_ad
-    matrix: `+tt.matrix+`
+    matrix: ` + tt.matrix + `
     input: { prompt: Keep, target_culture: "${matrix.culture}", source_image_url: https://cdn.example.com/a.png }
-`))
-		ds = append(ds, p.Validate(Remote, nil)...)
+`)})
 		if len(ds) != 1 || !strings.Contains(ds[0].Message, tt.want) {
 			t.Errorf("%s: want one diagnostic %q, got:\n%s", tt.matrix, tt.want, ds.Error())
 		}
@@ -395,14 +408,14 @@ func BenchmarkExpand(b *testing.B) {
     input: { prompt: "keep ${matrix.c}", target_culture: "${matrix.c}" }
     input_map: { source_job_id: $steps.gen.result.job_id }
 `)
-	p, ds := Parse("b.yaml", src)
+	p, s, ds := Parse("b.yaml", src)
 	if p == nil || ds.HasErrors() {
 		b.Fatal(ds)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ds := p.Expand(nil); len(ds) != 0 {
-			b.Fatal(ds)
+		if _, _, probs := expand(p, s, nil, scanUses(p)); len(probs) != 0 {
+			b.Fatal(probs)
 		}
 	}
 }
@@ -410,7 +423,7 @@ func BenchmarkExpand(b *testing.B) {
 // A message about another matrix step's expansion speaks of that matrix step, so the
 // expansions' diagnostics merge into one that says what to write in the file.
 func TestMatrixDiagnosticsNameTemplates(t *testing.T) {
-	p := mustParse(t, `steps:
+	src := `steps:
   - id: gen
     action: campaigns.generate
     matrix: { size: ["1:1", "16:9"] }
@@ -420,12 +433,9 @@ func TestMatrixDiagnosticsNameTemplates(t *testing.T) {
     matrix: { size: ["1:1", "16:9"] }
     input: { prompt: "keep ${matrix.size}", target_culture: fr }
     input_map: { source_job_id: $steps.gen.result.job_id }
-`)
+`
 	want := `t.yaml:10:33: input_map.source_job_id refers to step "gen" which is not in depends_on (add gen to depends_on) (in all 2 expansions of loc)`
-	if got := p.Validate(Remote, nil).Error(); got != want {
+	if got := validated(t, src, Remote, nil).Error(); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
-	}
-	if got := replaceIDs("gen-1 gen-10 xgen-1 gen-1-b gen-1.", []string{"gen-10", "gen-1"}, "gen"); got != "gen gen xgen-1 gen-1-b gen." {
-		t.Errorf("replaceIDs: %q", got)
 	}
 }

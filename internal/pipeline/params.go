@@ -10,14 +10,32 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// WithParams returns a copy of the pipeline, its matrix steps expanded (Expand), whose step
-// inputs have every `${params.NAME}`
-// replaced: by overrides[NAME] when given (`pi run -p NAME=VALUE`), else by the default of
-// the file's params section. A string that is only a reference takes the value itself, type
-// included (a number stays a number); a reference inside a longer string is formatted into
-// it. An override of a param whose default is not a string is read as a YAML scalar, so
-// `-p count=3` is the number 3. The receiver is not modified.
-func (p *Pipeline) WithParams(overrides map[string]string) (*Pipeline, error) {
+// paramValues are the values of p's params: the file's defaults, then the valid -p
+// overrides (invalid ones are ignored here; validation reports them).
+func paramValues(p *Pipeline, overrides map[string]string) map[string]any {
+	if len(p.Params) == 0 {
+		return nil
+	}
+	values := make(map[string]any, len(p.Params))
+	for name, prm := range p.Params {
+		values[name] = prm.Value
+		if raw, ok := overrides[name]; ok {
+			if val, err := overrideValue(name, raw, prm.Value); err == nil {
+				values[name] = val
+			}
+		}
+	}
+	return values
+}
+
+// withParams returns the expanded pipeline x whose step inputs have every
+// `${params.NAME}` replaced: by overrides[NAME] when given (`pi run -p NAME=VALUE`), else
+// by the default of the file's params section. A string that is only a reference takes the
+// value itself, type included (a number stays a number); a reference inside a longer string
+// is formatted into it. An override of a param whose default is not a string is read as a
+// YAML scalar, so `-p count=3` is the number 3. p is the parsed pipeline, whose params
+// these are; neither is modified, and inputs without params are shared with x.
+func withParams(p, x *Pipeline, overrides map[string]string) (*Pipeline, error) {
 	values := make(map[string]any, len(p.Params))
 	for name, prm := range p.Params {
 		values[name] = prm.Value
@@ -34,31 +52,59 @@ func (p *Pipeline) WithParams(overrides map[string]string) (*Pipeline, error) {
 		}
 		values[name] = val
 	}
-	x, ds := p.expand(values) // matrix steps become the steps they stand for
-	if ds.HasErrors() {
-		return nil, ds.Errors()
-	}
 	out := *x
 	out.Params = make(map[string]Param, len(p.Params))
-	for name, prm := range p.Params {
-		out.Params[name] = Param{Value: values[name], Pos: prm.Pos}
+	for name := range p.Params {
+		out.Params[name] = Param{Value: values[name]}
+	}
+	if len(p.Params) == 0 {
+		// Nothing to substitute: a reference is to a param nobody defined.
+		out.Steps = x.Steps
+		return &out, missingParams(x)
 	}
 	out.Steps = make([]Step, len(x.Steps))
 	var missing []string
 	for i, s := range x.Steps {
 		if s.Input != nil {
-			in, ok := substitute(s.Input, values, &missing).(map[string]any)
-			if ok {
+			if in, ok := substituteParams(s.Input, values, &missing).(map[string]any); ok {
 				s.Input = in
 			}
 		}
 		out.Steps[i] = s
 	}
 	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("undefined param %s: define it under params: or fix the reference", strings.Join(uniq(missing), ", "))
+		return nil, undefinedParams(missing)
 	}
 	return &out, nil
+}
+
+// missingParams is the error of the references in x when it has no params at all.
+func missingParams(x *Pipeline) error {
+	var missing []string
+	for _, s := range x.Steps {
+		substituteParams(s.Input, nil, &missing)
+	}
+	if len(missing) > 0 {
+		return undefinedParams(missing)
+	}
+	return nil
+}
+
+func undefinedParams(missing []string) error {
+	sort.Strings(missing)
+	return fmt.Errorf("undefined param %s: define it under params: or fix the reference", strings.Join(slices.Compact(missing), ", "))
+}
+
+// substituteParams returns x with param references replaced by their values
+// (interpolate.go); the names without a value are added to missing.
+func substituteParams(x any, values map[string]any, missing *[]string) any {
+	return paramsNS.interpolate(x, func(r reference) (any, bool) {
+		v, ok := values[r.name]
+		if !ok {
+			*missing = append(*missing, r.name)
+		}
+		return v, ok
+	})
 }
 
 func overrideValue(name, raw string, def any) (any, error) {
@@ -92,61 +138,3 @@ func typeName(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
-
-// substitute returns x with param references replaced; it copies maps and lists so the
-// original input is never shared with the result.
-func substitute(x any, values map[string]any, missing *[]string) any {
-	switch t := x.(type) {
-	case string:
-		if !strings.Contains(t, "${params.") {
-			return t
-		}
-		if m := paramOnlyPattern().FindStringSubmatch(t); m != nil {
-			val, ok := values[m[1]]
-			if !ok {
-				*missing = append(*missing, m[1])
-				return t
-			}
-			return val
-		}
-		return paramRefPattern().ReplaceAllStringFunc(t, func(ref string) string {
-			name := paramRefPattern().FindStringSubmatch(ref)[1]
-			val, ok := values[name]
-			if !ok {
-				*missing = append(*missing, name)
-				return ref
-			}
-			if val == nil {
-				return ""
-			}
-			return fmt.Sprint(val)
-		})
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, v := range t {
-			out[k] = substitute(v, values, missing)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, v := range t {
-			out[i] = substitute(v, values, missing)
-		}
-		return out
-	}
-	return x
-}
-
-func uniq(sorted []string) []string {
-	out := sorted[:0]
-	for i, s := range sorted {
-		if i == 0 || s != sorted[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// ValidParamName reports whether name can be a param: letters, digits, _ and -, starting
-// with a letter or _ (what `${params.NAME}` can refer to).
-func ValidParamName(name string) bool { return paramNamePattern().MatchString(name) }

@@ -24,39 +24,70 @@ metadata: { pipeline: campaign-launch }
 
 func mustParse(t *testing.T, src string) *Pipeline {
 	t.Helper()
-	p, ds := Parse("t.yaml", []byte(src))
+	p, _, ds := Parse("t.yaml", []byte(src))
 	if ds.HasErrors() || p == nil {
 		t.Fatalf("Parse: unexpected diagnostics:\n%s", ds.Error())
 	}
 	return p
 }
 
+// validated is what validation (not decoding) reports of the file src, as t.yaml.
+func validated(t *testing.T, src string, mode Mode, params map[string]string) Diagnostics {
+	t.Helper()
+	p, s, ds := Parse("t.yaml", []byte(src))
+	if ds.HasErrors() || p == nil {
+		t.Fatalf("Parse: unexpected diagnostics:\n%s", ds.Error())
+	}
+	_, vds := validate(p, s, mode, params)
+	return vds
+}
+
+// withParamsOf is p expanded with the params applied, as Load makes it.
+func withParamsOf(p *Pipeline, overrides map[string]string) (*Pipeline, error) {
+	x, _ := validate(p, nil, Local, overrides)
+	return withParams(p, x, overrides)
+}
+
 func TestParsePositions(t *testing.T) {
-	p := mustParse(t, seedYAML)
-	s := p.Steps[1]
+	p, src, ds := Parse("t.yaml", []byte(seedYAML))
+	if len(ds) != 0 {
+		t.Fatal(ds)
+	}
 	tests := []struct {
-		name string
-		got  Pos
+		path string
+		key  bool
 		want Pos
 	}{
-		{"steps", p.StepsPos, Pos{2, 3}},
-		{"step", s.Pos, Pos{5, 5}},
-		{"id", s.IDPos, Pos{5, 9}},
-		{"action", s.ActionPos, Pos{6, 13}},
-		{"depends_on[0]", s.DependsOnPos[0], Pos{7, 18}},
-		{"input", s.InputPos, Pos{8, 12}},
-		{"input key", s.InputKeyPos["prompt"], Pos{8, 14}},
-		{"input_map value", s.InputMapPos["brand_id"], Pos{10, 17}},
-		{"input_map key", s.InputMapKeyPos["brand_id"], Pos{10, 7}},
-		{"metadata", p.MetadataPos, Pos{11, 11}},
+		{"steps", false, Pos{2, 3}},
+		{"steps", true, Pos{1, 1}},
+		{"steps.1", false, Pos{5, 5}},
+		{"steps.1.id", false, Pos{5, 9}},
+		{"steps.1.id", true, Pos{5, 5}},
+		{"steps.1.action", false, Pos{6, 13}},
+		{"steps.1.depends_on.0", false, Pos{7, 18}},
+		{"steps.1.depends_on.0", true, Pos{7, 18}}, // a list item has no key
+		{"steps.1.input", false, Pos{8, 12}},
+		{"steps.1.input.prompt", true, Pos{8, 14}},
+		{"steps.1.input.prompt", false, Pos{8, 22}},
+		{"steps.1.input.prompt.deeper.still", false, Pos{8, 22}}, // the innermost known
+		{"steps.1.input_map.brand_id", false, Pos{10, 17}},
+		{"steps.1.input_map.brand_id", true, Pos{10, 7}},
+		{"steps.1.retry", false, Pos{5, 5}}, // not written: the step
+		{"steps.7.id", false, Pos{2, 3}},    // no such step: the list
+		{"metadata", false, Pos{11, 11}},
+		{"params.x", false, Pos{}},
 	}
 	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		got := src.Locate(tt.path)
+		if tt.key {
+			got = src.LocateKey(tt.path)
+		}
+		if got != tt.want {
+			t.Errorf("%s (key %v): got %v, want %v", tt.path, tt.key, got, tt.want)
 		}
 	}
-	if ds := p.Validate(Remote, nil); len(ds) != 0 {
-		t.Errorf("Validate: unexpected diagnostics:\n%s", ds.Error())
+	if _, ds := validate(p, src, Remote, nil); len(ds) != 0 {
+		t.Errorf("validate: unexpected diagnostics:\n%s", ds.Error())
 	}
 }
 
@@ -74,7 +105,7 @@ steps:
     action: campaigns.generate
     input: { prompt: "override" }
 `
-	p, ds := Parse("t.yaml", []byte(src))
+	p, _, ds := Parse("t.yaml", []byte(src))
 	// `prompt` at the top level is unknown; the anchors still resolve.
 	if len(ds) != 1 || !strings.Contains(ds[0].Message, `unknown top-level key "prompt"`) {
 		t.Fatalf("diagnostics: %v", ds)
@@ -127,7 +158,7 @@ steps:
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustParse(t, src)
 			before := p.Steps[0].Input["url"]
-			q, err := p.WithParams(tt.overrides)
+			q, err := withParamsOf(p, tt.overrides)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -175,12 +206,12 @@ func TestDiagnosticForms(t *testing.T) {
 		d       Diagnostic
 		str, js string
 	}{
-		{Diagnostic{"a.yaml", Pos{3, 7}, Error, "bad"}, "a.yaml:3:7: bad",
-			`{"file":"a.yaml","line":3,"column":7,"severity":"error","message":"bad"}`},
-		{Diagnostic{"a.yaml", Pos{1, 1}, Warning, "meh"}, "a.yaml:1:1: warning: meh",
-			`{"file":"a.yaml","line":1,"column":1,"severity":"warning","message":"meh"}`},
-		{Diagnostic{"a.yaml", Pos{}, Error, "no pos"}, "a.yaml: no pos",
-			`{"file":"a.yaml","line":0,"column":0,"severity":"error","message":"no pos"}`},
+		{Diagnostic{File: "a.yaml", Pos: Pos{3, 7}, Severity: Error, Code: CodeUnknownStep, Step: "b", Path: "steps.1.depends_on.0", Message: "bad"}, "a.yaml:3:7: bad",
+			`{"file":"a.yaml","line":3,"column":7,"severity":"error","code":"unknown-step","step":"b","path":"steps.1.depends_on.0","message":"bad"}`},
+		{Diagnostic{File: "a.yaml", Pos: Pos{1, 1}, Severity: Warning, Code: CodeParamUnused, Path: "params.x", Message: "meh"}, "a.yaml:1:1: warning: meh",
+			`{"file":"a.yaml","line":1,"column":1,"severity":"warning","code":"param-unused","step":"","path":"params.x","message":"meh"}`},
+		{Diagnostic{File: "a.yaml", Severity: Error, Code: CodeParamUnknown, Message: "no pos"}, "a.yaml: no pos",
+			`{"file":"a.yaml","line":0,"column":0,"severity":"error","code":"param-unknown","step":"","path":"","message":"no pos"}`},
 	}
 	for _, tt := range tests {
 		if got := tt.d.String(); got != tt.str {
@@ -199,9 +230,8 @@ func TestValidateModes(t *testing.T) {
 	for i := range 11 {
 		b.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: shell.run, input: { script: 'true' } }\n")
 	}
-	p := mustParse(t, b.String())
-	remote := p.Validate(Remote, nil)
-	local := p.Validate(Local, nil)
+	remote := validated(t, b.String(), Remote, nil)
+	local := validated(t, b.String(), Local, nil)
 	if !remote.HasErrors() || !strings.Contains(remote[0].Message, "11 steps: the Runs API accepts at most 10") {
 		t.Errorf("remote: %v", remote)
 	}
@@ -236,7 +266,7 @@ func TestDuplicateKeysInBigMapping(t *testing.T) {
 		b.WriteString("      k" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ": 1\n")
 	}
 	b.WriteString("      prompt: again\n")
-	_, ds := Parse("t.yaml", []byte(b.String()))
+	_, _, ds := Parse("t.yaml", []byte(b.String()))
 	if len(ds) != 1 || !strings.Contains(ds[0].Message, `duplicate key "prompt" (first at 5:7)`) {
 		t.Errorf("diagnostics: %v", ds)
 	}
@@ -291,7 +321,8 @@ func TestCycleNameIsStable(t *testing.T) {
 			p.Steps = append(p.Steps, steps[i])
 		}
 		var got []string
-		for _, d := range p.Validate(Local, nil) {
+		_, ds := validate(&p, nil, Local, nil)
+		for _, d := range ds {
 			got = append(got, d.Message)
 		}
 		sort.Strings(got)
@@ -308,7 +339,7 @@ func TestBuiltInCode(t *testing.T) {
 		{ID: "a", Action: "campaigns.generate", Input: map[string]any{"prompt": "${params.x}"}},
 		{ID: "b", Action: "campaigns.edit", Input: map[string]any{"prompt": "warmer"}, InputMap: map[string]string{"source_job_id": "$steps.a.result.job_id"}},
 	}}
-	got := p.Validate(Remote, nil)
+	_, got := validate(p, nil, Remote, nil)
 	want := []string{
 		`input_map.source_job_id refers to step "a" which is not in depends_on (add a to depends_on)`,
 		`undefined param "x": define it under params: (with a default) or fix the name`,

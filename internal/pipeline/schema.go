@@ -32,11 +32,6 @@ func Schema() []byte {
 type obj = map[string]any
 
 func buildSchema() []byte {
-	var actions []any
-	for _, a := range catalog.All() {
-		desc := a.Description + " (runs: " + a.Runs() + "). Inputs: " + describeInputs(a) + ". Result: " + strings.Join(a.ResultNames(), ", ") + "."
-		actions = append(actions, obj{"const": a.Name, "description": desc})
-	}
 	s := obj{
 		"$schema":     "https://json-schema.org/draft/2020-12/schema",
 		"$id":         SchemaID,
@@ -66,52 +61,7 @@ func buildSchema() []byte {
 		},
 		"additionalProperties": false,
 		"$defs": obj{
-			"step": obj{
-				"type":                 "object",
-				"description":          "One step: an action with its input, run when its dependencies completed.",
-				"required":             []string{"id", "action"},
-				"additionalProperties": false,
-				"properties": obj{
-					"id": obj{
-						"description": "Unique step id, 1 to 64 characters; other steps name it in depends_on and input_map.",
-						"type":        "string", "minLength": 1, "maxLength": MaxIDLength, "pattern": `\S`,
-					},
-					"action": obj{
-						"description": "What the step does; see `pi actions`. shell.run and http.request run only with --local.",
-						"type":        "string",
-						"anyOf":       actions,
-					},
-					"input": obj{
-						"description": "The action's input. Strings may use ${params.NAME}. Keys in input_map overwrite keys here.",
-						"type":        "object",
-					},
-					"depends_on": obj{
-						"description": "Ids of the steps that must complete before this one starts.",
-						"type":        "array",
-						"items":       obj{"type": "string"},
-						"uniqueItems": true,
-					},
-					"input_map": obj{
-						"description": "Inputs taken from earlier steps' results: $steps.<id>.result (the whole result) or $steps.<id>.result.<field>[.<field>...]. The step must be in depends_on (directly or through another step).",
-						"type":        "object",
-						"additionalProperties": obj{
-							"type":    "string",
-							"pattern": refPattern().String(),
-						},
-					},
-					"retry": obj{
-						"description":          "Extension, local engine only: retry transient failures.",
-						"type":                 "object",
-						"additionalProperties": false,
-						"properties": obj{
-							"max_attempts": obj{"description": "Attempts in all, 1 to 10 (default 3).", "type": "integer", "minimum": 1, "maximum": MaxAttempts},
-							"backoff":      obj{"$ref": "#/$defs/duration", "description": "Base of the exponential backoff between attempts (default 1s)."},
-						},
-					},
-					"timeout": obj{"$ref": "#/$defs/duration", "description": "Extension, local engine only: the longest one attempt of the step may take."},
-					"matrix":  matrixSchema(),
-				},
-			},
+			"step": stepSchema(),
 			"duration": obj{
 				"description": "A duration such as 500ms, 30s, 10m or 1h30m.",
 				"type":        "string",
@@ -119,27 +69,85 @@ func buildSchema() []byte {
 			},
 		},
 	}
-	// Per action, the input keys with descriptions, so editors complete them inside
-	// `input:`. No types and no required keys here: a value may be a ${params.NAME} string
-	// and input_map may supply a key; `pi validate` checks both.
-	var perAction []any
-	for _, a := range catalog.All() {
-		props := obj{}
-		for i := range a.Inputs {
-			props[a.Inputs[i].Name] = inputSchema(a, &a.Inputs[i])
-		}
-		perAction = append(perAction, obj{
-			"if":   obj{"properties": obj{"action": obj{"const": a.Name}}, "required": []string{"action"}},
-			"then": obj{"properties": obj{"input": obj{"properties": props}}},
-		})
-	}
-	s["$defs"].(obj)["step"].(obj)["allOf"] = perAction
-
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		panic("pipeline: encode schema: " + err.Error()) // static data: cannot happen
 	}
 	return append(b, '\n')
+}
+
+// stepSchema is the schema of one step, with each action's inputs.
+func stepSchema() obj {
+	var actions []any
+	for _, a := range catalog.All() {
+		desc := a.Description + " (runs: " + a.Runs() + "). Inputs: " + describeInputs(a) + ". Result: " + strings.Join(a.ResultNames(), ", ") + "."
+		actions = append(actions, obj{"const": a.Name, "description": desc})
+	}
+	return obj{
+		"type":                 "object",
+		"description":          "One step: an action with its input, run when its dependencies completed.",
+		"required":             []string{"id", "action"},
+		"additionalProperties": false,
+		"properties": obj{
+			"id": obj{
+				"description": "Unique step id, 1 to 64 characters; other steps name it in depends_on and input_map.",
+				"type":        "string", "minLength": 1, "maxLength": MaxIDLength, "pattern": `\S`,
+			},
+			"action": obj{
+				"description": "What the step does; see `pi actions`. shell.run and http.request run only with --local.",
+				"type":        "string",
+				"anyOf":       actions,
+			},
+			"input": obj{
+				"description": "The action's input. Strings may use ${params.NAME}. Keys in input_map overwrite keys here.",
+				"type":        "object",
+			},
+			"depends_on": obj{
+				"description": "Ids of the steps that must complete before this one starts.",
+				"type":        "array",
+				"items":       obj{"type": "string"},
+				"uniqueItems": true,
+			},
+			"input_map": obj{
+				"description": "Inputs taken from earlier steps' results: $steps.<id>.result (the whole result) or $steps.<id>.result.<field>[.<field>...]. The step must be in depends_on (directly or through another step).",
+				"type":        "object",
+				"additionalProperties": obj{
+					"type":    "string",
+					"pattern": refPattern().String(),
+				},
+			},
+			"retry": obj{
+				"description":          "Extension, local engine only: retry transient failures.",
+				"type":                 "object",
+				"additionalProperties": false,
+				"properties": obj{
+					"max_attempts": obj{"description": "Attempts in all, 1 to 10 (default 3).", "type": "integer", "minimum": 1, "maximum": MaxAttempts},
+					"backoff":      obj{"$ref": "#/$defs/duration", "description": "Base of the exponential backoff between attempts (default 1s)."},
+				},
+			},
+			"timeout": obj{"$ref": "#/$defs/duration", "description": "Extension, local engine only: the longest one attempt of the step may take."},
+			"matrix":  matrixSchema(),
+		},
+		"allOf": perActionInputs(),
+	}
+}
+
+// perActionInputs gives, per action, the input keys with descriptions, so editors complete
+// them inside `input:`. No types and no required keys here: a value may be a
+// ${params.NAME} string and input_map may supply a key; `pi validate` checks both.
+func perActionInputs() []any {
+	var out []any
+	for _, a := range catalog.All() {
+		props := obj{}
+		for i := range a.Inputs {
+			props[a.Inputs[i].Name] = inputSchema(a, &a.Inputs[i])
+		}
+		out = append(out, obj{
+			"if":   obj{"properties": obj{"action": obj{"const": a.Name}}, "required": []string{"action"}},
+			"then": obj{"properties": obj{"input": obj{"properties": props}}},
+		})
+	}
+	return out
 }
 
 func describeInputs(a *catalog.Action) string {

@@ -1,16 +1,14 @@
 package pipeline
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pi-cli/pi/internal/safe"
-
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // Mode says who will execute the pipeline, which decides the step limit and the actions
@@ -31,106 +29,159 @@ const (
 	MaxAttempts    = 10
 )
 
-// Validate checks the meaning of a parsed pipeline for the given mode: the step limit, ids,
-// the dependency graph, actions and their inputs, input_map references, params and the
-// extensions. params are the `-p NAME=VALUE` overrides (nil for none). It reports every
-// problem at once, sorted by position; it does not repeat what Parse reported.
-func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
-	values := paramValues(p, params)
-	x, matrixDiags := p.expand(values) // matrix steps are checked as the steps they become
-	v := &validator{p: x, g: NewGraph(x), mode: mode, diags: diags{file: p.Name}, paramValues: values}
+// validate checks the meaning of the parsed pipeline p, with its Source, for the given
+// mode: the step limit, ids, the dependency graph, actions and their inputs, input_map
+// references, params and the extensions. overrides are the `-p NAME=VALUE` values (nil for
+// none). Matrix steps are checked as the steps they become: it returns the expanded
+// pipeline (params not substituted) and every problem of expansion and validation at once,
+// sorted by position; it does not repeat what Parse reported.
+func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) (*Pipeline, Diagnostics) {
+	values := paramValues(p, overrides)
+	uses := scanUses(p)
+	x, prov, expanded := expand(p, src, values, uses)
+	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, paramValues: values, uses: uses, checking: -1}
 	v.stepCount()
 	v.index()
-	var inExpansions []attributed
 	for i := range x.Steps {
-		n := len(v.list)
 		v.step(i)
-		if o := x.Steps[i].Origin; o != nil {
-			inExpansions = append(inExpansions, attribute(v.list[n:], &x.Steps[i])...)
-			v.list = v.list[:n]
-		}
 	}
 	v.cycles()
-	v.params(params)
-	v.list = append(v.list, matrixDiags...)
-	v.list = append(v.list, mergeExpansions(x, inExpansions)...)
-	v.list.Sort()
-	return v.result()
+	v.params(p, overrides)
+	return x, finish(p.Name, src, p, x, prov, nil, expanded, v.probs.result())
 }
 
 type validator struct {
-	diags
-	p     *Pipeline
-	g     *Graph // built once: every graph question of the checks is asked of it
+	probs problems
+	p     *Pipeline // expanded
+	src   *Source
+	prov  *provenance // how p came from the parsed pipeline
+	g     *Graph      // built once: every graph question of the checks is asked of it
 	mode  Mode
 	ids   map[string]int // id -> index of its first step
 	names []string       // ids in declaration order, for suggestions
 	// paramValues are the params' values (defaults, then valid -p overrides) for checking
 	// input values as they will be sent.
 	paramValues map[string]any
+	uses        *refUses
+	// checking is the step whose checks run, -1 between them: the problems found in an
+	// expansion of a matrix step are attributed and merged (provenance.go).
+	checking int
 }
 
-func paramValues(p *Pipeline, overrides map[string]string) map[string]any {
-	if len(p.Params) == 0 {
-		return nil
+// at is where a problem is: a path from the top of a step of the parsed pipeline (step >=
+// 0) or of the file.
+type at struct {
+	step int
+	path string
+	key  bool // the key that names the value, not the value
+	pos  Pos  // a position decided without the Source
+	exp  int  // 1 + the index of the expansion it was found in, 0: none
+}
+
+// stepAt is path in step i of the expanded pipeline.
+func (v *validator) stepAt(i int, path string) at {
+	a := at{step: v.prov.parsed(i), path: path}
+	if i == v.checking && v.prov.expansion(i) != nil {
+		a.exp = i + 1
 	}
-	values := make(map[string]any, len(p.Params))
-	for name, prm := range p.Params {
-		values[name] = prm.Value
-		if raw, ok := overrides[name]; ok {
-			if val, err := overrideValue(name, raw, prm.Value); err == nil {
-				values[name] = val
-			}
-		}
+	return a
+}
+
+// keyAt is stepAt for the key that names the value at path.
+func (v *validator) keyAt(i int, path string) at {
+	a := v.stepAt(i, path)
+	a.key = true
+	return a
+}
+
+func fileAt(path string) at { return at{step: -1, path: path} }
+
+func (v *validator) report(sev Severity, a at, code Code, format string, args []any) {
+	v.probs.add(problem{code: code, sev: sev, step: a.step, path: a.path, key: a.key, pos: a.pos, exp: a.exp, format: format, args: args})
+}
+
+func (v *validator) errorf(a at, code Code, format string, args ...any) {
+	v.report(Error, a, code, format, args)
+}
+
+func (v *validator) warnf(a at, code Code, format string, args ...any) {
+	v.report(Warning, a, code, format, args)
+}
+
+// reported reports whether decoding (or expansion) already reported field f of step i.
+func (v *validator) reported(i int, f fieldSet) bool {
+	if f == fInput && v.prov != nil && v.prov.unchecked[i] {
+		return true
 	}
-	return values
+	return v.src.wasReported(v.prov.parsed(i), f)
+}
+
+// pos is where the value at path of step i is written.
+func (v *validator) pos(i int, path string) Pos {
+	return v.src.stepPos(v.prov.parsed(i), path, false)
 }
 
 func (v *validator) stepCount() {
 	n := len(v.p.Steps)
+	many := at{step: -1, path: "steps", key: true} // the steps: key
 	switch {
-	case n == 0 && v.p.stepsReported:
+	case n == 0 && v.src != nil && v.src.stepsReported:
 		// the steps list was already reported as malformed
 	case n == 0:
-		at := v.p.StepsPos
-		if at == (Pos{}) && v.p.Name != "" {
-			at = Pos{1, 1}
+		a := fileAt("steps")
+		if v.src.Locate("steps") == (Pos{}) && v.p.Name != "" {
+			a.pos = Pos{1, 1}
 		}
-		v.errorf(at, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
+		v.errorf(a, CodeNoSteps, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
 	case n > MaxRemoteSteps && v.p.ExpansionNote() != "" && v.mode == Remote:
-		v.errorf(v.p.largestMatrix(), "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
+		v.errorf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
 	case n > MaxRemoteSteps && v.p.ExpansionNote() != "":
-		v.warnf(v.p.largestMatrix(), "%d steps %s: fine for --local, but the Runs API would refuse more than %d", n, v.p.ExpansionNote(), MaxRemoteSteps)
+		v.warnf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: fine for --local, but the Runs API would refuse more than %d", n, v.p.ExpansionNote(), MaxRemoteSteps)
 	case n > MaxRemoteSteps && v.mode == Remote:
-		v.errorf(firstPos(v.p.StepsKeyPos, v.p.StepsPos), "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
+		v.errorf(many, CodeTooManySteps, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
 	case n > MaxRemoteSteps:
-		v.warnf(firstPos(v.p.StepsKeyPos, v.p.StepsPos), "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
+		v.warnf(many, CodeTooManySteps, "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
 	}
+}
+
+// largestMatrix is the matrix that made the most steps, for the step-limit problem.
+func (v *validator) largestMatrix() at {
+	best, a := 0, fileAt("steps")
+	for _, m := range v.p.expanded {
+		if m.Count <= best {
+			continue
+		}
+		for i := range v.p.Steps {
+			if o := v.p.Steps[i].Origin; o != nil && o.Template == m.Step {
+				best = m.Count
+				a = v.stepAt(i, "matrix")
+				break
+			}
+		}
+	}
+	return a
 }
 
 func (v *validator) index() {
 	v.ids = make(map[string]int, len(v.p.Steps))
 	for i := range v.p.Steps {
 		s := &v.p.Steps[i]
-		if s.reported.has(fID) {
+		if v.reported(i, fID) {
 			continue
 		}
-		at := s.IDPos
-		if at == (Pos{}) {
-			at = s.Pos
-		}
+		a := v.stepAt(i, "id")
 		switch n := utf8.RuneCountInString(s.ID); {
 		case n == 0:
-			v.errorf(at, "step %d has an empty id: give it 1 to %d characters", i+1, MaxIDLength)
+			v.errorf(a, CodeEmptyID, "step %d has an empty id: give it 1 to %d characters", i+1, MaxIDLength)
 			continue
 		case n > MaxIDLength:
-			v.errorf(at, "id %q is %d characters long: the server accepts at most %d", truncate(s.ID, 20), n, MaxIDLength)
+			v.errorf(a, CodeLongID, "id %q is %d characters long: the server accepts at most %d", truncate(s.ID, 20), n, MaxIDLength)
 		case safe.HasControl(s.ID):
-			v.errorf(at, "id %q holds a control character: ids are printed in tables, logs and CI annotations", s.ID)
+			v.errorf(a, CodeControlID, "id %q holds a control character: ids are printed in tables, logs and CI annotations", s.ID)
 			continue
 		}
 		if first, dup := v.ids[s.ID]; dup {
-			v.errorf(at, "duplicate step id %q (also step %d%s): ids must be unique", s.ID, first+1, atLine(v.p.Steps[first].IDPos))
+			v.errorf(a, CodeDuplicateID, "duplicate step id %q (also step %d%s): ids must be unique", s.ID, first+1, atLine(v.pos(first, "id")))
 			continue
 		}
 		v.ids[s.ID] = i
@@ -144,13 +195,6 @@ func (v *validator) index() {
 	}
 }
 
-func atLine(p Pos) string {
-	if p.Line == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", line %d", p.Line)
-}
-
 func truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
@@ -159,78 +203,107 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "..."
 }
 
+// step checks step i: its dependencies, action and input, input_map and extensions.
 func (v *validator) step(i int) {
+	v.checking = i
+	defer func() { v.checking = -1 }()
+	v.dependsOn(i)
 	s := &v.p.Steps[i]
-	// dependencies
-	seen := map[string]bool{}
-	for j, dep := range s.DependsOn {
-		at := posAt(s.DependsOnPos, j, s.Pos)
-		switch {
-		case seen[dep]:
-			v.errorf(at, "%q is listed twice in depends_on: remove one", dep)
-		case dep == s.ID && !s.reported.has(fID):
-			v.errorf(at, "step %q depends on itself: remove it from depends_on", s.ID)
-		case !v.known(dep):
-			v.errorf(at, "depends_on: unknown step %q%s", dep, suggestOr(dep, v.names, "the steps are "+quoteList(v.names)))
-		}
-		seen[dep] = true
-	}
-
-	// action and inputs
-	spec := v.action(s)
+	spec := v.action(i)
 	if spec != nil {
-		v.contract(s, spec)
+		v.contract(i, spec)
 	}
+	forSorted(s.InputMap, func(k string) { v.inputMap(i, k, spec) })
+	v.extensions(i)
+}
 
-	// input_map
-	keys := slices.Sorted(maps.Keys(s.InputMap))
-	for _, k := range keys {
-		expr := s.InputMap[k]
-		at := s.InputMapPos[k]
-		if at == (Pos{}) {
-			at = s.Pos
+func (v *validator) dependsOn(i int) {
+	s := &v.p.Steps[i]
+	var seen map[string]bool // only for long lists: a short one is searched
+	if len(s.DependsOn) > 16 {
+		seen = make(map[string]bool, len(s.DependsOn))
+	}
+	for j, dep := range s.DependsOn {
+		a := v.stepAt(i, "depends_on."+strconv.Itoa(v.prov.dep(i, j)))
+		twice := seen[dep]
+		if seen == nil {
+			twice = slices.Contains(s.DependsOn[:j], dep)
 		}
-		ref, ok := ParseRef(expr)
-		if !ok {
-			v.errorf(at, "input_map.%s: %q is not a step reference: write $steps.<id>.result or $steps.<id>.result.<field>", k, expr)
-			continue
+		switch {
+		case twice:
+			v.errorf(a, CodeDuplicateDep, "%q is listed twice in depends_on: remove one", stepID(dep))
+		case dep == s.ID && !v.reported(i, fID):
+			v.errorf(a, CodeSelfDep, "step %q depends on itself: remove it from depends_on", stepID(s.ID))
+		case !v.known(dep):
+			v.errorf(a, CodeUnknownStep, "depends_on: unknown step %q%s", stepID(dep), suggestOr(dep, v.names, "the steps are "+quoteList(v.names)))
 		}
-		if ref.Step == s.ID {
-			v.errorf(at, "input_map.%s refers to the step itself: a step cannot use its own result", k)
-			continue
-		}
-		src, known := v.ids[ref.Step]
-		if !known {
-			v.errorf(at, "input_map.%s refers to unknown step %q%s", k, ref.Step, suggestOr(ref.Step, v.names, ""))
-			continue
-		}
-		if !v.g.Ancestor(i, src) {
-			v.errorf(at, "input_map.%s refers to step %q which is not in depends_on (add %s to depends_on)", k, ref.Step, ref.Step)
-		}
-		if len(ref.Path) > 0 {
-			srcSpec, ok := catalog.Lookup(v.p.Steps[src].Action)
-			if ok && !hasField(srcSpec, ref.Path[0]) {
-				fields := srcSpec.ResultNames()
-				v.warnf(at, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
-			}
-		}
-		if spec != nil {
-			v.mapped(s, spec, k, ref, &v.p.Steps[src], at)
+		if seen != nil {
+			seen[dep] = true
 		}
 	}
+}
 
-	// extensions
+// forSorted calls f with the keys of m in order.
+func forSorted[V any](m map[string]V, f func(k string)) {
+	if len(m) == 1 { // most are: nothing to sort
+		for k := range m {
+			f(k)
+		}
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		f(k)
+	}
+}
+
+// inputMap checks input_map.k of step i (spec is its action's, nil when unknown).
+func (v *validator) inputMap(i int, k string, spec *catalog.Action) {
+	s := &v.p.Steps[i]
+	expr := s.InputMap[k]
+	a := v.stepAt(i, "input_map."+k)
+	ref, ok := ParseRef(expr)
+	if !ok {
+		v.errorf(a, CodeRefGrammar, "input_map.%s: %q is not a step reference: write $steps.<id>.result or $steps.<id>.result.<field>", k, expr)
+		return
+	}
+	if ref.Step == s.ID {
+		v.errorf(a, CodeRefSelf, "input_map.%s refers to the step itself: a step cannot use its own result", k)
+		return
+	}
+	src, known := v.ids[ref.Step]
+	if !known {
+		v.errorf(a, CodeUnknownStep, "input_map.%s refers to unknown step %q%s", k, stepID(ref.Step), suggestOr(ref.Step, v.names, ""))
+		return
+	}
+	if !v.g.Ancestor(i, src) {
+		v.errorf(a, CodeRefNotAncestor, "input_map.%s refers to step %q which is not in depends_on (add %s to depends_on)", k, stepID(ref.Step), stepID(ref.Step))
+	}
+	if len(ref.Path) > 0 {
+		srcSpec, ok := catalog.Lookup(v.p.Steps[src].Action)
+		if ok && !hasField(srcSpec, ref.Path[0]) {
+			fields := srcSpec.ResultNames()
+			v.warnf(a, CodeRefField, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
+		}
+	}
+	if spec != nil {
+		v.mapped(i, spec, k, ref, &v.p.Steps[src], a)
+	}
+}
+
+// extensions checks the retry and timeout of step i.
+func (v *validator) extensions(i int) {
+	s := &v.p.Steps[i]
 	if r := s.Retry; r != nil {
-		at := firstPos(s.MaxAttemptsPos, s.RetryPos, s.Pos)
 		if r.MaxAttempts < 1 || r.MaxAttempts > MaxAttempts {
-			v.errorf(at, "retry.max_attempts is %d: use 1 to %d", r.MaxAttempts, MaxAttempts)
+			v.errorf(v.stepAt(i, "retry.max_attempts"), CodeRetry, "retry.max_attempts is %d: use 1 to %d", r.MaxAttempts, MaxAttempts)
 		}
 		if r.Backoff < 0 {
-			v.errorf(firstPos(s.BackoffPos, s.RetryPos, s.Pos), "retry.backoff is negative (%s): use a duration such as 2s", r.Backoff)
+			v.errorf(v.stepAt(i, "retry.backoff"), CodeRetry, "retry.backoff is negative (%s): use a duration such as 2s", r.Backoff)
 		}
 	}
-	if s.Timeout < 0 || (s.Timeout == 0 && s.TimeoutPos != (Pos{})) {
-		v.errorf(firstPos(s.TimeoutPos, s.Pos), "timeout must be positive, not %s: use a duration such as 10m", s.Timeout)
+	written := v.src.known(v.prov.parsed(i), "timeout") && !v.reported(i, fTimeout)
+	if s.Timeout < 0 || (s.Timeout == 0 && written) {
+		v.errorf(v.stepAt(i, "timeout"), CodeTimeout, "timeout must be positive, not %s: use a duration such as 10m", s.Timeout)
 	}
 }
 
@@ -244,28 +317,29 @@ func (v *validator) known(id string) bool {
 	return ok
 }
 
-// action checks the step's action for the mode and returns its spec when the inputs can
-// be checked against it.
-func (v *validator) action(s *Step) *catalog.Action {
-	if s.reported.has(fAction) {
+// action checks the action of step i for the mode and returns its spec when the inputs
+// can be checked against it.
+func (v *validator) action(i int) *catalog.Action {
+	s := &v.p.Steps[i]
+	if v.reported(i, fAction) {
 		return nil
 	}
-	at := firstPos(s.ActionPos, s.Pos)
+	a := v.stepAt(i, "action")
 	spec, ok := catalog.Lookup(s.Action)
 	if !ok {
 		if s.Action == "" {
-			v.errorf(at, "step %s has an empty action: use one of %s", stepName(*s), strings.Join(v.actionNames(), ", "))
+			v.errorf(a, CodeEmptyAction, "step %s has an empty action: use one of %s", stepName(s.ID), strings.Join(v.actionNames(), ", "))
 			return nil
 		}
 		var all []string
 		for _, a := range catalog.All() {
 			all = append(all, a.Name)
 		}
-		v.errorf(at, "unknown action %q%s", s.Action, suggestOr(s.Action, all, "known actions: "+strings.Join(v.actionNames(), ", ")))
+		v.errorf(a, CodeUnknownAction, "unknown action %q%s", s.Action, suggestOr(s.Action, all, "known actions: "+strings.Join(v.actionNames(), ", ")))
 		return nil
 	}
 	if spec.Local && v.mode == Remote {
-		v.errorf(at, "action %s runs only on this machine: the Runs API does not know it (use pi run --local)", s.Action)
+		v.errorf(a, CodeLocalAction, "action %s runs only on this machine: the Runs API does not know it (use pi run --local)", s.Action)
 	}
 	return spec
 }
@@ -288,42 +362,34 @@ func (v *validator) cycles() {
 		for k, idx := range path {
 			names[k] = v.p.Steps[idx].ID
 		}
-		s := &v.p.Steps[path[0]]
-		v.errorf(firstPos(s.IDPos, s.Pos), "dependency cycle: %s (each step depends on the next): remove one of these dependencies", strings.Join(names, " -> "))
+		v.errorf(v.stepAt(path[0], "id"), CodeCycle, "dependency cycle: %s (each step depends on the next): remove one of these dependencies", strings.Join(names, " -> "))
 	}
 }
 
-func (v *validator) params(overrides map[string]string) {
-	p := v.p
-	defined := make([]string, 0, len(p.Params))
-	for name := range p.Params {
-		defined = append(defined, name)
-	}
-	sort.Strings(defined)
+// params checks the -p overrides against the params of the parsed pipeline p, and its
+// ${params.NAME} references.
+func (v *validator) params(p *Pipeline, overrides map[string]string) {
+	defined := slices.Sorted(maps.Keys(p.Params))
 	for _, name := range slices.Sorted(maps.Keys(overrides)) {
 		prm, ok := p.Params[name]
 		if !ok {
-			v.errorf(Pos{}, "-p %s: the file defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
+			v.errorf(fileAt(""), CodeParamUnknown, "-p %s: the file defines no param %q%s", name, name, suggestOr(name, defined, definedList(defined)))
 			continue
 		}
 		if _, err := overrideValue(name, overrides[name], prm.Value); err != nil {
-			v.errorf(prm.Pos, "%v", err)
+			v.errorf(at{step: -1, path: "params." + name, key: true}, CodeParamOverride, "%v", err)
 		}
 	}
-	uses := p.paramUses
-	if uses == nil {
-		uses = scanParamUses(p)
-	}
 	used := map[string]bool{}
-	for _, u := range uses {
-		used[u.Name] = true
-		if _, ok := p.Params[u.Name]; !ok {
-			v.errorf(u.Pos, "undefined param %q%s: define it under params: (with a default) or fix the name", u.Name, suggest(u.Name, defined))
+	for _, u := range v.uses.params {
+		used[u.ref.name] = true
+		if _, ok := p.Params[u.ref.name]; !ok {
+			v.errorf(at{step: u.step, path: u.path}, CodeParamUndefined, "undefined param %q%s: define it under params: (with a default) or fix the name", u.ref.name, suggest(u.ref.name, defined))
 		}
 	}
 	for _, name := range defined {
 		if !used[name] {
-			v.warnf(p.Params[name].Pos, "param %q is defined but never used: reference it as ${params.%s} in an input, or remove it", name, name)
+			v.warnf(at{step: -1, path: "params." + name, key: true}, CodeParamUnused, "param %q is defined but never used: reference it as ${params.%s} in an input, or remove it", name, name)
 		}
 	}
 }
@@ -333,32 +399,6 @@ func definedList(names []string) string {
 		return "it has no params: section"
 	}
 	return "it defines " + strings.Join(names, ", ")
-}
-
-// scanParamUses finds param references in a pipeline built in code (no positions).
-func scanParamUses(p *Pipeline) []paramUse {
-	var out []paramUse
-	var walk func(x any)
-	walk = func(x any) {
-		switch t := x.(type) {
-		case string:
-			for _, m := range paramRefPattern().FindAllStringSubmatch(t, -1) {
-				out = append(out, paramUse{Name: m[1]})
-			}
-		case map[string]any:
-			for _, val := range t {
-				walk(val)
-			}
-		case []any:
-			for _, val := range t {
-				walk(val)
-			}
-		}
-	}
-	for i := range p.Steps {
-		walk(p.Steps[i].Input)
-	}
-	return out
 }
 
 // suggestOr gives the nearest candidate as a suggestion, else the fallback hint.
@@ -380,29 +420,4 @@ func quoteList(names []string) string {
 		return strings.Join(names[:8], ", ") + ", ..."
 	}
 	return strings.Join(names, ", ")
-}
-
-func posAt(list []Pos, i int, fallback Pos) Pos {
-	if i < len(list) && list[i] != (Pos{}) {
-		return list[i]
-	}
-	return fallback
-}
-
-func firstPos(ps ...Pos) Pos {
-	for _, p := range ps {
-		if p != (Pos{}) {
-			return p
-		}
-	}
-	return Pos{}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

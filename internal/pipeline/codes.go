@@ -1,0 +1,69 @@
+package pipeline
+
+// Code names the kind of a diagnostic, for tools (`pi validate -o json`) and for merging
+// what the expansions of a matrix step share: its text may change, its code does not.
+type Code string
+
+// The codes of reading the file.
+const (
+	CodeYAML           Code = "yaml-syntax"      // the text is not YAML
+	CodeDocuments      Code = "second-document"  // more than one YAML document
+	CodeEmpty          Code = "empty-file"       // nothing in the file
+	CodeType           Code = "wrong-type"       // a value of the wrong type (a list for a mapping, ...)
+	CodeUnknownKey     Code = "unknown-key"      // a key the server would drop silently
+	CodeKey            Code = "bad-key"          // a key that is not a plain string
+	CodeDuplicateKey   Code = "duplicate-key"    // a key written twice in one mapping
+	CodeMergeKey       Code = "bad-merge-key"    // << with what is not a mapping
+	CodeTooBig         Code = "too-many-values"  // aliases or nesting beyond pi's limits
+	CodeValue          Code = "bad-value"        // a scalar yaml.v3 cannot read
+	CodeMalformedRef   Code = "malformed-ref"    // ${params...} or ${matrix...} written wrong
+	CodeName           Code = "bad-name"         // a param or matrix key name
+	CodeBlanks         Code = "blanks"           // an id with blanks the server trims
+	CodeMissingID      Code = "missing-id"       // a step without id
+	CodeMissingAction  Code = "missing-action"   // a step without action
+	CodeChunk          Code = "chunk"            // a piece of a big file that does not read alone
+	CodeNotRecorded    Code = "not-recorded"     // the count of problems past what is recorded
+	CodeMatrixEmpty    Code = "matrix-empty"     // a matrix, or one of its lists, without values
+	CodeMatrixItem     Code = "matrix-item"      // a matrix value that cannot be one
+	CodeMatrixTooBig   Code = "matrix-too-big"   // more expansions than pi makes
+	CodeMatrixParam    Code = "matrix-param"     // a matrix from a param that is not a list of values
+	CodeMatrixSelfRef  Code = "matrix-self-ref"  // a matrix value that uses ${matrix...}
+	CodeMatrixDup      Code = "matrix-duplicate" // a value listed twice
+	CodeMatrixRef      Code = "matrix-ref"       // ${matrix.X} without a matrix, or an unknown X
+	CodeMatrixField    Code = "matrix-field"     // ${matrix.X.f} where the value has no f
+	CodeMatrixUnused   Code = "matrix-unused"    // a matrix key nothing uses
+	CodeMatrixUnpaired Code = "matrix-unpaired"  // input_map from a matrix step that does not pair
+)
+
+// The codes of validation.
+const (
+	CodeNoSteps        Code = "no-steps"
+	CodeTooManySteps   Code = "too-many-steps"
+	CodeEmptyID        Code = "empty-id"
+	CodeLongID         Code = "id-too-long"
+	CodeControlID      Code = "id-control"
+	CodeDuplicateID    Code = "duplicate-id"
+	CodeDuplicateDep   Code = "duplicate-dependency"
+	CodeSelfDep        Code = "self-dependency"
+	CodeUnknownStep    Code = "unknown-step"
+	CodeCycle          Code = "cycle"
+	CodeEmptyAction    Code = "empty-action"
+	CodeUnknownAction  Code = "unknown-action"
+	CodeLocalAction    Code = "local-action"
+	CodeInput          Code = "invalid-input" // an input value the action refuses (catalog.Check)
+	CodeMissingInput   Code = "missing-input" // a required input, or one of a group, not given
+	CodeOneOf          Code = "one-of"        // several inputs of an exactly-one-of group
+	CodeUnknownInput   Code = "unknown-input" // an input or field the action does not have
+	CodeRefGrammar     Code = "ref-grammar"   // an input_map value that is not $steps.<id>.result...
+	CodeRefSelf        Code = "ref-self"      // input_map from the step itself
+	CodeRefNotAncestor Code = "ref-not-ancestor"
+	CodeRefField       Code = "ref-field"  // a result field the source action does not have
+	CodeRefKind        Code = "ref-kind"   // a result of the wrong kind for the input
+	CodeRefSource      Code = "ref-source" // a source_job_id of a job type the action refuses
+	CodeRetry          Code = "retry"
+	CodeTimeout        Code = "timeout"
+	CodeParamUnknown   Code = "param-unknown"   // -p of a param the file does not define
+	CodeParamOverride  Code = "param-override"  // -p value of the wrong type
+	CodeParamUndefined Code = "param-undefined" // ${params.X} without X
+	CodeParamUnused    Code = "param-unused"
+)
