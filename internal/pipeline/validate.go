@@ -50,6 +50,13 @@ func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) 
 	return x, finish(p.Name, src, p, x, prov, nil, expanded, v.probs.result())
 }
 
+// Validate checks a pipeline built in code, or rewritten from a loaded one, as Load checks
+// a file (there are no positions to give); params are the -p overrides.
+func (p *Pipeline) Validate(mode Mode, params map[string]string) Diagnostics {
+	_, ds := validate(p, nil, mode, params)
+	return ds
+}
+
 type validator struct {
 	probs problems
 	p     *Pipeline // expanded

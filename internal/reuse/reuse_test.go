@@ -20,16 +20,9 @@ const (
 // load parses a pipeline written in the test, expanded with its params.
 func load(t *testing.T, src string) *pipeline.Pipeline {
 	t.Helper()
-	p, ds := pipeline.Parse("test.yaml", []byte(src))
-	if ds.HasErrors() {
-		t.Fatalf("test pipeline: %v", ds)
-	}
-	p, err := p.WithParams(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ds := p.Validate(pipeline.Local, nil); ds.HasErrors() {
-		t.Fatalf("test pipeline: %v", ds)
+	p, _, ds, err := pipeline.Load("test.yaml", pipeline.Options{Mode: pipeline.Local, Data: []byte(src)})
+	if err != nil || p == nil {
+		t.Fatalf("test pipeline: %v %v", err, ds)
 	}
 	return p
 }
