@@ -26,35 +26,45 @@ type stepChunk struct {
 	items int // how many items the text holds
 }
 
-// parseChunked parses a big file whose steps are a plain block list (the common shape of a
-// generated pipeline): the file without its step items is parsed as usual, then each item
-// alone, its positions moved to where it stands in the file. Unless must, it reports false
-// when it cannot do so with certainty, and then nothing it did counts: the file is not of
-// that shape (flow style, several documents, tabs), an item does not parse alone (an alias
-// of an anchor elsewhere), or anything at all is reported. The caller then parses the file
-// whole, so the pipeline and the diagnostics are exactly those of the whole parse.
-//
-// must is for a file too big to be parsed whole (more than MaxItems lines and flow items,
-// checkItems having found it of that shape): its diagnostics are its own, an item that
-// does not parse alone among them.
-func parseChunked(name string, data []byte, written int, must bool) (*Pipeline, *Source, []problem, bool) {
-	rest, chunks, ok := cutSteps(data)
+// chunker parses a big file whose steps are a plain block list (the common shape of a
+// generated pipeline) a few steps at a time: the file without its step items is parsed as
+// usual, then each piece of per items alone, its positions moved to where it stands in the
+// file. It gives the whole parse's pipeline, Source and (no) diagnostics, or declines.
+type chunker struct {
+	per int // steps parsed at once
+	// must is for a file too big to be parsed whole (more than MaxItems lines and flow
+	// items, checkItems having found it of that shape): its diagnostics are its own, a piece
+	// that does not parse alone among them. Otherwise the chunker declines (false) when it
+	// cannot parse with certainty, and then nothing it did counts: the file is not of that
+	// shape (flow style, several documents, tabs), a piece does not parse alone (an alias of
+	// an anchor elsewhere), or anything at all is reported. The caller then parses the file
+	// whole, so the pipeline and the diagnostics are exactly those of the whole parse.
+	must bool
+}
+
+func (c chunker) parse(name string, data []byte, written int) (*Pipeline, *Source, []problem, bool) {
+	rest, chunks, ok := c.cut(data)
 	if !ok {
 		return nil, nil, nil, false
 	}
 	d := newDecoder(name, data, written)
-	d.chunks, d.mustChunk = chunks, must
 	p := d.parse(name, rest)
-	if !must && (p == nil || d.chunkFailed || len(d.probs.list) > 0) {
+	if !c.must && (p == nil || len(d.probs.list) > 0) {
+		return nil, nil, nil, false
+	}
+	if p != nil && !c.decodeSteps(d, p, chunks) {
+		return nil, nil, nil, false
+	}
+	if !c.must && len(d.probs.list) > 0 {
 		return nil, nil, nil, false
 	}
 	return p, d.src, d.probs.result(), true
 }
 
-// cutSteps finds the top-level `steps:` key followed by a block list and returns the file
+// cut finds the top-level `steps:` key followed by a block list and returns the file
 // with the list's lines blanked (so every other line keeps its number) and the list's
 // items. ok is false for any file it is not sure to cut right.
-func cutSteps(data []byte) (rest []byte, chunks []stepChunk, ok bool) {
+func (c chunker) cut(data []byte) (rest []byte, chunks []stepChunk, ok bool) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	stepsAt := -1
 	for i, l := range lines {
@@ -110,14 +120,14 @@ func cutSteps(data []byte) (rest []byte, chunks []stepChunk, ok bool) {
 		return nil, nil, false
 	}
 	// Blank lines and comments between the last item and the next key belong to no item.
-	for k := 0; k < len(starts); k += chunkItems {
-		n := min(chunkItems, len(starts)-k)
+	for k := 0; k < len(starts); k += c.per {
+		n := min(c.per, len(starts)-k)
 		e := end
 		if k+n < len(starts) {
 			e = starts[k+n]
 		}
-		s := starts[k]
-		chunks = append(chunks, stepChunk{text: bytes.Join(lines[s:e], nil), line: s + 1, items: n})
+		from := starts[k]
+		chunks = append(chunks, stepChunk{text: bytes.Join(lines[from:e], nil), line: from + 1, items: n})
 	}
 	out := make([]byte, 0, len(data)/8)
 	for i, l := range lines {
@@ -148,41 +158,40 @@ func isItemStart(t []byte) bool {
 	return len(t) >= 2 && t[0] == '-' && (t[1] == ' ' || t[1] == '\n' || t[1] == '\r')
 }
 
-// stepsChunked decodes the steps of parseChunked, one item at a time, in place of the
-// empty list the file without them has.
-func (d *decoder) stepsChunked(p *Pipeline) {
+// decodeSteps decodes the steps of the pieces in place of the empty list the file without
+// them has; false when one does not read alone (unless must: then that is reported).
+func (c chunker) decodeSteps(d *decoder, p *Pipeline, chunks []stepChunk) bool {
 	total := 0
-	for _, c := range d.chunks {
-		total += c.items
+	for _, ch := range chunks {
+		total += ch.items
 	}
 	p.Steps = make([]Step, 0, total)
 	index := 0 // of the item, counting those that are not steps
-	for k, c := range d.chunks {
-		list, err := c.parse()
+	for k, ch := range chunks {
+		list, err := ch.parse()
 		if list == nil {
-			if !d.mustChunk {
-				d.chunkFailed = true
-				return
+			if !c.must {
+				return false
 			}
-			d.chunkError(c, err)
+			c.report(d, ch, err)
 			d.src.stepsReported = true
-			index += c.items
-			d.chunks[k] = stepChunk{}
+			index += ch.items
+			chunks[k] = stepChunk{}
 			continue
 		}
 		if k == 0 {
 			d.src.setTop("steps", pos(list)) // the list is where its first item's dash is
 		}
 		for _, item := range list.Content {
-			if n := resolve(item); (n == nil || n.Kind != yaml.MappingNode) && !d.mustChunk {
-				d.chunkFailed = true
-				return
+			if n := resolve(item); (n == nil || n.Kind != yaml.MappingNode) && !c.must {
+				return false
 			}
 			d.stepItem(p, item, index)
 			index++
 		}
-		d.chunks[k] = stepChunk{} // its text and nodes are not needed again
+		chunks[k] = stepChunk{} // its text and nodes are not needed again
 	}
+	return true
 }
 
 // parse reads the chunk's items, at their lines in the file: nil when they do not read
@@ -201,23 +210,23 @@ func (c stepChunk) parse() (*yaml.Node, error) {
 	return list, nil
 }
 
-// chunkError reports the steps of c, which do not parse alone, at the line the YAML error
-// names (or the first of c).
-func (d *decoder) chunkError(c stepChunk, err error) {
-	at := Pos{Line: c.line, Column: 1}
-	msg := fmt.Sprintf("these steps do not read on their own (a file of more than %d lines and flow items is read %d steps at a time)", MaxItems, chunkItems)
+// report says that the steps of ch do not parse alone, at the line the YAML error names
+// (or the first of ch).
+func (c chunker) report(d *decoder, ch stepChunk, err error) {
+	at := Pos{Line: ch.line, Column: 1}
+	msg := fmt.Sprintf("these steps do not read on their own (a file of more than %d lines and flow items is read %d steps at a time)", MaxItems, c.per)
 	if err != nil {
 		msg = err.Error()
 		if m := yamlLinePattern().FindStringSubmatch(msg); m != nil {
 			if n, aerr := strconv.Atoi(m[1]); aerr == nil {
-				at.Line = c.line + n - 1
+				at.Line = ch.line + n - 1
 			}
 			msg = msg[len(m[0]):]
 		}
 		msg = "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
 	}
 	if strings.Contains(msg, "anchor") {
-		msg += fmt.Sprintf(" (a file of more than %d lines and flow items is read %d steps at a time: an alias can only refer to an anchor of its own step)", MaxItems, chunkItems)
+		msg += fmt.Sprintf(" (a file of more than %d lines and flow items is read %d steps at a time: an alias can only refer to an anchor of its own step)", MaxItems, c.per)
 	}
 	d.errorf(d.clamp(at), CodeChunk, "steps", "%s", msg)
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,40 @@ import (
 func wholeParse(name string, data []byte) (*Pipeline, *Source, Diagnostics) {
 	p, src, probs := parseWhole(name, data, items(data))
 	return p, src, finish(name, src, p, p, nil, probs, nil, nil)
+}
+
+// entries lists what a Source knows, one "path key-position value-position" line per
+// value, in order: two Sources that know the same places give the same lines, whatever
+// the order their paths were interned in.
+func entries(src *Source) []string {
+	var out []string
+	line := func(path string, e srcEntry) string {
+		return fmt.Sprintf("%s %v %v", path, e.key.pos(), e.val.pos())
+	}
+	for _, e := range src.top {
+		out = append(out, line(src.paths.name(e.path), e))
+	}
+	slices.Sort(out)
+	for i := range src.steps {
+		for _, e := range src.stepEntries(i) {
+			out = append(out, line(fmt.Sprintf("steps.%d.%s", src.steps[i].item, src.paths.name(e.path)), e))
+		}
+	}
+	return append(out, fmt.Sprint("reported ", src.reported, src.stepsReported))
+}
+
+// diffSources says where two Sources differ, "" when they know the same places.
+func diffSources(got, want *Source) string {
+	g, w := entries(got), entries(want)
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("%q, whole parse %q", g[i], w[i])
+		}
+	}
+	if len(g) != len(w) {
+		return fmt.Sprintf("%d entries, whole parse %d", len(g), len(w))
+	}
+	return ""
 }
 
 // For every pipeline file of the repository the chunked parse either declines or gives
@@ -33,7 +68,7 @@ func TestChunkedParseIsTheWholeParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, gotSrc, _, ok := parseChunked(f, data, items(data), false)
+		got, gotSrc, _, ok := chunker{per: chunkItems}.parse(f, data, items(data))
 		if !ok {
 			continue
 		}
@@ -45,8 +80,8 @@ func TestChunkedParseIsTheWholeParse(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: chunked parse differs:\n%+v\nwhole:\n%+v", f, got, want)
 		}
-		if !reflect.DeepEqual(gotSrc, wantSrc) {
-			t.Errorf("%s: chunked positions differ", f)
+		if d := diffSources(gotSrc, wantSrc); d != "" {
+			t.Errorf("%s: chunked positions differ: %s", f, d)
 		}
 	}
 	if used < 10 {
@@ -77,7 +112,7 @@ func TestChunkedParseOfABigFile(t *testing.T) {
 		if len(data) < chunkedMin {
 			t.Fatalf("only %d bytes", len(data))
 		}
-		got, gotSrc, _, ok := parseChunked("big.yaml", data, items(data), false)
+		got, gotSrc, _, ok := chunker{per: chunkItems}.parse("big.yaml", data, items(data))
 		if !ok {
 			t.Fatalf("indent %q: the chunked parse declined", indent)
 		}
@@ -93,8 +128,8 @@ func TestChunkedParseOfABigFile(t *testing.T) {
 			}
 			t.Fatalf("indent %q: pipelines differ", indent)
 		}
-		if !reflect.DeepEqual(gotSrc, wantSrc) {
-			t.Fatalf("indent %q: positions differ", indent)
+		if d := diffSources(gotSrc, wantSrc); d != "" {
+			t.Fatalf("indent %q: positions differ: %s", indent, d)
 		}
 		if p, _, ds := Parse("big.yaml", data); len(ds) > 0 || !reflect.DeepEqual(p, want) {
 			t.Fatalf("Parse: %v", ds)
@@ -127,7 +162,7 @@ func TestChunkedParseDeclines(t *testing.T) {
 		"a key at the list's level":    big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  oops: 1\n"),
 		"invalid YAML in the last one": big("steps:\n", "  - id: s%d\n    action: shell.run\n    input: {command: [\"true\"]}\n", "  - id: \"unterminated\n"),
 	} {
-		if _, _, _, ok := parseChunked("f.yaml", data, items(data), false); ok {
+		if _, _, _, ok := (chunker{per: chunkItems}).parse("f.yaml", data, items(data)); ok {
 			t.Errorf("%s: the chunked parse accepted it", name)
 		}
 		got, _, gotDs := Parse("f.yaml", data)
@@ -135,5 +170,48 @@ func TestChunkedParseDeclines(t *testing.T) {
 		if !reflect.DeepEqual(gotDs, wantDs) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Parse differs from the whole parse", name)
 		}
+	}
+}
+
+// FuzzChunkedParse: the chunked parse is the whole parse. Whatever the text, cut in pieces
+// of one to three steps (so that small inputs make several), the chunked parse either
+// declines or gives the whole parse's pipeline and positions with no diagnostics; and the
+// parse of a file too big to be parsed whole, when it reports nothing, gives them too.
+func FuzzChunkedParse(f *testing.F) {
+	for _, glob := range []string{"../../testdata/pipelines/*/*.yaml", "../../testdata/pipelines/valid/local/*.yaml"} {
+		files, _ := filepath.Glob(glob)
+		for _, path := range files {
+			if data, err := os.ReadFile(path); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add([]byte("params: {who: w}\nsteps:\n- id: a\n  action: shell.run\n  input: {command: [echo, \"${params.who}\"]}\n\n# c\n- id: b\n  action: shell.run\n  depends_on: [a]\n  retry: {max_attempts: 2}\n  input:\n    script: |\n      - not an item\nmetadata: {x: 1}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := chunker{per: 1 + len(data)%3}
+		want, wantSrc, wantDs := wholeParse("f.yaml", data)
+		if got, gotSrc, probs, ok := c.parse("f.yaml", data, items(data)); ok {
+			if len(probs) > 0 || len(wantDs) > 0 {
+				t.Fatalf("accepted with problems %v; whole parse: %v", probs, wantDs)
+			}
+			sameParse(t, got, gotSrc, want, wantSrc)
+		}
+		c.must = true
+		if got, gotSrc, probs, ok := c.parse("f.yaml", data, items(data)); ok && len(probs) == 0 {
+			if len(wantDs) > 0 {
+				t.Fatalf("read in pieces without a problem; whole parse: %v", wantDs)
+			}
+			sameParse(t, got, gotSrc, want, wantSrc)
+		}
+	})
+}
+
+func sameParse(t *testing.T, got *Pipeline, gotSrc *Source, want *Pipeline, wantSrc *Source) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pipelines differ:\n%+v\nwhole parse:\n%+v", got, want)
+	}
+	if d := diffSources(gotSrc, wantSrc); d != "" {
+		t.Fatalf("positions differ: %s", d)
 	}
 }

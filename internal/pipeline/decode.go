@@ -82,11 +82,11 @@ func parse(name string, data []byte) (*Pipeline, *Source, []problem) {
 		if err := checkItems(name, data, n); err != nil {
 			return nil, &Source{Name: name, Data: data}, []problem{{code: CodeTooBig, sev: Error, step: -1, format: "%s", args: []any{err.Error()}}}
 		}
-		p, src, probs, _ := parseChunked(name, data, n, true)
+		p, src, probs, _ := chunker{per: chunkItems, must: true}.parse(name, data, n)
 		return p, src, probs
 	}
 	if len(data) >= chunkedMin {
-		if p, src, _, ok := parseChunked(name, data, n, false); ok {
+		if p, src, _, ok := (chunker{per: chunkItems}).parse(name, data, n); ok {
 			return p, src, nil
 		}
 	}
@@ -114,11 +114,6 @@ type decoder struct {
 	// inInput is set while a step's input is decoded: its strings may use ${matrix...};
 	// refs while its strings may use ${params...} (input and matrix values).
 	inInput, refs bool
-	// chunks, when set, are the steps parseChunked cut out of the file: decoded in place
-	// of the file's (then empty) steps list; chunkFailed says one did not decode alone.
-	chunks      []stepChunk
-	chunkFailed bool
-	mustChunk   bool // the file is too big to be parsed whole: chunks report their own errors
 }
 
 func newDecoder(name string, data []byte, written int) *decoder {
@@ -491,10 +486,6 @@ func (d *decoder) params(p *Pipeline, e entry, path uint32) {
 }
 
 func (d *decoder) steps(p *Pipeline, e entry) {
-	if d.chunks != nil {
-		d.stepsChunked(p)
-		return
-	}
 	if e.val.Kind != yaml.SequenceNode {
 		d.src.stepsReported = true
 		d.errorf(e.valPos, CodeType, "steps", "steps must be a list of steps (each a mapping with id and action), not %s", kindName(e.val))

@@ -84,13 +84,13 @@ func utf16(data []byte) bool {
 }
 
 // checkItems checks a file of n lines and flow items, more than MaxItems: it is read only
-// in pieces, so its steps must be a plain block list (cutSteps), the file without them and
+// in pieces, so its steps must be a plain block list (chunker.cut), the file without them and
 // each piece of chunkItems steps under MaxItems, and the whole under MaxTotalItems.
 func checkItems(name string, data []byte, n int) error {
 	if n > MaxTotalItems {
 		return fmt.Errorf("%s has %d lines and flow items, more than the %d pi reads of a pipeline file (is it the right file?)", name, n, MaxTotalItems)
 	}
-	_, chunks, ok := cutSteps(data)
+	_, chunks, ok := chunker{per: chunkItems}.cut(data)
 	if !ok {
 		return fmt.Errorf("%s has %d lines and flow items, more than the %d pi reads of a pipeline file at once; a bigger one is read a few hundred steps at a time, which needs its steps to be one block list (a line 'steps:', then one '- ' item per step; no tabs, no second document) (is it the right file?)", name, n, MaxItems)
 	}
