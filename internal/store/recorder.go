@@ -18,8 +18,10 @@ type Sink interface {
 
 // groupCommitWindow is how long a Recorder gathers transitions after the first of a batch
 // before it saves them in one transaction and shows them: a fast run pays a commit per
-// window, not per event, and a person sees no delay.
-const groupCommitWindow = 2 * time.Millisecond
+// window, not per event, and a person sees no delay (a terminal redraws every 100 ms). The
+// end of a run is saved and shown at once. At 2 ms a 50-step chain of `true` paid a fifth
+// of pi's own CPU time in commits; at 10 ms its pi process uses about 10 % less CPU.
+const groupCommitWindow = 10 * time.Millisecond
 
 // Recorder owns "saved before shown" for a run this process executes: it is the engine's
 // observer (Observe), saves the transitions in batches (one transaction per
