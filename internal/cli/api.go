@@ -44,23 +44,24 @@ func (f *Factory) apiClient() (*piapi.Client, error) {
 	return piapi.New(cfg)
 }
 
-// sandboxClient starts the in-process simulated server (--sandbox) and returns a client of
-// it (with --debug honoured) and the function that stops it.
-func (f *Factory) sandboxClient(ctx context.Context) (*piapi.Client, func(), error) {
-	inst, err := startSandbox(ctx)
+// sandboxClient starts the in-process simulated server (--sandbox) on its database (""
+// for this machine's: startSandbox) and returns a client of it (with --debug honoured) and
+// the session, which Close stops.
+func (f *Factory) sandboxClient(ctx context.Context, db string) (*piapi.Client, *sandboxSession, error) {
+	sess, err := startSandbox(ctx, f.Getenv, db)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the sandbox: %w", err)
 	}
-	cfg := piapi.Config{BaseURL: inst.URL, APIKey: inst.APIKey, UserAgent: f.Build.UserAgent()}
+	cfg := piapi.Config{BaseURL: sess.inst.URL, APIKey: sess.inst.APIKey, UserAgent: f.Build.UserAgent()}
 	if f.Debug {
 		cfg.Debug = f.IO.ErrLog()
 	}
 	c, err := piapi.New(cfg)
 	if err != nil {
-		inst.Close()
+		sess.Close()
 		return nil, nil, err
 	}
-	return c, func() { inst.Close() }, nil
+	return c, sess, nil
 }
 
 // redactor redacts the API key pi knows of (PI_API_KEY, the config file's), wherever a

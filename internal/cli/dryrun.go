@@ -20,7 +20,7 @@ func runDryRun(o *runOptions) error {
 	if o.Local {
 		mode = pipeline.Local
 	}
-	x, err := loadForRun(o.IO, o.File, mode, o.Params)
+	x, _, err := loadForRun(o.IO, o.File, mode, o.Params)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func TestEchoedKeyNeverShownOrStored(t *testing.T) {
 		{"run", remote, "--detach"},
 		{"runs", "list", "-o", "json"},
 	} {
-		f, out, errOut := remoteFactory(srv.URL, echoedKey)
+		f, out, errOut := remoteFactory(t, srv.URL, echoedKey)
 		env := f.Getenv
 		f.Getenv = func(k string) string {
 			if k == "XDG_STATE_HOME" {

@@ -87,7 +87,7 @@ func TestLocalJobCreationNeverPaysTwice(t *testing.T) {
 			defer hs.Close()
 			dir := t.TempDir()
 			file := writePipeline(t, dir, tt.pipeline)
-			f, out, errOut := remoteFactory(hs.URL, "pi_test_0123456789")
+			f, out, errOut := remoteFactory(t, hs.URL, "pi_test_0123456789")
 			env := f.Getenv
 			f.Getenv = func(k string) string {
 				if k == "XDG_STATE_HOME" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,9 +18,13 @@ import (
 const remotePipeline = "steps:\n  - id: brand\n    action: brands.extract\n    input: { url: https://shop.example.com }\n"
 
 // remoteFactory is a Factory whose API is url, with the key given.
-func remoteFactory(url, key string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
+func remoteFactory(t *testing.T, url, key string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
 	ios, _, out, errOut := render.Test()
-	env := map[string]string{"PI_BASE_URL": url, "PI_API_KEY": key, "HOME": "/nonexistent"}
+	// Its own records and step cache: every run is recorded, and a step paid for once is
+	// reused by the next run of the same pipeline.
+	state := t.TempDir()
+	env := map[string]string{"PI_BASE_URL": url, "PI_API_KEY": key, "HOME": state,
+		"XDG_STATE_HOME": filepath.Join(state, "state"), "XDG_CACHE_HOME": filepath.Join(state, "cache")}
 	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
 	return f, out, errOut
 }
@@ -85,7 +90,7 @@ func TestRemoteTimeoutBoundsEveryWait(t *testing.T) {
 					args[i] = file
 				}
 			}
-			f, _, errOut := remoteFactory(srv.URL, "pi_test_0123456789")
+			f, _, errOut := remoteFactory(t, srv.URL, "pi_test_0123456789")
 			if code := runWithin(t, 20*time.Second, f, args...); code != tt.want {
 				t.Fatalf("exit %d, want %d:\n%s", code, tt.want, errOut)
 			}
@@ -104,7 +109,7 @@ func TestRemoteMalformedCreate(t *testing.T) {
 		}))
 		file := writePipeline(t, t.TempDir(), remotePipeline)
 		for _, extra := range [][]string{{"--detach"}, {"-o", "json"}, nil} {
-			f, out, errOut := remoteFactory(srv.URL, "pi_test_0123456789")
+			f, out, errOut := remoteFactory(t, srv.URL, "pi_test_0123456789")
 			code := runWithin(t, 20*time.Second, f, append([]string{"run", file}, extra...)...)
 			if code != ExitAPI || out.Len() != 0 || !strings.Contains(errOut.String(), "req_pi_m") ||
 				!strings.Contains(errOut.String(), "the run may have been created") {

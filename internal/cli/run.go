@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/cache"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
@@ -38,6 +39,7 @@ type runOptions struct {
 	// Download is --download DIR: save the run's images there at the end (run_download.go).
 	Download string
 
+	runCacheOptions
 	runDeps
 }
 
@@ -49,15 +51,17 @@ type runDeps struct {
 	APIConfig func() (piapi.Config, error)
 	// APIClient is a client of that API; it says so when there is no key.
 	APIClient func() (*piapi.Client, error)
-	// StartSandbox starts an in-process simulated Pi API (--sandbox) and returns its
-	// client and the function that stops it.
-	StartSandbox func(ctx context.Context) (*piapi.Client, func(), error)
+	// StartSandbox starts an in-process simulated Pi API (--sandbox) on a database (""
+	// for this machine's) and returns its client and the session, which Close stops.
+	StartSandbox func(ctx context.Context, db string) (*piapi.Client, *sandboxSession, error)
 	// Records opens this machine's records of local runs.
 	Records func(ctx context.Context) (localRecords, error)
 	// Redactor hides the API key wherever a step or a server echoes it.
 	Redactor func() *safe.Redactor
 	// DownloadImages saves a finished run's images into dir (--download).
 	DownloadImages func(ctx context.Context, r *run.Run, dir string, quiet bool) error
+	// OpenCache opens the step cache (nil: none, every step pays).
+	OpenCache func(ctx context.Context) (*cache.Cache, error)
 }
 
 // runDeps are f's dependencies of a run.
@@ -72,7 +76,17 @@ func (f *Factory) runDeps() runDeps {
 		},
 		Redactor:       f.redactor,
 		DownloadImages: downloadAfterRun(f),
+		OpenCache:      f.openCache,
 	}
+}
+
+// openCache opens the step cache ($XDG_CACHE_HOME/pi/cache.db).
+func (f *Factory) openCache(ctx context.Context) (*cache.Cache, error) {
+	path, err := cache.DefaultPath(f.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cache.Open(ctx, path, cache.Options{})
 }
 
 // Bounds of --interval: the long-poll is asked in whole seconds, and following a run
@@ -85,8 +99,9 @@ const (
 func newRunCmd(f *Factory, runF func(*runOptions) error) *cobra.Command {
 	o := &runOptions{runDeps: f.runDeps()}
 	var (
-		output string
-		params []string
+		output    string
+		params    []string
+		cacheMode string
 	)
 	cmd := &cobra.Command{
 		Annotations: map[string]string{signalsAnnotation: "yes"},
@@ -119,6 +134,9 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 			if err := o.fill(cmd, args, output, params); err != nil {
 				return err
 			}
+			if err := o.fillCache(cmd, cacheMode); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -139,7 +157,34 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent (with --local: the plan) and the paid jobs; send nothing, need no key")
 	fl.StringVar(&o.Download, "download", "", "when the run ends, download its images into this directory, as 'pi runs download' does")
+	fl.BoolVar(&o.NoCache, "no-cache", false, "reuse no earlier job: pay for every step (what is paid for is still cached)")
+	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
+	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
+	fl.IntVar(&o.MaxJobs, "max-jobs", noBudget, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
 	return cmd
+}
+
+// fillCache checks the step cache's flags.
+func (o *runOptions) fillCache(cmd *cobra.Command, mode string) error {
+	changed := cmd.Flags().Changed
+	switch mode {
+	case "on":
+	case "read":
+		o.CacheRead = true
+	default:
+		return UsageErrorf("--cache %s: want on or read", mode)
+	}
+	switch {
+	case o.NoCache && o.CacheRead:
+		return UsageErrorf("--no-cache reuses nothing and --cache=read records nothing: pick one")
+	case o.NoCache && len(o.Reroll) > 0:
+		return UsageErrorf("--no-cache already pays for every step: drop --reroll")
+	case o.CacheRead && len(o.Reroll) > 0:
+		return UsageErrorf("--reroll makes a new variant to keep, and --cache=read keeps nothing: drop one")
+	case changed("max-jobs") && o.MaxJobs < 0:
+		return UsageErrorf("--max-jobs %d: want 0 or more paid jobs", o.MaxJobs)
+	}
+	return nil
 }
 
 // fill completes o from the arguments and the flags that need parsing, and refuses every
@@ -235,24 +280,32 @@ func runRun(ctx context.Context, o *runOptions) error {
 // client of an in-process sandbox started then and stopped by close.
 type piClients struct {
 	o    *runOptions
-	stop func()
+	sess *sandboxSession
 }
 
 // sandbox starts the sandbox (once) and returns its client.
 func (c *piClients) sandbox(ctx context.Context) (*piapi.Client, error) {
-	cl, stop, err := c.o.StartSandbox(ctx)
+	cl, sess, err := c.o.StartSandbox(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	c.close()
-	c.stop = stop
+	c.sess = sess
 	return cl, nil
 }
 
+// sandboxDB is the database of the sandbox started, "" when none was.
+func (c *piClients) sandboxDB() string {
+	if c.sess == nil {
+		return ""
+	}
+	return c.sess.DB
+}
+
 func (c *piClients) close() {
-	if c.stop != nil {
-		c.stop()
-		c.stop = nil
+	if c.sess != nil {
+		c.sess.Close()
+		c.sess = nil
 	}
 }
 

@@ -29,6 +29,9 @@ type localRecords interface {
 	store.Sink
 	Get(ctx context.Context, id string) (*store.Record, error)
 	Claim(ctx context.Context, rec *store.Record, owner store.Owner) error
+	// SaveRun records a remote run's last known state; Resolve finds a run by a prefix.
+	SaveRun(ctx context.Context, r *run.Run) error
+	Resolve(ctx context.Context, id string) (string, error)
 	Close() error
 }
 
@@ -156,13 +159,25 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 // store's rules: a failed or cancelled run, or one whose pi process is gone; of two
 // resumes at once, one. A refusal is a usage error (exit 2) that says what to do instead.
 func resumeRecord(ctx context.Context, o *runOptions, recs localRecords) (*store.Record, error) {
-	id := o.Resume
+	id, err := recs.Resolve(ctx, o.Resume)
+	var amb *store.AmbiguousError
+	switch {
+	case errors.As(err, &amb):
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrShortPrefix):
+		return nil, UsageErrorf("no local run %s in %s: 'pi runs list' shows the runs this machine recorded", o.Resume, recs.Path())
+	case err != nil:
+		return nil, err
+	}
 	rec, err := recs.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, UsageErrorf("no local run %s in %s: 'pi runs list' shows the runs this machine recorded", id, recs.Path())
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rec.Place != "" && rec.Place != store.PlaceLocal {
+		return nil, UsageErrorf("run %s ran on the Runs API (%s), not here: 'pi runs rerun %s' runs its failed steps again and reuses the rest", id, rec.Place, id[:8])
 	}
 	how, err := store.Resumable(rec)
 	var owned *store.OwnedError

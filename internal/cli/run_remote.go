@@ -26,64 +26,43 @@ func outputFormat(s string) (render.Format, error) {
 }
 
 // loadForRun checks a pipeline file (or "-", stdin) for mode, shows its diagnostics with
-// their source lines, and returns it with params applied; an unreadable or invalid file is
-// a usage error (exit 2).
-func loadForRun(ios *render.IOStreams, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, error) {
+// their source lines, and returns it with params applied, with its source (the name and
+// text the run's record keeps); an unreadable or invalid file is a usage error (exit 2).
+func loadForRun(ios *render.IOStreams, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, *pipeline.Source, error) {
 	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Stdin: ios.In})
 	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
+		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
 	}
 	printDiagnosticsWithSource(ios, ds, src.Data)
 	if p == nil {
-		return nil, SilentExit(ExitUsage)
+		return nil, nil, SilentExit(ExitUsage)
 	}
-	return p, nil
+	return p, src, nil
 }
 
-// runRemote validates the file for the API, creates the run and follows it to its end.
+// runRemote validates the file for the API, looks its steps up in the step cache, creates
+// a run of what is left to pay for and follows it to its end.
 func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResult, error) {
-	p, err := loadForRun(o.IO, o.File, pipeline.Remote, o.Params)
+	p, src, err := loadForRun(o.IO, o.File, pipeline.Remote, o.Params)
 	if err != nil {
+		return runResult{}, err
+	}
+	if err := checkReroll(p, o.Reroll); err != nil {
 		return runResult{}, err
 	}
 	if note := localOnlyNote(p); note != "" {
 		fmt.Fprintln(o.IO.ErrOut, note)
 	}
-	body, err := p.RunsBody()
+	t, err := o.remoteTarget(ctx, clients)
 	if err != nil {
-		return runResult{}, fmt.Errorf("encode run body: %w", err)
+		return runResult{}, err
 	}
-	var c *piapi.Client
-	if o.Sandbox {
-		if c, err = clients.sandbox(ctx); err != nil {
-			return runResult{}, err
-		}
-	} else if c, err = o.APIClient(); err != nil {
-		return runResult{}, &ExitError{Code: ExitAPI, Err: err}
-	}
-	var deadline time.Time
-	createCtx := ctx
-	if o.Timeout > 0 {
-		deadline = time.Now().Add(o.Timeout)
-		var cancel context.CancelFunc
-		createCtx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
-	}
-	// --timeout and Ctrl-C own the creation too: its retries and Retry-After waits.
-	created, err := c.CreateRun(createCtx, body)
-	if err != nil {
-		return createFailed(ctx, createCtx, o.Timeout, err)
-	}
-	shown := createdRun(p, created)
-	if o.Detach {
-		return runResult{run: shown, how: outcomeDetached}, nil
-	}
-	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true})
-	interval := piapi.FollowInterval(!o.Quiet && o.Output != render.FormatJSON)
-	if o.Interval > 0 {
-		interval = o.Interval
-	}
-	return followRemote(ctx, c, prog, shown, created.RunID, deadline, interval)
+	sub := &submission{o: o, t: t, file: src.Name, data: src.Data}
+	sub.startClock(ctx)
+	defer sub.stopClock()
+	pp := o.planPaid(sub.createCtx, p, t.server, cacheJobs{t.c}, nil)
+	defer pp.close()
+	return sub.submit(ctx, pp)
 }
 
 // createdRun is the run as the create answer describes it, completed from the pipeline

@@ -13,7 +13,7 @@ import (
 // anything runs.
 func TestRunFlagsToOptions(t *testing.T) {
 	def := func(mod func(o *runOptions)) *runOptions {
-		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency}
+		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency, runCacheOptions: runCacheOptions{MaxJobs: noBudget}}
 		if mod != nil {
 			mod(o)
 		}

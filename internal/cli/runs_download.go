@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/download"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
@@ -51,13 +50,21 @@ or a download failed (the other files are kept).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !catalog.IsUUID(o.ID) {
-				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
+			if err := checkRunRef(o.ID); err != nil {
+				return err
 			}
 			if o.Output != "table" && o.Output != "json" {
 				return UsageErrorf("-o %s: want table or json", o.Output)
 			}
-			o.LocalRun = localRunLookup(cmd.Context(), f)
+			recorded := newRecordedRuns(cmd.Context(), f)
+			defer recorded.close() // a sandbox run's images are served until the command ends
+			o.LocalRun = func(id string) (*store.Record, bool, error) {
+				rec, ok, err := recorded.lookup(id)
+				if ok && recorded.note != "" {
+					fmt.Fprintln(f.IO.ErrOut, "note: "+recorded.note)
+				}
+				return rec, ok, err
+			}
 			o.GetRun = remoteRunGetter(f)
 			if runF != nil {
 				return runF(o)

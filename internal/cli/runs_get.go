@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
@@ -28,6 +27,8 @@ type runsGetOptions struct {
 	Interval time.Duration
 	// LocalRun, when set, is asked first (the local store); found false falls through to the API.
 	LocalRun func(id string) (*store.Record, bool, error)
+	// recorded is what LocalRun reads through: the server of a remote run it read.
+	recorded *recordedRuns
 }
 
 func newRunsGetCmd(f *Factory) *cobra.Command {
@@ -49,8 +50,8 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !catalog.IsUUID(o.ID) {
-				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
+			if err := checkRunRef(o.ID); err != nil {
+				return err
 			}
 			format, err := outputFormat(output)
 			if err != nil {
@@ -60,7 +61,9 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 			if cmd.Flags().Changed("interval") && (o.Interval < minFollowInterval || o.Interval > maxFollowInterval) {
 				return UsageErrorf("--interval %s: want %s to %s", o.Interval, minFollowInterval, maxFollowInterval)
 			}
-			o.LocalRun = localRunLookup(cmd.Context(), f)
+			o.recorded = newRecordedRuns(cmd.Context(), f)
+			defer o.recorded.close()
+			o.LocalRun = o.recorded.lookup
 			return runsGet(cmd.Context(), f, &o)
 		},
 	}
@@ -81,6 +84,13 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		rec, ok, err := o.LocalRun(o.ID)
 		if err != nil {
 			return err
+		}
+		if ok && rec.Place != "" && rec.Place != store.PlaceLocal {
+			res, err := followRecorded(ctx, f, o, rec, deadline)
+			if err != nil {
+				return err
+			}
+			return finish(f.IO, res, nil)
 		}
 		if ok {
 			res, err := followLocal(ctx, f, o, rec, deadline)
@@ -115,6 +125,38 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		return err
 	}
 	return finish(f.IO, res, nil)
+}
+
+// followRecorded shows a remote or sandbox run this machine recorded, as its server has it
+// now (its reused steps as recorded); with --wait it follows it until it ends, then records
+// it and what it paid for. A run whose server cannot be asked is shown as recorded.
+func followRecorded(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
+	rr := o.recorded
+	if rr != nil && rr.note != "" {
+		fmt.Fprintln(f.IO.ErrOut, "note: "+rr.note)
+	}
+	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
+	if rr == nil || rr.client == nil || !o.Wait || rec.Run.Status.Terminal() {
+		if err := prog.Finish(rec.Run); err != nil {
+			return runResult{}, fmt.Errorf("write result: %w", err)
+		}
+		return runResult{run: rec.Run, where: placeRemote}, nil
+	}
+	recorded := rec.Run
+	merged := &mergedProgress{Progress: prog, merge: func(r *run.Run) *run.Run { return rr.view(recorded, r) }}
+	interval := piapi.FollowInterval(o.Format != render.FormatJSON)
+	if o.Interval > 0 {
+		interval = o.Interval
+	}
+	res, err := followRemote(ctx, rr.client, merged, nil, rec.RemoteID, deadline, interval)
+	if err != nil || res.run == nil || len(res.run.Steps) == 0 {
+		return res, err
+	}
+	res.run = rr.view(recorded, res.run)
+	if _, _, err := rr.lookup(rec.Run.ID); err != nil { // records the end, and what it paid for
+		fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
+	}
+	return res, nil
 }
 
 // followLocal shows a run from the local records; with --wait, one that another pi process is

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/report"
 	"github.com/pi-cli/pi/internal/run"
@@ -49,8 +48,8 @@ for a remote run give the pipeline file with --pipeline (and its -p params).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.ID = args[0]
-			if !catalog.IsUUID(o.ID) {
-				return UsageErrorf("%q: expected a run id (UUID)", o.ID)
+			if err := checkRunRef(o.ID); err != nil {
+				return err
 			}
 			var err error
 			if o.Params, err = parseParamFlags(params); err != nil {
@@ -59,7 +58,15 @@ for a remote run give the pipeline file with --pipeline (and its -p params).`,
 			if len(o.Params) > 0 && o.Pipeline == "" {
 				return UsageErrorf("-p sets params of the --pipeline file; give --pipeline too")
 			}
-			o.LocalRun = localRunLookup(cmd.Context(), f)
+			recorded := newRecordedRuns(cmd.Context(), f)
+			defer recorded.close() // a sandbox run's images are served until the command ends
+			o.LocalRun = func(id string) (*store.Record, bool, error) {
+				rec, ok, err := recorded.lookup(id)
+				if ok && recorded.note != "" {
+					fmt.Fprintln(f.IO.ErrOut, "note: "+recorded.note)
+				}
+				return rec, ok, err
+			}
 			o.GetRun = remoteRunGetter(f)
 			if runF != nil {
 				return runF(o)

@@ -193,27 +193,3 @@ func TestRunServeListenError(t *testing.T) {
 		t.Errorf("printed %q before failing", errOut.String())
 	}
 }
-
-func TestStartSandbox(t *testing.T) {
-	inst, err := startSandbox(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inst.Close()
-	if !strings.HasPrefix(inst.URL, "http://127.0.0.1:") || !strings.HasPrefix(inst.APIKey, "pi_test_") {
-		t.Fatalf("instance %s %s", inst.URL, inst.APIKey)
-	}
-	req, _ := http.NewRequest("GET", inst.URL+"/api/v1/runs/f027a242-df39-44cb-943a-c9d220ddaebd", nil)
-	req.Header.Set("Authorization", "Bearer "+inst.APIKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("status %d, want 404", resp.StatusCode)
-	}
-	if err := inst.Close(); err != nil {
-		t.Errorf("close: %v", err)
-	}
-}

@@ -113,7 +113,7 @@ func TestRemoteServerTextEscaped(t *testing.T) {
 		{"run", file, "-o", "plain"}, {"run", file, "-o", "json"}, {"run", file, "-o", "jsonl"},
 		{"runs", "get", followID}, {"runs", "get", followID, "-o", "json"},
 	} {
-		f, out, errOut := remoteFactory(srv.URL, "pi_test_0123456789")
+		f, out, errOut := remoteFactory(t, srv.URL, "pi_test_0123456789")
 		env := f.Getenv
 		f.Getenv = func(k string) string {
 			if k == "GITHUB_ACTIONS" {

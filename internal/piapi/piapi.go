@@ -162,6 +162,9 @@ type Client struct {
 	redact *safe.Redactor
 }
 
+// BaseURL is the API's base URL, as configured.
+func (c *Client) BaseURL() string { return c.cfg.BaseURL }
+
 // New checks cfg and returns a client; https is required unless the host is loopback or
 // InsecureHTTP is set.
 func New(cfg Config) (*Client, error) {

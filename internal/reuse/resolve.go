@@ -106,3 +106,25 @@ func (pl *Plan) Merge(r *run.Run) *run.Run {
 	}
 	return out
 }
+
+// Overlay is the whole pipeline's run from its record and what the server says of it now:
+// the recorded steps that were reused stay as they are, every other step takes the
+// server's state (by id; a step the server does not have keeps its record), and the run
+// takes the server's status and times.
+func Overlay(recorded, server *run.Run) *run.Run {
+	out := *server
+	now := make(map[string]*run.Step, len(server.Steps))
+	for i := range server.Steps {
+		now[server.Steps[i].ID] = &server.Steps[i]
+	}
+	out.Steps = make([]run.Step, len(recorded.Steps))
+	for i, s := range recorded.Steps {
+		if got, ok := now[s.ID]; ok && s.Status != run.StepReused {
+			deps := s.DependsOn
+			s = *got
+			s.DependsOn = deps // the pipeline's, not the body's (which lost the reused ones)
+		}
+		out.Steps[i] = s
+	}
+	return &out
+}

@@ -286,3 +286,20 @@ func TestResolveAndFind(t *testing.T) {
 		t.Errorf("Resolve = %v, %v", in, ok)
 	}
 }
+
+func TestOverlay(t *testing.T) {
+	recorded := &run.Run{ID: "r", Status: run.Pending, Steps: []run.Step{
+		{ID: "hero", Status: run.StepReused, JobID: heroJob},
+		{ID: "fr", Status: run.StepPending, DependsOn: []string{"hero"}},
+		{ID: "de", Status: run.StepPending, DependsOn: []string{"hero"}},
+	}}
+	server := &run.Run{ID: "r", Status: run.Failed, Steps: []run.Step{
+		{ID: "fr", Status: run.StepCompleted, JobID: frJob, DependsOn: []string{}},
+		{ID: "hero", Status: run.StepFailed},
+	}}
+	got := Overlay(recorded, server)
+	if got.Status != run.Failed || got.Steps[0].Status != run.StepReused || got.Steps[1].JobID != frJob ||
+		!reflect.DeepEqual(got.Steps[1].DependsOn, []string{"hero"}) || got.Steps[2].Status != run.StepPending {
+		t.Errorf("overlay %+v", got)
+	}
+}

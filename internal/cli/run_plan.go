@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pi-cli/pi/internal/cache"
+	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/reuse"
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// noBudget is MaxJobs when --max-jobs is not given.
+const noBudget = -1
+
+// runCacheOptions are pi run's options of the step cache, and the budget of paid jobs.
+type runCacheOptions struct {
+	NoCache   bool     // --no-cache: reuse nothing (what is paid for is still recorded)
+	CacheRead bool     // --cache=read: reuse, record nothing (pull-request CI)
+	Reroll    []string // --reroll STEP: pay for a new variant of these steps
+	MaxJobs   int      // --max-jobs N: refuse a run that would pay for more; noBudget for none
+}
+
+func (c runCacheOptions) mode() cache.Mode {
+	switch {
+	case c.NoCache:
+		return cache.Write
+	case c.CacheRead:
+		return cache.Read
+	}
+	return cache.Use
+}
+
+// paidPlan is what pi decided before a run: which steps reuse an earlier job and which
+// pay, the body rewritten for the rest, and the cache it asked.
+type paidPlan struct {
+	*cache.Planned
+	p     *pipeline.Pipeline // the whole pipeline
+	pol   cache.Policy
+	cache *cache.Cache // nil when there is none (unusable: every step pays)
+	warn  io.Writer
+}
+
+// planPaid looks p's steps up in the step cache (and in known, the results of the run a
+// rerun reuses) and cuts p down to what must run. A cache that cannot be opened or read
+// is a warning: then every step that known does not cover pays.
+func (o *runOptions) planPaid(ctx context.Context, p *pipeline.Pipeline, server string, jobs cache.Jobs, known map[string]reuse.Known) *paidPlan {
+	pp := &paidPlan{p: p, warn: o.IO.ErrOut, pol: cache.Policy{
+		Mode: o.mode(), Server: server, Reroll: o.Reroll, Jobs: jobs,
+		Notify: func(msg string) { fmt.Fprintln(o.IO.ErrOut, msg) },
+	}}
+	if o.OpenCache != nil {
+		c, err := o.OpenCache(ctx)
+		if err != nil {
+			fmt.Fprintf(o.IO.ErrOut, "warning: %v: every step is paid for\n", err)
+		}
+		pp.cache = c
+	}
+	if pp.cache != nil {
+		planned, err := pp.cache.Plan(ctx, p, known, pp.pol)
+		if err == nil {
+			pp.Planned = planned
+			return pp
+		}
+		fmt.Fprintf(o.IO.ErrOut, "warning: %v: every step is paid for\n", err)
+		pp.cache.Close()
+		pp.cache = nil
+	}
+	pp.Planned = &cache.Planned{Plan: reuse.Rewrite(p, known), Decisions: map[string]*cache.Decision{}}
+	return pp
+}
+
+// close closes the cache (its file whole again for CI to save).
+func (pp *paidPlan) close() {
+	if pp.cache != nil {
+		if err := pp.cache.Close(); err != nil {
+			fmt.Fprintf(pp.warn, "warning: %v\n", err)
+		}
+		pp.cache = nil
+	}
+}
+
+// paidJobs is how many paid jobs the plan creates.
+func (pp *paidPlan) paidJobs() int {
+	n := 0
+	for _, c := range pp.Paid() {
+		n += c
+	}
+	return n
+}
+
+// budget refuses a plan that pays for more jobs than --max-jobs allows: exit 2, before
+// anything is sent.
+func (o *runOptions) budget(pp *paidPlan) error {
+	n := pp.paidJobs()
+	if o.MaxJobs == noBudget || n <= o.MaxJobs {
+		return nil
+	}
+	var per []string
+	paid := pp.Paid()
+	for _, a := range slices.Sorted(maps.Keys(paid)) {
+		per = append(per, fmt.Sprintf("%s %d", a, paid[a]))
+	}
+	return UsageErrorf("--max-jobs %d: this run would pay for %d %s (%s) after reusing %d; nothing was sent",
+		o.MaxJobs, n, pluralWord(n, "job", "jobs"), strings.Join(per, ", "), len(pp.Reused))
+}
+
+// announce says, before the run, which steps reuse earlier jobs and why steps that could
+// have did not (a lost job, a forced rerun).
+func (pp *paidPlan) announce(w io.Writer) {
+	var reused []string
+	for _, id := range pp.Order {
+		if _, ok := pp.Reused[id]; ok {
+			reused = append(reused, id)
+		}
+	}
+	for _, f := range pp.Forced {
+		fmt.Fprintf(w, "%s runs again: %s\n", f.Step, f.Reason)
+	}
+	for _, id := range pp.Order {
+		if d := pp.Decisions[id]; d != nil && d.JobID == "" && d.Note != "" && !strings.HasPrefix(d.Note, "runs again:") {
+			fmt.Fprintf(w, "%s pays: %s\n", id, d.Note)
+		}
+	}
+	if len(reused) == 0 {
+		return
+	}
+	n := pp.paidJobs()
+	fmt.Fprintf(w, "reusing %d %s paid for earlier (%s); %d paid %s to go\n", len(reused), pluralWord(len(reused), "step", "steps"),
+		listIDs(reused, 6), n, pluralWord(n, "job", "jobs"))
+}
+
+// listIDs joins ids, the first max of them.
+func listIDs(ids []string, max int) string {
+	if len(ids) <= max {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:max], ", ") + fmt.Sprintf(" and %d more", len(ids)-max)
+}
+
+// claimRun records, for every step that pays under a known key, that run runID is
+// making its job: a pi killed while following it leaves the next pi a way to find the
+// job instead of paying again.
+func (pp *paidPlan) claimRun(ctx context.Context, runID string) {
+	if pp.cache == nil || pp.pol.Mode == cache.Read {
+		return
+	}
+	for _, st := range pp.Pipeline.Steps {
+		d := pp.Decisions[st.ID]
+		if d == nil || !d.Keyed {
+			continue
+		}
+		if err := pp.cache.ClaimRun(ctx, d.Key, runID, st.ID); err != nil {
+			fmt.Fprintf(pp.warn, "warning: %v\n", err)
+			return
+		}
+	}
+}
+
+// record writes into the cache the jobs the run (the whole pipeline's, reused steps
+// included) paid for, and forgets the claims of the steps that failed.
+func (pp *paidPlan) record(ctx context.Context, r *run.Run) {
+	if pp.cache == nil || r == nil {
+		return
+	}
+	if err := pp.cache.Record(ctx, pp.p, r, pp.Decisions, pp.pol); err != nil {
+		fmt.Fprintf(pp.warn, "warning: %v\n", err)
+	}
+	if pp.pol.Mode == cache.Read {
+		return
+	}
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if d := pp.Decisions[s.ID]; d != nil && d.Keyed && (s.Status == run.StepFailed || s.Status == run.StepSkipped) {
+			_ = pp.cache.Release(ctx, d.Key) // a later run makes a new job: nothing to wait for
+		}
+	}
+}
+
+// describe is the step's line of a dry run: "reuse <job> (<age> old)" or "pay".
+func (pp *paidPlan) describe(id string) string {
+	d := pp.Describe(id, time.Now())
+	if _, reused := pp.Reused[id]; !reused {
+		if a, ok := catalog.Lookup(pp.actionOf(id)); ok && a.Local {
+			return "run here (free)"
+		}
+	}
+	return d
+}
+
+func (pp *paidPlan) actionOf(id string) string {
+	for i := range pp.p.Steps {
+		if pp.p.Steps[i].ID == id {
+			return pp.p.Steps[i].Action
+		}
+	}
+	return ""
+}
