@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -24,20 +25,26 @@ func runDryRun(o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	var out []byte
 	if o.Local {
-		out, err = localPlan(x)
+		// Written as it is made: the plan of 100,000 steps is tens of megabytes of JSON.
+		w := bufio.NewWriterSize(o.IO.Out, 64<<10)
+		if err := writePlan(w, x); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("write dry run: %w", err)
+		}
 	} else {
 		if note := strippedNote(x); note != "" {
 			fmt.Fprintln(o.IO.ErrOut, note)
 		}
-		out, err = x.RunsBody()
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
-		return fmt.Errorf("write dry run: %w", err)
+		out, err := x.RunsBody()
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
+			return fmt.Errorf("write dry run: %w", err)
+		}
 	}
 	if !o.Quiet {
 		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o))
@@ -71,53 +78,95 @@ type planMatrix struct {
 	Values map[string]any `json:"values"`
 }
 
-type plan struct {
-	File     string         `json:"file"`
-	Params   map[string]any `json:"params,omitempty"`
-	Steps    []planStep     `json:"steps"`
-	Metadata map[string]any `json:"metadata,omitempty"`
+// writePlan writes the expanded pipeline as the local engine would run it: the JSON of a
+// plan, indented, one step at a time; the same bytes as encoding the whole plan at once.
+func writePlan(w *bufio.Writer, x *pipeline.Pipeline) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	// encode writes v's JSON, its lines after the first indented by prefix.
+	encode := func(prefix string, v any) error {
+		buf.Reset()
+		enc.SetIndent(prefix, "  ")
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		return err
+	}
+	type member struct {
+		name  string
+		write func() error
+	}
+	members := []member{{"file", func() error { return encode("  ", x.Name) }}}
+	if len(x.Params) > 0 {
+		params := make(map[string]any, len(x.Params))
+		for name, prm := range x.Params {
+			params[name] = prm.Value
+		}
+		members = append(members, member{"params", func() error { return encode("  ", params) }})
+	}
+	members = append(members, member{"steps", func() error {
+		if len(x.Steps) == 0 {
+			_, err := w.WriteString("[]")
+			return err
+		}
+		w.WriteString("[\n")
+		for i := range x.Steps {
+			w.WriteString("    ")
+			if err := encode("    ", planOf(&x.Steps[i])); err != nil {
+				return err
+			}
+			if i < len(x.Steps)-1 {
+				w.WriteString(",")
+			}
+			w.WriteString("\n")
+		}
+		_, err := w.WriteString("  ]")
+		return err
+	}})
+	if len(x.Metadata) > 0 {
+		members = append(members, member{"metadata", func() error { return encode("  ", x.Metadata) }})
+	}
+	w.WriteString("{\n")
+	for k, m := range members {
+		w.WriteString("  \"" + m.name + "\": ")
+		if err := m.write(); err != nil {
+			return fmt.Errorf("encode plan of %s: %w", x.Name, err)
+		}
+		if k < len(members)-1 {
+			w.WriteString(",")
+		}
+		w.WriteString("\n")
+	}
+	_, err := w.WriteString("}\n")
+	return err
 }
 
-// localPlan is the expanded pipeline as the local engine would run it, indented JSON.
-func localPlan(x *pipeline.Pipeline) ([]byte, error) {
-	pl := plan{File: x.Name, Metadata: x.Metadata, Steps: make([]planStep, len(x.Steps))}
-	if len(x.Params) > 0 {
-		pl.Params = make(map[string]any, len(x.Params))
-		for name, prm := range x.Params {
-			pl.Params[name] = prm.Value
-		}
+// planOf is a step of the plan: what the engine would execute, with the retry policy and
+// timeout that apply to it.
+func planOf(s *pipeline.Step) planStep {
+	r := pipeline.Retry{MaxAttempts: pipeline.DefaultMaxAttempts, Backoff: pipeline.DefaultBackoff}
+	if s.Retry != nil {
+		r = *s.Retry
 	}
-	for i, s := range x.Steps {
-		r := pipeline.Retry{MaxAttempts: pipeline.DefaultMaxAttempts, Backoff: pipeline.DefaultBackoff}
-		if s.Retry != nil {
-			r = *s.Retry
-		}
-		ps := planStep{
-			ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap,
-			Retry: planRetry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.String()},
-		}
-		if ps.Input == nil {
-			ps.Input = map[string]any{}
-		}
-		if ps.DependsOn == nil {
-			ps.DependsOn = []string{}
-		}
-		if s.Timeout > 0 {
-			ps.Timeout = s.Timeout.String()
-		}
-		if o := s.Origin; o != nil {
-			ps.Matrix = &planMatrix{Step: o.Template, Index: o.Index, Of: o.Count, Values: o.Values}
-		}
-		pl.Steps[i] = ps
+	ps := planStep{
+		ID: s.ID, Action: s.Action, Input: s.Input, DependsOn: s.DependsOn, InputMap: s.InputMap,
+		Retry: planRetry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.String()},
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(pl); err != nil {
-		return nil, fmt.Errorf("encode plan of %s: %w", x.Name, err)
+	if ps.Input == nil {
+		ps.Input = map[string]any{}
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	if ps.DependsOn == nil {
+		ps.DependsOn = []string{}
+	}
+	if s.Timeout > 0 {
+		ps.Timeout = s.Timeout.String()
+	}
+	if o := s.Origin; o != nil {
+		ps.Matrix = &planMatrix{Step: o.Template, Index: o.Index, Of: o.Count, Values: o.Values}
+	}
+	return ps
 }
 
 // dryRunSummary says what the run would do and cost: steps, layers, the server's batches

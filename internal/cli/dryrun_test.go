@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -179,5 +180,55 @@ func TestDryRunFlags(t *testing.T) {
 	}
 	if !got.DryRun || !got.Local || got.Params["cultures"] != "[fr, de]" {
 		t.Errorf("options: %+v", got)
+	}
+}
+
+// The plan written step by step is exactly the plan encoded at once, params, metadata and
+// characters encoding/json escapes included.
+func TestWritePlanIsTheWholeEncoding(t *testing.T) {
+	x, _, ds, err := pipeline.Load("p<&>.yaml", pipeline.Options{Mode: pipeline.Local, Data: []byte(`params: { who: "a<b>&c", n: 2 }
+metadata: { team: "ads & <more>", nested: { k: [1, 2] } }
+steps:
+  - id: a
+    action: shell.run
+    input: { command: [echo, "${params.who}"] }
+    retry: { max_attempts: 2, backoff: 3s }
+    timeout: 1m
+  - id: b
+    action: shell.run
+    depends_on: [a]
+    matrix: { n: [1, 2] }
+    input: { command: [echo, "${matrix.n}", "${params.n}"] }
+`)})
+	if err != nil || x == nil {
+		t.Fatal(err, ds)
+	}
+	whole := struct {
+		File     string         `json:"file"`
+		Params   map[string]any `json:"params,omitempty"`
+		Steps    []planStep     `json:"steps"`
+		Metadata map[string]any `json:"metadata,omitempty"`
+	}{File: x.Name, Params: map[string]any{}, Metadata: x.Metadata}
+	for name, prm := range x.Params {
+		whole.Params[name] = prm.Value
+	}
+	for i := range x.Steps {
+		whole.Steps = append(whole.Steps, planOf(&x.Steps[i]))
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(whole); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	w := bufio.NewWriter(&got)
+	if err := writePlan(w, x); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	if got.String() != want.String() {
+		t.Errorf("step by step:\n%s\nat once:\n%s", got.String(), want.String())
 	}
 }
