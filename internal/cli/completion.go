@@ -104,7 +104,7 @@ func completeRunIDs(ctx context.Context, f *Factory) ([]string, cobra.ShellCompD
 		return nil, dir
 	}
 	defer st.Close()
-	runs, err := st.List(ctx, maxCompletedRuns)
+	runs, err := st.ListWhere(ctx, store.Filter{Limit: maxCompletedRuns})
 	if err != nil {
 		return nil, dir
 	}
@@ -117,7 +117,7 @@ func completeRunIDs(ctx context.Context, f *Factory) ([]string, cobra.ShellCompD
 		// a tab separates the value from its description; a file name with a tab or a
 		// newline must not break the protocol
 		file := strings.NewReplacer("\t", " ", "\n", " ").Replace(r.File)
-		out = append(out, fmt.Sprintf("%s\t%s %s", r.ID, file, status))
+		out = append(out, fmt.Sprintf("%s\t%s %s (%s)", r.ID, file, status, placeOf(r.Where)))
 	}
 	return out, dir
 }

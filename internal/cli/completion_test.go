@@ -62,9 +62,9 @@ func TestCompletion(t *testing.T) {
 	st.Close()
 
 	want := []string{
-		"33333333-3333-4333-8333-333333333333\tnew one.yaml failed",
-		"22222222-2222-4222-8222-222222222222\tdir/killed.yaml interrupted",
-		"11111111-1111-4111-8111-111111111111\told.yaml completed",
+		"33333333-3333-4333-8333-333333333333\tnew one.yaml failed (local)",
+		"22222222-2222-4222-8222-222222222222\tdir/killed.yaml interrupted (local)",
+		"11111111-1111-4111-8111-111111111111\told.yaml completed (local)",
 	}
 	for _, args := range [][]string{{"runs", "get", ""}, {"runs", "download", ""}, {"runs", "report", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
 		got, directive := complete(t, env, args...)

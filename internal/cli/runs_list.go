@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,91 +13,182 @@ import (
 
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/store"
 )
 
-// newRunsListCmd lists the local runs this machine recorded, newest first.
-func newRunsListCmd(f *Factory) *cobra.Command {
-	var output string
-	var limit int
+// runsListOptions are the options of `pi runs list`.
+type runsListOptions struct {
+	Output string // table or json
+	Limit  int
+	Filter store.Filter
+}
+
+// newRunsListCmd lists the runs this machine recorded, newest first.
+func newRunsListCmd(f *Factory, runF func(*runsListOptions) error) *cobra.Command {
+	o := &runsListOptions{}
+	var remote, local, sandbox bool
+	var status string
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the local runs this machine recorded",
-		Long: `List the local runs this machine recorded (pi run --local), newest first: id, file,
-status, start time and duration. A run recorded in progress whose pi process is gone (killed,
-crashed) shows as "interrupted" ("interrupted": true with -o json); pi run --resume ID
-continues it.`,
-		Args: cobra.NoArgs,
+		Short: "List every run this machine started or submitted",
+		Long: `List every run this machine started or submitted, newest first: runs on the Pi API
+(pi run, --detach), --sandbox runs and --local runs, with where each ran (WHERE: the API's
+host, sandbox or local), its file, its last known status, start time and duration. The list
+reads nothing from the network: 'pi runs get ID' reads a remote run again. A local run
+recorded in progress whose pi process is gone (killed, crashed) shows as "interrupted"
+("interrupted": true with -o json); pi run --resume ID continues it.
+
+Any command that takes a run id also takes its first 4 or more characters, when only one
+recorded run starts with them.`,
+		Example: `  pi runs list
+  pi runs list --remote --status failed
+  pi runs list --sandbox -o json --jq '.[0].id'`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return UsageErrorf("-o %s: want table or json", output)
+			if o.Output != "table" && o.Output != "json" {
+				return UsageErrorf("-o %s: want table or json", o.Output)
 			}
-			st, err := openStore(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			runs, err := st.List(cmd.Context(), limit)
-			if err != nil {
-				return err
-			}
-			spans, err := st.StepSpans(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				type row struct {
-					ID        string  `json:"id"`
-					File      string  `json:"file"`
-					Status    string  `json:"status"`
-					StartedAt string  `json:"started_at"`
-					DurationS float64 `json:"duration_s"`
-					// Interrupted: recorded in progress, but its pi process is gone.
-					Interrupted bool `json:"interrupted,omitempty"`
+			places := map[string]bool{store.PlaceRemote: remote, store.PlaceLocal: local, store.PlaceSandbox: sandbox}
+			for place, on := range places {
+				if !on {
+					continue
 				}
-				rows := make([]row, 0, len(runs))
-				for _, r := range runs {
-					rows = append(rows, row{r.ID, r.File, string(r.Status), r.CreatedAt.UTC().Format(time.RFC3339), listRun(r, spans).duration().Seconds(), interruptedRun(r)})
+				if o.Filter.Place != "" {
+					return UsageErrorf("--remote, --local and --sandbox each select one place: give one")
 				}
-				b, err := json.MarshalIndent(rows, "", "  ")
-				if err != nil {
-					return err
+				o.Filter.Place = place
+			}
+			if status != "" {
+				st := run.Status(status)
+				switch st {
+				case run.Pending, run.InProgress, run.Completed, run.Failed, run.Cancelled:
+				default:
+					return UsageErrorf("--status %s: want pending, in_progress, completed, failed or cancelled", status)
 				}
-				fmt.Fprintf(f.IO.Out, "%s\n", b)
-				return nil
+				o.Filter.Status = st
 			}
-			if len(runs) == 0 {
-				fmt.Fprintf(f.IO.ErrOut, "no local runs recorded in %s yet; start one with 'pi run FILE --local'\n", st.Path())
-				return nil
+			o.Filter.Limit = o.Limit
+			if runF != nil {
+				return runF(o)
 			}
-			tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tFILE\tSTATUS\tSTARTED\tDURATION")
-			for _, r := range runs {
-				status := string(r.Status)
-				if interruptedRun(r) {
-					status = "interrupted" // pi run --resume continues it
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.File, status,
-					r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text())
-			}
-			return tw.Flush()
+			return runsList(cmd.Context(), f, o)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
-	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
+	fl := cmd.Flags()
+	fl.StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
+	fl.IntVar(&o.Limit, "limit", 0, "show at most this many runs (0: all)")
+	fl.BoolVar(&remote, "remote", false, "only runs on the Pi API")
+	fl.BoolVar(&local, "local", false, "only --local runs")
+	fl.BoolVar(&sandbox, "sandbox", false, "only --sandbox runs")
+	fl.StringVar(&status, "status", "", "only runs last known in this status (completed, failed, ...)")
 	return cmd
 }
 
-// interruptedRun reports a run recorded in progress whose pi process is gone.
-func interruptedRun(r store.Summary) bool {
-	return store.Interrupted(r.Status, r.Owner)
+// listRow is one run of `pi runs list -o json`.
+type listRow struct {
+	ID        string  `json:"id"`
+	Where     string  `json:"where"`
+	Server    string  `json:"server,omitempty"`
+	File      string  `json:"file"`
+	Status    string  `json:"status"`
+	StartedAt string  `json:"started_at"`
+	DurationS float64 `json:"duration_s"`
+	// Interrupted: recorded in progress, but its pi process is gone.
+	Interrupted bool   `json:"interrupted,omitempty"`
+	RerunOf     string `json:"rerun_of,omitempty"`
+}
+
+func runsList(ctx context.Context, f *Factory, o *runsListOptions) error {
+	st, err := openStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	runs, err := st.ListWhere(ctx, o.Filter)
+	if err != nil {
+		return err
+	}
+	spans, err := st.StepSpans(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		rows := make([]listRow, 0, len(runs))
+		for _, r := range runs {
+			rows = append(rows, listRow{ID: r.ID, Where: placeOf(r.Where), Server: r.Server, File: r.File, Status: string(r.Status),
+				StartedAt: r.CreatedAt.UTC().Format(time.RFC3339), DurationS: listRun(r, spans).duration().Seconds(),
+				Interrupted: interruptedRun(r), RerunOf: r.RerunOf})
+		}
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "%s\n", safe.JSON(b))
+		return nil
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(f.IO.ErrOut, "no runs recorded in %s%s; start one with 'pi run FILE'\n", st.Path(), filterText(o.Filter))
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWHERE\tFILE\tSTATUS\tSTARTED\tDURATION")
+	for _, r := range runs {
+		status := string(r.Status)
+		if interruptedRun(r) {
+			status = "interrupted" // pi run --resume continues it
+		}
+		if r.RerunOf != "" {
+			status += " (rerun of " + shortID(r.RerunOf) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, safe.Text(placeOf(r.Where)), safe.Text(r.File), status,
+			r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text())
+	}
+	return tw.Flush()
+}
+
+// placeOf is the WHERE of a run: "local", "sandbox", or the host of the API it went to.
+func placeOf(w store.Where) string {
+	switch w.Place {
+	case store.PlaceRemote:
+		if u, err := url.Parse(w.Server); err == nil && u.Host != "" {
+			return u.Host
+		}
+		return "remote"
+	case store.PlaceSandbox:
+		return "sandbox"
+	}
+	return "local"
+}
+
+// filterText says what a filter left out, for an empty list.
+func filterText(fl store.Filter) string {
+	var parts []string
+	if fl.Place != "" {
+		parts = append(parts, fl.Place)
+	}
+	if fl.Status != "" {
+		parts = append(parts, string(fl.Status))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " that are " + strings.Join(parts, " and ")
+}
+
+// shortID is the first 8 characters of a run id, as pi names run directories.
+func shortID(id string) string { return id[:min(8, len(id))] }
+
+// interruptedRun reports a local run recorded in progress whose pi process is gone.
+func interruptedRun(r store.RunSummary) bool {
+	return (r.Place == "" || r.Place == store.PlaceLocal) && store.Interrupted(r.Status, r.Owner)
 }
 
 // listRun is a run of the list as render measures runs: its times and the span of its
 // steps, so the DURATION is the one pi run's summary and pi runs get show.
 type listedRun struct{ r *run.Run }
 
-func listRun(sm store.Summary, spans map[string]store.Span) listedRun {
+func listRun(sm store.RunSummary, spans map[string]store.Span) listedRun {
 	status := sm.Status
 	if interruptedRun(sm) {
 		status = render.RunInterrupted // ended when its pi process died, not still running

@@ -68,6 +68,14 @@ func IsTransient(err error) bool {
 	return errors.As(err, &se) && se.Transient
 }
 
+// Reused is what Options.Reuse found for a step.
+type Reused struct {
+	JobID  string
+	Result map[string]any
+	// Attach is a job still being made for the step, to wait for.
+	Attach string
+}
+
 // Policy decides when ready steps start.
 type Policy int
 
@@ -94,6 +102,12 @@ type Options struct {
 	// Resume, when set, is an earlier run of the same pipeline: its completed steps keep
 	// their results and are not executed again; the rest run again.
 	Resume *run.Run
+	// Reuse, when set, is asked before each step's first attempt, with its input resolved,
+	// whether a job an earlier run paid for can stand for it (the step cache): a Reused
+	// with a job and a result makes the step reused without an attempt; one with Attach
+	// makes the first attempt wait for that job (being made by an earlier pi) instead of
+	// starting another. It is called from the engine's goroutines, several at once.
+	Reuse func(ctx context.Context, step *pipeline.Step, input map[string]any) Reused
 	// Observer receives every transition, in order for each step. It is called from the
 	// engine's goroutines one at a time and must not block for long. A step event carries
 	// the step's state after it (Event.Step, a copy, and Event.Index): applied in order with

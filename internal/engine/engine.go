@@ -146,7 +146,7 @@ func New(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
 			continue
 		}
 		switch old.Status {
-		case run.StepCompleted:
+		case run.StepCompleted, run.StepReused:
 			kept := *old
 			kept.DependsOn = st.DependsOn
 			r.state.Steps[i] = kept
@@ -405,7 +405,7 @@ func (r *Runner) runBatches(parent, ctx context.Context) run.Status {
 				continue
 			}
 			for _, d := range r.deps[i] {
-				if st := r.state.Steps[d].Status; st != run.StepCompleted && st != run.StepFailed {
+				if st := r.state.Steps[d].Status; !st.Succeeded() && st != run.StepFailed {
 					skip = append(skip, i)
 					break
 				}
@@ -422,7 +422,7 @@ func (r *Runner) runBatches(parent, ctx context.Context) run.Status {
 
 func (r *Runner) depsCompletedLocked(i int) bool {
 	for _, d := range r.deps[i] {
-		if r.state.Steps[d].Status != run.StepCompleted {
+		if !r.state.Steps[d].Status.Succeeded() {
 			return false
 		}
 	}
@@ -497,6 +497,9 @@ func (r *Runner) attemptStep(ctx context.Context, i int) (wait time.Duration, re
 		return 0, false
 	}
 	st := &r.p.Steps[i]
+	if r.attempts[i] == 0 && r.reused(ctx, i) {
+		return 0, false
+	}
 	r.attempts[i]++
 	attempt := r.attempts[i]
 	defer func() {
@@ -516,7 +519,7 @@ func (r *Runner) attemptStep(ctx context.Context, i int) (wait time.Duration, re
 		err      error
 		timedOut bool
 	)
-	if attempt == 1 {
+	if attempt == 1 && r.input[i] == nil {
 		r.input[i], err = r.resolve(i)
 	}
 	if err == nil {
@@ -616,6 +619,35 @@ func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int
 	return res, false, err
 }
 
+// reused asks Options.Reuse, before step i's first attempt, whether a job an earlier run
+// paid for stands for it: then the step is reused (its result and job are that job's, no
+// attempt is made) and reused reports true. A job still being made for it is waited for by
+// the first attempt (Request.ResumeJobID) instead of a new one.
+func (r *Runner) reused(ctx context.Context, i int) bool {
+	if r.opts.Reuse == nil {
+		return false
+	}
+	in, err := r.resolve(i)
+	if err != nil {
+		return false // the attempt fails it, as without Reuse
+	}
+	r.input[i] = in
+	got := r.opts.Reuse(ctx, &r.p.Steps[i], maps.Clone(in))
+	if got.JobID == "" || got.Result == nil {
+		if got.Attach != "" {
+			r.reattach[i] = got.Attach
+		}
+		return false
+	}
+	r.input[i] = nil
+	r.outcome[i] = outcome{status: run.StepCompleted}
+	r.setStep(i, func(s *run.Step, now time.Time) run.Event {
+		s.Status, s.JobID, s.Result, s.Error, s.CompletedAt = run.StepReused, got.JobID, got.Result, "", now
+		return run.Event{JobID: got.JobID}
+	})
+	return true
+}
+
 // resolve builds the input of step i: a copy of its input with input_map applied as the
 // server does it.
 func (r *Runner) resolve(i int) (map[string]any, error) {
@@ -634,7 +666,7 @@ func (r *Runner) resolve(i int) (map[string]any, error) {
 			return nil, Permanent(errors.New("invalid_input_map_expression:" + expr))
 		}
 		j, ok := r.graph.Index(ref.Step)
-		if !ok || r.state.Steps[j].Status != run.StepCompleted {
+		if !ok || !r.state.Steps[j].Status.Succeeded() {
 			return nil, Permanent(errors.New("missing_input_map_source:" + ref.Step))
 		}
 		// As on the server, a path that leads nowhere is undefined: the key is absent (and
