@@ -49,7 +49,7 @@ func TestRunsGetShowsFailureCode(t *testing.T) {
 	for _, format := range []render.Format{render.FormatPlain, render.FormatJSON} {
 		ios, _, out, errOut := render.Test()
 		f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
-		err := runsGet(context.Background(), f, &runsGetOptions{ID: created.Data.RunID, Wait: true, Format: format})
+		err := runsGet(context.Background(), &runsGetOptions{IO: ios, APIClient: f.apiClient, ID: created.Data.RunID, Wait: true, Format: format})
 		if exitCode(err) != 1 {
 			t.Fatalf("%s: exit %d (%v), stderr %s", format, exitCode(err), err, errOut)
 		}

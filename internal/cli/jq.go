@@ -64,7 +64,7 @@ func compileJQ(expr string) (*gojq.Code, error) {
 // only prints JSON), compiles it before the command sends anything, and routes stdout
 // through the filter until finishJQ. The filter runs under ctx (the command's signals)
 // and the command's --timeout, counted from now.
-func (f *Factory) startJQ(ctx context.Context, cmd *cobra.Command) error {
+func (f *Factory) startJQ(ctx context.Context, cmd *cobra.Command, expr string) error {
 	if cmd.Annotations[jsonAnnotation] == "" {
 		out := cmd.Flags().Lookup("output")
 		if out == nil {
@@ -74,7 +74,7 @@ func (f *Factory) startJQ(ctx context.Context, cmd *cobra.Command) error {
 			return UsageErrorf("--jq filters JSON: add -o json (or -o jsonl) to %s", cmd.CommandPath())
 		}
 	}
-	code, err := compileJQ(f.JQ)
+	code, err := compileJQ(expr)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,6 @@ func TestEchoedKeyNeverShownOrStored(t *testing.T) {
 			}
 			return env(k)
 		}
-		f.Debug = strings.Contains(strings.Join(args, " "), "--debug")
 		runWithin(t, 30*time.Second, f, args...)
 		all.WriteString(out.String() + errOut.String())
 	}

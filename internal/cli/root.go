@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pi-cli/pi/internal/safe"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/actions"
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
 )
 
@@ -33,15 +35,13 @@ type Factory struct {
 	// Getenv reads the environment (tests give their own).
 	Getenv func(string) string
 
-	// Global flags, filled by cobra before any command runs.
-	BaseURL    string
-	ConfigPath string
-	NoColor    bool
-	Debug      bool
-	// InsecureHTTP allows plain http to a non-loopback API host (--insecure-http).
-	InsecureHTTP bool
-	// JQ is --jq EXPR: filter the command's JSON output (jq.go).
-	JQ string
+	// Config reads the Pi API's settings (--base-url, --config, --insecure-http, the
+	// environment, the config file), only for the commands that talk to the API. NewRootCmd
+	// sets it from the global flags; nil reads the environment and the default file alone.
+	Config func() (piapi.Config, []string, error)
+	// Trace is where --debug traces HTTP requests: nil without --debug.
+	Trace func() io.Writer
+
 	jq *jqFilter
 	// jqMaxOutput is what --jq may print; 0 is jqMaxOutput (tests lower it).
 	jqMaxOutput int64
@@ -100,6 +100,8 @@ func commandPath(root *cobra.Command, args []string) string {
 
 // NewRootCmd builds the whole command tree.
 func NewRootCmd(f *Factory) *cobra.Command {
+	g := &globalFlags{}
+	f.Config, f.Trace = g.config(f), g.trace(f)
 	root := &cobra.Command{
 		Use:   "pi <command>",
 		Short: "Validate, run and follow Pi pipelines",
@@ -115,7 +117,7 @@ and shows each step live until the run ends. The exit code says how it ended
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if f.NoColor {
+			if g.noColor {
 				f.IO.SetColorEnabled(false)
 			}
 			jq := cmd.Flags().Changed("jq")
@@ -131,7 +133,7 @@ and shows each step live until the run ends. The exit code says how it ended
 				if ctx == nil {
 					ctx = context.Background()
 				}
-				if err := f.startJQ(ctx, cmd); err != nil {
+				if err := f.startJQ(ctx, cmd, g.jq); err != nil {
 					return err
 				}
 			}
@@ -139,13 +141,7 @@ and shows each step live until the run ends. The exit code says how it ended
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
-	pf := root.PersistentFlags()
-	pf.BoolVar(&f.NoColor, "no-color", false, "disable colour (also: NO_COLOR=1, CLICOLOR=0)")
-	pf.StringVar(&f.BaseURL, "base-url", "", "Pi server base URL (env PI_BASE_URL, or base_url in the config file)")
-	pf.StringVar(&f.ConfigPath, "config", "", "config file (default $XDG_CONFIG_HOME/pi/config.yaml)")
-	pf.BoolVar(&f.Debug, "debug", false, "trace every HTTP request and response to stderr (the API key redacted)")
-	pf.StringVar(&f.JQ, "jq", "", "with -o json: filter the JSON with a jq expression (strings print raw)")
-	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false, "allow plain http to a non-loopback API host (the key travels unencrypted)")
+	g.bind(root.PersistentFlags())
 
 	root.AddCommand(
 		newRunCmd(f, nil),
@@ -156,7 +152,7 @@ and shows each step live until the run ends. The exit code says how it ended
 		newGraphCmd(f),
 		newActionsCmd(f),
 		newServeCmd(f),
-		newVersionCmd(f),
+		newVersionCmd(f, nil),
 		newInitCmd(f, nil),
 		newExitCodesTopic(),
 	)

@@ -115,10 +115,8 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 // downloads. The result is nil only when nothing was attempted.
 func downloadRun(ctx context.Context, f *Factory, r *run.Run, dir string, steps []string, quiet bool) (*download.Result, error) {
 	ios := f.IO
-	var progress, debug io.Writer
-	if f.Debug {
-		debug = ios.ErrOut
-	}
+	var progress io.Writer
+	debug := f.trace()
 	if !quiet {
 		progress = ios.ErrOut
 	}
@@ -127,7 +125,7 @@ func downloadRun(ctx context.Context, f *Factory, r *run.Run, dir string, steps 
 	}
 	res, err := download.Run(ctx, r, download.Options{
 		Dir: dir, Steps: steps, Progress: progress, Debug: debug,
-		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && !f.Debug,
+		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && debug == nil,
 	})
 	var (
 		nm *download.NoMatchError

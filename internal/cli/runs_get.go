@@ -19,6 +19,10 @@ import (
 const localPollInterval = 500 * time.Millisecond
 
 type runsGetOptions struct {
+	IO *render.IOStreams
+	// APIClient is the Pi API's client, for a run that is not local.
+	APIClient func() (*piapi.Client, error)
+
 	ID      string
 	Wait    bool
 	Timeout time.Duration
@@ -31,8 +35,8 @@ type runsGetOptions struct {
 	recorded *recordedRuns
 }
 
-func newRunsGetCmd(f *Factory) *cobra.Command {
-	var o runsGetOptions
+func newRunsGetCmd(f *Factory, runF func(*runsGetOptions) error) *cobra.Command {
+	o := &runsGetOptions{IO: f.IO, APIClient: f.apiClient}
 	var output string
 	cmd := &cobra.Command{
 		Annotations: map[string]string{signalsAnnotation: "yes"},
@@ -64,7 +68,10 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 			o.recorded = newRecordedRuns(cmd.Context(), f)
 			defer o.recorded.close()
 			o.LocalRun = o.recorded.lookup
-			return runsGet(cmd.Context(), f, &o)
+			if runF != nil {
+				return runF(o)
+			}
+			return runsGet(cmd.Context(), o)
 		},
 	}
 	fl := cmd.Flags()
@@ -75,7 +82,7 @@ know the run or cannot be reached, 5 when --timeout passed first, 130 on Ctrl-C.
 	return cmd
 }
 
-func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
+func runsGet(ctx context.Context, o *runsGetOptions) error {
 	var deadline time.Time
 	if o.Timeout > 0 {
 		deadline = time.Now().Add(o.Timeout)
@@ -86,25 +93,25 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 			return err
 		}
 		if ok && rec.Place != "" && rec.Place != store.PlaceLocal {
-			res, err := followRecorded(ctx, f, o, rec, deadline)
+			res, err := followRecorded(ctx, o, rec, deadline)
 			if err != nil {
 				return err
 			}
-			return finish(f.IO, res, nil)
+			return finish(o.IO, res, nil)
 		}
 		if ok {
-			res, err := followLocal(ctx, f, o, rec, deadline)
+			res, err := followLocal(ctx, o, rec, deadline)
 			if err != nil {
 				return err
 			}
-			return finish(f.IO, res, nil)
+			return finish(o.IO, res, nil)
 		}
 	}
-	c, err := f.apiClient()
+	c, err := o.APIClient()
 	if err != nil {
 		return &ExitError{Code: ExitAPI, Err: fmt.Errorf("run %s is not a local run of this machine, and %w", o.ID, err)}
 	}
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	if !o.Wait {
 		r, err := c.GetRun(ctx, o.ID, false, 0)
 		if err != nil {
@@ -114,7 +121,7 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 		if err := prog.Finish(r); err != nil {
 			return fmt.Errorf("write result: %w", err)
 		}
-		return finish(f.IO, runResult{run: r, where: placeRemote}, nil)
+		return finish(o.IO, runResult{run: r, where: placeRemote}, nil)
 	}
 	interval := piapi.FollowInterval(o.Format != render.FormatJSON)
 	if o.Interval > 0 {
@@ -124,18 +131,18 @@ func runsGet(ctx context.Context, f *Factory, o *runsGetOptions) error {
 	if err != nil {
 		return err
 	}
-	return finish(f.IO, res, nil)
+	return finish(o.IO, res, nil)
 }
 
 // followRecorded shows a remote or sandbox run this machine recorded, as its server has it
 // now (its reused steps as recorded); with --wait it follows it until it ends, then records
 // it and what it paid for. A run whose server cannot be asked is shown as recorded.
-func followRecorded(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
+func followRecorded(ctx context.Context, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
 	rr := o.recorded
 	if rr != nil && rr.note != "" {
-		fmt.Fprintln(f.IO.ErrOut, "note: "+rr.note)
+		fmt.Fprintln(o.IO.ErrOut, "note: "+rr.note)
 	}
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	if rr == nil || rr.client == nil || !o.Wait || rec.Run.Status.Terminal() {
 		if err := prog.Finish(rec.Run); err != nil {
 			return runResult{}, fmt.Errorf("write result: %w", err)
@@ -154,7 +161,7 @@ func followRecorded(ctx context.Context, f *Factory, o *runsGetOptions, rec *sto
 	}
 	res.run = rr.view(recorded, res.run)
 	if _, _, err := rr.lookup(rec.Run.ID); err != nil { // records the end, and what it paid for
-		fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", err)
+		fmt.Fprintf(o.IO.ErrOut, "warning: %v\n", err)
 	}
 	return res, nil
 }
@@ -162,8 +169,8 @@ func followRecorded(ctx context.Context, f *Factory, o *runsGetOptions, rec *sto
 // followLocal shows a run from the local records; with --wait, one that another pi process is
 // still executing is re-read until it ends. A run whose pi is gone will not end by itself:
 // it is shown as it was left, with how to resume it.
-func followLocal(ctx context.Context, f *Factory, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
-	prog := render.NewProgress(f.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait, ShowAttempts: true}) // local: attempts known
+func followLocal(ctx context.Context, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait, ShowAttempts: true}) // local: attempts known
 	res := runResult{run: rec.Run, where: placeWatched}
 	if o.Wait && !rec.Run.Status.Terminal() && !store.Interrupted(rec.Run.Status, rec.Owner) {
 		var err error

@@ -19,6 +19,10 @@ import (
 
 // runsListOptions are the options of `pi runs list`.
 type runsListOptions struct {
+	IO *render.IOStreams
+	// Records opens this machine's runs database.
+	Records func(ctx context.Context) (*store.Store, error)
+
 	Output string // table or json
 	Limit  int
 	Filter store.Filter
@@ -26,7 +30,7 @@ type runsListOptions struct {
 
 // newRunsListCmd lists the runs this machine recorded, newest first.
 func newRunsListCmd(f *Factory, runF func(*runsListOptions) error) *cobra.Command {
-	o := &runsListOptions{}
+	o := &runsListOptions{IO: f.IO, Records: func(ctx context.Context) (*store.Store, error) { return openStore(ctx, f) }}
 	var remote, local, sandbox bool
 	var status string
 	cmd := &cobra.Command{
@@ -72,7 +76,7 @@ recorded run starts with them.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return runsList(cmd.Context(), f, o)
+			return runsList(cmd.Context(), o)
 		},
 	}
 	fl := cmd.Flags()
@@ -99,8 +103,8 @@ type listRow struct {
 	RerunOf     string `json:"rerun_of,omitempty"`
 }
 
-func runsList(ctx context.Context, f *Factory, o *runsListOptions) error {
-	st, err := openStore(ctx, f)
+func runsList(ctx context.Context, o *runsListOptions) error {
+	st, err := o.Records(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,14 +128,14 @@ func runsList(ctx context.Context, f *Factory, o *runsListOptions) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IO.Out, "%s\n", safe.JSON(b))
+		fmt.Fprintf(o.IO.Out, "%s\n", safe.JSON(b))
 		return nil
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(f.IO.ErrOut, "no runs recorded in %s%s; start one with 'pi run FILE'\n", st.Path(), filterText(o.Filter))
+		fmt.Fprintf(o.IO.ErrOut, "no runs recorded in %s%s; start one with 'pi run FILE'\n", st.Path(), filterText(o.Filter))
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tWHERE\tFILE\tSTATUS\tSTARTED\tDURATION")
 	for _, r := range runs {
 		status := string(r.Status)

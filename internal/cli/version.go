@@ -6,16 +6,28 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pi-cli/pi/internal/render"
 )
 
-func newVersionCmd(f *Factory) *cobra.Command {
+// versionOptions is `pi version`.
+type versionOptions struct {
+	IO    *render.IOStreams
+	Build BuildInfo
+}
+
+func newVersionCmd(f *Factory, runF func(*versionOptions) error) *cobra.Command {
+	o := &versionOptions{IO: f.IO, Build: f.Build}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print pi's version, commit and build date",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(f.IO.Out, versionLine(f.Build))
-			return nil
+			if runF != nil {
+				return runF(o)
+			}
+			_, err := fmt.Fprintln(o.IO.Out, versionLine(o.Build))
+			return err
 		},
 	}
 }
