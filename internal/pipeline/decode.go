@@ -111,6 +111,8 @@ type decoder struct {
 	// step is the index of the step being decoded, -1 outside the steps: its values are
 	// recorded in src, and the problems found are the step's.
 	step int
+	// inputs are the small inputs decoded so far, by inputKey: steps share equal ones.
+	inputs map[string]map[string]any
 	// inInput is set while a step's input is decoded: its strings may use ${matrix...};
 	// refs while its strings may use ${params...} (input and matrix values).
 	inInput, refs bool

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,13 +107,87 @@ func (d *decoder) input(s *Step, e entry, path uint32) {
 	}
 	d.inInput, d.refs = true, true
 	entries := d.entries(e.val, path, 0)
-	s.Input = make(map[string]any, len(entries))
+	in := make(map[string]any, len(entries))
 	for _, ie := range entries {
 		id := d.child(path, ie.key)
 		d.src.record(true, id, ie.valPos, ie.keyPos)
-		s.Input[ie.key] = d.value(ie.val, ie.valPos, id, 1)
+		in[ie.key] = d.value(ie.val, ie.valPos, id, 1)
 	}
 	d.inInput, d.refs = false, false
+	s.Input = d.shared(in)
+}
+
+// Small inputs are shared: a generated file repeats one input in thousands of steps
+// ({command: ["true"]}), and a map costs some 300 bytes however small it is. Nothing
+// modifies a step's input once decoded (Step's doc says so).
+const (
+	maxSharedInputs = 4096 // inputs remembered per file
+	maxSharedKey    = 256  // bytes of an input's key
+)
+
+// shared returns the input already decoded that equals in, else in.
+func (d *decoder) shared(in map[string]any) map[string]any {
+	key, ok := inputKey(in)
+	if !ok {
+		return in
+	}
+	if m, ok := d.inputs[key]; ok {
+		return m
+	}
+	if d.inputs == nil {
+		d.inputs = map[string]map[string]any{}
+	}
+	if len(d.inputs) < maxSharedInputs {
+		d.inputs[key] = in
+	}
+	return in
+}
+
+// inputKey writes a small input of scalars and lists of scalars as a string that only an
+// equal input gives (types included); false for any other input.
+func inputKey(in map[string]any) (string, bool) {
+	if len(in) > 4 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		b.WriteString(strconv.Quote(k))
+		if !writeScalarKey(&b, in[k]) {
+			list, isList := in[k].([]any)
+			if !isList || len(list) > 8 {
+				return "", false
+			}
+			b.WriteByte('[')
+			for _, v := range list {
+				if !writeScalarKey(&b, v) {
+					return "", false
+				}
+			}
+			b.WriteByte(']')
+		}
+		if b.Len() > maxSharedKey {
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+func writeScalarKey(b *strings.Builder, v any) bool {
+	switch t := v.(type) {
+	case nil:
+		b.WriteString("n")
+	case string:
+		b.WriteString("s" + strconv.Quote(t))
+	case bool:
+		b.WriteString("b" + strconv.FormatBool(t))
+	case int:
+		b.WriteString("i" + strconv.Itoa(t))
+	case float64:
+		b.WriteString("f" + strconv.FormatFloat(t, 'g', -1, 64))
+	default:
+		return false
+	}
+	return true
 }
 
 func (d *decoder) dependsOn(s *Step, e entry, path uint32) {

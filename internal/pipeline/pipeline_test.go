@@ -375,3 +375,26 @@ func TestSnippet(t *testing.T) {
 		}
 	}
 }
+
+// Equal small inputs are decoded once and shared; inputs that only look alike are not.
+func TestEqualInputsShared(t *testing.T) {
+	p := mustParse(t, `steps:
+  - { id: a, action: shell.run, input: { command: ["true"] } }
+  - { id: b, action: shell.run, input: { command: ["true"] } }
+  - { id: c, action: shell.run, input: { command: [true] } }
+  - { id: d, action: shell.run, input: { command: ["true"], env: { X: "1" } } }
+  - { id: e, action: shell.run, input: { script: "1" } }
+  - { id: f, action: shell.run, input: { script: 1 } }
+`)
+	same := func(i, j int) bool {
+		return reflect.ValueOf(p.Steps[i].Input).Pointer() == reflect.ValueOf(p.Steps[j].Input).Pointer()
+	}
+	if !same(0, 1) {
+		t.Errorf("a and b have equal inputs, not shared")
+	}
+	for _, pair := range [][2]int{{0, 2}, {0, 3}, {4, 5}} {
+		if same(pair[0], pair[1]) {
+			t.Errorf("steps %d and %d share an input: %v, %v", pair[0], pair[1], p.Steps[pair[0]].Input, p.Steps[pair[1]].Input)
+		}
+	}
+}

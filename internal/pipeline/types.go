@@ -32,6 +32,8 @@ type Param struct {
 }
 
 // Step is one step of a pipeline: data only, which the engine carries through a run.
+// Steps may share their Input maps and the values in them (a file's equal inputs are
+// decoded once, expansions share what a matrix value does not change): never modify them.
 type Step struct {
 	ID        string
 	Action    string
