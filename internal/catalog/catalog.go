@@ -70,6 +70,8 @@ type Field struct {
 	// prefix in result_url, a single path segment; null otherwise). Local actions build
 	// their results themselves.
 	From string
+	// Role is what the field is to pi ("" for nothing special): see Role.
+	Role Role
 }
 
 // Action is the contract of one action.
@@ -97,6 +99,9 @@ type Action struct {
 	// Dropped are keys other actions take that this one drops without a word, with why
 	// (a slice, not a map: a map literal would be built at every pi start).
 	Dropped []DroppedKey
+	// Fake is the completed job the simulated server makes for a Pi action, beyond its
+	// phase: each value by its role. A test checks every Pi action has one.
+	Fake []Made
 	// Contract is the version of the action's input and result contract. Bump it whenever
 	// what the action takes or gives changes (a new input, another result field, another
 	// meaning): the step cache keys every result by it, so results made under an older

@@ -59,10 +59,13 @@ var sourceJobID = Input{Name: "source_job_id", Kind: UUID,
 	Description: "Uuid of a completed generate or edit job, usually $steps.<step>.result.job_id in input_map"}
 
 var adResult = []Field{
-	{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id"},
-	{Name: "image_url", Kind: String, Nullable: true, Description: "Public URL of the image", From: "payload.image_url"},
+	{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id", Role: RoleJob},
+	{Name: "image_url", Kind: String, Nullable: true, Description: "Public URL of the image", From: "payload.image_url", Role: RoleImage},
 	{Name: "result_url", Kind: String, Nullable: true, Description: "The job's result_url: the same public URL", From: "result_url"},
 }
+
+// adFake is a finished ad job: its image in payload.image_url and as result_url.
+var adFake = []Made{{To: "payload.image_url", Role: RoleImage}, {To: "result_url", Role: RoleImage}}
 
 var adSources = []string{JobAdGeneration, JobAdEdit}
 
@@ -90,10 +93,11 @@ var actions = []Action{
 		Groups: []Group{{Inputs: []string{"url", "logoBase64", "imagesBase64"}, Path: "url",
 			Text: "At least one input is required: url, logoBase64, or imagesBase64."}},
 		Result: []Field{
-			{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id"},
-			{Name: "brand_id", Kind: UUID, Nullable: true, Description: "The brand's id, from a result_url brands/<uuid>", From: "result_url:brands/"},
+			{Name: "job_id", Kind: UUID, Description: "The job's id", From: "job_id", Role: RoleJob},
+			{Name: "brand_id", Kind: UUID, Nullable: true, Description: "The brand's id, from a result_url brands/<uuid>", From: "result_url:brands/", Role: RoleBrand},
 			{Name: "result_url", Kind: String, Nullable: true, Description: "brands/<uuid>", From: "result_url"},
 		},
+		Fake: []Made{{To: "payload.brand_id", Role: RoleBrand}, {To: "result_url", Role: RoleBrand, Prefix: "brands/"}},
 	},
 	{
 		Name:           "campaigns.generate",
@@ -111,6 +115,7 @@ var actions = []Action{
 			output, clientReferenceID, metadata,
 		},
 		Result: adResult,
+		Fake:   adFake,
 	},
 	{
 		Name:           "campaigns.edit",
@@ -127,6 +132,7 @@ var actions = []Action{
 			brandID, output, clientReferenceID, metadata,
 		},
 		Result:         adResult,
+		Fake:           adFake,
 		SourceJobTypes: adSources,
 		Dropped:        noInlineBrand,
 	},
@@ -152,6 +158,7 @@ var actions = []Action{
 		Groups: []Group{{Inputs: []string{"source_job_id", "source_image_url"}, Exactly: true, Path: "source_image_url",
 			Text: "Provide exactly one of source_image_url or source_job_id."}},
 		Result:         adResult,
+		Fake:           adFake,
 		SourceJobTypes: adSources,
 		Dropped:        noInlineBrand,
 	},

@@ -176,7 +176,9 @@ func exampleShows(a *catalog.Action, in *catalog.Input) bool {
 func exampleSource(a *catalog.Action, name string) (*catalog.Action, string) {
 	if name == "source_job_id" && len(a.SourceJobTypes) > 0 {
 		if src, ok := catalog.ByJobType(a.SourceJobTypes[0]); ok {
-			return src, "job_id"
+			if job, ok := src.RoleField(catalog.RoleJob); ok {
+				return src, job
+			}
 		}
 		return nil, ""
 	}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -174,10 +175,10 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// ImageURL is the image of a step's result, "" when it has none.
+// ImageURL is the image of a step's result (the field the catalog gives that role), ""
+// when it has none.
 func ImageURL(s *run.Step) string {
-	u, _ := s.Result["image_url"].(string)
-	return strings.TrimSpace(u)
+	return catalog.ResultRole(s.Action, s.Result, catalog.RoleImage)
 }
 
 // DefaultDir is where a run's images go unless told: ./pi-<first 8 characters of its id>.

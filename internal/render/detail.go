@@ -3,12 +3,14 @@ package render
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/pi-cli/pi/internal/safe"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/safe"
 
 	"github.com/pi-cli/pi/internal/run"
 )
@@ -132,7 +134,12 @@ func failReasonText(action, err string) string {
 func resultLines(s *run.Step) [][2]string {
 	res := s.Result
 	var out [][2]string
-	for _, k := range resultKeys[:4] {
+	for _, role := range shownRoles {
+		if k, v, ok := catalog.RoleOf(s.Action, res, role); ok && v != nil {
+			out = append(out, [2]string{k, cellSafe(fmt.Sprint(v), false)})
+		}
+	}
+	for _, k := range linkKeys {
 		if v, ok := res[k]; ok && v != nil {
 			out = append(out, [2]string{k, cellSafe(fmt.Sprint(v), false)})
 		}
@@ -222,9 +229,14 @@ func cellSafe(s string, multiline bool) string {
 	return safe.Lines(strings.NewReplacer("\u2028", "\n", "\u2029", "\n").Replace(s))
 }
 
-// resultKeys are the results worth showing a person, in this order: the Pi actions' ids
-// and URLs first (resultLines), then a local step's exit code and HTTP status.
-var resultKeys = []string{"brand_id", "image_url", "image_urls", "url", "exit_code", "status"}
+// shownRoles are the results worth showing a person first: a step's brand and image (the
+// catalog names their fields). linkKeys then are the lists and links a local step's JSON
+// output may have, and localKeys a local step's exit code and HTTP status.
+var (
+	shownRoles = []catalog.Role{catalog.RoleBrand, catalog.RoleImage}
+	linkKeys   = []string{"image_urls", "url"}
+	localKeys  = []string{"exit_code", "status"}
+)
 
 // oneLine is the first line of s, " …" marking a cut (the caller escapes it).
 func oneLine(s string) string {

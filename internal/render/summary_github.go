@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -217,7 +218,7 @@ func summaryImages(r *run.Run) []string {
 	var imgs []string
 	for i := range r.Steps {
 		s := &r.Steps[i]
-		if u := safeURL(s.Result["image_url"]); u != "" && s.Status.Succeeded() {
+		if u := safeURL(catalog.ResultRole(s.Action, s.Result, catalog.RoleImage)); u != "" && s.Status.Succeeded() {
 			a := html.EscapeString(u)
 			imgs = append(imgs, fmt.Sprintf(`<a href="%s"><img src="%s" width="240" alt="%s" title="%s"></a>`,
 				a, a, html.EscapeString(s.ID), html.EscapeString(s.ID)))
@@ -346,18 +347,23 @@ func summaryDetail(s *run.Step) string {
 		parts = append(parts, mdText("reused job "+s.JobID))
 	}
 	if s.Status.Succeeded() {
-		for _, k := range resultKeys {
-			v, ok := s.Result[k]
+		for _, role := range shownRoles {
+			k, v, ok := catalog.RoleOf(s.Action, s.Result, role)
 			if !ok || v == nil {
 				continue
 			}
-			if k == "image_url" {
-				if u := safeURL(v); u != "" {
-					parts = append(parts, "[image]("+mdURL(u)+")")
-					continue
-				}
+			if u := safeURL(v); role == catalog.RoleImage && u != "" {
+				parts = append(parts, "[image]("+mdURL(u)+")")
+				continue
 			}
 			parts = append(parts, mdText(fmt.Sprintf("%s=%v", k, v)))
+		}
+		for _, keys := range [][]string{linkKeys, localKeys} {
+			for _, k := range keys {
+				if v, ok := s.Result[k]; ok && v != nil {
+					parts = append(parts, mdText(fmt.Sprintf("%s=%v", k, v)))
+				}
+			}
 		}
 	}
 	if len(parts) == 0 && s.JobID != "" {

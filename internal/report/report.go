@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/download"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
@@ -190,10 +191,12 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 				sv.InputMap = append(sv.InputMap, kv{k, in.Map[k]})
 			}
 		}
+		image, _, _ := catalog.RoleOf(s.Action, s.Result, catalog.RoleImage)
+		job, _, _ := catalog.RoleOf(s.Action, s.Result, catalog.RoleJob)
 		for _, k := range slices.Sorted(maps.Keys(s.Result)) {
-			if k == "image_url" || k == "result_url" && s.Result[k] == s.Result["image_url"] ||
-				k == "job_id" && s.Result[k] == s.JobID {
-				continue // shown as the image, or as the job
+			sameImage := image != "" && s.Result[image] != nil && s.Result[k] == s.Result[image]
+			if image != "" && k == image || sameImage || k == job && s.Result[k] == s.JobID {
+				continue // shown as the image (an ad's result_url is the same URL), or as the job
 			}
 			sv.Results = append(sv.Results, kv{k, valueText(k, s.Result[k])})
 		}

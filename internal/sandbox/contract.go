@@ -84,7 +84,7 @@ func (s *Server) sourceProblem(a *catalog.Action, input map[string]any) string {
 	s.mu.Lock()
 	snap := src.job
 	s.mu.Unlock()
-	switch img, _ := snap.Payload["image_url"].(string); {
+	switch img := catalog.JobRole(snap.Type, snap.ID, snap.ResultURL, snap.Payload, catalog.RoleImage); {
 	case !a.AcceptsSource(snap.Type):
 		return sourceTypeInvalid
 	case snap.Status != catalog.JobCompleted:
@@ -115,44 +115,47 @@ func sourceError(a *catalog.Action, code string) *apiError {
 	return &apiError{status: status, typ: errInvalidRequest, code: code, message: msg}
 }
 
-// fakeResults finish a completed job of each Pi action's job type: the simulated work. A
-// new action needs its entry here (a test checks every Pi action of the catalog has one).
-// A slice, not a map: a map literal would be built at every pi start.
-var fakeResults = []struct {
-	jobType string
-	finish  func(s *Server, j *jobRec)
-}{
-	{catalog.JobBrandExtraction, func(s *Server, j *jobRec) {
-		brand := brandID(j.Input)
-		j.Payload = map[string]any{"phase": string(catalog.JobCompleted), "brand_id": brand}
-		j.ResultURL = "brands/" + brand
-	}},
-	{catalog.JobAdGeneration, adResult},
-	{catalog.JobAdEdit, adResult},
-	{catalog.JobAdLocalization, adResult},
-}
-
-// fakeResult is the simulated work of a job type (nil for a type it does not know).
-func fakeResult(jobType string) func(s *Server, j *jobRec) {
-	for _, f := range fakeResults {
-		if f.jobType == jobType {
-			return f.finish
-		}
+// complete makes up what a completed job holds: its action's fake job from the catalog
+// (catalog.Action.Fake), each value made by madeUp.
+func (s *Server) complete(j *jobRec) {
+	payload := map[string]any{}
+	if a, ok := catalog.ByJobType(j.Type); ok {
+		payload, j.ResultURL = a.FakeJob(func(r catalog.Role) string {
+			v, _ := s.madeUp(r, j)
+			return v
+		})
 	}
-	return nil
+	payload["phase"] = string(catalog.JobCompleted)
+	j.Payload = payload
 }
 
-func adResult(s *Server, j *jobRec) {
-	img := s.imageURL(OrgID, j.ID)
-	j.Payload = map[string]any{"phase": string(catalog.JobCompleted), "image_url": img}
-	j.ResultURL = img
+// madeUp is the simulated value of a role for job j: the brand derived from its input,
+// the image this server draws for it, or its own id; false for a role it cannot make.
+func (s *Server) madeUp(r catalog.Role, j *jobRec) (string, bool) {
+	switch r {
+	case catalog.RoleBrand:
+		return brandID(j.Input), true
+	case catalog.RoleImage:
+		return s.imageURL(OrgID, j.ID), true
+	case catalog.RoleJob:
+		return j.ID, true
+	}
+	return "", false
+}
+
+// brandOf is the brand a completed job extracted ("" for a job that gives none).
+func brandOf(j *job) string {
+	if j.Status != catalog.JobCompleted {
+		return ""
+	}
+	return catalog.JobRole(j.Type, j.ID, j.ResultURL, j.Payload, catalog.RoleBrand)
 }
 
 // jobResult is data.job_result of a finished extraction ({type: brand, id, url}), nil
 // for other jobs.
 func jobResult(j *job) map[string]any {
-	id, _ := j.Payload["brand_id"].(string)
-	if j.Type != catalog.JobBrandExtraction || j.Status != catalog.JobCompleted || id == "" {
+	id := brandOf(j)
+	if id == "" {
 		return nil
 	}
 	return map[string]any{"type": "brand", "id": id, "url": j.ResultURL}

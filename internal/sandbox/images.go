@@ -122,7 +122,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	snap := j.job
 	s.mu.Unlock()
-	if snap.Status != catalog.JobCompleted || snap.Type == catalog.JobBrandExtraction {
+	if snap.Status != catalog.JobCompleted || catalog.JobRole(snap.Type, snap.ID, snap.ResultURL, snap.Payload, catalog.RoleImage) == "" {
 		http.NotFound(w, r)
 		return
 	}

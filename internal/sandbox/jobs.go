@@ -169,7 +169,7 @@ func (s *Server) finishLocked(j *jobRec) {
 		return
 	}
 	j.Status = catalog.JobCompleted
-	fakeResult(j.Type)(s, j)
+	s.complete(j)
 }
 
 // brandID derives the brand from what it is extracted from: the same url (or the same
@@ -349,8 +349,8 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 
 // expandBrand is the simulated brand of a finished extraction (nil otherwise).
 func expandBrand(j *job) any {
-	id, _ := j.Payload["brand_id"].(string)
-	if j.Type != catalog.JobBrandExtraction || j.Status != catalog.JobCompleted || id == "" {
+	id := brandOf(j)
+	if id == "" {
 		return nil
 	}
 	src, _ := j.Input["url"].(string)
