@@ -90,7 +90,7 @@ func (c *checker) fields(fields []Input, obj map[string]any, path []any) (map[st
 		p := extend(path, f.Name)
 		if !ok {
 			if f.Required {
-				c.add(Issue{Code: "invalid_type", Path: p, Message: "Required", Expected: zodType(f), Received: "undefined"})
+				c.add(Issue{Code: "invalid_type", Path: p, Message: "Required", Expected: zodType(f), Received: "undefined", byEnum: f.Kind == Enum})
 				aborted = true
 			}
 			continue
@@ -152,7 +152,7 @@ func parsedType(v any) string {
 func (c *checker) typeIssue(in *Input, v any, path []any) {
 	exp := zodType(in)
 	got := parsedType(v)
-	c.add(Issue{Code: "invalid_type", Path: path, Expected: exp, Received: got,
+	c.add(Issue{Code: "invalid_type", Path: path, Expected: exp, Received: got, byEnum: in.Kind == Enum,
 		Message: fmt.Sprintf("Expected %s, received %s", exp, got)})
 }
 

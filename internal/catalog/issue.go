@@ -24,6 +24,9 @@ type Issue struct {
 	Value              any       // invalid_enum_value, invalid_literal: the value received
 	UnionErrors        [][]Issue // invalid_union: each alternative's issues
 	Group              *Group    // custom: the exactly-one-of or at-least-one-of rule broken
+
+	// byEnum: an invalid_type of z.enum, which writes its keys in another order.
+	byEnum bool
 }
 
 // PathString is the dotted path the server puts in `param` ("output.aspect_ratio",
@@ -53,6 +56,9 @@ func (i Issue) MarshalJSON() ([]byte, error) {
 	switch i.Code {
 	case "invalid_type":
 		kv = []any{"code", i.Code, "expected", i.Expected, "received", i.Received, "path", path, "message", i.Message}
+		if i.byEnum {
+			kv = []any{"expected", i.Expected, "received", i.Received, "code", i.Code, "path", path, "message", i.Message}
+		}
 	case "too_small":
 		kv = []any{"code", i.Code, "minimum", i.Bound, "type", i.Type, "inclusive", true, "exact", i.Exact, "message", i.Message, "path", path}
 	case "too_big":

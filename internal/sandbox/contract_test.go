@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +354,63 @@ func TestRunStepsFailWithTheContract(t *testing.T) {
 			t.Errorf("%s %v: run %s, step error %q, want an issue at %s", tt.action, tt.input, r.Status, s.Error, tt.path)
 		}
 	}
+}
+
+// The differential table of internal/catalog (zod's verdicts on 1,500 inputs, from the
+// server's own schemas) through the endpoints: a refused body is a 400 with zod's first
+// message, its path as param and zod's issues, but only the message on brands/extract
+// (src/app/api/v1/brands/extract/route.ts uses apiError, the campaign routes apiZodError).
+func TestEndpointsAgreeWithZod(t *testing.T) {
+	b, err := os.ReadFile("../catalog/testdata/zod-verdicts.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Action string          `json:"action"`
+		Input  map[string]any  `json:"input"`
+		OK     bool            `json:"ok"`
+		Issues json.RawMessage `json:"issues"`
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	_, c := newTestServer(t, Options{})
+	for i, tc := range cases {
+		a, _ := catalog.Lookup(tc.Action)
+		r := c.do("POST", a.Endpoint, tc.Input)
+		if tc.OK {
+			// an accepted body meets the source job check next (the table's job is nowhere)
+			if r.status != http.StatusAccepted && !(r.status == http.StatusNotFound && tc.Input["source_job_id"] != nil) {
+				t.Errorf("%d %s %v: zod accepts it, the endpoint says %d %s", i, tc.Action, tc.Input, r.status, r.raw)
+			}
+			continue
+		}
+		var zod []struct {
+			Message string `json:"message"`
+			Path    []any  `json:"path"`
+		}
+		_ = json.Unmarshal(tc.Issues, &zod)
+		e := errorBody(t, r)
+		var param any
+		if parts := zod[0].Path; len(parts) > 0 && a.IssuesInErrors {
+			param = catalog.JoinPath(parts)
+		}
+		issues, _ := json.Marshal(e["issues"])
+		wantIssues := string(tc.Issues)
+		if !a.IssuesInErrors {
+			wantIssues = "null"
+		}
+		if r.status != http.StatusBadRequest || e["code"] != "invalid_request_body" || e["message"] != zod[0].Message ||
+			e["param"] != param || !jsonEqual(issues, []byte(wantIssues)) {
+			t.Errorf("%d %s %v: %d %s\nwant message %q, param %v, issues %s", i, tc.Action, tc.Input, r.status, r.raw, zod[0].Message, param, wantIssues)
+		}
+	}
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
