@@ -52,7 +52,7 @@ func (p *progress) done(it Item) {
 
 // redraw rewrites the live line. Caller holds p.mu (or is the constructor).
 func (p *progress) redraw(last string) {
-	s := fmt.Sprintf("downloading %d/%d images  %s", p.count, p.total, HumanBytes(p.bytes))
+	s := fmt.Sprintf("downloading %d/%s  %s", p.count, images(p.total), HumanBytes(p.bytes))
 	if last != "" {
 		s += "  " + last
 	}
@@ -105,8 +105,16 @@ func (r *Result) Summary() string {
 	if f := r.Failed(); f > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", f))
 	}
-	return fmt.Sprintf("%d images in %s (%s); %s lists them", len(r.Items)-r.Failed(), r.Dir,
+	return fmt.Sprintf("%s in %s (%s); %s lists them", images(len(r.Items)-r.Failed()), r.Dir,
 		strings.Join(parts, ", "), ManifestName)
+}
+
+// images is "1 image", "2 images".
+func images(n int) string {
+	if n == 1 {
+		return "1 image"
+	}
+	return fmt.Sprintf("%d images", n)
 }
 
 // HumanBytes writes n as 512 B, 12.3 kB, 4.5 MB.

@@ -64,6 +64,11 @@ type Options struct {
 	Now time.Time
 	// Generator names the program in the page's footer, e.g. "pi v1.2.0".
 	Generator string
+	// File is the pipeline file the run came from ("" when not known), shown in the header.
+	File string
+	// Draw, when set, gives the PNG of a completed step's image that Dir does not hold
+	// (a sandbox run's ads are drawn again from their jobs); false for none.
+	Draw func(s *run.Step) ([]byte, bool)
 }
 
 // Bounds of what is embedded: a page with a run's ads stays a page.
@@ -82,6 +87,7 @@ func Write(w io.Writer, r *run.Run, opts Options) (warnings []string, err error)
 	if err != nil {
 		return nil, err
 	}
+	embedded = drawImages(r, opts.Draw, embedded)
 	v := build(r, opts, embedded)
 	var buf bytes.Buffer
 	if err := pageTemplate().Execute(&buf, v); err != nil {
@@ -94,7 +100,7 @@ func Write(w io.Writer, r *run.Run, opts Options) (warnings []string, err error)
 // view is what the template draws.
 type view struct {
 	RunID, Status, StatusClass, Duration, Counts, Created, Generated, Generator string
-	Metadata                                                                    string
+	Metadata, File                                                              string
 	Graph                                                                       graph
 	Steps                                                                       []stepView
 	Embedded                                                                    int
@@ -162,7 +168,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 	v := view{
 		RunID: r.ID, Status: string(r.Status), StatusClass: statusClass(string(r.Status)),
 		Duration: render.RunDurationText(r, opts.Now), Created: timeText(r.CreatedAt),
-		Generated: opts.Now.UTC().Format(time.RFC3339), Generator: opts.Generator,
+		Generated: opts.Now.UTC().Format(time.RFC3339), Generator: opts.Generator, File: opts.File,
 	}
 	if len(r.Metadata) > 0 {
 		v.Metadata = clip(compactJSON(r.Metadata), maxInputText)
@@ -195,8 +201,9 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		job, _, _ := catalog.RoleOf(s.Action, s.Result, catalog.RoleJob)
 		for _, k := range slices.Sorted(maps.Keys(s.Result)) {
 			sameImage := image != "" && s.Result[image] != nil && s.Result[k] == s.Result[image]
-			if image != "" && k == image || sameImage || k == job && s.Result[k] == s.JobID {
-				continue // shown as the image (an ad's result_url is the same URL), or as the job
+			if image != "" && k == image || sameImage || k == job && s.Result[k] == s.JobID ||
+				k == "error_log" && s.Error != "" {
+				continue // shown as the image (an ad's result_url is the same URL), as the job, or as the step's error
 			}
 			sv.Results = append(sv.Results, kv{k, valueText(k, s.Result[k])})
 		}
@@ -241,6 +248,9 @@ func valueText(key string, v any) string {
 		return clip(x, maxInputText)
 	case []any:
 		if len(x) > 0 && isBlobList(key, x) {
+			if len(x) == 1 {
+				return "(1 image)"
+			}
 			return fmt.Sprintf("(%d images)", len(x))
 		}
 	}
@@ -315,6 +325,34 @@ func embeddable(contentType string) bool {
 		return true
 	}
 	return false
+}
+
+// drawImages adds the images draw gives for the completed steps with an image that have
+// none embedded yet, within the page's bounds.
+func drawImages(r *run.Run, draw func(*run.Step) ([]byte, bool), embedded map[string]embeddedImage) map[string]embeddedImage {
+	if draw == nil {
+		return embedded
+	}
+	total := 0
+	for _, e := range embedded {
+		total += len(e.src)
+	}
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if _, ok := embedded[s.ID]; ok || !s.Status.Succeeded() || download.ImageURL(s) == "" {
+			continue
+		}
+		b, ok := draw(s)
+		if !ok || len(b) > maxEmbedImage || total+len(b) > maxEmbedTotal || httpSniff(b) != "image/png" {
+			continue
+		}
+		if embedded == nil {
+			embedded = map[string]embeddedImage{}
+		}
+		total += len(b)
+		embedded[s.ID] = embeddedImage{src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b)), file: "drawn again by pi's sandbox"}
+	}
+	return embedded
 }
 
 // loadImages reads the images a download directory holds for r: only files its manifest
