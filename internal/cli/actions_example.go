@@ -56,7 +56,10 @@ func actionExample(a *catalog.Action) string {
 			continue
 		}
 		src, field := exampleSource(a, in.Name)
+		_, grouped := a.InGroup(in.Name)
 		switch {
+		case grouped && !exampleShows(a, in):
+			main.skip = append(main.skip, in.Name)
 		case src != nil:
 			up := exampleStepFor(src)
 			ups = append(ups, up)
@@ -134,7 +137,7 @@ func exampleOthers(a *catalog.Action, skipped []string) []string {
 		if g.Exactly {
 			how = "instead of "
 		}
-		lines = append(lines, how+g.Inputs[0]+": "+strings.Join(alt[g], ", "))
+		lines = append(lines, how+groupChoice(a, g)+": "+strings.Join(alt[g], ", "))
 	}
 	if len(optional) > 0 {
 		lines = append(lines, wrapWords("optional: "+strings.Join(optional, ", "), 48)...)
@@ -162,13 +165,27 @@ func exampleStepFor(a *catalog.Action) exampleStep {
 // exampleUUID stands for a uuid no earlier step of the example gives.
 const exampleUUID = "3f2b8c1e-5d4a-4b6e-9f70-1a2b3c4d5e6f"
 
-// exampleShows: the input is required, or the first of a group (which needs one of them).
+// exampleShows: the input is required, or the member of a group the example gives
+// (groupChoice).
 func exampleShows(a *catalog.Action, in *catalog.Input) bool {
 	if in.Required {
 		return true
 	}
 	g, ok := a.InGroup(in.Name)
-	return ok && g.Inputs[0] == in.Name
+	return ok && groupChoice(a, g) == in.Name
+}
+
+// groupChoice is the member of a group the example gives: one an earlier step's result can
+// fill (a source_job_id), else the first.
+func groupChoice(a *catalog.Action, g *catalog.Group) string {
+	for _, name := range g.Inputs {
+		if in, ok := a.Input(name); ok && in.Kind == catalog.UUID {
+			if src, _ := exampleSource(a, name); src != nil {
+				return name
+			}
+		}
+	}
+	return g.Inputs[0]
 }
 
 // exampleSource is the Pi action whose result gives the uuid input name of a, and the
