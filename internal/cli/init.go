@@ -39,7 +39,7 @@ func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
 website, a hero ad for it, and the ad localized for another market. An existing file is
 never overwritten. With - the pipeline goes to standard output.`,
 		Example: `  pi init
-  pi run pipeline.yaml --sandbox --download out/
+  pi run pipeline.yaml --sandbox --download out/ --web
   pi init campaign.yaml
   pi init - | less`,
 		Args: maxArgs(1),
@@ -85,7 +85,7 @@ func runInit(opts *initOptions) error {
 	}
 	arg := shellArg(opts.Path)
 	fmt.Fprintf(opts.IO.ErrOut, "wrote %s: a brand, a hero ad and its French localization\n", safe.Text(opts.Path))
-	fmt.Fprintf(opts.IO.ErrOut, "next:\n  pi validate %s\n  pi run %s --sandbox --download out/\n", arg, arg)
+	fmt.Fprintf(opts.IO.ErrOut, "next:\n  pi validate %s\n  pi run %s --sandbox --download out/ --web\n", arg, arg)
 	return nil
 }
 

@@ -52,7 +52,7 @@ func TestInitWritesAValidPipeline(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing (the file is the result)", out)
 			}
 			arg := shellArg(path)
-			for _, want := range []string{"wrote " + path, "pi validate " + arg + "\n", "pi run " + arg + " --sandbox --download out/\n"} {
+			for _, want := range []string{"wrote " + path, "pi validate " + arg + "\n", "pi run " + arg + " --sandbox --download out/ --web\n"} {
 				if !strings.Contains(errOut.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, errOut)
 				}

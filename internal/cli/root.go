@@ -34,6 +34,8 @@ type Factory struct {
 	Build BuildInfo
 	// Getenv reads the environment (tests give their own).
 	Getenv func(string) string
+	// Browser opens pages for --web; nil is the system's (browser.go). Tests give their own.
+	Browser Browser
 
 	// Config reads the Pi API's settings (--base-url, --config, --insecure-http, the
 	// environment, the config file), only for the commands that talk to the API. NewRootCmd

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,8 @@ type runOptions struct {
 	DryRun bool
 	// Download is --download DIR: save the run's images there at the end (run_download.go).
 	Download string
+	// Web is --web: open the run's report in the browser once it ended (run_web.go).
+	Web bool
 
 	runCacheOptions
 	runDeps
@@ -62,6 +65,8 @@ type runDeps struct {
 	DownloadImages func(ctx context.Context, r *run.Run, dir string, quiet bool) error
 	// OpenCache opens the step cache (nil: none, every step pays).
 	OpenCache func(ctx context.Context) (*cache.Cache, error)
+	// OpenReport writes a finished run's report and opens it in the browser (--web).
+	OpenReport func(ctx context.Context, r *run.Run, o *runOptions) error
 }
 
 // runDeps are f's dependencies of a run.
@@ -77,6 +82,7 @@ func (f *Factory) runDeps() runDeps {
 		Redactor:       f.redactor,
 		DownloadImages: downloadAfterRun(f),
 		OpenCache:      f.openCache,
+		OpenReport:     openRunReport(f),
 	}
 }
 
@@ -161,6 +167,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
 	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
 	fl.IntVar(&o.MaxJobs, "max-jobs", noBudget, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
+	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
 	return cmd
 }
 
@@ -227,6 +234,10 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return UsageErrorf("--timeout bounds following the run; --detach does not follow it (use 'pi runs get ID --wait --timeout ...')")
 	case o.DryRun && o.Download != "":
 		return UsageErrorf("--dry-run runs nothing, so --download would have nothing to save")
+	case o.DryRun && o.Web:
+		return UsageErrorf("--dry-run runs nothing, so --web would have no report to open")
+	case o.Detach && o.Web:
+		return UsageErrorf("--web opens the report when the run ends; --detach does not wait for it (use 'pi runs report ID --web' later)")
 	case o.Detach && o.Download != "":
 		return UsageErrorf("--download saves the images when the run ends; --detach does not wait for it (use 'pi runs download ID' later)")
 	case o.Detach && changed("interval"):
@@ -273,7 +284,13 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if o.Download != "" {
 		download = func(r *run.Run) error { return o.DownloadImages(ctx, r, o.Download, o.Quiet) }
 	}
-	return finish(o.IO, res, download)
+	err = finish(o.IO, res, download)
+	if o.Web && res.how == outcomeEnded && res.run != nil && res.run.Status.Terminal() {
+		if werr := o.OpenReport(ctx, res.run, o); werr != nil {
+			fmt.Fprintf(o.IO.ErrOut, "warning: no report: %s\n", safe.Text(werr.Error()))
+		}
+	}
+	return err
 }
 
 // piClients gives a run its Pi API client when it first needs one: with --sandbox, the
