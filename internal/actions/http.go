@@ -13,6 +13,7 @@ import (
 
 	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // HTTP is the http.request action. The zero value uses http.DefaultClient.
@@ -48,7 +49,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	}
 	hr, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), url, body)
 	if err != nil {
-		return nil, engine.Permanent(fmt.Errorf("http.request: %w", err))
+		return nil, engine.Permanent(fmt.Errorf("http.request: %s", safe.SecretsText(err.Error())))
 	}
 	if ctype != "" {
 		hr.Header.Set("Content-Type", ctype)
@@ -67,12 +68,15 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, engine.Transient(fmt.Errorf("http.request: %s %s: %w", hr.Method, url, err))
+		// The URL's password or token is not shown (net/http's own message hides only a
+		// password); the error stays what it is underneath.
+		msg := fmt.Sprintf("http.request: %s %s: %s", hr.Method, safe.SecretsText(url), safe.SecretsText(err.Error()))
+		return nil, engine.Transient(&redactedErr{msg: msg, err: err})
 	}
 	defer resp.Body.Close()
 	raw, truncated, err := readCapped(resp.Body)
 	if err != nil {
-		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %w", url, err))
+		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %v", safe.SecretsText(url), safe.SecretsText(err.Error())))
 	}
 	headers := map[string]any{}
 	for k := range resp.Header {
@@ -91,7 +95,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	if expectedStatus(in["expect_status"], resp.StatusCode) {
 		return res, nil
 	}
-	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, url, resp.StatusCode)
+	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, safe.SecretsText(url), resp.StatusCode)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{}), Result: res}
 	}

@@ -133,7 +133,7 @@ func (f *Factory) finishJQ(cmdErr error) error {
 		}
 		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted while --jq was filtering: the output is incomplete")}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
+	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(safe.SecretsText(err.Error())))
 	return cmdErr
 }
 

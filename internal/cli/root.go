@@ -85,7 +85,8 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 		f.stopSignals()
 	}
 	if err != nil && !isSilent(err) {
-		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
+		// The last word on any error: nothing that looks like a credential is shown.
+		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(safe.SecretsText(err.Error())))
 		if errors.Is(err, errFlag) {
 			fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", commandPath(root, args))
 		}

@@ -173,10 +173,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("base URL %q: expected http(s)://host[:port]", safe.Text(cfg.BaseURL))
+		return nil, fmt.Errorf("base URL %q: expected http(s)://host[:port]", safe.Text(safe.SecretsText(cfg.BaseURL)))
 	}
 	if u.Scheme == "http" && !cfg.InsecureHTTP && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q uses plain http to a non-loopback host: use https, or pass --insecure-http if you really mean it", cfg.BaseURL)
+		return nil, fmt.Errorf("base URL %q uses plain http to a non-loopback host: use https, or pass --insecure-http if you really mean it", safe.SecretsText(cfg.BaseURL))
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = backoff.APIAttempts

@@ -298,5 +298,5 @@ func (c *Client) debugf(format string, args ...any) {
 	if c.cfg.APIKey != "" {
 		msg = strings.ReplaceAll(msg, c.cfg.APIKey, "[redacted]")
 	}
-	fmt.Fprintln(c.cfg.Debug, "debug: "+safe.Text(c.redact.String(msg)))
+	fmt.Fprintln(c.cfg.Debug, "debug: "+safe.Text(safe.SecretsText(c.redact.String(msg))))
 }

@@ -141,7 +141,7 @@ func resultLines(s *run.Step) [][2]string {
 	}
 	for _, k := range linkKeys {
 		if v, ok := res[k]; ok && v != nil {
-			out = append(out, [2]string{k, cellSafe(fmt.Sprint(v), false)})
+			out = append(out, [2]string{k, cellSafe(fmt.Sprint(safe.Secrets(k, v)), false)})
 		}
 	}
 	if len(out) > 0 || len(res) == 0 {
@@ -159,15 +159,15 @@ func resultLines(s *run.Step) [][2]string {
 	}
 	if stdout, ok := res["stdout"].(string); ok { // shell.run
 		if line := firstLine(stdout); line != "" {
-			return [][2]string{{"stdout", short(line, 60)}}
+			return [][2]string{{"stdout", short(safe.SecretsText(line), 60)}}
 		}
 		if code, ok := res["exit_code"]; ok {
 			return [][2]string{{"exit_code", fmt.Sprint(code)}}
 		}
 		return nil
 	}
-	// shell.run whose output was a JSON object: the object itself
-	b, err := json.Marshal(res)
+	// shell.run whose output was a JSON object: the object itself, credentials hidden
+	b, err := json.Marshal(safe.Secrets("", res))
 	if err != nil {
 		return nil
 	}
@@ -186,7 +186,7 @@ func bodyExcerpt(res map[string]any, n int) string {
 	var body string
 	switch {
 	case res["json"] != nil:
-		b, err := json.Marshal(res["json"])
+		b, err := json.Marshal(safe.Secrets("", res["json"]))
 		if err != nil {
 			return ""
 		}
@@ -194,7 +194,7 @@ func bodyExcerpt(res map[string]any, n int) string {
 	default:
 		body, _ = res["body"].(string)
 	}
-	body = strings.Join(strings.Fields(cellSafe(body, true)), " ")
+	body = strings.Join(strings.Fields(cellSafe(safe.SecretsText(body), true)), " ")
 	return short(body, n)
 }
 

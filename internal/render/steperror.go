@@ -5,6 +5,7 @@ import (
 
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // StepErrorText is a step's error as people read it (json output keeps the server's
@@ -13,6 +14,12 @@ import (
 // job's failure_code when pi learnt it ("child_job_failed: source_job_type_invalid").
 // Callers that show one line cut the rest (an error_log may be a stack trace).
 func StepErrorText(s *run.Step) string {
+	// What looks like a credential (a URL's password, a token parameter, Bearer ...) is
+	// not shown, whoever wrote the error.
+	return safe.SecretsText(stepErrorText(s))
+}
+
+func stepErrorText(s *run.Step) string {
 	if issues, ok := catalog.ParseZodMessage(s.Error); ok {
 		parts := make([]string, len(issues))
 		for i, is := range issues {

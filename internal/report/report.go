@@ -30,6 +30,7 @@ import (
 	"github.com/pi-cli/pi/internal/download"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 //go:embed report.html.tmpl
@@ -171,7 +172,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		Generated: opts.Now.UTC().Format(time.RFC3339), Generator: opts.Generator, File: opts.File,
 	}
 	if len(r.Metadata) > 0 {
-		v.Metadata = clip(compactJSON(r.Metadata), maxInputText)
+		v.Metadata = clip(compactJSON(safe.Secrets("", r.Metadata)), maxInputText)
 	}
 	for i := range r.Steps {
 		s := &r.Steps[i]
@@ -193,7 +194,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 		}
 		if in, ok := opts.Inputs[s.ID]; ok {
 			sv.Inputs = inputRows(in.Values)
-			for _, k := range slices.Sorted(maps.Keys(in.Map)) {
+			for _, k := range slices.Sorted(maps.Keys(in.Map)) { // expressions, not values
 				sv.InputMap = append(sv.InputMap, kv{k, in.Map[k]})
 			}
 		}
@@ -205,7 +206,7 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 				k == "error_log" && s.Error != "" {
 				continue // shown as the image (an ad's result_url is the same URL), as the job, or as the step's error
 			}
-			sv.Results = append(sv.Results, kv{k, valueText(k, s.Result[k])})
+			sv.Results = append(sv.Results, kv{k, valueText(k, safe.Secrets(k, s.Result[k]))})
 		}
 		if u := download.ImageURL(s); u != "" && s.Status.Succeeded() {
 			if pu, err := url.Parse(u); err == nil && (pu.Scheme == "http" || pu.Scheme == "https") {
@@ -228,11 +229,12 @@ func build(r *run.Run, opts Options, embedded map[string]embeddedImage) view {
 }
 
 // inputRows are the inputs worth reading, in key order: long text clipped, images and
-// base64 blobs summarised, nested objects as compact JSON.
+// base64 blobs summarised, nested objects as compact JSON, credentials hidden (an
+// Authorization header, a token in env, a URL's password).
 func inputRows(in map[string]any) []kv {
 	var rows []kv
 	for _, k := range slices.Sorted(maps.Keys(in)) {
-		rows = append(rows, kv{k, valueText(k, in[k])})
+		rows = append(rows, kv{k, valueText(k, safe.Secrets(k, in[k]))})
 	}
 	return rows
 }
