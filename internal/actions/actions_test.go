@@ -28,6 +28,8 @@ func TestShellRun(t *testing.T) {
 		{"env and stdin", map[string]any{"script": `cat; echo "$N"`, "env": map[string]any{"N": map[string]any{"k": 2}}, "stdin": "in-"}, map[string]any{"stdout": "in-{\"k\":2}\n", "stderr": "", "exit_code": 0}, ""},
 		{"non-zero exit", map[string]any{"script": "echo one >&2; echo boom >&2; exit 3"}, nil, "exited with status 3: one\nboom"},
 		{"no input", map[string]any{}, nil, "needs command"},
+		{"no output", map[string]any{"command": []any{"true"}}, map[string]any{"stdout": "", "stderr": "", "exit_code": 0}, ""},
+		{"only stderr", map[string]any{"script": "echo e >&2"}, map[string]any{"stdout": "", "stderr": "e\n", "exit_code": 0}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,25 +135,32 @@ func (b *base) writeResult(r *run.Run) {
 	b.write(b.io.Out, strings.Join(lines, "\n")+"\n")
 }
 
-// dedupe remembers the last event written per subject (step id; "" for the run), so a line
-// that would repeat it is left out.
-type dedupe map[string]run.Event
+// dedupe remembers what the last event written per subject said (step id; "" for the
+// run), so a line that would repeat it is left out. It keeps only what an event says, not
+// the whole event: a run may have 100,000 steps.
+type dedupe map[string]said
+
+// said is what an event says to a reader of its line.
+type said struct {
+	status, err, jobID string
+	attempt            int
+	retryIn            time.Duration
+}
+
+func saidBy(e run.Event) said {
+	return said{status: e.Status, err: e.Error, jobID: e.JobID, attempt: e.Attempt, retryIn: e.RetryIn}
+}
 
 func newDedupe() dedupe { return dedupe{} }
 
-// add records e and reports whether it says something new, and the subject's previous event.
-func (d dedupe) add(e run.Event) (prev run.Event, fresh bool) {
+// add records e and reports whether it says something new, and what the subject's
+// previous event said.
+func (d dedupe) add(e run.Event) (prev said, fresh bool) {
+	now := saidBy(e)
 	prev, seen := d[e.StepID]
-	if seen && sameEvent(prev, e) {
+	if seen && prev == now {
 		return prev, false // e.g. the engine's run start after Start's own line
 	}
-	e.Step = nil // the line needs only the event, not the step's state it carries
-	d[e.StepID] = e
+	d[e.StepID] = now
 	return prev, true
-}
-
-// sameEvent reports whether b says nothing a reader of a would not know.
-func sameEvent(a, b run.Event) bool {
-	return a.Status == b.Status && a.Attempt == b.Attempt && a.RetryIn == b.RetryIn &&
-		a.Error == b.Error && a.JobID == b.JobID
 }

@@ -24,7 +24,7 @@ func (p *linesProgress) Start(r *run.Run) {
 		return
 	}
 	p.started = true
-	p.seen[""] = run.Event{RunID: r.ID, Status: string(r.Status)}
+	p.seen[""] = saidBy(run.Event{RunID: r.ID, Status: string(r.Status)})
 	if !p.opts.Quiet {
 		p.write(p.io.ErrOut, p.opts.Clock().UTC().Format(time.RFC3339)+"  run "+r.ID+"  "+string(r.Status)+"\n")
 	}
@@ -38,7 +38,7 @@ func (p *linesProgress) Event(e run.Event, _ *run.Run) {
 		return
 	}
 	// A step's job id is worth a line's end when the job starts, not at every change.
-	newJob := e.JobID != "" && e.JobID != prev.JobID && !run.StepStatus(e.Status).Terminal()
+	newJob := e.JobID != "" && e.JobID != prev.jobID && !run.StepStatus(e.Status).Terminal()
 	p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts, newJob, p.opts.MaxAttempts[e.StepID])+"\n")
 }
 
@@ -92,7 +92,7 @@ func (p *jsonlProgress) Start(r *run.Run) {
 	}
 	p.started = true
 	e := run.Event{RunID: r.ID, Status: string(r.Status)}
-	p.seen[""] = e
+	p.seen[""] = saidBy(e)
 	e.Time = p.opts.Clock().UTC()
 	p.jsonLine(e)
 }
