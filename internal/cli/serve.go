@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/sandbox"
 )
 
@@ -103,7 +104,7 @@ func checkServeOptions(o *serveOptions) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return UsageErrorf("--addr %q: port %q is not a number from 0 to 65535 (0 picks a free one)", o.Addr, port)
 	}
-	if !o.AllowRemote && !isLoopback(host) {
+	if !o.AllowRemote && !piapi.IsLoopback(host) {
 		return UsageErrorf("--addr %q is not a loopback address: the sandbox would be reachable from other machines (use 127.0.0.1, or add --allow-remote)", o.Addr)
 	}
 	if o.Latency <= 0 {
@@ -153,14 +154,6 @@ func serveHostname() string {
 		return h
 	}
 	return "localhost"
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // defaultSandboxDB is $XDG_STATE_HOME/pi/sandbox.db (~/.local/state when unset).

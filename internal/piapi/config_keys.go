@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pi-cli/pi/internal/spell"
 )
 
 // configKeys are the keys of the config file, from fileConfig's tags.
@@ -38,7 +40,7 @@ func unknownConfigKeys(path string, b []byte) []string {
 	var out []string
 	for _, k := range unknown {
 		msg := fmt.Sprintf("config %s: unknown key %q is ignored", path, k)
-		if s := suggestKey(k, known); s != "" {
+		if s := spell.Nearest(k, known); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 		} else {
 			msg += " (known keys: " + strings.Join(known, ", ") + ")"
@@ -55,40 +57,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// suggestKey is the known key k most likely stands for: the same once case and - / _
-// are ignored, or within two edits.
-func suggestKey(k string, known []string) string {
-	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
-	best, bestD := "", 3
-	for _, c := range known {
-		if norm(c) == norm(k) {
-			return c
-		}
-		if d := editDistance(norm(k), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

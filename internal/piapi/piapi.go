@@ -20,8 +20,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/google/uuid"
-
 	"github.com/pi-cli/pi/internal/backoff"
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/clock"
@@ -175,7 +173,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("base URL %q: expected http(s)://host[:port]", safe.Text(safe.SecretsText(cfg.BaseURL)))
 	}
-	if u.Scheme == "http" && !cfg.InsecureHTTP && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !cfg.InsecureHTTP && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("base URL %q uses plain http to a non-loopback host: use https, or pass --insecure-http if you really mean it", safe.SecretsText(cfg.BaseURL))
 	}
 	if cfg.MaxAttempts <= 0 {
@@ -193,8 +191,11 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, base: u, hc: hc, redact: safe.NewRedactor(cfg.APIKey)}, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
+// IsLoopback reports whether host names this machine: localhost (any case) or a loopback
+// IP. It is pi's one such test: plain http is allowed to such a base URL, and `pi serve`
+// binds to nothing else unless told.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -339,7 +340,7 @@ func (c *Client) CreateRun(ctx context.Context, body []byte) (*CreatedRun, error
 			if out.RunID == "" {
 				return errors.New("no data.run_id")
 			}
-			if _, err := uuid.Parse(out.RunID); err != nil {
+			if !catalog.IsUUID(out.RunID) {
 				return fmt.Errorf("data.run_id %q is not a UUID", out.RunID)
 			}
 			return nil

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pi-cli/pi/internal/spell"
 )
 
 // Severity says whether a diagnostic makes the file invalid.
@@ -138,56 +140,10 @@ func (ds Diagnostics) Error() string {
 // suggest returns ` (did you mean "x"?)` for the candidate nearest to s, or "" when none is
 // near enough to be a plausible typo.
 func suggest(s string, candidates []string) string {
-	if best := nearest(s, candidates); best != "" {
+	if best := spell.Nearest(s, candidates); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-// nearest returns the candidate closest to s by edit distance, when it is close: at most a
-// third of the longer string's length (at least 2 edits), or s is a prefix of it or the
-// other way round. Ties go to the alphabetically first, so suggestions are stable.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", -1
-	ls := strings.ToLower(s)
-	for _, c := range candidates {
-		if c == s || c == "" {
-			continue
-		}
-		lc := strings.ToLower(c)
-		d := levenshtein(ls, lc)
-		limit := max(len(ls), len(lc)) / 3
-		limit = max(limit, 2)
-		ok := d <= limit || (len(ls) >= 3 && (strings.HasPrefix(lc, ls) || strings.HasPrefix(ls, lc)))
-		if !ok {
-			continue
-		}
-		if bestD < 0 || d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Snippet returns the source line of the diagnostic with a caret under its column, for

@@ -240,25 +240,6 @@ func TestValidateModes(t *testing.T) {
 	}
 }
 
-func TestNearest(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-	}{
-		{"depends", "depends_on"},
-		{"inputs", "input"},
-		{"input_maps", "input_map"},
-		{"campaigns.genrate", "campaigns.generate"},
-		{"zzzzzz", ""},
-	}
-	cands := append(append([]string{}, stepKeys...), "campaigns.generate", "campaigns.edit")
-	for _, tt := range tests {
-		if got := nearest(tt.in, cands); got != tt.want {
-			t.Errorf("nearest(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestDuplicateKeysInBigMapping(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("steps:\n  - id: a\n    action: campaigns.generate\n    input:\n      prompt: p\n")

@@ -297,6 +297,3 @@ func (s *Server) longPoll(ctx context.Context, p waitParams, state func() (bool,
 		}
 	}
 }
-
-// isUUID is the server's uuid check (catalog.IsUUID).
-func isUUID(s string) bool { return catalog.IsUUID(s) }

@@ -106,7 +106,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, filesPrefix+"campaigns/")
 	org, file, ok := strings.Cut(rest, "/")
 	id, isPNG := strings.CutSuffix(file, ".png")
-	if !ok || !isPNG || rest == r.URL.Path || org != OrgID || !isUUID(id) {
+	if !ok || !isPNG || rest == r.URL.Path || org != OrgID || !catalog.IsUUID(id) {
 		http.NotFound(w, r)
 		return
 	}

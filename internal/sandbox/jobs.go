@@ -304,7 +304,7 @@ func jobQuery(r *http.Request) (p waitParams, expand bool, fields []string, e *a
 
 func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !catalog.IsUUID(id) {
 		s.writeError(w, r, badRequest("invalid_job_id", "Invalid job id: expected a uuid."))
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/pi-cli/pi/internal/catalog"
 )
 
 // DrawAd draws the PNG the sandbox serves for a completed ad job of this id, type
@@ -29,7 +31,7 @@ func AdImageJob(raw string) (string, bool) {
 		return "", false
 	}
 	id, ok := strings.CutSuffix(rest, ".png")
-	if !ok || !isUUID(id) {
+	if !ok || !catalog.IsUUID(id) {
 		return "", false
 	}
 	return strings.ToLower(id), true

@@ -80,7 +80,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !catalog.IsUUID(id) {
 		s.writeError(w, r, badRequest("invalid_run_id", "Invalid run id: expected a uuid."))
 		return
 	}
