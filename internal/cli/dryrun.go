@@ -187,75 +187,92 @@ func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 		fmt.Fprintf(&b, "  batches    %d on the server (a batch starts when the previous one has finished)\n", layers)
 	}
 
-	type count struct {
-		n           int
-		attempts    int
-		resolutions map[string]int
+	paid := countPaidJobs(x, o.Local)
+	head := fmt.Sprintf("  paid jobs  %d", paid.jobs)
+	switch {
+	case o.Sandbox:
+		head += " (simulated by --sandbox: nothing is paid)"
+	case o.Local && paid.attempts > paid.jobs:
+		head += fmt.Sprintf(" (up to %d if every retry is used)", paid.attempts)
 	}
-	perAction := map[string]*count{}
-	var actions []string
-	jobs, attempts, free := 0, 0, 0
+	if paid.free > 0 {
+		head += fmt.Sprintf("; %d local %s free", paid.free, pluralWord(paid.free, "step is", "steps are"))
+	}
+	b.WriteString(head + "\n")
+	w := 0
+	for _, a := range paid.actions {
+		w = max(w, len(a))
+	}
+	for _, a := range paid.actions {
+		b.WriteString(paid.perAction[a].line(a, w) + "\n")
+	}
+	return b.String()
+}
+
+// paidJobs counts the jobs a pipeline pays for: per action (sorted in actions), with
+// their attempts and output resolutions, and the local steps that are free.
+type paidJobs struct {
+	perAction            map[string]*actionJobs
+	actions              []string
+	jobs, attempts, free int
+}
+
+type actionJobs struct {
+	n           int
+	attempts    int
+	resolutions map[string]int
+}
+
+// countPaidJobs counts x's paid jobs; local counts every retry the engine may make.
+func countPaidJobs(x *pipeline.Pipeline, local bool) paidJobs {
+	p := paidJobs{perAction: map[string]*actionJobs{}}
 	for _, s := range x.Steps {
 		spec, ok := catalog.Lookup(s.Action)
 		if !ok || spec.Endpoint == "" {
-			free++
+			p.free++
 			continue
 		}
-		c := perAction[s.Action]
+		c := p.perAction[s.Action]
 		if c == nil {
-			c = &count{resolutions: map[string]int{}}
-			perAction[s.Action] = c
-			actions = append(actions, s.Action)
+			c = &actionJobs{resolutions: map[string]int{}}
+			p.perAction[s.Action] = c
+			p.actions = append(p.actions, s.Action)
 		}
 		c.n++
-		jobs++
-		max := 1
-		if o.Local {
-			max = pipeline.DefaultMaxAttempts
+		p.jobs++
+		tries := 1
+		if local {
+			tries = pipeline.DefaultMaxAttempts
 			if s.Retry != nil {
-				max = s.Retry.MaxAttempts
+				tries = s.Retry.MaxAttempts
 			}
 		}
-		c.attempts += max
-		attempts += max
+		c.attempts += tries
+		p.attempts += tries
 		if _, takesOutput := spec.Input("output"); takesOutput {
 			c.resolutions[resolutionOf(s)]++
 		}
 	}
-	sort.Strings(actions)
-	head := fmt.Sprintf("  paid jobs  %d", jobs)
-	switch {
-	case o.Sandbox:
-		head += " (simulated by --sandbox: nothing is paid)"
-	case o.Local && attempts > jobs:
-		head += fmt.Sprintf(" (up to %d if every retry is used)", attempts)
-	}
-	if free > 0 {
-		head += fmt.Sprintf("; %d local %s free", free, pluralWord(free, "step is", "steps are"))
-	}
-	b.WriteString(head + "\n")
-	w := 0
-	for _, a := range actions {
-		w = max(w, len(a))
-	}
-	for _, a := range actions {
-		c := perAction[a]
-		line := fmt.Sprintf("    %-*s  %d", w, a, c.n)
-		if len(c.resolutions) > 0 {
-			keys := make([]string, 0, len(c.resolutions))
-			for r := range c.resolutions {
-				keys = append(keys, r)
-			}
-			sort.Strings(keys)
-			parts := make([]string, len(keys))
-			for i, r := range keys {
-				parts[i] = fmt.Sprintf("%s: %d", r, c.resolutions[r])
-			}
-			line += "  (resolution " + strings.Join(parts, ", ") + ")"
+	sort.Strings(p.actions)
+	return p
+}
+
+// line is an action's line of the summary, its name padded to w.
+func (c *actionJobs) line(action string, w int) string {
+	line := fmt.Sprintf("    %-*s  %d", w, action, c.n)
+	if len(c.resolutions) > 0 {
+		keys := make([]string, 0, len(c.resolutions))
+		for r := range c.resolutions {
+			keys = append(keys, r)
 		}
-		b.WriteString(line + "\n")
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, r := range keys {
+			parts[i] = fmt.Sprintf("%s: %d", r, c.resolutions[r])
+		}
+		line += "  (resolution " + strings.Join(parts, ", ") + ")"
 	}
-	return b.String()
+	return line
 }
 
 func pluralWord(n int, one, many string) string {

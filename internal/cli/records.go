@@ -35,6 +35,9 @@ func remoteRunGetter(f *Factory) func(ctx context.Context, id string) (*run.Run,
 	}
 }
 
+// localRunLookup reads a run from this machine's records only (pi run --web's report of
+// the run it just ran); found is false when there is none, or no database yet, which it
+// does not create.
 func localRunLookup(ctx context.Context, f *Factory) func(id string) (*store.Record, bool, error) {
 	return func(id string) (*store.Record, bool, error) {
 		path, err := store.DefaultPath(f.Getenv)
