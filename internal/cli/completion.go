@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -69,7 +70,7 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 		}
 		if path == "run" {
 			_ = c.RegisterFlagCompletionFunc("resume", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-				return completeRunIDs(cmd.Context(), f)
+				return completeRunIDsWhere(cmd.Context(), f, resumableRun)
 			})
 		}
 		for _, sub := range c.Commands() {
@@ -88,6 +89,18 @@ func fixedValues(vals []string) cobra.CompletionFunc {
 // completeRunIDs offers the local runs, newest first, each described by its file and
 // status ("interrupted" for one whose pi was killed). It never creates the database.
 func completeRunIDs(ctx context.Context, f *Factory) ([]string, cobra.ShellCompDirective) {
+	return completeRunIDsWhere(ctx, f, nil)
+}
+
+// resumableRun: a local run pi run --resume can continue (failed, cancelled, or whose pi
+// was killed), so --resume does not offer completed runs.
+func resumableRun(r store.RunSummary) bool {
+	local := r.Place == "" || r.Place == store.PlaceLocal
+	return local && (r.Status == run.Failed || r.Status == run.Cancelled || interruptedRun(r))
+}
+
+// completeRunIDsWhere is completeRunIDs of the runs keep accepts (nil: all).
+func completeRunIDsWhere(ctx context.Context, f *Factory, keep func(store.RunSummary) bool) ([]string, cobra.ShellCompDirective) {
 	dir := cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 	path, err := store.DefaultPath(f.Getenv)
 	if err != nil {
@@ -110,6 +123,9 @@ func completeRunIDs(ctx context.Context, f *Factory) ([]string, cobra.ShellCompD
 	}
 	out := make([]string, 0, len(runs))
 	for _, r := range runs {
+		if keep != nil && !keep(r) {
+			continue
+		}
 		status := string(r.Status)
 		if interruptedRun(r) {
 			status = "interrupted"

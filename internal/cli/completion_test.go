@@ -68,6 +68,10 @@ func TestCompletion(t *testing.T) {
 	}
 	for _, args := range [][]string{{"runs", "get", ""}, {"runs", "download", ""}, {"runs", "report", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
 		got, directive := complete(t, env, args...)
+		want := want
+		if args[0] == "run" {
+			want = want[:2] // --resume offers the runs it can continue, not a completed one
+		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%q:\n got %q\nwant %q", args, got, want)
 		}
