@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -118,11 +119,20 @@ func overrideValue(name, raw string, def any) (any, error) {
 	}
 	if fmt.Sprintf("%T", v) != fmt.Sprintf("%T", def) {
 		if _, isFloat := def.(float64); !isFloat || fmt.Sprintf("%T", v) != "int" {
-			return nil, fmt.Errorf("-p %s=%s: the default of %s is %v (%s), so give a value of that type", name, raw, name, def, typeName(def))
+			return nil, fmt.Errorf("-p %s=%s: the default of %s is %s (%s), so give a value of that type", name, raw, name, defaultText(def), typeName(def))
 		}
 		v = float64(v.(int))
 	}
 	return v, nil
+}
+
+// defaultText is a param's default as it could be written back after -p: JSON (a list
+// reads [French urban premium, ...] as YAML too), not Go's fmt of a map or slice.
+func defaultText(v any) string {
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
+	}
+	return fmt.Sprint(v)
 }
 
 func typeName(v any) string {
