@@ -52,7 +52,7 @@ func TestSummaryLocalResults(t *testing.T) {
 		{ID: "call", Action: "http.request", Status: run.StepFailed, Error: "http.request: GET https://x.test/a: status 401",
 			Result: map[string]any{"status": float64(401), "headers": map[string]any{}, "body": "no key\n"}},
 	}}
-	got := strings.Join(summary(newStyles(nil, false), r, fixedNow, 0), "\n")
+	got := strings.Join(summary(newStyles(nil, false, nil), r, fixedNow, 0), "\n")
 	for _, want := range []string{"  say  stdout  hi", "  call: http.request: GET https://x.test/a: status 401\n    response: no key"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)

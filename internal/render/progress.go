@@ -108,7 +108,7 @@ func newBase(ios *IOStreams, opts Options) *base {
 		// plain looks like piped output even on a terminal: colour only when forced
 		color = color && colorFromEnv(ios.Getenv, false)
 	}
-	return &base{io: ios, opts: opts, st: newStyles(ios.Out, color), est: newStyles(ios.ErrOut, color)}
+	return &base{io: ios, opts: opts, st: newStyles(ios.Out, color, ios.Getenv), est: newStyles(ios.ErrOut, color, ios.Getenv)}
 }
 
 // write writes s to w, keeping the first error. Caller holds b.mu.

@@ -35,7 +35,7 @@ func TestStepErrorsAsPeopleReadThem(t *testing.T) {
 			t.Errorf("%s: detail %q, want %q", tc.name, got, tc.detail)
 		}
 		r := &run.Run{ID: "f027a242-df39-44cb-943a-c9d220ddaebd", Status: run.Failed, Steps: []run.Step{tc.step}}
-		got := strings.Join(summary(newStyles(nil, false), r, fixedNow, 0), "\n")
+		got := strings.Join(summary(newStyles(nil, false, nil), r, fixedNow, 0), "\n")
 		if !strings.Contains(got, "Errors:\n"+tc.error) || strings.Contains(got, "worker.js") {
 			t.Errorf("%s: summary\n%s\nwant %q", tc.name, got, tc.error)
 		}

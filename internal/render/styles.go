@@ -2,6 +2,8 @@ package render
 
 import (
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/briandowns/spinner"
 	"github.com/charmbracelet/lipgloss"
@@ -23,9 +25,11 @@ type styles struct {
 
 // newStyles builds the styles for w. The colour profile and the background are set, never
 // detected: detection would query the terminal (reading stdin) and make goldens unstable.
-func newStyles(w io.Writer, color bool) *styles {
+// The background is dark unless COLORFGBG (set by rxvt, Konsole, iTerm2 and others) says
+// light, so a light terminal gets the darker colours.
+func newStyles(w io.Writer, color bool, getenv func(string) string) *styles {
 	r := lipgloss.NewRenderer(w)
-	r.SetHasDarkBackground(true)
+	r.SetHasDarkBackground(darkBackground(getenv))
 	if color {
 		r.SetColorProfile(termenv.ANSI256)
 	} else {
@@ -101,4 +105,19 @@ func (s *styles) paint(st lipgloss.Style, text string) string {
 		return text
 	}
 	return st.Render(text)
+}
+
+// darkBackground reads COLORFGBG ("fg;bg" or "fg;default;bg", ANSI colour numbers): a
+// background of 7 (white) or 9-15 (bright colours) is light; anything else, or nothing, is
+// taken as dark.
+func darkBackground(getenv func(string) string) bool {
+	if getenv == nil {
+		return true
+	}
+	parts := strings.Split(getenv("COLORFGBG"), ";")
+	bg, err := strconv.Atoi(parts[len(parts)-1])
+	if err != nil {
+		return true
+	}
+	return !(bg == 7 || bg >= 9 && bg <= 15)
 }
