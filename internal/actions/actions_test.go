@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/pipeline"
 )
@@ -156,7 +157,9 @@ func TestPiAction(t *testing.T) {
 			var jobID string
 			r := req("brands.extract", map[string]any{"url": "https://e.com"})
 			r.SetJobID = func(id string) { jobID = id }
-			got, err := Registry{}.WithPi(&fakeJobs{final: tt.final}, "brands.extract").Execute(context.Background(), r)
+			reg := Registry{}.WithPi(&fakeJobs{final: tt.final}, "brands.extract")
+			reg["brands.extract"].(*Pi).Clock = clock.NewAuto(time.Unix(0, 0)) // the polls' floor passes at once
+			got, err := reg.Execute(context.Background(), r)
 			if jobID != "j-1" {
 				t.Fatalf("job id %q not recorded", jobID)
 			}

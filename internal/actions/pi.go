@@ -10,9 +10,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // Job is what the executor needs of a Pi job (GET /api/v1/jobs/:id).
@@ -40,6 +42,9 @@ type JobAPI interface {
 // the job to the server (there is no cancel endpoint).
 type Pi struct {
 	API JobAPI
+	// Clock times the polls and waits between them (tests give a fake one); nil is the
+	// wall clock.
+	Clock clock.Clock
 
 	mu sync.Mutex
 	// keys holds the Idempotency-Key of each step's job creation until a creation
@@ -63,13 +68,16 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 	if req.SetJobID != nil {
 		req.SetJobID(id)
 	}
+	clk := clock.Or(p.Clock)
 	for {
+		start := clk.Now()
 		if job == nil {
 			if job, err = p.API.WaitJob(ctx, id); err != nil {
 				return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, id, err)
 			}
 		}
 		switch job.Status {
+		case catalog.JobQueued, catalog.JobProcessing:
 		case catalog.JobCompleted:
 			return run.JobResult(id, job.Type, job.ResultURL, job.Payload), nil
 		case catalog.JobFailed:
@@ -79,8 +87,15 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 				Transient: true,
 				Result:    result,
 			}
+		default:
+			// Polling it again would wait for a status that may never come.
+			return nil, engine.Permanent(fmt.Errorf("%s: job %s has status %q, which pi does not know (queued, processing, completed, failed): it stops waiting for it",
+				req.Step.Action, id, safe.Text(string(job.Status))))
 		}
-		if err := ctx.Err(); err != nil {
+		// Still running. A server that honours the long-poll answers after its wait; one
+		// that answers at once (a proxy, another implementation) must not be polled in a
+		// tight loop.
+		if err := clock.Sleep(ctx, clk, jobPollFloor-clk.Now().Sub(start)); err != nil {
 			return nil, err
 		}
 		job = nil

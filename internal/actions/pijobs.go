@@ -13,6 +13,12 @@ import (
 // jobPollWait is how long one job long-poll may wait on the server.
 const jobPollWait = 20 * time.Second
 
+// jobPollFloor is the least time between the starts of two polls of one running job: a
+// server that answers a long-poll at once is asked at most once a second per job (8 steps:
+// 80 GETs in 10 s, where a tight loop made 84,000). A server that holds the long-poll
+// answers at the job's end, which shows at once.
+const jobPollFloor = time.Second
+
 // PiJobs is the JobAPI of a Pi API client: the same configuration, retries, User-Agent and
 // --debug trace as remote runs. The client's own retries come first; what is left is
 // classified for the engine's retry policy (transient: network, 429, 5xx).
