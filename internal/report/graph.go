@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/dag"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -33,14 +33,11 @@ type node struct {
 
 type edge struct{ Path string }
 
-// layout places the steps by the pipeline's own layers (pipeline.Layers: the one graph
-// code of pi), each layer a column, and draws an edge from every dependency to its step.
+// layout places the steps by the layers of their graph (internal/dag: the one graph code
+// of pi), each layer a column, and draws an edge from every dependency to its step.
 func layout(r *run.Run, anchors map[string]string, steps map[string]*run.Step) graph {
-	p := &pipeline.Pipeline{}
-	for i := range r.Steps {
-		p.Steps = append(p.Steps, pipeline.Step{ID: r.Steps[i].ID, DependsOn: r.Steps[i].DependsOn})
-	}
-	layers := p.Layers()
+	layers := dag.New(len(r.Steps), func(i int) string { return r.Steps[i].ID },
+		func(i int) []string { return r.Steps[i].DependsOn }).Layers()
 	pos := make(map[string][2]int, len(r.Steps))
 	var g graph
 	rows := 0
@@ -52,7 +49,8 @@ func layout(r *run.Run, anchors map[string]string, steps map[string]*run.Step) g
 	for c, l := range layers {
 		// Centre each column vertically.
 		top := pad + (rows-len(l))*(nodeH+rowGap)/2
-		for k, id := range l {
+		for k, i := range l {
+			id := r.Steps[i].ID
 			x, y := pad+c*(nodeW+colGap), top+k*(nodeH+rowGap)
 			pos[id] = [2]int{x, y}
 			s := steps[id]

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/dag"
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
@@ -49,10 +50,9 @@ func parseRunBody(obj map[string]any) (*pipeline.RunsRequest, *apiError) {
 
 // checkDAG returns the server's `<reason>:<step id>` for the first problem of the graph, or
 // "": duplicate ids first, then each step's dependencies in order, then cycles (named from
-// the cycle's shortest id, as pipeline.Graph names them).
+// the cycle's shortest id, as internal/dag names them).
 func checkDAG(steps []pipeline.RunsStep) string {
-	p := (&pipeline.RunsRequest{Steps: steps}).Pipeline()
-	g := pipeline.NewGraph(p)
+	g := dag.New(len(steps), func(i int) string { return steps[i].ID }, func(i int) []string { return steps[i].DependsOn })
 	for i, s := range steps {
 		if g.Duplicate(i) {
 			return "duplicate_step_id:" + s.ID
