@@ -1,0 +1,111 @@
+package catalog
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Note is something the server accepts in an input but will misread or fail on once the
+// job runs: a warning, where an Issue is a refusal.
+type Note struct {
+	Path    []any
+	Message string
+}
+
+// Notes returns what the server's image code will make of the image references in input
+// (reference_images, source_image_url), which its schema takes as any string
+// (src/lib/ads/reference-inputs.ts): it trims each, fetches it only when it starts with
+// "https://", reads data:<image type>;base64,<data>, and decodes anything else as base64
+// into a PNG image, skipping what is not base64. Values Check refuses are not noted.
+func Notes(action string, input map[string]any) []Note {
+	a, ok := Lookup(action)
+	if !ok {
+		return nil
+	}
+	var notes []Note
+	for i := range a.Inputs {
+		in := &a.Inputs[i]
+		v := input[in.Name]
+		switch {
+		case in.Kind == Image:
+			if s, ok := v.(string); ok {
+				if m := ImageNote(s); m != "" {
+					notes = append(notes, Note{Path: []any{in.Name}, Message: m})
+				}
+			}
+		case in.Kind == List && in.Item != nil && in.Item.Kind == Image:
+			list, _ := v.([]any)
+			for k, item := range list {
+				if s, ok := item.(string); ok && s != "" {
+					if m := ImageNote(s); m != "" {
+						notes = append(notes, Note{Path: []any{in.Name, k}, Message: m})
+					}
+				}
+			}
+		}
+	}
+	return notes
+}
+
+// allowedImageTypes are the types the server's image code takes from a data: URL.
+var allowedImageTypes = []string{"image/jpeg", "image/jpg", "image/png", "image/webp"}
+
+var imagePatterns struct {
+	once         sync.Once
+	dataURL, b64 *regexp.Regexp
+}
+
+func imageRegexps() (dataURL, base64 *regexp.Regexp) {
+	imagePatterns.once.Do(func() {
+		// The server's data URL pattern (src/lib/brand-extraction.ts); JavaScript's . stops
+		// at line terminators.
+		imagePatterns.dataURL = regexp.MustCompile(`^data:([a-zA-Z0-9/+.-]+);base64,([^\n\r\x{2028}\x{2029}]+)$`)
+		imagePatterns.b64 = regexp.MustCompile(`^[A-Za-z0-9+/=_\-\s]*$`)
+	})
+	return imagePatterns.dataURL, imagePatterns.b64
+}
+
+// ImageNote says what the server will do wrong with image reference s, or "" when it reads
+// it as meant (an https URL, a data: URL of an image type it takes, or base64).
+func ImageNote(s string) string {
+	t := jsTrim(s)
+	dataURL, base64 := imageRegexps()
+	if strings.HasPrefix(t, "https://") {
+		if _, err := ParseWebURL(t); err != nil {
+			return fmt.Sprintf("the server fetches it and will fail the job: not a valid URL (%v)", err)
+		}
+		return ""
+	}
+	if m := dataURL.FindStringSubmatch(t); m != nil {
+		if typ := strings.ToLower(m[1]); !containsString(allowedImageTypes, typ) {
+			return fmt.Sprintf("the server will fail the job: it takes image/jpeg, image/png or image/webp, not %s", typ)
+		}
+		return ""
+	}
+	lower := strings.ToLower(t)
+	const decoded = "the server decodes it as base64 and sends the bytes as a PNG image"
+	switch {
+	case t == "":
+		return "blank: the server decodes it as an empty image"
+	case strings.HasPrefix(lower, "http://"):
+		return "the server fetches only https:// URLs: " + decoded + " (use https://)"
+	case strings.HasPrefix(lower, "https://"):
+		return "the server fetches a URL only when it starts with https:// in lowercase: " + decoded + " (write https://)"
+	case strings.HasPrefix(lower, "data:"):
+		return "the server reads a data: URL only as data:<image type>;base64,<data>: " + decoded
+	case !base64.MatchString(t):
+		return "not an https URL, a data: URL or base64: " + decoded + ", skipping what is not base64"
+	}
+	return ""
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
