@@ -85,7 +85,7 @@ func ImageNote(s string) string {
 		return ""
 	}
 	lower := strings.ToLower(t)
-	const decoded = "the server decodes it as base64 and sends the bytes as a PNG image"
+	const decoded = "it will decode this one as base64 and send the bytes as a PNG image"
 	switch {
 	case t == "":
 		return "blank: the server decodes it as an empty image"
@@ -96,7 +96,7 @@ func ImageNote(s string) string {
 	case strings.HasPrefix(lower, "data:"):
 		return "the server reads a data: URL only as data:<image type>;base64,<data>: " + decoded
 	case !base64.MatchString(t):
-		return "not an https URL, a data: URL or base64: " + decoded + ", skipping what is not base64"
+		return "not an https URL, a data: URL or base64: the server will decode it as base64 anyway, skipping what is not base64, and send the bytes as a PNG image"
 	}
 	return ""
 }

@@ -57,9 +57,12 @@ const (
 	CodeRefGrammar     Code = "ref-grammar"   // an input_map value that is not $steps.<id>.result...
 	CodeRefSelf        Code = "ref-self"      // input_map from the step itself
 	CodeRefNotAncestor Code = "ref-not-ancestor"
-	CodeRefField       Code = "ref-field"  // a result field the source action does not have
-	CodeRefKind        Code = "ref-kind"   // a result of the wrong kind for the input
-	CodeRefSource      Code = "ref-source" // a source_job_id of a job type the action refuses
+	CodeRefField       Code = "ref-field"        // a result field the source action does not have
+	CodeRefKind        Code = "ref-kind"         // a result of the wrong kind for the input
+	CodeRefSource      Code = "ref-source"       // a source_job_id of a job type the action refuses
+	CodeRefInInput     Code = "ref-in-input"     // a $steps reference written in input, where nothing resolves it
+	CodeNestedInputMap Code = "nested-input-map" // input_map written under input
+	CodeImage          Code = "image-misread"    // an image reference the server will misread or fail on
 	CodeRetry          Code = "retry"
 	CodeTimeout        Code = "timeout"
 	CodeParamUnknown   Code = "param-unknown"   // -p of a param the file does not define

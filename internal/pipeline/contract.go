@@ -33,16 +33,22 @@ func (v *validator) contract(i int, a *catalog.Action) {
 		input[k] = catalog.Unknown{}
 	}
 	inputKey := v.keyAt(i, "input")
+	refs := stepRefsIn(s.Input, a)
 	var missing []string
+	nested := false // an input missing because input_map is written under input
 	for _, is := range catalog.Check(a.Name, input) {
 		key, _ := is.Path[0].(string)
 		if is.Missing() && len(is.Path) == 1 {
+			if v.nestedInputMap(i, a, key) {
+				nested = true
+				continue
+			}
 			missing = append(missing, key)
 			continue
 		}
 		if is.Group != nil {
 			if !v.reported(i, fInputMap) {
-				v.group(i, a, is.Group, inputKey)
+				nested = v.group(i, a, is.Group, inputKey) || nested
 			}
 			continue
 		}
@@ -50,17 +56,109 @@ func (v *validator) contract(i int, a *catalog.Action) {
 		if f, ok := from[key]; ok {
 			suffix = fmt.Sprintf(" (from %q)", f)
 		}
-		v.errorf(v.valueAt(i, is.Path, inputKey), CodeInput, "input.%s of %s: %s%s", is.PathString(), a.Name, is.Message, suffix)
+		if r, ok := refs[is.PathString()]; ok {
+			suffix += fmt.Sprintf(" (%q is a step reference: those go in input_map, beside input, which the server resolves; in input it is text)", r)
+			delete(refs, is.PathString())
+		}
+		v.errorf(v.valueAt(i, is.Path, inputKey), CodeInput, "input.%s of %s: %s%s", is.PathString(), a.Name, is.Message, detail(is)+suffix)
 	}
 	if len(missing) > 0 && !v.reported(i, fInputMap) {
 		v.errorf(inputKey, CodeMissingInput, "step %q: %s needs input %s (in input, or supplied by input_map)", stepID(s.ID), a.Name, strings.Join(missing, " and "))
 	}
-	v.unknownKeys(i, a)
+	forSorted(refs, func(path string) {
+		v.warnf(v.stepAt(i, "input."+path), CodeRefInInput, "input.%s is the text %q: step references go in input_map, beside input (the server does not resolve them in input)", path, refs[path])
+	})
+	v.notes(i, a, input, inputKey)
+	v.unknownKeys(i, a, nested)
+}
+
+// detail adds to the server's words what they leave out: what an empty YAML value is, and
+// the values an invalid_union of an enum takes ("Invalid input").
+func detail(is catalog.Issue) string {
+	const null = " (an empty YAML value is null, which the server refuses even for an optional input: give a value or remove the key)"
+	switch {
+	case is.Code == "invalid_type" && is.Received == "null":
+		return null
+	case is.Code != "invalid_union" || len(is.UnionErrors) < 2:
+		return ""
+	}
+	var opts []string
+	for _, alt := range is.UnionErrors {
+		for _, e := range alt {
+			switch {
+			case e.Code == "invalid_literal":
+				opts = append(opts, e.Expected)
+			case len(e.Options) > 0:
+				opts = append(opts, e.Options...)
+			case e.Code == "invalid_type": // an enum's type issue names its values: 'a' | 'b'
+				for o := range strings.SplitSeq(e.Expected, " | ") {
+					opts = append(opts, strings.Trim(o, "'"))
+				}
+			}
+		}
+	}
+	if is.UnionErrors[0][0].Value == nil {
+		return null[:len(null)-1] + "; it takes " + strings.Join(opts, ", ") + ")"
+	}
+	return fmt.Sprintf(" (received %s; it takes %s)", describeValue(is.UnionErrors[0][0].Value), strings.Join(opts, ", "))
+}
+
+// nestedInputMap reports, as an error, that required input key of step i is missing
+// because input_map is written under input (where the server drops it).
+func (v *validator) nestedInputMap(i int, a *catalog.Action, key string) bool {
+	nested, ok := v.p.Steps[i].Input["input_map"].(map[string]any)
+	if _, isInput := a.Input("input_map"); !ok || isInput {
+		return false
+	}
+	if _, ok := nested[key]; !ok {
+		return false
+	}
+	v.errorf(v.keyAt(i, "input.input_map"), CodeNestedInputMap, "step %q: %s needs input %s, which input_map gives, but input_map is under input here: input_map belongs beside input, one level up", stepID(v.p.Steps[i].ID), a.Name, key)
+	return true
+}
+
+// notes warns about the values the server accepts but will misread (catalog.Notes).
+func (v *validator) notes(i int, a *catalog.Action, input map[string]any, inputKey at) {
+	for _, n := range catalog.Notes(a.Name, input) {
+		v.warnf(v.valueAt(i, n.Path, inputKey), CodeImage, "input.%s of %s: %s", catalog.JoinPath(n.Path), a.Name, n.Message)
+	}
+}
+
+// stepRefsIn finds the strings of an input written as step references ($steps.x.result),
+// by their dotted path; not under an input_map written under input (reported as such).
+func stepRefsIn(input map[string]any, a *catalog.Action) map[string]string {
+	var refs map[string]string
+	var walk func(path string, x any)
+	walk = func(path string, x any) {
+		switch t := x.(type) {
+		case string:
+			if _, ok := ParseRef(t); ok {
+				if refs == nil {
+					refs = map[string]string{}
+				}
+				refs[path] = t
+			}
+		case map[string]any:
+			for k, val := range t {
+				walk(path+"."+k, val)
+			}
+		case []any:
+			for k, val := range t {
+				walk(fmt.Sprintf("%s.%d", path, k), val)
+			}
+		}
+	}
+	for k, val := range input {
+		if _, isInput := a.Input(k); k != "input_map" || isInput {
+			walk(k, val)
+		}
+	}
+	return refs
 }
 
 // group reports a broken exactly-one-of or at-least-one-of rule, at the value the server
 // reports it on when the step has one.
-func (v *validator) group(i int, a *catalog.Action, g *catalog.Group, inputKey at) {
+func (v *validator) group(i int, a *catalog.Action, g *catalog.Group, inputKey at) (nested bool) {
 	s := &v.p.Steps[i]
 	var given []string
 	for _, k := range g.Inputs {
@@ -75,6 +173,13 @@ func (v *validator) group(i int, a *catalog.Action, g *catalog.Group, inputKey a
 		}
 	}
 	names := strings.Join(g.Inputs, ", ")
+	if len(given) == 0 {
+		for _, k := range g.Inputs {
+			if v.nestedInputMap(i, a, k) {
+				return true
+			}
+		}
+	}
 	switch {
 	case len(given) == 0 && !g.Exactly:
 		v.errorf(inputKey, CodeMissingInput, "step %q: %s needs at least one of %s", stepID(s.ID), a.Name, names)
@@ -83,6 +188,7 @@ func (v *validator) group(i int, a *catalog.Action, g *catalog.Group, inputKey a
 	default:
 		v.errorf(v.inputAt(i, g.Path, inputKey), CodeOneOf, "step %q: %s takes exactly one of %s, got %s (remove all but one)", stepID(s.ID), a.Name, names, strings.Join(given, " and "))
 	}
+	return false
 }
 
 // valueAt is where the value at path (in the input) is written: the innermost value the
@@ -143,13 +249,20 @@ func (v *validator) resolveParams(x any) any {
 
 // unknownKeys warns about keys the server drops without a word: unknown inputs, and
 // unknown keys of the objects it knows the fields of (output, location).
-func (v *validator) unknownKeys(i int, a *catalog.Action) {
+// nested says input_map under input was already reported as an error.
+func (v *validator) unknownKeys(i int, a *catalog.Action, nested bool) {
 	s := &v.p.Steps[i]
 	known := a.InputNames()
 	forSorted(s.Input, func(k string) {
 		if in, ok := a.Input(k); ok {
 			if in.Fields != nil {
 				v.unknownFields(i, a, k, in.Fields, s.Input[k])
+			}
+			return
+		}
+		if k == "input_map" || k == "depends_on" {
+			if !nested || k != "input_map" {
+				v.warnf(v.keyAt(i, "input."+k), CodeNestedInputMap, "%s is under input here, where the server drops it: %s belongs beside input, one level up", k, k)
 			}
 			return
 		}

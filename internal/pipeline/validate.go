@@ -289,7 +289,9 @@ func (v *validator) inputMap(i int, k string, spec *catalog.Action) {
 		srcSpec, ok := catalog.Lookup(v.p.Steps[src].Action)
 		if ok && !hasField(srcSpec, ref.Path[0]) {
 			fields := srcSpec.ResultNames()
-			v.warnf(a, CodeRefField, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
+			// The server maps a field that does not exist to nothing: the input is then
+			// absent, and the step fails after the steps before it were paid for.
+			v.errorf(a, CodeRefField, "input_map.%s: %s results have no field %q%s; they have %s", k, srcSpec.Name, ref.Path[0], suggest(ref.Path[0], fields), strings.Join(fields, ", "))
 		}
 	}
 	if spec != nil {

@@ -196,17 +196,17 @@ steps:
 func TestLiteralIsACopy(t *testing.T) {
 	p := load(t, `
 steps:
-  - { id: a, action: shell.run, input: { command: [echo] } }
+  - { id: a, action: http.request, input: { url: "https://x.test/env" } }
   - id: b
     action: shell.run
     depends_on: [a]
     input: { command: [cat] }
-    input_map: { env: $steps.a.result.env }
+    input_map: { env: $steps.a.result.json }
 `)
-	res := map[string]any{"env": map[string]any{"X": "1"}}
+	res := map[string]any{"json": map[string]any{"X": "1"}}
 	pl := Rewrite(p, map[string]Known{"a": {Result: res}})
 	pl.Pipeline.Steps[0].Input["env"].(map[string]any)["X"] = "2"
-	if res["env"].(map[string]any)["X"] != "1" {
+	if res["json"].(map[string]any)["X"] != "1" {
 		t.Error("the literal shares the known result")
 	}
 }
