@@ -38,7 +38,7 @@ func TestNoAPIKeyAndConfigTypos(t *testing.T) {
 	for _, want := range []string{
 		`unknown key "api-key" is ignored (did you mean api_key?)`,
 		`unknown key "baseurl" is ignored (did you mean base_url?)`,
-		`unknown key "colour" is ignored (known keys: base_url, api_key)`,
+		`unknown key "colour" is ignored (known keys: base_url, api_key, strict)`,
 	} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
 )
@@ -22,13 +23,18 @@ type validateOptions struct {
 	Local  bool
 	Params map[string]string // -p overrides
 	Output string            // text | json
+	// Strict makes every warning an error (--strict); without the flag, strict: true in
+	// the config file does (read through Config only then).
+	Strict           bool
+	StrictFromConfig bool
+	Config           func() (piapi.Config, []string, error)
 }
 
 func newValidateCmd(f *Factory) *cobra.Command { return newValidateCmdWith(f, nil) }
 
 // newValidateCmdWith builds `pi validate`; runF replaces the run function in tests.
 func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Command {
-	opts := &validateOptions{IO: f.IO}
+	opts := &validateOptions{IO: f.IO, Config: f.loadConfig}
 	var params []string
 	cmd := &cobra.Command{
 		Use:   "validate FILE|DIR...",
@@ -41,7 +47,8 @@ Every problem of every file is reported at once, as file:line:col: message, sort
 position, with a suggestion where one exists (on a terminal, with the source line under
 it). FILE - reads standard input; a DIR stands for every *.yaml and *.yml file in it
 (subdirectories included, hidden ones skipped). Warnings (an input the action does not know,
-an unused param, ...) are printed but do not fail the check.
+an unused param, ...) are printed but do not fail the check, unless --strict (or
+strict: true in the config file) makes every warning an error, as CI may want.
 
 Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
 with --local for pi's own engine (no step limit, shell.run and http.request allowed).
@@ -56,6 +63,9 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
   # machine-readable: a list of {file, line, column, severity, code, step, path, message}
   pi validate campaign.yaml -o json
 
+  # in CI: warnings fail the check too
+  pi validate --strict pipelines/
+
   # every pipeline of a directory
   pi validate pipelines/
 
@@ -64,6 +74,7 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Files = args
+			opts.StrictFromConfig = !cmd.Flags().Changed("strict")
 			switch opts.Output {
 			case "table", "text": // text: the older name
 				opts.Output = "text"
@@ -84,6 +95,7 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "check for the local engine (no step limit, local actions allowed)")
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table (one line per problem) or json")
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "every warning is an error (default: strict in the config file)")
 	return cmd
 }
 
@@ -104,6 +116,7 @@ func runValidate(opts *validateOptions) error {
 	}
 	all = append(all, skipped...)
 	text.WriteString(render.Diagnostics(opts.IO, skipped, nil))
+	strict := opts.strict()
 	for _, path := range files {
 		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
 		if path == "-" {
@@ -111,6 +124,11 @@ func runValidate(opts *validateOptions) error {
 		}
 		if err != nil {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
+		}
+		if strict {
+			for i := range ds {
+				ds[i].Severity = pipeline.Error
+			}
 		}
 		all = append(all, ds...)
 		if !snippets {
@@ -139,6 +157,20 @@ func runValidate(opts *validateOptions) error {
 		return SilentExit(ExitUsage)
 	}
 	return nil
+}
+
+// strict is --strict, or without it strict: true in the config file. A config file pi
+// cannot read is said once and leaves the check as it is.
+func (opts *validateOptions) strict() bool {
+	if !opts.StrictFromConfig || opts.Config == nil {
+		return opts.Strict
+	}
+	cfg, _, err := opts.Config()
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %v (strict not read from it)\n", err)
+		return false
+	}
+	return cfg.Strict
 }
 
 // checkFile loads one file ("-" is standard input) as pipeline.Load does: the pipeline is

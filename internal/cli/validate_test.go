@@ -23,11 +23,13 @@ func TestValidateFlags(t *testing.T) {
 		want     validateOptions
 		wantCode int // exit code of a usage error; 0 when the flags are fine
 	}{
-		{args: []string{"a.yaml"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text"}},
+		{args: []string{"a.yaml"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", StrictFromConfig: true}},
+		{args: []string{"a.yaml", "--strict"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", Strict: true}},
+		{args: []string{"a.yaml", "--strict=false"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text"}},
 		{
 			args: []string{"a.yaml", "b.yaml", "--local", "-p", "url=https://x", "--param", "n=2", "-o", "json"},
 			want: validateOptions{Files: []string{"a.yaml", "b.yaml"}, Local: true, Output: "json",
-				Params: map[string]string{"url": "https://x", "n": "2"}},
+				Params: map[string]string{"url": "https://x", "n": "2"}, StrictFromConfig: true},
 		},
 		{args: []string{}, wantCode: ExitUsage},
 		{args: []string{"a.yaml", "-o", "yaml"}, wantCode: ExitUsage},
@@ -52,7 +54,10 @@ func TestValidateFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.IO = nil
+			if got.Config == nil {
+				t.Error("no Config to read strict from")
+			}
+			got.IO, got.Config = nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options = %+v, want %+v", *got, tt.want)
 			}

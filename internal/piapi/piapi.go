@@ -40,11 +40,15 @@ type Config struct {
 	Clock clock.Clock
 	// ConfigFile is the config file LoadConfig read (or would have read), for messages.
 	ConfigFile string
+	// Strict is strict: true in the config file: pi validate takes every warning as an
+	// error (its --strict flag wins).
+	Strict bool
 }
 
 type fileConfig struct {
 	BaseURL string `yaml:"base_url"`
 	APIKey  string `yaml:"api_key"`
+	Strict  bool   `yaml:"strict"`
 }
 
 // LoadConfig resolves the base URL (flag > PI_BASE_URL > file) and the key (PI_API_KEY > file).
@@ -87,6 +91,7 @@ func LoadConfig(flagBaseURL, configPath string, getenv func(string) string) (Con
 	cfg.APIKey = firstNonEmpty(getenv("PI_API_KEY"), fc.APIKey)
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.ConfigFile = configPath
+	cfg.Strict = fc.Strict
 	return cfg, warnings, nil
 }
 
