@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 
@@ -12,7 +13,12 @@ import (
 )
 
 // cacheJobs lets the step cache ask a Pi API (or the sandbox) about the jobs it holds.
-type cacheJobs struct{ c *piapi.Client }
+type cacheJobs struct {
+	c *piapi.Client
+	// sandbox is the origin of the in-process sandbox the client talks to, "" for a Pi API:
+	// a job an earlier sandbox made has its image at this one's address.
+	sandbox string
+}
 
 // cacheWait is how long one long-poll of a verification may wait on the server.
 const cacheWait = 20 * time.Second
@@ -33,7 +39,17 @@ func (j cacheJobs) Job(ctx context.Context, id string, wait bool) (*cache.Job, e
 	if err != nil {
 		return nil, err
 	}
-	return &cache.Job{ID: job.ID, Type: job.Type, Status: string(job.Status), ResultURL: job.ResultURL, Payload: job.Payload}, nil
+	out := &cache.Job{ID: job.ID, Type: job.Type, Status: string(job.Status), ResultURL: job.ResultURL, Payload: job.Payload}
+	if u, moved := rehostURL(out.ResultURL, j.sandbox); moved {
+		out.ResultURL = u
+	}
+	if v, ok := out.Payload["image_url"].(string); ok {
+		if u, moved := rehostURL(v, j.sandbox); moved {
+			out.Payload = maps.Clone(out.Payload)
+			out.Payload["image_url"] = u
+		}
+	}
+	return out, nil
 }
 
 func (j cacheJobs) RunStep(ctx context.Context, runID, step string, wait bool) (string, string, error) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -10,19 +11,30 @@ import (
 
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
+	"github.com/pi-cli/pi/internal/reuse"
 )
 
 // runDryRun is `pi run FILE --dry-run`: the file is validated, params applied and matrices
 // expanded exactly as for a run, then what would be sent (remote: the POST /api/v1/runs
 // body; --local: the plan the engine would execute) goes to stdout and a summary of the
-// cost to stderr. Nothing is sent, so no key or base URL is needed.
-func runDryRun(o *runOptions) error {
+// cost to stderr: per step, whether it reuses a job paid for earlier (the step cache,
+// checked with the server when pi has its key) or pays. Nothing is created, so no key or
+// base URL is needed; --max-jobs refuses as it would for the run.
+func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	mode := pipeline.Remote
 	if o.Local {
 		mode = pipeline.Local
 	}
 	x, _, err := loadForRun(o.IO, o.File, mode, o.Params)
 	if err != nil {
+		return err
+	}
+	if err := checkReroll(x, o.Reroll); err != nil {
+		return err
+	}
+	pp := o.planDry(ctx, x, clients)
+	defer pp.close()
+	if err := o.budget(pp); err != nil {
 		return err
 	}
 	if o.Local {
@@ -38,16 +50,20 @@ func runDryRun(o *runOptions) error {
 		if note := strippedNote(x); note != "" {
 			fmt.Fprintln(o.IO.ErrOut, note)
 		}
-		out, err := x.RunsBody()
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
-			return fmt.Errorf("write dry run: %w", err)
+		if len(pp.Pipeline.Steps) == 0 {
+			fmt.Fprintln(o.IO.ErrOut, "nothing would be sent: every step reuses a job paid for earlier")
+		} else {
+			out, err := pp.Pipeline.RunsBody()
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
+				return fmt.Errorf("write dry run: %w", err)
+			}
 		}
 	}
 	if !o.Quiet {
-		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o))
+		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o, pp))
 	}
 	return nil
 }
@@ -171,7 +187,7 @@ func planOf(s *pipeline.Step) planStep {
 
 // dryRunSummary says what the run would do and cost: steps, layers, the server's batches
 // and the paid jobs per action (and per output.resolution).
-func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
+func dryRunSummary(x *pipeline.Pipeline, o *runOptions, pp *paidPlan) string {
 	var b strings.Builder
 	layers := len(pipeline.NewGraph(x).Layers()) // the server runs one batch per layer
 	if o.Local {
@@ -187,7 +203,7 @@ func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 		fmt.Fprintf(&b, "  batches    %d on the server (a batch starts when the previous one has finished)\n", layers)
 	}
 
-	paid := countPaidJobs(x, o.Local)
+	paid := countPaidJobs(x, o.Local, pp.Reused)
 	head := fmt.Sprintf("  paid jobs  %d", paid.jobs)
 	switch {
 	case o.Sandbox:
@@ -206,6 +222,7 @@ func dryRunSummary(x *pipeline.Pipeline, o *runOptions) string {
 	for _, a := range paid.actions {
 		b.WriteString(paid.perAction[a].line(a, w) + "\n")
 	}
+	b.WriteString(pp.perStep())
 	return b.String()
 }
 
@@ -223,13 +240,17 @@ type actionJobs struct {
 	resolutions map[string]int
 }
 
-// countPaidJobs counts x's paid jobs; local counts every retry the engine may make.
-func countPaidJobs(x *pipeline.Pipeline, local bool) paidJobs {
+// countPaidJobs counts x's paid jobs, but for the reused steps; local counts every retry
+// the engine may make.
+func countPaidJobs(x *pipeline.Pipeline, local bool, reused map[string]reuse.Known) paidJobs {
 	p := paidJobs{perAction: map[string]*actionJobs{}}
 	for _, s := range x.Steps {
 		spec, ok := catalog.Lookup(s.Action)
 		if !ok || spec.Endpoint == "" {
 			p.free++
+			continue
+		}
+		if _, ok := reused[s.ID]; ok {
 			continue
 		}
 		c := p.perAction[s.Action]

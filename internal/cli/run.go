@@ -44,6 +44,8 @@ type runOptions struct {
 
 	runCacheOptions
 	runDeps
+	// rerun, for pi runs rerun of a local run, is what it reruns and reuses.
+	rerun *localRerun
 }
 
 // runDeps is what a run needs, each called only by the path that needs it (the Factory's
@@ -166,7 +168,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.BoolVar(&o.NoCache, "no-cache", false, "reuse no earlier job: pay for every step (what is paid for is still cached)")
 	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
 	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
-	fl.IntVar(&o.MaxJobs, "max-jobs", noBudget, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
+	fl.IntVar(&o.MaxJobs, "max-jobs", 0, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
 	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
 	return cmd
 }
@@ -191,6 +193,7 @@ func (o *runOptions) fillCache(cmd *cobra.Command, mode string) error {
 	case changed("max-jobs") && o.MaxJobs < 0:
 		return UsageErrorf("--max-jobs %d: want 0 or more paid jobs", o.MaxJobs)
 	}
+	o.Budget = changed("max-jobs")
 	return nil
 }
 
@@ -261,12 +264,12 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 // runRun is `pi run` once its options are checked: one dispatch to a local or remote run,
 // then one finish that turns how it ended into messages, downloads and the exit code.
 func runRun(ctx context.Context, o *runOptions) error {
-	if o.DryRun {
-		return runDryRun(o)
-	}
 	// An in-process sandbox serves until the run's images are downloaded, in finish.
 	clients := &piClients{o: o}
 	defer clients.close()
+	if o.DryRun {
+		return runDryRun(ctx, o, clients)
+	}
 	var (
 		res runResult
 		err error
@@ -317,6 +320,15 @@ func (c *piClients) sandboxDB() string {
 		return ""
 	}
 	return c.sess.DB
+}
+
+// cacheJobs is how the step cache asks cl (the sandbox's client, or the API's) about jobs.
+func (c *piClients) cacheJobs(cl *piapi.Client) cacheJobs {
+	j := cacheJobs{c: cl}
+	if c.sess != nil {
+		j.sandbox = c.sess.inst.URL
+	}
+	return j
 }
 
 func (c *piClients) close() {

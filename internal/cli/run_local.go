@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pi-cli/pi/internal/actions"
+	"github.com/pi-cli/pi/internal/cache"
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/piapi"
@@ -44,6 +45,8 @@ type localStart struct {
 	data   []byte
 	params map[string]string
 	prior  *run.Run // the resumed run as recorded; nil for a new run
+	// rerunOf is the run a rerun reruns (pi runs rerun): prior then holds its reused steps.
+	rerunOf string
 }
 
 // runLocal runs a pipeline (or resumes a recorded run) with pi's own engine. A
@@ -58,9 +61,12 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	if err != nil {
 		return runResult{}, err
 	}
-	reg, err := localRegistry(ctx, o, ls.p, clients)
+	reg, paying, err := localRegistry(ctx, o, ls.p, clients)
 	if err != nil {
 		return runResult{}, err
+	}
+	if paying != nil && paying.Cache != nil {
+		defer paying.Cache.Close()
 	}
 	runCtx := ctx
 	if o.Timeout > 0 {
@@ -75,6 +81,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	var rec *store.Recorder // the observer's: set before the run starts
 	runner, err := engine.New(ls.p, actions.Redacting(reg, o.Redactor()), engine.Options{
 		RunID: ls.id, Policy: engine.Eager, Concurrency: conc, FailFast: o.FailFast, Resume: ls.prior,
+		Reuse:    reuseHook(paying),
 		Observer: func(ev run.Event) { rec.Observe(ev) },
 	})
 	if err != nil {
@@ -87,7 +94,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	start.Status = run.InProgress
 	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p)})
 	defer prog.Stop()
-	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params},
+	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf},
 		func(ev run.Event) { prog.Event(ev, nil) })
 	if err != nil {
 		return runResult{}, err
@@ -138,6 +145,12 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 			ls.data = []byte{} // the stored text, even empty: never the file of that name now
 		}
 	}
+	if o.rerun != nil {
+		ls.data, ls.file, ls.params, ls.rerunOf = o.rerun.rec.Pipeline, o.rerun.rec.File, o.rerun.rec.Params, o.rerun.rec.Run.ID
+		if ls.data == nil {
+			ls.data = []byte{}
+		}
+	}
 	p, src, ds, err := pipeline.Load(ls.file, pipeline.Options{Mode: pipeline.Local, Params: ls.params, Data: ls.data, Stdin: o.IO.In})
 	if err != nil {
 		return nil, UsageErrorf("%s: %s", src.Name, readProblem(err))
@@ -147,7 +160,9 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 		return nil, SilentExit(ExitUsage)
 	}
 	ls.p, ls.file, ls.data = p, src.Name, src.Data
-	if ls.prior != nil {
+	if o.rerun != nil {
+		ls.prior = o.rerun.prior(p)
+	} else if ls.prior != nil {
 		if w := resumeDrift(ls.prior, p); w != "" {
 			fmt.Fprintln(o.IO.ErrOut, w)
 		}
@@ -198,10 +213,10 @@ func resumeRecord(ctx context.Context, o *runOptions, recs localRecords) (*store
 	return rec, err
 }
 
-// localRegistry returns the executors for p's actions. Credentials are needed only when p
-// has a Pi action: the in-process sandbox's with --sandbox, else --base-url/PI_BASE_URL
-// and PI_API_KEY.
-func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, clients *piClients) (actions.Registry, error) {
+// localRegistry returns the executors for p's actions, and how its Pi actions pay for
+// jobs (nil without any). Credentials are needed only when p has a Pi action: the
+// in-process sandbox's with --sandbox, else --base-url/PI_BASE_URL and PI_API_KEY.
+func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, clients *piClients) (actions.Registry, *actions.Paying, error) {
 	reg := actions.Local()
 	var pi []string
 	for _, s := range p.Steps {
@@ -212,30 +227,36 @@ func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, cli
 			pi = append(pi, s.Action)
 			continue
 		}
-		return nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
+		return nil, nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
 	}
 	if len(pi) == 0 {
-		return reg, nil
+		return reg, nil, nil
 	}
+	var c *piapi.Client
+	server := cache.Sandbox
 	if o.Sandbox {
-		c, err := clients.sandbox(ctx)
-		if err != nil {
-			return nil, err
+		var err error
+		if c, err = clients.sandbox(ctx); err != nil {
+			return nil, nil, err
 		}
-		return reg.WithPi(actions.PiJobs(c), pi...), nil
+	} else {
+		cfg, err := o.APIConfig()
+		if err != nil {
+			return nil, nil, &ExitError{Code: ExitAPI, Err: err}
+		}
+		if cfg.BaseURL == "" || cfg.APIKey == "" {
+			return nil, nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL (or both in the config file), or try it with --sandbox", pi[0])
+		}
+		if c, err = piapi.New(cfg); err != nil {
+			return nil, nil, &ExitError{Code: ExitAPI, Err: err}
+		}
+		server = cache.ServerIdentity(cfg.BaseURL, cfg.APIKey)
 	}
-	cfg, err := o.APIConfig()
+	paying, err := o.localPaying(ctx, p, c, clients.cacheJobs(c), server)
 	if err != nil {
-		return nil, &ExitError{Code: ExitAPI, Err: err}
+		return nil, nil, err
 	}
-	if cfg.BaseURL == "" || cfg.APIKey == "" {
-		return nil, UsageErrorf("the pipeline has Pi actions (%s): set PI_API_KEY and --base-url or PI_BASE_URL (or both in the config file), or try it with --sandbox", pi[0])
-	}
-	c, err := piapi.New(cfg)
-	if err != nil {
-		return nil, &ExitError{Code: ExitAPI, Err: err}
-	}
-	return reg.WithPi(actions.PiJobs(c), pi...), nil
+	return reg.WithPi(paying, pi...), paying, nil
 }
 
 // maxAttempts is each step's number of attempts, as the engine applies it, for the

@@ -9,22 +9,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/cache"
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/engine"
+	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/reuse"
 	"github.com/pi-cli/pi/internal/run"
 )
-
-// noBudget is MaxJobs when --max-jobs is not given.
-const noBudget = -1
 
 // runCacheOptions are pi run's options of the step cache, and the budget of paid jobs.
 type runCacheOptions struct {
 	NoCache   bool     // --no-cache: reuse nothing (what is paid for is still recorded)
 	CacheRead bool     // --cache=read: reuse, record nothing (pull-request CI)
 	Reroll    []string // --reroll STEP: pay for a new variant of these steps
-	MaxJobs   int      // --max-jobs N: refuse a run that would pay for more; noBudget for none
+	MaxJobs   int      // --max-jobs N: refuse a run that would pay for more (when Budget)
+	Budget    bool     // --max-jobs was given
 }
 
 func (c runCacheOptions) mode() cache.Mode {
@@ -99,7 +100,7 @@ func (pp *paidPlan) paidJobs() int {
 // anything is sent.
 func (o *runOptions) budget(pp *paidPlan) error {
 	n := pp.paidJobs()
-	if o.MaxJobs == noBudget || n <= o.MaxJobs {
+	if !o.Budget || n <= o.MaxJobs {
 		return nil
 	}
 	var per []string
@@ -201,4 +202,88 @@ func (pp *paidPlan) actionOf(id string) string {
 		}
 	}
 	return ""
+}
+
+// localPaying is how a --local run pays for its Pi jobs: through the step cache (reused
+// before a job is created, claimed while made, recorded once completed) and within
+// --max-jobs, which is checked first against what the cache leaves to pay for (exit 2,
+// nothing run).
+func (o *runOptions) localPaying(ctx context.Context, p *pipeline.Pipeline, c *piapi.Client, jobs cacheJobs, server string) (*actions.Paying, error) {
+	pp := o.planPaid(ctx, p, server, jobs, nil)
+	if err := o.budget(pp); err != nil {
+		pp.close()
+		return nil, err
+	}
+	maxJobs := -1
+	if o.Budget {
+		maxJobs = o.MaxJobs
+	}
+	return &actions.Paying{API: actions.PiJobs(c), Cache: pp.cache, Policy: pp.pol, MaxJobs: maxJobs,
+		Warn: func(msg string) { fmt.Fprintln(o.IO.ErrOut, "warning: "+msg) }}, nil
+}
+
+// reuseHook is the engine's Options.Reuse of a local run: nil without Pi actions.
+func reuseHook(p *actions.Paying) func(context.Context, *pipeline.Step, map[string]any) engine.Reused {
+	if p == nil {
+		return nil
+	}
+	return p.Reuse
+}
+
+// planDry is a dry run's plan: against the step cache, each hit checked with the server
+// when pi can ask it (the sandbox, or the Pi API with a key); without a key a hit cannot be
+// checked, so it counts as paid.
+func (o *runOptions) planDry(ctx context.Context, p *pipeline.Pipeline, clients *piClients) *paidPlan {
+	var (
+		c      *piapi.Client
+		server string
+		err    error
+	)
+	if o.Sandbox {
+		c, err = clients.sandbox(ctx)
+		server = cache.Sandbox
+	} else if c, err = o.APIClient(); err == nil {
+		var cfg piapi.Config
+		if cfg, err = o.APIConfig(); err == nil {
+			server = cache.ServerIdentity(cfg.BaseURL, cfg.APIKey)
+		}
+	}
+	if err != nil || c == nil {
+		cfg, _ := o.APIConfig()
+		return o.planPaid(ctx, p, cache.ServerIdentity(cfg.BaseURL, cfg.APIKey), noJobs{err}, nil)
+	}
+	return o.planPaid(ctx, p, server, clients.cacheJobs(c), nil)
+}
+
+// noJobs answers a dry run without a server: a cached job cannot be checked.
+type noJobs struct{ err error }
+
+func (n noJobs) Job(context.Context, string, bool) (*cache.Job, error) {
+	return nil, fmt.Errorf("not checked: %v", n.err)
+}
+
+func (n noJobs) RunStep(context.Context, string, string, bool) (string, string, error) {
+	return "", "", fmt.Errorf("not checked: %v", n.err)
+}
+
+// perStep is the dry run's list of what each step would do ("reuse <job> (2h old)",
+// "pay"), when the cache or a rerun has something to say; "" otherwise.
+func (pp *paidPlan) perStep() string {
+	say := len(pp.Reused) > 0 || len(pp.Forced) > 0
+	for _, d := range pp.Decisions {
+		say = say || d.Note != ""
+	}
+	if !say {
+		return ""
+	}
+	w := 0
+	for _, id := range pp.Order {
+		w = max(w, len(id))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "  per step   %d reused, %d to run\n", len(pp.Reused), len(pp.Order)-len(pp.Reused))
+	for _, id := range pp.Order {
+		fmt.Fprintf(&b, "    %-*s  %s\n", w, id, pp.describe(id))
+	}
+	return b.String()
 }

@@ -60,7 +60,7 @@ func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResul
 	sub := &submission{o: o, t: t, file: src.Name, data: src.Data}
 	sub.startClock(ctx)
 	defer sub.stopClock()
-	pp := o.planPaid(sub.createCtx, p, t.server, cacheJobs{t.c}, nil)
+	pp := o.planPaid(sub.createCtx, p, t.server, clients.cacheJobs(t.c), nil)
 	defer pp.close()
 	return sub.submit(ctx, pp)
 }

@@ -13,7 +13,7 @@ import (
 // anything runs.
 func TestRunFlagsToOptions(t *testing.T) {
 	def := func(mod func(o *runOptions)) *runOptions {
-		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency, runCacheOptions: runCacheOptions{MaxJobs: noBudget}}
+		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency}
 		if mod != nil {
 			mod(o)
 		}
@@ -38,6 +38,14 @@ func TestRunFlagsToOptions(t *testing.T) {
 		{args: "--resume 9f175af9-589b-44e8-86b9-1a434702245a", want: def(func(o *runOptions) {
 			o.File, o.Local, o.Resume = "", true, "9f175af9-589b-44e8-86b9-1a434702245a"
 		})},
+		{args: "p.yaml --no-cache --max-jobs 0", want: def(func(o *runOptions) { o.NoCache, o.Budget = true, true })},
+		{args: "p.yaml --cache=read --max-jobs 2", want: def(func(o *runOptions) { o.CacheRead, o.MaxJobs, o.Budget = true, 2, true })},
+		{args: "p.yaml --reroll hero --reroll fr", want: def(func(o *runOptions) { o.Reroll = []string{"hero", "fr"} })},
+		{args: "p.yaml --cache=read --no-cache", wantErr: "pick one"},
+		{args: "p.yaml --cache=off", wantErr: "--cache off: want on or read"},
+		{args: "p.yaml --no-cache --reroll hero", wantErr: "drop --reroll"},
+		{args: "p.yaml --cache read --reroll hero", wantErr: "keeps nothing"},
+		{args: "p.yaml --max-jobs -1", wantErr: "want 0 or more"},
 		{args: "", wantErr: "needs one pipeline FILE"},
 		{args: "a.yaml b.yaml", wantErr: "needs one pipeline FILE"},
 		{args: "p.yaml --resume 9f175af9-589b-44e8-86b9-1a434702245a", wantErr: "--resume takes the run id"},

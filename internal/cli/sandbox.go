@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -96,36 +97,38 @@ func lockSandbox(db string) (func(), error) {
 // is the address of the sandbox that made it (a loopback port of an earlier pi), which
 // this one serves under the same path.
 func (s *sandboxSession) rehostImages(r *run.Run) {
-	base, err := url.Parse(s.inst.URL)
-	if err != nil {
-		return
-	}
 	for i := range r.Steps {
 		st := &r.Steps[i]
-		if st.Result == nil {
-			continue
-		}
 		var res map[string]any
 		for _, k := range []string{"image_url", "result_url"} {
 			v, ok := st.Result[k].(string)
 			if !ok {
 				continue
 			}
-			u, err := url.Parse(v)
-			if err != nil || u.Hostname() != "127.0.0.1" || !strings.HasPrefix(u.Path, "/files/") || u.Host == base.Host {
-				continue
-			}
-			if res == nil {
-				res = make(map[string]any, len(st.Result))
-				for k2, v2 := range st.Result {
-					res[k2] = v2
+			if u, moved := rehostURL(v, s.inst.URL); moved {
+				if res == nil {
+					res = maps.Clone(st.Result)
 				}
+				res[k] = u
 			}
-			u.Scheme, u.Host = base.Scheme, base.Host
-			res[k] = u.String()
 		}
 		if res != nil {
 			st.Result = res
 		}
 	}
+}
+
+// rehostURL is a sandbox image URL (a loopback address, under /files/) at origin instead;
+// moved is false for any other URL, or one already there.
+func rehostURL(v, origin string) (string, bool) {
+	base, err := url.Parse(origin)
+	if err != nil || origin == "" {
+		return v, false
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Hostname() != "127.0.0.1" || !strings.HasPrefix(u.Path, "/files/") || u.Host == base.Host {
+		return v, false
+	}
+	u.Scheme, u.Host = base.Scheme, base.Host
+	return u.String(), true
 }

@@ -25,6 +25,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		cmds[name] = cmd
 	}
 	cmds["sandbox"] = sandboxCmd
+	cmds["jobs"] = jobsCmd
 	cmds["fakeapi"] = fakeAPICmd
 	cmds["httpserver"] = httpServerCmd
 	return cmds

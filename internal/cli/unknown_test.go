@@ -67,7 +67,7 @@ func TestUnknownCommandSuggests(t *testing.T) {
 	}{
 		{[]string{"rnu"}, "error: unknown command \"rnu\" for \"pi\"\n\nDid you mean this?\n  run\n  runs\nrun 'pi --help' for usage\n"},
 		{[]string{"runs", "lsit"}, "error: unknown command \"lsit\" for \"pi runs\"\n\nDid you mean this?\n  list\nrun 'pi runs --help' for usage\n"},
-		{[]string{"runs", "cancel", "9f175af9"}, "error: unknown command \"cancel\" for \"pi runs\"\n\npi runs has: download, get, list, report\nrun 'pi runs --help' for usage\n"},
+		{[]string{"runs", "cancel", "9f175af9"}, "error: unknown command \"cancel\" for \"pi runs\"\n\npi runs has: download, get, list, report, rerun\nrun 'pi runs --help' for usage\n"},
 		{[]string{"completion", "zshh"}, "Did you mean this?\n  zsh\n"},
 		{[]string{"help", "runs", "lsit"}, "error: unknown command \"lsit\" for \"pi runs\"\n\nDid you mean this?\n  list\n"},
 		{[]string{"help", "valdate"}, "Did you mean this?\n  validate\n"},

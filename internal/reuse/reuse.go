@@ -29,7 +29,8 @@ type Forced struct {
 type Plan struct {
 	// Pipeline holds the steps that run, in the original order, rewritten: every input_map
 	// entry naming a reused step is now a literal input, and depends_on no longer names
-	// reused steps. It has no steps when everything is reused.
+	// reused steps. It has no steps when everything is reused, and is the pipeline given
+	// to Rewrite itself when nothing is (do not change it).
 	Pipeline *pipeline.Pipeline
 	// Reused are the steps that do not run, by id, with the result they reuse.
 	Reused map[string]Known
@@ -146,6 +147,7 @@ func build(p *pipeline.Pipeline, g *pipeline.Graph, reused []bool, known map[str
 		DependsOn: make(map[string][]string, len(p.Steps)),
 		actions:   make(map[string]string, len(p.Steps)),
 	}
+	some := false
 	for i := range p.Steps {
 		st := &p.Steps[i]
 		pl.Order[i] = st.ID
@@ -153,9 +155,19 @@ func build(p *pipeline.Pipeline, g *pipeline.Graph, reused []bool, known map[str
 		pl.actions[st.ID] = st.Action
 		if reused[i] {
 			pl.Reused[st.ID] = known[st.ID]
-			continue
+			some = true
 		}
-		pl.Pipeline.Steps = append(pl.Pipeline.Steps, rewriteStep(st, g, reused, known))
+	}
+	if !some {
+		// Nothing reused: p itself runs (a local run of 100,000 steps is not copied).
+		pl.Pipeline = p
+		return pl
+	}
+	pl.Pipeline.Steps = make([]pipeline.Step, 0, len(p.Steps)-len(pl.Reused))
+	for i := range p.Steps {
+		if !reused[i] {
+			pl.Pipeline.Steps = append(pl.Pipeline.Steps, rewriteStep(&p.Steps[i], g, reused, known))
+		}
 	}
 	return pl
 }
