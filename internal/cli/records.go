@@ -19,6 +19,14 @@ func openStore(ctx context.Context, f *Factory) (*store.Store, error) {
 	return store.Open(ctx, path)
 }
 
+// exitingRecords is the runs database of a pi process that exits when its command returns
+// (Factory.Exits): Close leaves it open. Everything is committed by then; the process's
+// exit lets go of it as a crash would, which SQLite's log is made for, and the next pi
+// that opens it reads the log (bounded by the store's automatic checkpoints).
+type exitingRecords struct{ *store.Store }
+
+func (exitingRecords) Close() error { return nil }
+
 // remoteRunGetter reads a run from the Pi API, for commands that take a run id which is
 // not one of this machine's local runs.
 func remoteRunGetter(f *Factory) func(ctx context.Context, id string) (*run.Run, error) {

@@ -53,7 +53,12 @@ type Factory struct {
 	// installing the handler costs a few milliseconds of start-up (a thread and a
 	// goroutine), which `pi version` or `pi validate` should not pay.
 	HandleSignals bool
-	stopSignals   func()
+	// Exits says the process ends when the command returns (only Main sets it): a local
+	// run then leaves the runs database open instead of closing it, since closing folds
+	// its write-ahead log into the file (a checkpoint: two fsyncs, 2-20 ms) on pi's way
+	// out; a later write's automatic checkpoint does it, off a run's path.
+	Exits       bool
+	stopSignals func()
 }
 
 // signalsAnnotation marks the commands that stop gracefully on Ctrl-C (exit 130).
@@ -61,7 +66,7 @@ const signalsAnnotation = "pi/signals"
 
 // Main runs pi with the process's arguments and returns its exit code.
 func Main(build BuildInfo) int {
-	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv, HandleSignals: true}
+	f := &Factory{IO: render.System(), Build: build, Getenv: os.Getenv, HandleSignals: true, Exits: true}
 	code := Execute(context.Background(), f, os.Args[1:])
 	// The steps' reaper, if a local run started one, is done before pi is (and its work
 	// counted as pi's).

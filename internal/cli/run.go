@@ -79,7 +79,11 @@ func (f *Factory) runDeps() runDeps {
 		APIClient:    f.apiClient,
 		StartSandbox: f.sandboxClient,
 		Records: func(ctx context.Context) (localRecords, error) {
-			return openStore(ctx, f)
+			st, err := openStore(ctx, f)
+			if err != nil || !f.Exits {
+				return st, err
+			}
+			return exitingRecords{st}, nil
 		},
 		Redactor:       f.redactor,
 		DownloadImages: downloadAfterRun(f),

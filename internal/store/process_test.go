@@ -101,3 +101,52 @@ func TestTwoProcessesWriting(t *testing.T) {
 		}
 	}
 }
+
+// The child side of TestExitWithoutClose: it records a run and exits without closing the
+// database, as pi does at the end of a local run.
+func TestStoreExitChild(t *testing.T) {
+	path := os.Getenv("PI_STORE_EXIT_CHILD")
+	if path == "" {
+		t.Skip("runs only as TestExitWithoutClose's child")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRun("left-open")
+	if err := s.Create(ctx, Record{Run: r, File: "p.yaml", Owner: Self()}); err != nil {
+		t.Fatal(err)
+	}
+	r.Steps[0].Status = run.StepCompleted
+	if err := s.SaveEvents(ctx, r.ID, []run.Event{stepEvent(r, "a")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, r.ID, run.Completed); err != nil {
+		t.Fatal(err)
+	}
+	os.Exit(0) // no Close: the log is left for the next opener
+}
+
+// A pi that exits without closing the database (cli's Factory.Exits) loses nothing: the
+// next process reads what it committed from the log.
+func TestExitWithoutClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStoreExitChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "PI_STORE_EXIT_CHILD="+path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(path + "-wal"); err != nil || st.Size() == 0 {
+		t.Fatalf("no log left behind (%v): the child closed the database?", err)
+	}
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec, err := s.Get(context.Background(), "left-open")
+	if err != nil || rec.Run.Status != run.Completed || rec.Run.Steps[0].Status != run.StepCompleted || rec.Owner != (Owner{}) {
+		t.Fatalf("after the writer exited: %+v, %v", rec, err)
+	}
+}
