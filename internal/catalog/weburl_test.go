@@ -37,3 +37,26 @@ func TestParseWebURLGolden(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseWebURL: whatever the string, ParseWebURL answers without panicking; an accepted
+// URL's host is serialized (no forbidden code point, not percent-decodable further for a
+// domain) and parses again to itself.
+func FuzzParseWebURL(f *testing.F) {
+	for _, s := range []string{"https://example.com", "http://[::1]:80/x", "http://0x7f.1", "http://münchen.de",
+		"foo://a%zz", "file://c:/x", "https://xn--abc-.ü", "http://1.2.3.4.5", "https://a<b.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseWebURL(s)
+		if err != nil || !u.HasHost || u.Host == "" {
+			return
+		}
+		if !isSpecialScheme(u.Scheme) || u.Scheme == "file" {
+			return
+		}
+		again, err := ParseWebURL(u.Scheme + "://" + u.Host + "/")
+		if err != nil || again.Host != u.Host {
+			t.Fatalf("%q: host %q parses again to %+v, %v", s, u.Host, again, err)
+		}
+	})
+}
