@@ -305,11 +305,13 @@ func runRun(ctx context.Context, o *runOptions) error {
 type piClients struct {
 	o    *runOptions
 	sess *sandboxSession
+	// db is the sandbox database to open ("" for this machine's): a rerun's run's.
+	db string
 }
 
 // sandbox starts the sandbox (once) and returns its client.
 func (c *piClients) sandbox(ctx context.Context) (*piapi.Client, error) {
-	cl, sess, err := c.o.StartSandbox(ctx, "")
+	cl, sess, err := c.o.StartSandbox(ctx, c.db)
 	if err != nil {
 		return nil, err
 	}

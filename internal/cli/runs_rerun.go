@@ -202,14 +202,14 @@ func rerunRemote(ctx context.Context, f *Factory, o *runOptions, recorded *recor
 // rerunLocal runs the rerun with pi's own engine, the reused steps kept as the earlier
 // run's.
 func rerunLocal(ctx context.Context, f *Factory, o *runOptions, rec *store.Record, sel *reuse.Rerun) error {
-	o.Local, o.Sandbox = true, false
+	o.Local, o.Sandbox = true, rec.Server != ""
 	o.rerun = &localRerun{rec: rec, known: sel.Known}
 	if o.DryRun {
 		p, _, _, _ := pipeline.Load(rec.File, pipeline.Options{Mode: pipeline.Local, Params: rec.Params, Data: recordedText(rec.Pipeline)})
 		pl := reuse.Rewrite(p, sel.Known)
 		return dryRerun(f, o, &paidPlan{Planned: &cache.Planned{Plan: pl, Decisions: map[string]*cache.Decision{}}, p: p})
 	}
-	clients := &piClients{o: o}
+	clients := &piClients{o: o, db: rec.Server}
 	defer clients.close()
 	res, err := runLocal(ctx, o, clients)
 	if err != nil {
