@@ -34,7 +34,7 @@ type runner interface {
 }
 
 // newRunner builds a run of the engine.
-var newRunner = func(p *pipeline.Pipeline, exec engine.Executor, opts engine.Options) (runner, error) {
+func newRunner(p *pipeline.Pipeline, exec engine.Executor, opts engine.Options) (runner, error) {
 	return engine.New(p, exec, opts)
 }
 
