@@ -5,6 +5,8 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,5 +99,42 @@ func TestLocalRunHasOneReaper(t *testing.T) {
 	// pi waited for it: not even a zombie is left (an orphan would have been re-parented).
 	if err := syscall.Kill(reapers[0], 0); err == nil {
 		t.Fatalf("reaper %d still exists after pi exited", reapers[0])
+	}
+}
+
+// A local run without a shell.run step starts no reaper: while its http.request step waits
+// for the server's answer, pi has no reaper child.
+func TestLocalRunWithoutShellStartsNoReaper(t *testing.T) {
+	bin := piBinary(t)
+	dir := t.TempDir()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+	}))
+	defer srv.Close()
+	file := writePipeline(t, dir, "steps:\n  - id: call\n    action: http.request\n    input: {url: \""+srv.URL+"\"}\n")
+	cmd := exec.Command(bin, "run", file, "--local", "-o", "plain")
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var reapers []int
+	select {
+	case <-arrived:
+		reapers = reaperChildren(cmd.Process.Pid)
+		close(release)
+	case err := <-exited:
+		t.Fatalf("pi ended before its step ran: %v\n%s", err, out.String())
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("pi: %v\n%s", err, out.String())
+	}
+	if len(reapers) != 0 {
+		t.Fatalf("pi had reaper children %v while its http.request step ran, want none", reapers)
 	}
 }
