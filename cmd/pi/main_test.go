@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -65,15 +66,17 @@ func TestMain(m *testing.M) {
 }
 
 // BenchmarkStartup measures whole processes built as a release is (CGO_ENABLED=0,
-// -trimpath, -s -w), each interleaved with hello, the smallest Go program, built in the same
-// run: ratio is the process's wall time over hello's (issue 24: pi version <= 1.5, validate
-// <= 2.5), ns/op and ms its own. The processes: two floors that do nothing (floor links
-// every package pi links, floor-required only cobra, yaml.v3, lipgloss, spinner and the
-// SQLite driver), pi version, pi validate of the seed pipeline and of a 10-step file, and
-// the shell completion of a run id (pi __complete runs get "") with a store of 1,000
-// recorded runs (target 30 ms). Wall and CPU time come from spawn -measure, so the
-// benchmark's own process is not counted; load1 is the load average at the end (Linux),
-// since a shared machine's absolute times drift.
+// -trimpath, -s -w), each run alternating with hello, the smallest Go program, built in the
+// same run. ratio is the median over the iterations of the process's wall time over the
+// hello run just after it (issue 24: pi version <= 1.5, validate <= 2.5), cpu-ratio the same
+// for user + system time, ms and hello-ms the median wall times, ns/op the mean: medians,
+// because a shared machine's load comes in bursts. load1 is the load average at the end
+// (Linux). Wall and CPU time come from spawn -measure, so the benchmark's own process is
+// not counted. The processes: two floors that do nothing (floor links every package pi
+// links, floor-required only cobra, yaml.v3, lipgloss, spinner and the SQLite driver), pi
+// version, pi validate of the seed pipeline and of a 10-step file, and the shell
+// completion of a run id (pi __complete runs get "") with a store of 1,000 recorded runs
+// (target 30 ms).
 //
 //	go test ./cmd/pi -run '^$' -bench Startup -benchtime 100x
 func BenchmarkStartup(b *testing.B) {
@@ -108,24 +111,34 @@ func BenchmarkStartup(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			var p, h usage
+			var wall, helloWall, ratio, cpuRatio []float64
+			var total time.Duration
 			for b.Loop() {
-				u := measured(b, env, c.argv)
-				p.wall, p.cpu = p.wall+u.wall, p.cpu+u.cpu
-				u = measured(b, env, []string{hello})
-				h.wall, h.cpu = h.wall+u.wall, h.cpu+u.cpu
+				p := measured(b, env, c.argv)
+				h := measured(b, env, []string{hello})
+				total += p.wall
+				wall, helloWall = append(wall, float64(p.wall)/1e6), append(helloWall, float64(h.wall)/1e6)
+				ratio, cpuRatio = append(ratio, float64(p.wall)/float64(h.wall)), append(cpuRatio, float64(p.cpu)/float64(h.cpu))
 			}
-			n := float64(b.N)
-			b.ReportMetric(float64(p.wall.Nanoseconds())/n, "ns/op")
-			b.ReportMetric(float64(p.wall)/float64(h.wall), "ratio")
-			b.ReportMetric(float64(p.cpu)/float64(h.cpu), "cpu-ratio")
-			b.ReportMetric(float64(p.wall.Microseconds())/n/1000, "ms")
-			b.ReportMetric(float64(h.wall.Microseconds())/n/1000, "hello-ms")
+			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns/op")
+			b.ReportMetric(median(ratio), "ratio")
+			b.ReportMetric(median(cpuRatio), "cpu-ratio")
+			b.ReportMetric(median(wall), "ms")
+			b.ReportMetric(median(helloWall), "hello-ms")
 			if load, ok := loadAverage(); ok {
 				b.ReportMetric(load, "load1")
 			}
 		})
 	}
+}
+
+// median is the middle of xs (which it sorts).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 }
 
 // loadAverage is the machine's load average over the last minute (Linux).
