@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,7 +37,7 @@ func TestShellRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Local().Execute(context.Background(), req("shell.run", tt.in))
 			if tt.wantErr != "" {
-				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) && !strings.Contains(err.Error(), tt.wantErr) || engine.IsTransient(err) {
+				if err == nil || !strings.HasSuffix(err.Error(), tt.wantErr) && !strings.Contains(err.Error(), tt.wantErr) || transient(err) {
 					t.Fatalf("err = %v, want permanent ending %q", err, tt.wantErr)
 				}
 				return
@@ -175,4 +176,10 @@ func TestPiAction(t *testing.T) {
 			}
 		})
 	}
+}
+
+// transient reports whether err is a step failure that may be retried.
+func transient(err error) bool {
+	var se *engine.StepError
+	return errors.As(err, &se) && se.Transient
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pi-cli/pi/internal/cache"
 	"github.com/pi-cli/pi/internal/catalog"
-	"github.com/pi-cli/pi/internal/engine"
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
@@ -140,7 +139,7 @@ func TestPayingBudgetAndReadMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := p.CreateJob(ctx, "campaigns.generate", in, "k1") // a retry of the same creation
-	if !errors.Is(err, ErrBudget) || engine.IsTransient(err) || p.Created() != 2 {
+	if !errors.Is(err, ErrBudget) || transient(err) || p.Created() != 2 {
 		t.Fatalf("second creation: %v (created %d)", err, p.Created())
 	}
 	k, _ := cache.NewKey("campaigns.generate", in, cache.Sandbox)

@@ -45,7 +45,7 @@ func TestOneIdempotencyKeyPerJobCreation(t *testing.T) {
 	r := req("campaigns.generate", map[string]any{"prompt": "p"})
 	for attempt := 1; attempt <= 3; attempt++ {
 		r.Attempt = attempt
-		if _, err := p.Execute(context.Background(), r); !engine.IsTransient(err) {
+		if _, err := p.Execute(context.Background(), r); !transient(err) {
 			t.Fatalf("attempt %d: err = %v, want transient", attempt, err)
 		}
 	}
@@ -77,9 +77,9 @@ func TestExtractLostAnswerIsPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = PiJobs(c).CreateJob(context.Background(), "brands.extract", map[string]any{"url": "https://x.example"}, "k-1")
-	if err == nil || engine.IsTransient(err) || posts.Load() != 1 || !strings.Contains(err.Error(), "the job may have been created") ||
+	if err == nil || transient(err) || posts.Load() != 1 || !strings.Contains(err.Error(), "the job may have been created") ||
 		!strings.Contains(err.Error(), "k-1") {
-		t.Fatalf("err = %v (transient %v), posts %d", err, engine.IsTransient(err), posts.Load())
+		t.Fatalf("err = %v (transient %v), posts %d", err, transient(err), posts.Load())
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/clock"
-	"github.com/pi-cli/pi/internal/engine"
 )
 
 // clockJobs is a Pi API stand-in whose job answers status until the fake clock has run
@@ -83,7 +82,7 @@ func TestUnknownJobStatusFails(t *testing.T) {
 	api := &clockJobs{clk: clk, start: clk.Now(), status: "weird", done: time.Hour}
 	p := &Pi{API: api, Clock: clk}
 	_, err := p.Execute(context.Background(), req("campaigns.generate", map[string]any{"prompt": "x"}))
-	if err == nil || !strings.Contains(err.Error(), `"weird"`) || engine.IsTransient(err) {
+	if err == nil || !strings.Contains(err.Error(), `"weird"`) || transient(err) {
 		t.Fatalf("err %v, want a permanent failure naming the status", err)
 	}
 	if n := api.polls.Load(); n != 1 {

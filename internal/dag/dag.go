@@ -4,7 +4,10 @@
 // run's steps, the simulated server from a run body's.
 package dag
 
-import "sort"
+import (
+	"fmt"
+	"sort"
+)
 
 // Graph is a dependency graph of n vertices, each named by an id and depending on others
 // by id, built once in time linear in vertices and dependencies. Vertices are numbered
@@ -27,6 +30,8 @@ type Graph struct {
 	cycles [][]int
 	// below caches, for a vertex often asked about, the vertices that depend on it (bitsets).
 	below map[int][]uint64
+	// problem is the first reason the graph cannot run as it is (see Err).
+	problem error
 }
 
 // New builds the graph of n vertices: vertex i is named id(i) and depends on the vertices
@@ -42,7 +47,11 @@ func New(n int, id func(i int) string, deps func(i int) []string) *Graph {
 		}
 	}
 	for i := range n {
-		dup := !g.First(i) && id(i) != ""
+		self := id(i)
+		dup := !g.First(i) && self != ""
+		if dup {
+			g.note("id %q is used twice", self)
+		}
 		deps := deps(i)
 		var seen map[int]bool // only for long lists: short ones are searched
 		if len(deps) > 16 {
@@ -50,6 +59,12 @@ func New(n int, id func(i int) string, deps func(i int) []string) *Graph {
 		}
 		for _, d := range deps {
 			j, ok := g.index[d]
+			switch {
+			case !ok:
+				g.note("%q depends on unknown %q", self, d)
+			case d == self:
+				g.note("%q depends on itself", d)
+			}
 			if !ok || j == i || g.has(i, j, seen) {
 				continue
 			}
@@ -60,9 +75,26 @@ func New(n int, id func(i int) string, deps func(i int) []string) *Graph {
 		}
 	}
 	g.findCycles()
+	if len(g.cycles) > 0 {
+		g.note("%q is on a dependency cycle", id(g.cycles[0][0]))
+	}
 	g.computeDepth()
 	return g
 }
+
+// note records a problem unless an earlier one is known.
+func (g *Graph) note(format string, args ...any) {
+	if g.problem == nil {
+		g.problem = fmt.Errorf(format, args...)
+	}
+}
+
+// Err is the first reason found while the graph was built why it cannot be run as it is:
+// in the order of the vertices, an id used twice, a dependency on itself or on an unknown
+// id; then a cycle (the first Cycles names). It is nil for a graph that can run: an
+// executor checks it in constant time instead of validating again. Validation, which says
+// all of it in its own words, asks Duplicate, Index and Cycles instead.
+func (g *Graph) Err() error { return g.problem }
 
 // has reports whether j is already a dependency of i.
 func (g *Graph) has(i, j int, seen map[int]bool) bool {

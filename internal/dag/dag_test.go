@@ -212,3 +212,23 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+// Err names the first problem in the order of the vertices, then a cycle, or nil.
+func TestErr(t *testing.T) {
+	for _, tt := range []struct {
+		steps []string
+		want  string
+	}{
+		{[]string{"a", "b<a", "c<a,b"}, ""},
+		{[]string{"a", "a"}, `id "a" is used twice`},
+		{[]string{"a<zz", "a"}, `"a" depends on unknown "zz"`},
+		{[]string{"a", "b<b", "c<zz"}, `"b" depends on itself`},
+		{[]string{"b<a", "a<b", "c"}, `"a" is on a dependency cycle`},
+		{[]string{"b<a", "a<b", "c<c"}, `"c" depends on itself`},
+	} {
+		err := graphOf(tt.steps...).graph().Err()
+		if got := fmt.Sprint(err); (err == nil) != (tt.want == "") || err != nil && got != tt.want {
+			t.Errorf("%v: Err() = %v, want %q", tt.steps, err, tt.want)
+		}
+	}
+}

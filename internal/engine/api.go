@@ -4,7 +4,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/pi-cli/pi/internal/clock"
@@ -62,12 +61,6 @@ func Transient(err error) error { return &StepError{Err: err, Transient: true} }
 // Permanent wraps err as a permanent failure.
 func Permanent(err error) error { return &StepError{Err: err} }
 
-// IsTransient reports whether err is a transient step failure.
-func IsTransient(err error) bool {
-	var se *StepError
-	return errors.As(err, &se) && se.Transient
-}
-
 // Reused is what Options.Reuse found for a step.
 type Reused struct {
 	JobID  string
@@ -76,22 +69,20 @@ type Reused struct {
 	Attach string
 }
 
-// Policy decides when ready steps start.
-type Policy int
-
-const (
-	// Eager starts a step the moment its last dependency completed.
-	Eager Policy = iota
-	// Batches reproduces the Pi server: waves of ready steps; the next wave starts only when
-	// the whole wave ended; the run stops after a wave with a failure.
-	Batches
-)
+// Scheduler decides when the steps of a run start (Options.Scheduler). It is given the
+// run's steps and returns when no step will start any more, with the run's final status.
+// Without one a run is scheduled eagerly: a step starts the moment its last dependency
+// completed, up to Options.Concurrency at once. The simulated server brings its own (the
+// Pi server's waves).
+type Scheduler interface {
+	Schedule(ctx context.Context, s *Steps) run.Status
+}
 
 // Options configure a run.
 type Options struct {
-	RunID       string // required
-	Policy      Policy
-	Concurrency int         // steps executing at once; <= 0 means unlimited
+	RunID       string      // required
+	Scheduler   Scheduler   // nil: eager
+	Concurrency int         // steps executing at once under eager scheduling; <= 0 means unlimited
 	FailFast    bool        // cancel everything still running or waiting after the first failure
 	Clock       clock.Clock // nil: the wall clock
 	// DefaultRetry applies to steps without a retry block (nil: backoff.StepAttempts

@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -84,7 +82,7 @@ func TestRetries(t *testing.T) {
 					return map[string]any{"ok": true}, nil
 				})
 				rec := &recorder{t: t}
-				r, err := New(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec,
+				r, err := build(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec,
 					Options{RunID: "r", Observer: rec.observe, MaxBackoff: 5 * time.Second})
 				if err != nil {
 					t.Fatal(err)
@@ -197,7 +195,7 @@ func TestCancel(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				r, err := New(&pipeline.Pipeline{Steps: tt.steps}, tt.exec, Options{RunID: "r", Concurrency: tt.concurrency})
+				r, err := build(&pipeline.Pipeline{Steps: tt.steps}, tt.exec, Options{RunID: "r", Concurrency: tt.concurrency})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -313,132 +311,26 @@ func TestResume(t *testing.T) {
 	})
 }
 
-// TestBatchesFixture reproduces the real server's runs-get-failed.json: `b` directly behind
-// the failed `a` stays pending, `c` behind the unfinished `b` is skipped, the independent
-// `d` completes.
-func TestBatchesFixture(t *testing.T) {
-	raw, err := os.ReadFile("testdata/runs-get-failed.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env struct{ Data run.Run }
-	if err := json.Unmarshal(raw, &env); err != nil {
-		t.Fatal(err)
-	}
-	want := env.Data
-	p := &pipeline.Pipeline{}
-	for _, s := range want.Steps {
-		p.Steps = append(p.Steps, pipeline.Step{ID: s.ID, Action: s.Action, DependsOn: s.DependsOn})
-	}
-	for _, policy := range []struct {
-		name string
-		p    Policy
-	}{{"batches", Batches}} {
-		t.Run(policy.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
-					job := "job-" + req.Step.ID
-					req.SetJobID(job)
-					if req.Step.ID == "a" {
-						return nil, &StepError{Err: errors.New("upstream_timeout: simulated failure"),
-							Result: run.FailedJobResult(job, "upstream_timeout: simulated failure")}
-					}
-					return run.JobResult(job, "brand_extraction", "brands/e947e0bf", nil), nil
-				})
-				got := mustRun(t, p, exec, Options{Policy: Batches, DefaultRetry: &pipeline.Retry{MaxAttempts: 1}})
-				if got.Status != want.Status {
-					t.Errorf("run = %s, want %s", got.Status, want.Status)
-				}
-				for i, w := range want.Steps {
-					g := got.Steps[i]
-					if g.ID != w.ID || g.Status != w.Status || g.Error != w.Error ||
-						(g.JobID == "") != (w.JobID == "") || (g.Result == nil) != (w.Result == nil) ||
-						g.StartedAt.IsZero() != w.StartedAt.IsZero() || g.CompletedAt.IsZero() != w.CompletedAt.IsZero() {
-						t.Errorf("step %d = %+v\nwant like %+v", i, g, w)
-					}
-					if len(w.Result) > 0 && !sameKeys(g.Result, w.Result) {
-						t.Errorf("step %s result %v, want the keys of %v", w.ID, g.Result, w.Result)
-					}
-				}
-			})
-		})
-	}
-}
-
-func sameKeys(a, b map[string]any) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// TestBatchesWaves checks that a wave starts only when the whole previous wave ended and
-// that the run stops after a wave with a failure.
-func TestBatchesWaves(t *testing.T) {
+// TestSkewedMakespan is the case for --local: one long step beside a chain of short ones.
+// Eager finishes when the long step does (the server's waves make every link of the chain
+// after the first wait for the long step's wave: internal/sandbox's TestSkewedMakespan).
+func TestSkewedMakespan(t *testing.T) {
+	const long, short, links = 10 * time.Second, time.Second, 10
 	synctest.Test(t, func(t *testing.T) {
-		p := &pipeline.Pipeline{Steps: []pipeline.Step{
-			step("long", ""), step("c1", ""), step("c2", "c1"), step("c3", "c2"), step("after-long", "long"),
-		}}
-		durations := map[string]time.Duration{"long": 10 * time.Second}
-		var log attemptLog
 		exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
-			log.add(req.Step.ID)
-			d, ok := durations[req.Step.ID]
-			if !ok {
-				d = time.Second
+			d := short
+			if req.Step.ID == "long" {
+				d = long
 			}
 			<-time.After(d)
 			return map[string]any{}, nil
 		})
 		start := time.Now()
-		got := mustRun(t, p, exec, Options{Policy: Batches})
-		if got.Status != run.Completed {
-			t.Fatalf("run = %s", got.Status)
-		}
-		want := map[string]time.Duration{"long": 0, "c1": 0, "c2": 10 * time.Second, "after-long": 10 * time.Second, "c3": 11 * time.Second}
-		for id, w := range want {
-			if s := log.get(id)[0].Sub(start); s != w {
-				t.Errorf("%s started at %v, want %v", id, s, w)
-			}
+		res := mustRun(t, skewed(links), exec, Options{})
+		if got := time.Since(start); res.Status != run.Completed || got != long {
+			t.Errorf("run %s after %v, want completed after %v", res.Status, got, long)
 		}
 	})
-}
-
-// TestSkewedMakespan is the case for --local: one long step beside a chain of short ones.
-// Eager finishes when the long step does; Batches makes every link of the chain after the
-// first wait for the long step's wave.
-func TestSkewedMakespan(t *testing.T) {
-	const long, short, links = 10 * time.Second, time.Second, 10
-	want := map[Policy]time.Duration{Eager: long, Batches: long + (links-1)*short}
-	got := map[Policy]time.Duration{}
-	for _, pol := range []Policy{Eager, Batches} {
-		synctest.Test(t, func(t *testing.T) {
-			exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
-				d := short
-				if req.Step.ID == "long" {
-					d = long
-				}
-				<-time.After(d)
-				return map[string]any{}, nil
-			})
-			start := time.Now()
-			res := mustRun(t, skewed(links), exec, Options{Policy: pol})
-			if res.Status != run.Completed {
-				t.Errorf("run %s", res.Status)
-			}
-			got[pol] = time.Since(start)
-		})
-		if got[pol] != want[pol] {
-			t.Errorf("policy %d: makespan %v, want %v", pol, got[pol], want[pol])
-		}
-	}
-	t.Logf("skewed graph (one %v step beside a chain of %d x %v): Eager %v, Batches %v, Eager/Batches = %.2f",
-		long, links, short, got[Eager], got[Batches], float64(got[Eager])/float64(got[Batches]))
 }
 
 func TestExecutorPanic(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
@@ -53,7 +52,7 @@ func BenchmarkRun(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; b.Loop(); i++ {
 					opts.RunID = fmt.Sprint("bench-", i)
-					r, err := New(p, noop, opts)
+					r, err := build(p, noop, opts)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -70,42 +69,6 @@ func BenchmarkRun(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkSkewed runs one long step beside a chain of short ones, under both policies,
-// with real (short) durations, and reports Eager's makespan over Batches'.
-func BenchmarkSkewed(b *testing.B) {
-	const long, short, chain = 20 * time.Millisecond, 2 * time.Millisecond, 10
-	p := skewed(chain)
-	exec := ExecutorFunc(func(ctx context.Context, req Request) (map[string]any, error) {
-		d := short
-		if req.Step.ID == "long" {
-			d = long
-		}
-		time.Sleep(d) // the work being scheduled, not synchronisation
-		return nil, nil
-	})
-	var eager, batches time.Duration
-	for b.Loop() {
-		for _, pol := range []Policy{Eager, Batches} {
-			r, err := New(p, exec, Options{RunID: "skewed", Policy: pol})
-			if err != nil {
-				b.Fatal(err)
-			}
-			start := time.Now()
-			if _, err := r.Run(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			if pol == Eager {
-				eager += time.Since(start)
-			} else {
-				batches += time.Since(start)
-			}
-		}
-	}
-	b.ReportMetric(float64(eager)/float64(batches), "eager/batches")
-	b.ReportMetric(float64(eager.Milliseconds())/float64(b.N), "eager-ms")
-	b.ReportMetric(float64(batches.Milliseconds())/float64(b.N), "batches-ms")
 }
 
 // skewed is one step "long" beside a chain c1 -> c2 -> ... -> c<n>.

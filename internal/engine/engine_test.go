@@ -55,12 +55,17 @@ func (rec *recorder) stepEvents(id string) []string {
 	return out
 }
 
+// build is New with p's graph, as a caller builds it.
+func build(p *pipeline.Pipeline, exec Executor, opts Options) (*Runner, error) {
+	return New(p, pipeline.NewGraph(p), exec, opts)
+}
+
 func mustRun(t *testing.T, p *pipeline.Pipeline, exec Executor, opts Options) *run.Run {
 	t.Helper()
 	if opts.RunID == "" {
 		opts.RunID = "run-1"
 	}
-	r, err := New(p, exec, opts)
+	r, err := build(p, exec, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -145,7 +150,7 @@ func TestMissingInputMapSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// "uses" depends on nothing in the graph, but runs after "bad" failed in Batches.
+			// "uses" does not depend on "bad": it runs whether or not "bad" completed.
 			p := &pipeline.Pipeline{Steps: []pipeline.Step{
 				step("bad", ""), step("ok", ""),
 				{ID: "uses", Action: "campaigns.generate", DependsOn: []string{"ok"}, InputMap: map[string]string{"k": tt.expr}},
@@ -183,12 +188,12 @@ func TestNewRejects(t *testing.T) {
 	}{
 		{"no run id", []pipeline.Step{step("a", "")}, "", "RunID"},
 		{"duplicate", []pipeline.Step{step("a", ""), step("a", "")}, "r", `"a" is used twice`},
-		{"unknown dep", []pipeline.Step{step("a", "zz")}, "r", `unknown step "zz"`},
+		{"unknown dep", []pipeline.Step{step("a", "zz")}, "r", `"a" depends on unknown "zz"`},
 		{"cycle", []pipeline.Step{step("a", "b"), step("b", "a"), step("c", "")}, "r", "cycle"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(&pipeline.Pipeline{Steps: tt.steps}, ok, Options{RunID: tt.runID})
+			_, err := build(&pipeline.Pipeline{Steps: tt.steps}, ok, Options{RunID: tt.runID})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New error = %v, want it to mention %q", err, tt.want)
 			}
@@ -197,7 +202,7 @@ func TestNewRejects(t *testing.T) {
 }
 
 func TestRunTwice(t *testing.T) {
-	r, err := New(&pipeline.Pipeline{Steps: []pipeline.Step{step("a", "")}},
+	r, err := build(&pipeline.Pipeline{Steps: []pipeline.Step{step("a", "")}},
 		ExecutorFunc(func(context.Context, Request) (map[string]any, error) { return nil, nil }), Options{RunID: "r"})
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +229,7 @@ func TestTimeoutFakeClock(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	r, err := New(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec, Options{RunID: "r", Clock: fake})
+	r, err := build(&pipeline.Pipeline{Steps: []pipeline.Step{st}}, exec, Options{RunID: "r", Clock: fake})
 	if err != nil {
 		t.Fatal(err)
 	}

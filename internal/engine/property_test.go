@@ -78,9 +78,6 @@ func randomDAG(seed uint64) dagCase {
 	rng.Shuffle(len(c.p.Steps), func(i, j int) { c.p.Steps[i], c.p.Steps[j] = c.p.Steps[j], c.p.Steps[i] })
 	c.opts = Options{RunID: fmt.Sprintf("run-%d", seed), DefaultRetry: &pipeline.Retry{MaxAttempts: 3, Backoff: 500 * time.Millisecond},
 		MaxBackoff: 4 * time.Second}
-	if rng.IntN(4) == 0 {
-		c.opts.Policy = Batches
-	}
 	if rng.IntN(2) == 0 {
 		c.opts.Concurrency = 1 + rng.IntN(8)
 	}
@@ -96,7 +93,7 @@ func TestPropertyRandomDAGs(t *testing.T) {
 		c := randomDAG(seed)
 		synctest.Test(t, func(t *testing.T) { checkDAG(t, c) })
 		if t.Failed() {
-			t.Fatalf("seed %d failed (policy %d, concurrency %d, fail-fast %v, %d steps)", seed, c.opts.Policy, c.opts.Concurrency, c.opts.FailFast, len(c.p.Steps))
+			t.Fatalf("seed %d failed (concurrency %d, fail-fast %v, %d steps)", seed, c.opts.Concurrency, c.opts.FailFast, len(c.p.Steps))
 		}
 	}
 }
@@ -181,7 +178,7 @@ func checkDAG(t *testing.T, c dagCase) {
 		}
 		events[ev.StepID] = append(events[ev.StepID], ev)
 	}
-	r, err := New(c.p, exec, opts)
+	r, err := build(c.p, exec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,33 +212,28 @@ func checkDAG(t *testing.T, c dagCase) {
 			t.Errorf("%s: %d attempts recorded, %d executed", s.ID, s.Attempts, attempts[s.ID])
 		}
 		checkStepEvents(t, s, events[s.ID])
-		switch {
-		case c.opts.Policy == Eager && !s.Status.Terminal():
-			t.Errorf("%s ended %s in an Eager run", s.ID, s.Status)
-		case c.opts.Policy == Batches && !s.Status.Terminal() && (s.Status != run.StepPending || got.Status != run.Failed):
-			t.Errorf("%s ended %s in a Batches run that is %s", s.ID, s.Status, got.Status)
+		if !s.Status.Terminal() {
+			t.Errorf("%s ended %s", s.ID, s.Status)
 		}
 	}
 	if (got.Status == run.Completed) != allCompleted || (anyFailed && got.Status != run.Failed) {
 		t.Errorf("run %s with all completed=%v, any failed=%v", got.Status, allCompleted, anyFailed)
 	}
 
-	// Every dependent of a failure is skipped, naming a failed ancestor (Batches: or left
-	// pending, as the server does), and never ran.
+	// Every dependent of a failure is skipped, naming a failed ancestor, and never ran.
 	for _, s := range got.Steps {
 		if s.Status != run.StepFailed {
 			continue
 		}
 		for _, d := range descendants(c.children, s.ID) {
 			ds := got.Step(d)
-			ok := ds.Status == run.StepSkipped || (c.opts.Policy == Batches && ds.Status == run.StepPending)
-			if !ok || attempts[d] != 0 {
+			if ds.Status != run.StepSkipped || attempts[d] != 0 {
 				t.Errorf("%s, behind failed %s, is %s after %d attempts", d, s.ID, ds.Status, attempts[d])
 			}
 		}
 	}
 	for _, s := range got.Steps {
-		if s.Status != run.StepSkipped || c.opts.Policy != Eager {
+		if s.Status != run.StepSkipped {
 			continue
 		}
 		cause, _ := strings.CutPrefix(s.Error, "dependency_failed:")
@@ -252,7 +244,7 @@ func checkDAG(t *testing.T, c dagCase) {
 
 	// Eager with no limit: each step starts the moment its last dependency completed, so
 	// the makespan is the critical path (attempt durations plus the retry waits) exactly.
-	if c.opts.Policy != Eager || c.opts.Concurrency > 0 || c.opts.FailFast {
+	if c.opts.Concurrency > 0 || c.opts.FailFast {
 		return
 	}
 	finish := map[string]time.Duration{}

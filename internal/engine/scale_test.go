@@ -24,7 +24,7 @@ func TestWorkPerEventIndependentOfRunSize(t *testing.T) {
 		}}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		r, err := New(p, noop, opts)
+		r, err := build(p, noop, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

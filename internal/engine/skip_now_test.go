@@ -29,7 +29,7 @@ func TestSkippedAtOnce(t *testing.T) {
 		}
 		return nil, nil
 	})
-	r, err := New(p, exec, Options{RunID: "r", Observer: func(ev run.Event) {
+	r, err := build(p, exec, Options{RunID: "r", Observer: func(ev run.Event) {
 		if ev.StepID == "dep" && ev.Status == string(run.StepSkipped) {
 			close(skipped)
 		}

@@ -27,17 +27,6 @@ type runRec struct {
 	changed  chan struct{} // closed and replaced at every change
 }
 
-// runner is what the sandbox needs of an engine run (*engine.Runner).
-type runner interface {
-	Run(ctx context.Context) (*run.Run, error)
-	Snapshot() *run.Run
-}
-
-// newRunner builds a run of the engine.
-func newRunner(p *pipeline.Pipeline, exec engine.Executor, opts engine.Options) (runner, error) {
-	return engine.New(p, exec, opts)
-}
-
 func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 	obj, e := readObject(w, r)
 	if e != nil {
@@ -112,13 +101,13 @@ func (s *Server) saveRunLocked(rec *runRec) <-chan error {
 		updated: rec.state.UpdatedAt.Unix()})
 }
 
-// startRun executes the run with the engine, as the server does (batches, no retries);
+// startRun executes the run with the engine, as the server does (waves, no retries);
 // resume is the stored state of a run a previous server left unfinished.
 func (s *Server) startRun(rec *runRec, resume *run.Run) {
 	dirty := make(chan struct{}, 1)
 	opts := engine.Options{
 		RunID:        rec.state.ID,
-		Policy:       engine.Batches,
+		Scheduler:    waves{},
 		DefaultRetry: &pipeline.Retry{MaxAttempts: 1},
 		Resume:       resume,
 		// The observer only marks the run dirty: the run's goroutine takes the snapshot, so
@@ -130,7 +119,8 @@ func (s *Server) startRun(rec *runRec, resume *run.Run) {
 			}
 		},
 	}
-	rn, err := newRunner(rec.body.Pipeline(), engine.ExecutorFunc(s.execute), opts)
+	p := rec.body.Pipeline()
+	rn, err := engine.New(p, pipeline.NewGraph(p), engine.ExecutorFunc(s.execute), opts)
 	if err != nil {
 		s.failRun(rec, fmt.Sprintf("run_trigger_failed: %v", err))
 		return
