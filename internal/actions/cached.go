@@ -76,7 +76,7 @@ func (p *Paying) Reuse(ctx context.Context, st *pipeline.Step, input map[string]
 	}
 	p.remember(hit.Key, st.ID)
 	switch {
-	case hit.Found() && hit.JobID != "":
+	case hit.Found() && hit.Verdict.Result != nil:
 		return engine.Reused{JobID: hit.JobID, Result: hit.Verdict.Result}
 	case hit.Verdict.Outcome == cache.Pending && hit.JobID != "":
 		p.mu.Lock()
@@ -91,8 +91,36 @@ func (p *Paying) cacheable(st *pipeline.Step) bool {
 	if p.Policy.Cacheable != nil {
 		return p.Policy.Cacheable(st)
 	}
-	a, ok := catalog.Lookup(st.Action)
-	return ok && !a.Local
+	return cache.Cacheable(st)
+}
+
+// Wrap is reg with its local actions' executors wrapped by Local.
+func (p *Paying) Wrap(reg Registry) Registry {
+	out := make(Registry, len(reg))
+	for name, ex := range reg {
+		out[name] = p.Local(ex)
+	}
+	return out
+}
+
+// Local wraps the executor of a local action (shell.run, http.request): a step that asks
+// for the cache (`cache: true`) records its result there once it succeeded.
+func (p *Paying) Local(ex engine.Executor) engine.Executor {
+	return engine.ExecutorFunc(func(ctx context.Context, req engine.Request) (map[string]any, error) {
+		res, err := ex.Execute(ctx, req)
+		if err != nil || p.Cache == nil || p.Policy.Mode == cache.Read || !p.cacheable(req.Step) {
+			return res, err
+		}
+		k, kerr := cache.NewKey(req.Step.Action, req.Input, p.Policy.Server)
+		if kerr == nil {
+			if pk, ok := p.keyOf(req.Step.Action, req.Input); ok {
+				k = pk.key
+			}
+			kerr = p.Cache.Put(ctx, k, req.Step.ID, "", res)
+		}
+		p.warn(kerr)
+		return res, err
+	})
 }
 
 func (p *Paying) rerolled(st *pipeline.Step) bool {

@@ -39,11 +39,15 @@ type Key struct {
 }
 
 // NewKey is the key of variant 0 of a step of action whose input resolved to input, run
-// on server. The action must be in the catalog.
+// on server (a local action's server is always Local: its result comes from this machine).
+// The action must be in the catalog.
 func NewKey(action string, input map[string]any, server string) (Key, error) {
 	a, ok := catalog.Lookup(action)
 	if !ok {
 		return Key{}, fmt.Errorf("cache key: unknown action %q", action)
+	}
+	if a.Local {
+		server = Local
 	}
 	if input == nil {
 		input = map[string]any{}

@@ -44,6 +44,15 @@ func (pol *Policy) cacheable(st *pipeline.Step) bool {
 	if pol.Cacheable != nil {
 		return pol.Cacheable(st)
 	}
+	return Cacheable(st)
+}
+
+// Cacheable is whether a step may use the step cache by default: as its `cache:` says,
+// else the Pi actions yes and the local ones (shell.run, http.request) no.
+func Cacheable(st *pipeline.Step) bool {
+	if st.Cache != nil {
+		return *st.Cache
+	}
 	a, ok := catalog.Lookup(st.Action)
 	return ok && !a.Local
 }

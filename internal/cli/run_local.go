@@ -221,8 +221,11 @@ func resumeRecord(ctx context.Context, o *runOptions, recs localRecords) (*store
 func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, clients *piClients) (actions.Registry, *actions.Paying, error) {
 	reg := actions.Local()
 	var pi []string
-	for _, s := range p.Steps {
+	cachedLocal := false
+	for i := range p.Steps {
+		s := &p.Steps[i]
 		if _, ok := reg[s.Action]; ok {
+			cachedLocal = cachedLocal || s.Cache != nil && *s.Cache
 			continue
 		}
 		if spec, ok := catalog.Lookup(s.Action); ok && spec.Endpoint != "" {
@@ -232,7 +235,15 @@ func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, cli
 		return nil, nil, UsageErrorf("step %q: action %s cannot run with --local", s.ID, s.Action)
 	}
 	if len(pi) == 0 {
-		return reg, nil, nil
+		if !cachedLocal {
+			return reg, nil, nil
+		}
+		// Only local steps, some of them cached: no server to ask anything.
+		paying, err := o.localPaying(ctx, p, nil, cacheJobs{}, cache.Local)
+		if err != nil {
+			return nil, nil, err
+		}
+		return paying.Wrap(reg), paying, nil
 	}
 	var c *piapi.Client
 	server := cache.Sandbox
@@ -258,7 +269,7 @@ func localRegistry(ctx context.Context, o *runOptions, p *pipeline.Pipeline, cli
 	if err != nil {
 		return nil, nil, err
 	}
-	return reg.WithPi(paying, pi...), paying, nil
+	return paying.Wrap(reg).WithPi(paying, pi...), paying, nil
 }
 
 // maxAttempts is each step's number of attempts, as the engine applies it, for the

@@ -218,7 +218,11 @@ func (o *runOptions) localPaying(ctx context.Context, p *pipeline.Pipeline, c *p
 	if o.Budget {
 		maxJobs = o.MaxJobs
 	}
-	return &actions.Paying{API: actions.PiJobs(c), Cache: pp.cache, Policy: pp.pol, MaxJobs: maxJobs,
+	var api actions.JobAPI
+	if c != nil {
+		api = actions.PiJobs(c)
+	}
+	return &actions.Paying{API: api, Cache: pp.cache, Policy: pp.pol, MaxJobs: maxJobs,
 		Warn: func(msg string) { fmt.Fprintln(o.IO.ErrOut, "warning: "+msg) }}, nil
 }
 

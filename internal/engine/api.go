@@ -95,7 +95,8 @@ type Options struct {
 	Resume *run.Run
 	// Reuse, when set, is asked before each step's first attempt, with its input resolved,
 	// whether a job an earlier run paid for can stand for it (the step cache): a Reused
-	// with a job and a result makes the step reused without an attempt; one with Attach
+	// with a result (and its job, "" for a local action's) makes the step reused without
+	// an attempt; one with Attach
 	// makes the first attempt wait for that job (being made by an earlier pi) instead of
 	// starting another. It is called from the engine's goroutines, several at once.
 	Reuse func(ctx context.Context, step *pipeline.Step, input map[string]any) Reused

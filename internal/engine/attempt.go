@@ -184,7 +184,7 @@ func (r *Runner) reused(ctx context.Context, i int) bool {
 	}
 	r.input[i] = in
 	got := r.opts.Reuse(ctx, &r.p.Steps[i], maps.Clone(in))
-	if got.JobID == "" || got.Result == nil {
+	if got.Result == nil {
 		if got.Attach != "" {
 			r.reattach[i] = got.Attach
 		}

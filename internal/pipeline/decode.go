@@ -32,7 +32,7 @@ func (s fieldSet) has(f fieldSet) bool { return s&f != 0 }
 // server drops unknown keys without a word.
 var (
 	topKeys   = []string{"params", "steps", "metadata"}
-	stepKeys  = []string{"id", "action", "input", "depends_on", "input_map", "retry", "timeout", "matrix"}
+	stepKeys  = []string{"id", "action", "input", "depends_on", "input_map", "retry", "timeout", "matrix", "cache"}
 	retryKeys = []string{"max_attempts", "backoff"}
 )
 

@@ -61,6 +61,13 @@ func (d *decoder) decodeStep(n *yaml.Node, at Pos) Step {
 			}
 		case "matrix":
 			d.matrix(&s, e, id)
+		case "cache":
+			if e.val.Kind == yaml.ScalarNode && e.val.ShortTag() == "!!bool" {
+				on := e.val.Value == "true" || e.val.Value == "True" || e.val.Value == "TRUE"
+				s.Cache = &on
+			} else {
+				d.errorf(e.valPos, CodeType, e.key, "cache must be true or false, not %s", kindName(e.val))
+			}
 		}
 	}
 	if !haveID {

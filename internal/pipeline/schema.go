@@ -127,6 +127,7 @@ func stepSchema() obj {
 			},
 			"timeout": obj{"$ref": "#/$defs/duration", "description": "Extension, local engine only: the longest one attempt of the step may take."},
 			"matrix":  matrixSchema(),
+			"cache":   obj{"type": "boolean", "description": "Extension: whether the step may reuse a job paid for earlier from pi's step cache, and record its own (default: true for the Pi actions, false for shell.run and http.request)."},
 		},
 		"allOf": perActionInputs(),
 	}

@@ -47,6 +47,10 @@ type Step struct {
 	// values; expansion replaces it by those steps, each with its Origin (expand.go).
 	Matrix *Matrix
 	Origin *Origin
+	// Cache (an extension, honoured by pi wherever the step runs) says whether the step
+	// may reuse a job from the step cache and record its own there; nil is the default:
+	// yes for the Pi actions, no for the local ones.
+	Cache *bool
 }
 
 // Retry is the local engine's retry policy for one step.
