@@ -102,31 +102,55 @@ func (c *capped) ReadFrom(r io.Reader) (int64, error) {
 // ShellRun runs the step's `command` (argv, no shell) or `script` (sh -c) in its own
 // process group, killed as a whole when ctx ends (timeout, cancellation).
 func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
-	in := req.Input
-	var argv []string
-	switch {
-	case in["command"] != nil:
-		list, ok := in["command"].([]any)
-		if !ok || len(list) == 0 {
-			return nil, engine.Permanent(errors.New("shell.run: input command must be a non-empty list of strings"))
-		}
-		for _, a := range list {
-			argv = append(argv, fmt.Sprint(a))
-		}
-	case in["script"] != nil:
-		s, ok := in["script"].(string)
-		if !ok {
-			return nil, engine.Permanent(errors.New("shell.run: input script must be a string"))
-		}
-		argv = []string{"sh", "-c", s}
-	default:
-		return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
+	argv, err := shellArgv(req.Input)
+	if err != nil {
+		return nil, err
 	}
 	tree, err := newProcTree()
 	if err != nil {
 		return nil, fmt.Errorf("shell.run: %w", err)
 	}
 	defer tree.release()
+	cmd, err := shellCommand(tree, argv, req.Input)
+	if err != nil {
+		return nil, err
+	}
+	var stdout, stderr capped
+	waited, err := runCaptured(ctx, tree, cmd, &stdout, &stderr)
+	switch {
+	case err != nil:
+		return nil, err
+	case errors.Is(waited, errKilled):
+		return nil, fmt.Errorf("shell.run: %s killed: %w", argv[0], context.Cause(ctx))
+	}
+	return shellResult(argv, waited, &stdout, &stderr)
+}
+
+// shellArgv is the command of a shell.run input: its argv list, or sh -c its script.
+func shellArgv(in map[string]any) ([]string, error) {
+	switch {
+	case in["command"] != nil:
+		list, ok := in["command"].([]any)
+		if !ok || len(list) == 0 {
+			return nil, engine.Permanent(errors.New("shell.run: input command must be a non-empty list of strings"))
+		}
+		argv := make([]string, 0, len(list))
+		for _, a := range list {
+			argv = append(argv, fmt.Sprint(a))
+		}
+		return argv, nil
+	case in["script"] != nil:
+		s, ok := in["script"].(string)
+		if !ok {
+			return nil, engine.Permanent(errors.New("shell.run: input script must be a string"))
+		}
+		return []string{"sh", "-c", s}, nil
+	}
+	return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
+}
+
+// shellCommand is argv in the tree with the input's dir, env and stdin.
+func shellCommand(tree *procTree, argv []string, in map[string]any) (*exec.Cmd, error) {
 	cmd := tree.command(argv)
 	if dir, ok := in["dir"].(string); ok {
 		cmd.Dir = dir
@@ -151,11 +175,21 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	if stdin, ok := in["stdin"].(string); ok {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
+	return cmd, nil
+}
+
+// errKilled is runCaptured's error when ctx ended the command.
+var errKilled = errors.New("killed")
+
+// runCaptured starts cmd in the tree and waits for it, its output going to stdout and
+// stderr; anything the command leaves behind is killed when it exits, and the whole tree
+// when ctx ends first. waited is cmd.Wait's error, or errKilled; err says the command
+// could not start.
+func runCaptured(ctx context.Context, tree *procTree, cmd *exec.Cmd, stdout, stderr *capped) (waited, err error) {
 	// The output goes through pipes of our own rather than os/exec's: Wait then returns when
 	// the command exits, not when the last process holding its output exits, so a script
 	// that leaves a child in the background (`server &`) does not hang the step; the group
 	// kill below ends that child and with it the pipes.
-	var stdout, stderr capped
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("shell.run: %w", err)
@@ -176,40 +210,48 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 		if errors.Is(startErr, errReaper) {
 			return nil, fmt.Errorf("shell.run: %w", startErr) // the machine's trouble: retried
 		}
-		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", argv[0], startErr))
+		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", cmd.Args[0], startErr))
 	}
 	var copies sync.WaitGroup
-	copies.Go(func() { _, _ = io.Copy(&stdout, outR); outR.Close() })
-	copies.Go(func() { _, _ = io.Copy(&stderr, errR); errR.Close() })
+	copies.Go(func() { _, _ = io.Copy(stdout, outR); outR.Close() })
+	copies.Go(func() { _, _ = io.Copy(stderr, errR); errR.Close() })
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	// drain waits for the output a bounded time: a process that escaped the tree (setsid,
-	// a daemon) and kept a copy of the pipes must not hold the step, nor pi, open.
-	drain := func() {
-		drained := make(chan struct{})
-		go func() { copies.Wait(); close(drained) }()
-		t := time.NewTimer(drainTimeout)
-		defer t.Stop()
-		select {
-		case <-drained:
-		case <-t.C:
-			outR.Close()
-			errR.Close()
-			<-drained
-		}
-	}
 	select {
-	case err = <-done:
+	case waited = <-done:
 		// The leader exited; anything it left behind goes too.
 		tree.kill(cmd)
-		drain()
 	case <-ctx.Done():
 		// Kill the whole tree: sh -c's children would otherwise outlive the step.
 		tree.kill(cmd)
 		<-done
-		drain()
-		return nil, fmt.Errorf("shell.run: %s killed: %w", argv[0], context.Cause(ctx))
+		waited = errKilled
 	}
+	drain(&copies, outR, errR)
+	return waited, nil
+}
+
+// drain waits for the output a bounded time: a process that escaped the tree (setsid, a
+// daemon) and kept a copy of the pipes must not hold the step, nor pi, open.
+func drain(copies *sync.WaitGroup, pipes ...*os.File) {
+	drained := make(chan struct{})
+	go func() { copies.Wait(); close(drained) }()
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case <-drained:
+	case <-t.C:
+		for _, p := range pipes {
+			p.Close()
+		}
+		<-drained
+	}
+}
+
+// shellResult is the step result of a command that ended with err (cmd.Wait's): a JSON
+// object it printed, else its output and exit code; a non-zero exit fails the step for
+// good with the end of its stderr.
+func shellResult(argv []string, err error, stdout, stderr *capped) (map[string]any, error) {
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError

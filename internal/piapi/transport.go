@@ -181,9 +181,56 @@ func (c *Client) netError(err error, sent bool) *Error {
 		err: &redactedError{msg: safe.Text(c.redact.String(err.Error())), err: err}}
 }
 
+// once makes one try of rq and returns the request id of the answer.
 func (c *Client) once(ctx context.Context, rq request, out any) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, rq.timeout)
 	defer cancel()
+	// sent turns true once the headers are on a connection: a failure before that (refused,
+	// DNS, a TLS handshake) cannot have reached the server's handler.
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
+	req, err := c.newRequest(ctx, rq)
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.debugf("%s %s -> error %v (%s)", rq.method, req.URL.Redacted(), err, time.Since(start).Round(time.Millisecond))
+		return "", c.netError(err, sent.Load())
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		c.debugf("%s %s -> %d, reading the answer: %v", rq.method, req.URL.Redacted(), resp.StatusCode, err)
+		return "", c.netError(fmt.Errorf("read response: %w", err), true)
+	}
+	raw = c.redact.JSON(raw)
+	var env envelope
+	envErr := json.Unmarshal(raw, &env)
+	rid := safe.Text(env.ID)
+	if env.Error != nil && env.Error.RequestID != "" {
+		rid = safe.Text(env.Error.RequestID)
+	}
+	if rid == "" {
+		rid = safe.Text(c.redact.String(resp.Header.Get("X-Request-Id")))
+	}
+	c.debugf("%s %s -> %d (%s) request id %s", rq.method, req.URL.Redacted(), resp.StatusCode, time.Since(start).Round(time.Millisecond), rid)
+	if err := c.statusError(resp, &env, rid); err != nil {
+		return rid, err
+	}
+	if out == nil {
+		return rid, nil
+	}
+	if why := decode(rq, raw, &env, envErr, out); why != "" {
+		return rid, &Error{HTTPStatus: resp.StatusCode, Code: "malformed_response", RequestID: rid, malformed: true,
+			Message: fmt.Sprintf("the answer to %s %s is not the documented shape (%s): %s", rq.method, rq.path, why, excerpt(raw))}
+	}
+	return rid, nil
+}
+
+// newRequest is rq as an HTTP request to the API, with its headers.
+func (c *Client) newRequest(ctx context.Context, rq request) (*http.Request, error) {
 	u := *c.base
 	u.Path = strings.TrimRight(u.Path, "/") + rq.path
 	u.RawQuery = rq.query.Encode()
@@ -191,13 +238,9 @@ func (c *Client) once(ctx context.Context, rq request, out any) (string, error) 
 	if rq.body != nil {
 		rd = bytes.NewReader(rq.body)
 	}
-	// sent turns true once the headers are on a connection: a failure before that (refused,
-	// DNS, a TLS handshake) cannot have reached the server's handler.
-	var sent atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, rq.method, u.String(), rd)
 	if err != nil {
-		return "", fmt.Errorf("build request: %w", err)
+		return nil, fmt.Errorf("build request: %w", err)
 	}
 	if rq.method == http.MethodPost {
 		// net/http silently resends a request carrying Idempotency-Key when a reused
@@ -214,70 +257,52 @@ func (c *Client) once(ctx context.Context, rq request, out any) (string, error) 
 	if c.cfg.UserAgent != "" {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
-	start := time.Now()
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.debugf("%s %s -> error %v (%s)", rq.method, u.Redacted(), err, time.Since(start).Round(time.Millisecond))
-		return "", c.netError(err, sent.Load())
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		c.debugf("%s %s -> %d, reading the answer: %v", rq.method, u.Redacted(), resp.StatusCode, err)
-		return "", c.netError(fmt.Errorf("read response: %w", err), true)
-	}
-	raw = c.redact.JSON(raw)
-	var env envelope
-	envErr := json.Unmarshal(raw, &env)
-	rid := safe.Text(env.ID)
-	if env.Error != nil && env.Error.RequestID != "" {
-		rid = safe.Text(env.Error.RequestID)
-	}
-	if rid == "" {
-		rid = safe.Text(c.redact.String(resp.Header.Get("X-Request-Id")))
-	}
-	c.debugf("%s %s -> %d (%s) request id %s", rq.method, u.Redacted(), resp.StatusCode, time.Since(start).Round(time.Millisecond), rid)
+	return req, nil
+}
+
+// statusError is the *Error of an answer that is a redirect (never followed) or an API
+// error, nil for a success.
+func (c *Client) statusError(resp *http.Response, env *envelope, rid string) error {
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := safe.Text(c.redact.String(resp.Header.Get("Location")))
 		if loc == "" {
 			loc = "(no Location)"
 		}
-		return rid, &Error{HTTPStatus: resp.StatusCode, RequestID: rid, Location: loc, permanent: true}
+		return &Error{HTTPStatus: resp.StatusCode, RequestID: rid, Location: loc, permanent: true}
 	}
-	if resp.StatusCode >= 400 {
-		e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{})}
-		if env.Error != nil {
-			e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
-			e.Param, e.Issues = safe.Text(env.Error.Param), env.Error.Issues
-		} else {
-			e.Message = http.StatusText(resp.StatusCode)
-		}
-		return rid, e
+	if resp.StatusCode < 400 {
+		return nil
 	}
-	if out == nil {
-		return rid, nil
+	e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{})}
+	if env.Error != nil {
+		e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
+		e.Param, e.Issues = safe.Text(env.Error.Param), env.Error.Issues
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
 	}
-	bad := func(why string) error {
-		return &Error{HTTPStatus: resp.StatusCode, Code: "malformed_response", RequestID: rid, malformed: true,
-			Message: fmt.Sprintf("the answer to %s %s is not the documented shape (%s): %s", rq.method, rq.path, why, excerpt(raw))}
-	}
+	return e
+}
+
+// decode reads a success's data into out and checks its shape; it returns why the answer
+// is not the documented shape, "" when it is.
+func decode(rq request, raw []byte, env *envelope, envErr error, out any) string {
 	switch {
 	case len(raw) > maxBody:
-		return rid, bad(fmt.Sprintf("longer than %d MiB", maxBody>>20))
+		return fmt.Sprintf("longer than %d MiB", maxBody>>20)
 	case envErr != nil:
-		return rid, bad("not JSON")
+		return "not JSON"
 	case len(env.Data) == 0 || string(env.Data) == "null":
-		return rid, bad("no data")
+		return "no data"
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return rid, bad(err.Error())
+		return err.Error()
 	}
 	if rq.check != nil {
 		if err := rq.check(); err != nil {
-			return rid, bad(err.Error())
+			return err.Error()
 		}
 	}
-	return rid, nil
+	return ""
 }
 
 // excerpt is the start of a body, for an error message.

@@ -191,9 +191,32 @@ func renderAd(j *job) ([]byte, error) {
 	w, h := adSize(j.Input)
 	tone := sha256.Sum256([]byte(prompt + "\x00" + culture))
 	seed := sha256.Sum256([]byte(layout))
+	img := image.NewPaletted(image.Rect(0, 0, w, h), adPalette(tone))
+	// Pix starts at 0: the background.
+	drawShapes(img, seed)
+	// The banner with the label: what kind of ad, then the culture or the prompt.
+	head, body := adKind(j.Type), labelText(prompt)
+	if culture != "" {
+		head = labelText(culture)
+	}
+	drawBanner(img, head, body)
+	// A thin frame, so a thumbnail on a white page has an edge.
+	fillRect(img, image.Rect(0, 0, w, 2), 4)
+	fillRect(img, image.Rect(0, 0, 2, h), 4)
+	fillRect(img, image.Rect(w-2, 0, w, h), 4)
 
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("encode ad image: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// adPalette is the ad's colours, around a hue taken from tone.
+func adPalette(tone [32]byte) color.Palette {
 	hue := math.Mod(float64(tone[0])/255*360+float64(tone[1])/255*20, 360)
-	pal := color.Palette{
+	return color.Palette{
 		hsv(hue, 0.50, 0.90),                    // 0 background
 		hsv(math.Mod(hue+180, 360), 0.55, 0.75), // 1 big shape
 		hsv(math.Mod(hue+30, 360), 0.35, 0.98),  // 2 small shapes
@@ -203,10 +226,12 @@ func renderAd(j *job) ([]byte, error) {
 		hsv(math.Mod(hue+180, 360), 0.65, 0.95), // 6 accent text
 		hsv(math.Mod(hue+180, 360), 0.35, 0.40), // 7 shape outline
 	}
-	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
-	// Pix starts at 0: the background.
+}
 
-	// Diagonal stripes in the upper part.
+// drawShapes draws the composition the layout seed says: diagonal stripes in the upper
+// part, the product (a disc) and two smaller shapes.
+func drawShapes(img *image.Paletted, seed [32]byte) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
 	step := 18 + int(seed[0]%14)
 	thick := 4 + int(seed[1]%6)
 	for y := 0; y < h; y++ {
@@ -216,31 +241,38 @@ func renderAd(j *job) ([]byte, error) {
 			}
 		}
 	}
-	// The product: a disc, placed by the layout seed.
 	short := min(w, h)
 	rad := short/5 + int(seed[3])%max(short/6, 1)
 	cx := rad + int(seed[4])*max(w-2*rad, 1)/256
 	cy := rad + int(seed[5])*max(h*3/4-2*rad, 1)/256
 	disc(img, cx, cy, rad+3, 7)
 	disc(img, cx, cy, rad, 1)
-	// Two smaller shapes.
 	for k := 0; k < 2; k++ {
 		sw := short/8 + int(seed[6+k])%max(short/8, 1)
 		x0 := int(seed[8+2*k]) * max(w-sw, 1) / 256
 		y0 := int(seed[9+2*k]) * max(h*2/3-sw, 1) / 256
 		fillRect(img, image.Rect(x0, y0, x0+sw, y0+sw), 2)
 	}
+}
 
-	// The banner with the label: what kind of ad, then the culture or the prompt.
-	kind := map[string]string{
-		"campaign_ad_generation":   "AD",
-		"campaign_ad_edit":         "EDIT",
-		"campaign_ad_localization": "LOCALIZED",
-	}[j.Type]
-	head, body := kind, labelText(prompt)
-	if culture != "" {
-		head, body = labelText(culture), labelText(prompt)
+// adKind is the label of an ad job's type.
+func adKind(jobType string) string {
+	switch jobType {
+	case catalog.JobAdGeneration:
+		return "AD"
+	case catalog.JobAdEdit:
+		return "EDIT"
+	case catalog.JobAdLocalization:
+		return "LOCALIZED"
 	}
+	return ""
+}
+
+// drawBanner writes head (and body, when the picture is big enough) on a dark band at
+// the bottom, each cut to fit.
+func drawBanner(img *image.Paletted, head, body string) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	short := min(w, h)
 	scale := 2
 	if short < 200 {
 		scale = 1
@@ -263,17 +295,6 @@ func renderAd(j *job) ([]byte, error) {
 	if short >= 120 {
 		drawText(img, fit(body, scale), margin, h-bannerH+2*scale+lineH, scale, 5)
 	}
-	// A thin frame, so a thumbnail on a white page has an edge.
-	fillRect(img, image.Rect(0, 0, w, 2), 4)
-	fillRect(img, image.Rect(0, 0, 2, h), 4)
-	fillRect(img, image.Rect(w-2, 0, w, h), 4)
-
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("encode ad image: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // adSize is the picture's size for the job's output.aspect_ratio ("auto" and anything
