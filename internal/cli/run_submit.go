@@ -124,7 +124,9 @@ func (sub *submission) nothingToSend(ctx context.Context, pp *paidPlan, rec stor
 	r.CreatedAt, r.UpdatedAt = time.Now(), time.Now()
 	rec.Run = r
 	sub.save(ctx, rec, false)
-	fmt.Fprintf(sub.o.IO.ErrOut, "every step reuses a job paid for earlier: no run was created (recorded as %s)\n", r.ID)
+	if !sub.o.Quiet {
+		fmt.Fprintf(sub.o.IO.ErrOut, "every step reuses a job paid for earlier: no run was created (recorded as %s)\n", r.ID)
+	}
 	if sub.o.Detach {
 		return runResult{run: r, how: outcomeDetached}, nil
 	}
