@@ -218,7 +218,7 @@ func (s *Server) writeEnvelope(w http.ResponseWriter, r *http.Request, status in
 		envStatus = "queued"
 	}
 	writeJSON(w, status, envelope{
-		ID: requestID(r), Object: object, Status: envStatus, CreatedAt: s.opts.Now().Unix(), Data: data,
+		ID: requestID(r), Object: object, Status: envStatus, CreatedAt: s.opts.Clock.Now().Unix(), Data: data,
 	})
 }
 

@@ -81,7 +81,7 @@ func (s *Server) createJob(action string, input map[string]any, failCode string)
 	spec, _ := catalog.Lookup(action)
 	now := time.Now()
 	lat := s.jitter(s.opts.Latency)
-	ts := s.opts.Now().Unix()
+	ts := s.opts.Clock.Now().Unix()
 	j := &jobRec{job: job{
 		ID: uuid.NewString(), Type: spec.JobType, Action: action, Status: catalog.JobQueued,
 		Input: input, Payload: map[string]any{"phase": string(catalog.JobQueued)},
@@ -148,7 +148,7 @@ func (s *Server) advanceJob(j *jobRec) {
 	case catalog.JobProcessing:
 		s.finishLocked(j)
 	}
-	j.UpdatedAt = s.opts.Now().Unix()
+	j.UpdatedAt = s.opts.Clock.Now().Unix()
 	s.saveJobLocked(j)
 	close(j.changed)
 	j.changed = make(chan struct{})

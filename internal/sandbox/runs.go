@@ -38,7 +38,7 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	now := s.opts.Now().UTC()
+	now := s.opts.Clock.Now().UTC()
 	st := &run.Run{ID: uuid.NewString(), OrgID: OrgID, Status: run.Pending, Metadata: body.Metadata,
 		CreatedAt: now, UpdatedAt: now}
 	created := make([]map[string]string, len(body.Steps))
@@ -168,7 +168,7 @@ func (s *Server) recordRun(rec *runRec, snap *run.Run) {
 	defer s.mu.Unlock()
 	old := rec.state
 	st.ID, st.OrgID, st.Metadata, st.CreatedAt = old.ID, OrgID, rec.body.Metadata, old.CreatedAt
-	st.UpdatedAt = s.opts.Now().UTC()
+	st.UpdatedAt = s.opts.Clock.Now().UTC()
 	for i := range st.Steps {
 		// The server reports no attempt count.
 		st.Steps[i].Attempts = 0
@@ -208,7 +208,7 @@ func (s *Server) failRun(rec *runRec, msg string) {
 	defer s.mu.Unlock()
 	st := rec.state.Clone()
 	st.Status = run.Failed
-	st.UpdatedAt = s.opts.Now().UTC()
+	st.UpdatedAt = s.opts.Clock.Now().UTC()
 	for i := range st.Steps {
 		if !st.Steps[i].Status.Terminal() {
 			st.Steps[i].Status, st.Steps[i].Error = run.StepFailed, msg

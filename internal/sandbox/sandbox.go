@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -52,8 +53,8 @@ type Options struct {
 	RateLimit int
 	// Logger gets one line per request; nil logs nothing.
 	Logger io.Writer
-	// Now is the clock of timestamps (default time.Now).
-	Now func() time.Time
+	// Clock gives the timestamps (nil: the wall clock).
+	Clock clock.Clock
 	// PublicURL is the origin the ads' images are served from (under /files/), e.g.
 	// http://127.0.0.1:8080; empty means http://127.0.0.1 (requests never choose it).
 	PublicURL string
@@ -107,9 +108,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Latency <= 0 {
 		opts.Latency = time.Second
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.FailFirst < 0 {
 		return nil, fmt.Errorf("sandbox: the number of first jobs to fail must be 0 or more (got %d)", opts.FailFirst)
 	}
