@@ -11,6 +11,9 @@ import (
 // pi graph show them: one line each (file:line:col: message), and at a terminal in colour
 // with the source line and a caret under it (src is the file's text; nil: no snippets).
 func Diagnostics(ios *IOStreams, ds pipeline.Diagnostics, src []byte) string {
+	if len(ds) == 0 {
+		return "" // a valid file builds no colour profile
+	}
 	st := newStyles(ios.ErrOut, ios.ErrColorEnabled(), ios.Getenv)
 	snippets := ios.IsStderrTTY() && src != nil
 	var b strings.Builder
