@@ -64,6 +64,16 @@ func (f *Factory) trace() io.Writer {
 	return f.Trace()
 }
 
+// apiBase is the configured Pi API base URL ("" when none is, or the config cannot be
+// read: the command that needs the API says why).
+func (f *Factory) apiBase() string {
+	cfg, _, err := f.loadConfig()
+	if err != nil {
+		return ""
+	}
+	return cfg.BaseURL
+}
+
 // apiConfig resolves the Pi API settings, printing the config file's warnings. It is
 // called only by commands that talk to the API, so other commands never read config.
 func (f *Factory) apiConfig() (piapi.Config, error) {

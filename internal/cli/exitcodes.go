@@ -19,8 +19,9 @@ pi runs get ID exits the same way for the run it shows, with or without --wait (
 while the run is still going, without --wait). A local run whose pi was killed exits 1;
 pi run --resume ID continues it. With --local, --timeout cancels the run (exit 5); on the
 Pi API the run goes on. pi runs download exits 4 when a download failed (the other files are
-kept) and 2 when --step matches no step; with pi run --download the run's own code comes
-first. A bad --jq expression is 2, before anything is sent; an error of the expression
+kept), 2 when --step matches no step and 5 when --timeout passed first; with pi run
+--download the run's own code comes first (a completed run whose images were not all
+downloaded by the --timeout deadline, which covers the run and its downloads, exits 5). A bad --jq expression is 2, before anything is sent; an error of the expression
 while it runs is reported on stderr and leaves the code as it is.
 
 In a script:

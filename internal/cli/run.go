@@ -64,7 +64,9 @@ type runDeps struct {
 	// Redactor hides the API key wherever a step or a server echoes it.
 	Redactor func() *safe.Redactor
 	// DownloadImages saves a finished run's images into dir (--download).
-	DownloadImages func(ctx context.Context, r *run.Run, dir string, quiet bool) error
+	DownloadImages func(ctx context.Context, r *run.Run, spec downloadSpec) error
+	// APIBase is the configured API base URL, read without a word (for downloads).
+	APIBase func() string
 	// OpenCache opens the step cache (nil: none, every step pays).
 	OpenCache func(ctx context.Context) (*cache.Cache, error)
 	// OpenReport writes a finished run's report and opens it in the browser (--web).
@@ -87,6 +89,7 @@ func (f *Factory) runDeps() runDeps {
 		},
 		Redactor:       f.redactor,
 		DownloadImages: downloadAfterRun(f),
+		APIBase:        f.apiBase,
 		OpenCache:      f.openCache,
 		OpenReport:     openRunReport(f),
 	}
@@ -268,6 +271,7 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 // runRun is `pi run` once its options are checked: one dispatch to a local or remote run,
 // then one finish that turns how it ended into messages, downloads and the exit code.
 func runRun(ctx context.Context, o *runOptions) error {
+	start := time.Now() // --timeout covers the run and its downloads
 	// An in-process sandbox serves until the run's images are downloaded, in finish.
 	clients := &piClients{o: o}
 	defer clients.close()
@@ -289,7 +293,15 @@ func runRun(ctx context.Context, o *runOptions) error {
 	}
 	var download func(*run.Run) error
 	if o.Download != "" {
-		download = func(r *run.Run) error { return o.DownloadImages(ctx, r, o.Download, o.Quiet) }
+		download = func(r *run.Run) error {
+			dctx := ctx
+			if o.Timeout > 0 {
+				var cancel context.CancelFunc
+				dctx, cancel = context.WithDeadline(ctx, start.Add(o.Timeout))
+				defer cancel()
+			}
+			return o.DownloadImages(dctx, r, downloadSpec{Dir: o.Download, Quiet: o.Quiet, API: clients.apiBase(), Timeout: o.Timeout})
+		}
 	}
 	err = finish(o.IO, res, download)
 	if o.Web && res.how == outcomeEnded && res.run != nil && res.run.Status.Terminal() {
@@ -318,6 +330,17 @@ func (c *piClients) sandbox(ctx context.Context) (*piapi.Client, error) {
 	c.close()
 	c.sess = sess
 	return cl, nil
+}
+
+// apiBase is the base URL of the Pi API the run used: the sandbox's, or the configured one.
+func (c *piClients) apiBase() string {
+	if c.sess != nil {
+		return c.sess.inst.URL
+	}
+	if c.o.APIBase != nil {
+		return c.o.APIBase()
+	}
+	return ""
 }
 
 // sandboxDB is the database of the sandbox started, "" when none was.

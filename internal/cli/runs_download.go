@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,11 +22,15 @@ type runsDownloadOptions struct {
 	Steps  []string // --step globs
 	Output string   // table or json (the manifest on stdout)
 	Quiet  bool
+	// Timeout is --timeout: reading the run and every download end by then (exit 5).
+	Timeout time.Duration
 
 	// LocalRun is asked first (the local store); found false falls through to the API.
 	LocalRun func(id string) (*store.Record, bool, error)
 	// GetRun reads a run from the API.
 	GetRun func(ctx context.Context, id string) (*run.Run, error)
+	// api is the base URL of the Pi API the run is on (a sandbox's for a sandbox run).
+	api func() string
 }
 
 func newRunsDownloadCmd(f *Factory, runF func(*runsDownloadOptions) error) *cobra.Command {
@@ -42,8 +48,13 @@ It can be run again: a file that already has the image's bytes is kept, a differ
 is replaced atomically, and the manifest keeps describing the whole directory. The images
 are public URLs on another host than the API: they are fetched without the API key.
 
+Only raster images (PNG, JPEG, GIF, WebP, AVIF, known by their bytes) are kept; an image
+URL that leads to an address of this machine or its network is refused, unless the Pi API
+itself is on one (the sandbox).
+
 Exit codes: 0 done, 2 bad flags or --step matches no step, 4 the run could not be read
-or a download failed (the other files are kept).`,
+or a download failed (the other files are kept), 5 --timeout passed first (the files
+done by then are kept and listed).`,
 		Example: `  pi runs download 9f175af9-589b-44e8-86b9-1a434702245a
   pi runs download 9f175af9-589b-44e8-86b9-1a434702245a -D out --step 'localize_*'
   pi runs download 9f175af9-589b-44e8-86b9-1a434702245a -o json --jq '.files[].file'`,
@@ -56,8 +67,17 @@ or a download failed (the other files are kept).`,
 			if o.Output != "table" && o.Output != "json" {
 				return UsageErrorf("-o %s: want table or json", o.Output)
 			}
+			if o.Timeout < 0 {
+				return UsageErrorf("--timeout %s: want a positive duration such as 90s or 15m", o.Timeout)
+			}
 			recorded := newRecordedRuns(cmd.Context(), f)
 			defer recorded.close() // a sandbox run's images are served until the command ends
+			o.api = func() string {
+				if recorded.sess != nil {
+					return recorded.sess.inst.URL // a sandbox run: its images are the sandbox's
+				}
+				return f.apiBase()
+			}
 			o.LocalRun = func(id string) (*store.Record, bool, error) {
 				rec, ok, err := recorded.lookup(id)
 				if ok && recorded.note != "" {
@@ -77,10 +97,16 @@ or a download failed (the other files are kept).`,
 	fl.StringArrayVar(&o.Steps, "step", nil, "only the steps whose id matches this glob, e.g. 'localize_*' (repeatable)")
 	fl.StringVarP(&o.Output, "output", "o", "table", "output: table (progress on stderr) or json (the manifest on stdout)")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "stop after this long, e.g. 2m (exit 5; the files done by then are kept)")
 	return cmd
 }
 
 func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error {
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
 	var r *run.Run
 	if o.LocalRun != nil {
 		rec, ok, err := o.LocalRun(o.ID)
@@ -94,10 +120,17 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 	if r == nil {
 		var err error
 		if r, err = o.GetRun(ctx, o.ID); err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("--timeout %s passed while reading run %s", o.Timeout, o.ID)}
+			}
 			return err
 		}
 	}
-	res, err := downloadRun(ctx, f, r, o.Dir, o.Steps, o.Quiet)
+	api := ""
+	if o.api != nil {
+		api = o.api()
+	}
+	res, err := downloadRun(ctx, f, r, downloadSpec{Dir: o.Dir, Steps: o.Steps, Quiet: o.Quiet, API: api, Timeout: o.Timeout})
 	if o.Output == "json" && res != nil {
 		b, jerr := json.MarshalIndent(res.Manifest, "", "  ")
 		if jerr != nil {
@@ -110,22 +143,35 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 	return err
 }
 
-// downloadRun fetches r's images into dir (the default one when empty) with progress on
-// stderr, and maps what went wrong to exit codes: 2 for what was asked, 4 for failed
-// downloads. The result is nil only when nothing was attempted.
-func downloadRun(ctx context.Context, f *Factory, r *run.Run, dir string, steps []string, quiet bool) (*download.Result, error) {
+// downloadSpec is what downloadRun is asked.
+type downloadSpec struct {
+	Dir   string   // "" is the default one
+	Steps []string // --step globs
+	Quiet bool
+	// API is the base URL of the Pi API the run is on: when its host is an address of
+	// this machine or its network (the sandbox), the images may be there too.
+	API string
+	// Timeout is the --timeout whose deadline ctx carries (for the message); 0 none.
+	Timeout time.Duration
+}
+
+// downloadRun fetches r's images with progress on stderr, within ctx's deadline, and maps
+// what went wrong to exit codes: 2 for what was asked, 4 for failed downloads, 5 when the
+// deadline passed first. The result is nil only when nothing was attempted.
+func downloadRun(ctx context.Context, f *Factory, r *run.Run, spec downloadSpec) (*download.Result, error) {
 	ios := f.IO
 	var progress io.Writer
 	debug := f.trace()
-	if !quiet {
+	if !spec.Quiet {
 		progress = ios.ErrOut
 	}
-	if !r.Status.Terminal() && !quiet {
+	if !r.Status.Terminal() && !spec.Quiet {
 		fmt.Fprintf(ios.ErrOut, "note: run %s is still %s: only the steps completed so far are downloaded\n", r.ID, r.Status)
 	}
 	res, err := download.Run(ctx, r, download.Options{
-		Dir: dir, Steps: steps, Progress: progress, Debug: debug,
-		Live: ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && debug == nil,
+		Dir: spec.Dir, Steps: spec.Steps, Progress: progress, Debug: debug,
+		Live:          ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && debug == nil,
+		AllowInternal: apiIsInternal(ctx, spec.API),
 	})
 	var (
 		nm *download.NoMatchError
@@ -135,18 +181,39 @@ func downloadRun(ctx context.Context, f *Factory, r *run.Run, dir string, steps 
 	switch {
 	case errors.As(err, &nm), errors.As(err, &ue):
 		return nil, &ExitError{Code: ExitUsage, Err: err}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		saved, total := 0, 0
+		if res != nil {
+			total, saved = len(res.Items), len(res.Items)-res.Failed()
+		}
+		dir := spec.Dir
+		if dir == "" {
+			dir = download.DefaultDir(r.ID)
+		}
+		return res, &ExitError{Code: ExitTimeout, Err: fmt.Errorf("--timeout %s passed while downloading the images of run %s: %d of %d saved in %s; the rest with: pi runs download %s -D %s",
+			spec.Timeout, r.ID, saved, total, dir, r.ID, dir)}
 	case ctx.Err() != nil:
 		return res, SilentExit(ExitInterrupted)
 	case errors.As(err, &fe):
-		if !quiet {
+		if !spec.Quiet {
 			fmt.Fprintln(ios.ErrOut, res.Summary())
 		}
 		return res, &ExitError{Code: ExitAPI, Err: err}
 	case err != nil:
 		return res, err
 	}
-	if !quiet {
+	if !spec.Quiet {
 		fmt.Fprintln(ios.ErrOut, res.Summary())
 	}
 	return res, nil
+}
+
+// apiIsInternal reports whether the Pi API at base is on an address of this machine or
+// its network (the sandbox, a private deployment).
+func apiIsInternal(ctx context.Context, base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Hostname() == "" {
+		return false
+	}
+	return download.InternalHost(ctx, u.Hostname())
 }

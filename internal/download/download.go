@@ -6,22 +6,20 @@
 package download
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +52,17 @@ type Options struct {
 	// Concurrency is how many downloads run at once (default 4); Attempts how often a
 	// transient failure is tried (default backoff.DownloadAttempts).
 	Concurrency, Attempts int
-	// Client fetches the images; nil means NewClient().
+	// Client fetches the images; nil means NewClient() (or, with AllowInternal, one that
+	// may reach internal addresses). A given client gets the redirect rules, not the
+	// address rule (tests).
 	Client *http.Client
+	// AllowInternal lets images come from addresses of this machine or its networks
+	// (loopback, private, link-local): true only when the Pi API itself is on one (the
+	// sandbox, a private deployment). Otherwise an image URL or redirect leading there is
+	// refused, since a server could make pi fetch and keep what an internal service says.
+	AllowInternal bool
+	// internal replaces internalIP (tests: 127.0.0.2 as the internal address).
+	internal func(net.IP) bool
 	// Progress gets what happens (stderr); nil writes nothing. Live redraws one line in
 	// place (a terminal) instead of a line per file.
 	Progress io.Writer
@@ -154,27 +161,6 @@ func (e *FailedError) Error() string {
 	return fmt.Sprintf("%d of %d downloads failed (the others were kept): %v", e.Failed, e.Total, e.First)
 }
 
-// NewClient is an HTTP client for public image hosts: no credentials of any kind, at most
-// five redirects, only to http(s), with every Authorization and Cookie header dropped on
-// the way.
-func NewClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = time.Minute
-	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
-}
-
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
-	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return fmt.Errorf("redirect to %q: only http(s) is followed", req.URL.Scheme)
-	}
-	req.Header.Del("Authorization")
-	req.Header.Del("Cookie")
-	return nil
-}
-
 // ImageURL is the image of a step's result (the field the catalog gives that role), ""
 // when it has none.
 func ImageURL(s *run.Step) string {
@@ -202,23 +188,7 @@ type wanted struct {
 // ones are replaced atomically. A failed download leaves the other files, and that step's
 // previous file, in place: the error is then a *FailedError.
 func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = defaultConcurrency
-	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = backoff.DownloadAttempts
-	}
-	if opts.Client == nil {
-		opts.Client = NewClient()
-	}
-	if opts.Debug != nil {
-		c := *opts.Client
-		c.Transport = &traceTransport{next: c.Transport, w: opts.Debug}
-		opts.Client = &c
-	}
-	if opts.Dir == "" {
-		opts.Dir = DefaultDir(r.ID)
-	}
+	opts = opts.withDefaults(r)
 	selected, err := selectSteps(r, opts.Steps)
 	if err != nil {
 		return nil, err
@@ -261,23 +231,55 @@ func Run(ctx context.Context, r *run.Run, opts Options) (*Result, error) {
 	wg.Wait()
 	p.finish()
 
-	res.Manifest = merge(prev, r, res.Items, opts.Dir)
 	if len(todo) > 0 || prev != nil {
-		if err := writeManifest(opts.Dir, res.Manifest); err != nil {
+		m, err := updateManifest(opts.Dir, r, res.Items, false)
+		res.Manifest = m
+		if err != nil {
 			return res, err
 		}
+	} else {
+		res.Manifest = merge(nil, r, nil, opts.Dir)
 	}
 	if n := res.Failed(); n > 0 {
-		var first error
-		for _, it := range res.Items {
-			if it.Err != nil {
-				first = fmt.Errorf("%s: %w", it.Step, it.Err)
-				break
-			}
-		}
-		return res, &FailedError{Failed: n, Total: len(todo), First: first}
+		return res, &FailedError{Failed: n, Total: len(todo), First: res.firstError()}
 	}
 	return res, nil
+}
+
+// withDefaults fills what opts leaves out, and gives its client the image rules.
+func (opts Options) withDefaults(r *run.Run) Options {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = defaultConcurrency
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = backoff.DownloadAttempts
+	}
+	if opts.Client == nil {
+		opts.Client = newClient(opts.AllowInternal, opts.internal)
+	} else {
+		c := *opts.Client
+		c.CheckRedirect = checkRedirect
+		opts.Client = &c
+	}
+	if opts.Debug != nil {
+		c := *opts.Client
+		c.Transport = &traceTransport{next: c.Transport, w: opts.Debug}
+		opts.Client = &c
+	}
+	if opts.Dir == "" {
+		opts.Dir = DefaultDir(r.ID)
+	}
+	return opts
+}
+
+// firstError is the first failed item's error, named by its step.
+func (r *Result) firstError() error {
+	for _, it := range r.Items {
+		if it.Err != nil {
+			return fmt.Errorf("%s: %w", it.Step, it.Err)
+		}
+	}
+	return nil
 }
 
 // selectSteps returns the steps the globs match, in the run's order.
@@ -309,39 +311,6 @@ func selectSteps(r *run.Run, globs []string) ([]*run.Step, error) {
 		return nil, &NoMatchError{Globs: globs, Steps: ids}
 	}
 	return out, nil
-}
-
-// fileBases gives every step a distinct, safe file name (without extension): its id with
-// anything but letters, digits, '-', '_' and '.' replaced, never starting with a dot, so a
-// step id can never name a path outside the directory.
-func fileBases(r *run.Run) map[string]string {
-	out := map[string]string{}
-	used := map[string]bool{ManifestName: true}
-	for i := range r.Steps {
-		id := r.Steps[i].ID
-		var b strings.Builder
-		for _, c := range id {
-			switch {
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-				b.WriteRune(c)
-			default:
-				b.WriteByte('_')
-			}
-		}
-		name := strings.TrimLeft(b.String(), ".")
-		if name == "" {
-			name = "step"
-		}
-		if used[strings.ToLower(name)] || name != id {
-			// Another step has the name (file systems may fold case) or the id was
-			// changed to make it: a short hash of the id keeps names distinct.
-			sum := sha256.Sum256([]byte(id))
-			name += "-" + hex.EncodeToString(sum[:3])
-		}
-		used[strings.ToLower(name)] = true
-		out[id] = name
-	}
-	return out
 }
 
 // fetchOne downloads one image with retries and puts it in place.
@@ -383,24 +352,28 @@ func tryFetch(ctx context.Context, opts Options, w wanted) (f File, tmpName stri
 	req.Header.Set("Accept", "image/*")
 	resp, err := opts.Client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return f, "", -1, err
-		}
-		return f, "", transientNetwork(err), fmt.Errorf("GET %s: %w", w.url, unwrapURL(err))
+		wait, err := requestError(ctx, w.url, err)
+		return f, "", wait, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		err := fmt.Errorf("GET %s: %s", w.url, resp.Status)
-		switch resp.StatusCode {
-		case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests,
-			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return f, "", backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.DownloadRetryAfter, time.Time{}), err
-		}
-		return f, "", -1, err
+		wait, err := statusError(w.url, resp)
+		return f, "", wait, err
 	}
 	if resp.ContentLength > MaxBytes {
 		return f, "", -1, fmt.Errorf("GET %s: %d bytes, more than the %d MiB an image may have", w.url, resp.ContentLength, MaxBytes>>20)
+	}
+	// The first bytes say what the body is, whatever Content-Type claims: only a raster
+	// image is written anywhere.
+	head := make([]byte, sniffLen)
+	hn, herr := io.ReadFull(resp.Body, head)
+	head = head[:hn]
+	if herr != nil && herr != io.EOF && herr != io.ErrUnexpectedEOF {
+		return f, "", transientNetwork(herr), fmt.Errorf("GET %s: reading the body: %w", w.url, herr)
+	}
+	kind := rasterType(head)
+	if kind == "" {
+		return f, "", -1, fmt.Errorf("GET %s: %s", w.url, notRaster(resp.Header.Get("Content-Type"), head))
 	}
 	tmp, err := os.CreateTemp(opts.Dir, "."+w.base+".*.part")
 	if err != nil {
@@ -414,8 +387,8 @@ func tryFetch(ctx context.Context, opts Options, w wanted) (f File, tmpName stri
 		}
 	}()
 	h := sha256.New()
-	sniff := &headBuffer{max: 512}
-	n, err := io.Copy(io.MultiWriter(tmp, h, sniff), io.LimitReader(resp.Body, MaxBytes+1))
+	body := io.MultiReader(bytes.NewReader(head), resp.Body)
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(body, MaxBytes+1))
 	if err != nil {
 		return f, "", transientNetwork(err), fmt.Errorf("GET %s: reading the body: %w", w.url, err)
 	}
@@ -429,16 +402,39 @@ func tryFetch(ctx context.Context, opts Options, w wanted) (f File, tmpName stri
 	if err := tmp.Close(); err != nil {
 		return f, "", -1, fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
-	ct := resp.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt == "application/octet-stream" || mt == "" {
-		ct = http.DetectContentType(sniff.b)
-	}
-	f.ContentType, _, _ = mime.ParseMediaType(ct)
+	f.ContentType = kind
 	f.Bytes = n
 	f.SHA256 = hex.EncodeToString(h.Sum(nil))
-	f.File = w.base + extension(f.ContentType, w.url)
+	f.File = w.base + rasterExtension(kind)
 	ok = true
 	return f, tmp.Name(), 0, nil
+}
+
+// requestError is a request that got no answer: whether trying again may help (the wait,
+// or -1) and what to say.
+func requestError(ctx context.Context, rawURL string, err error) (time.Duration, error) {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return -1, err
+	}
+	var ie *internalAddrError
+	var de *downgradeError
+	if errors.As(err, &ie) || errors.As(err, &de) {
+		return -1, fmt.Errorf("GET %s: %w", rawURL, unwrapURL(err))
+	}
+	return transientNetwork(err), fmt.Errorf("GET %s: %w", rawURL, unwrapURL(err))
+}
+
+// statusError is an answer other than 200: the wait before trying again (the server's
+// Retry-After for a transient status), or -1.
+func statusError(rawURL string, resp *http.Response) (time.Duration, error) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	err := fmt.Errorf("GET %s: %s", rawURL, resp.Status)
+	switch resp.StatusCode {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.DownloadRetryAfter, time.Time{}), err
+	}
+	return -1, err
 }
 
 // place moves the downloaded temporary file tmp to final, unless a file with the same
@@ -476,115 +472,6 @@ func fileSHA256(name string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// extension is the file extension of a content type, else of the URL's path when it is
-// an image's, else ".bin".
-func extension(contentType, rawURL string) string {
-	switch contentType {
-	case "image/png":
-		return ".png"
-	case "image/jpeg":
-		return ".jpg"
-	case "image/webp":
-		return ".webp"
-	case "image/gif":
-		return ".gif"
-	case "image/avif":
-		return ".avif"
-	case "image/svg+xml":
-		return ".svg"
-	}
-	if u, err := url.Parse(rawURL); err == nil {
-		switch ext := strings.ToLower(path.Ext(u.Path)); ext {
-		case ".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif":
-			return ext
-		}
-	}
-	return ".bin"
-}
-
-// merge is the new manifest: the entries of this download, and those of the previous
-// manifest for steps not downloaded now (or whose download failed) whose file is still
-// there, in the run's step order.
-func merge(prev *Manifest, r *run.Run, items []Item, dir string) *Manifest {
-	m := &Manifest{RunID: r.ID, Status: string(r.Status), Files: []File{}}
-	byStep := map[string]File{}
-	if prev != nil {
-		for _, f := range prev.Files {
-			if _, err := os.Stat(filepath.Join(dir, filepath.Base(f.File))); err == nil {
-				byStep[f.Step] = f
-			}
-		}
-	}
-	for _, it := range items {
-		if it.Err != nil {
-			m.Failed = append(m.Failed, Failure{Step: it.Step, URL: it.URL, Error: it.Err.Error()})
-			continue
-		}
-		byStep[it.Step] = it.File
-	}
-	order := map[string]int{}
-	for i := range r.Steps {
-		order[r.Steps[i].ID] = i
-	}
-	for _, f := range byStep {
-		m.Files = append(m.Files, f)
-	}
-	sort.Slice(m.Files, func(a, b int) bool {
-		oa, okA := order[m.Files[a].Step]
-		ob, okB := order[m.Files[b].Step]
-		if okA != okB {
-			return okA
-		}
-		if oa != ob {
-			return oa < ob
-		}
-		return m.Files[a].Step < m.Files[b].Step
-	})
-	return m
-}
-
-// ReadManifest reads dir's manifest.json; nil without error when there is none.
-func ReadManifest(dir string) (*Manifest, error) { return readManifest(dir) }
-
-func readManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil || m.RunID == "" {
-		return nil, &UsageError{fmt.Errorf("%s: not a pi download manifest (%v); use another directory", filepath.Join(dir, ManifestName), err)}
-	}
-	return &m, nil
-}
-
-// writeManifest replaces the manifest atomically.
-func writeManifest(dir string, m *Manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".manifest.*.part")
-	if err != nil {
-		return fmt.Errorf("write the manifest: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	_ = tmp.Chmod(0o644)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write the manifest: %v", errors.Join(werr, cerr))
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write the manifest: %w", err)
-	}
-	return nil
-}
-
 // transientNetwork is the wait for a network error worth trying again (0), or -1.
 func transientNetwork(err error) time.Duration {
 	var ne net.Error
@@ -603,47 +490,4 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// headBuffer keeps the first max bytes written to it (for content sniffing).
-type headBuffer struct {
-	b   []byte
-	max int
-}
-
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := h.max - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-// traceTransport writes a line per request for --debug. Image requests carry no
-// credential, so there is nothing to redact; the line says so.
-type traceTransport struct {
-	next http.RoundTripper
-	w    io.Writer
-	mu   sync.Mutex
-}
-
-func (t *traceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	next := t.next
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	start := time.Now()
-	auth := "no Authorization"
-	if req.Header.Get("Authorization") != "" {
-		auth = "Authorization: [redacted]" // never set by this package
-	}
-	resp, err := next.RoundTrip(req)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err != nil {
-		fmt.Fprintf(t.w, "download: %s %s (%s): %v\n", req.Method, req.URL.Redacted(), auth, err)
-		return nil, err
-	}
-	fmt.Fprintf(t.w, "download: %s %s (%s) -> %s in %s\n", req.Method, req.URL.Redacted(), auth, resp.Status,
-		time.Since(start).Round(time.Millisecond))
-	return resp, nil
 }

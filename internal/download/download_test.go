@@ -137,7 +137,7 @@ func TestDownloadManifestAndIdempotency(t *testing.T) {
 	)
 	dir := filepath.Join(t.TempDir(), "out")
 	var progress bytes.Buffer
-	res, err := Run(context.Background(), r, Options{Dir: dir, Progress: &progress})
+	res, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestDownloadManifestAndIdempotency(t *testing.T) {
 
 	// Again: the same bytes are kept.
 	before, _ := os.Stat(filepath.Join(dir, "hero.png"))
-	res, err = Run(context.Background(), r, Options{Dir: dir})
+	res, err = Run(context.Background(), r, Options{AllowInternal: true, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestDownloadManifestAndIdempotency(t *testing.T) {
 	// Different bytes at the URL: the file is replaced (a new inode: renamed into place).
 	hero2 := pngBytes("hero, second version")
 	h.put("/campaigns/org/hero.png", hero2, "image/png")
-	res, err = Run(context.Background(), r, Options{Dir: dir})
+	res, err = Run(context.Background(), r, Options{AllowInternal: true, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestDownloadFailureKeepsTheRest(t *testing.T) {
 	r := testRun(adStep("a", a), adStep("b", b), adStep("c", h.URL+"/missing.png"), adStep("d", "ftp://x/y.png"))
 	dir := t.TempDir()
 	sl := clock.NewAuto(time.Now())
-	res, err := Run(context.Background(), r, Options{Dir: dir, Clock: sl})
+	res, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Clock: sl})
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 || fe.Total != 4 {
 		t.Fatalf("err %v, want 2 of 4 failed", err)
@@ -240,7 +240,7 @@ func TestDownloadFailureKeepsTheRest(t *testing.T) {
 
 	// A later failure of a step downloaded before keeps its file and manifest entry.
 	h.failNext("/a.png", http.StatusForbidden)
-	if _, err := Run(context.Background(), r, Options{Dir: dir, Clock: sl}); err == nil {
+	if _, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Clock: sl}); err == nil {
 		t.Fatal("no error")
 	}
 	m = readManifestFile(t, dir)
@@ -258,7 +258,7 @@ func TestDownloadRetriesTransientErrors(t *testing.T) {
 	u := h.put("/a.png", pngBytes("a"), "image/png")
 	h.failNext("/a.png", http.StatusServiceUnavailable, http.StatusTooManyRequests)
 	sl := clock.NewAuto(time.Now())
-	res, err := Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Clock: sl})
+	res, err := Run(context.Background(), testRun(adStep("a", u)), Options{AllowInternal: true, Dir: t.TempDir(), Clock: sl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestDownloadRetriesTransientErrors(t *testing.T) {
 
 	// Out of attempts: the last error is reported.
 	h.failNext("/a.png", 502, 502, 502)
-	_, err = Run(context.Background(), testRun(adStep("a", u)), Options{Dir: t.TempDir(), Clock: sl})
+	_, err = Run(context.Background(), testRun(adStep("a", u)), Options{AllowInternal: true, Dir: t.TempDir(), Clock: sl})
 	if err == nil || !strings.Contains(err.Error(), "502") {
 		t.Errorf("err %v, want the 502", err)
 	}
@@ -303,7 +303,7 @@ func TestDownloadNeverSendsCredentials(t *testing.T) {
 	t.Cleanup(api.Close)
 	dir := t.TempDir()
 	r := testRun(adStep("a", api.URL+"/files/a.png"))
-	if _, err := Run(context.Background(), r, Options{Dir: dir}); err != nil {
+	if _, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.png")); !bytes.Equal(b, pngBytes("x")) {
@@ -319,7 +319,7 @@ func TestDownloadNeverSendsCredentials(t *testing.T) {
 	req, _ := http.NewRequest("GET", api.URL+"/files/a.png", nil)
 	req.Header.Set("Authorization", "Bearer pi_live_secret")
 	req.Header.Set("Cookie", "session=1")
-	resp, err := NewClient().Do(req)
+	resp, err := newClient(true, nil).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestDownloadNeverSendsCredentials(t *testing.T) {
 
 	// Redirect loops and non-http schemes end in an error.
 	r = testRun(adStep("loop", api.URL+"/files/loop.png"), adStep("file", api.URL+"/files/file.png"))
-	_, err = Run(context.Background(), r, Options{Dir: t.TempDir(), Clock: clock.NewAuto(time.Now())})
+	_, err = Run(context.Background(), r, Options{AllowInternal: true, Dir: t.TempDir(), Clock: clock.NewAuto(time.Now())})
 	var fe *FailedError
 	if !errors.As(err, &fe) || fe.Failed != 2 {
 		t.Errorf("err %v, want both failed", err)
@@ -348,10 +348,10 @@ func TestDownloadSelectsSteps(t *testing.T) {
 		adStep("loc_fr", h.put("/f.png", pngBytes("f"), "image/png")),
 		adStep("loc_de", h.put("/d.png", pngBytes("d"), "image/png")))
 	dir := t.TempDir()
-	if _, err := Run(context.Background(), r, Options{Dir: dir, Steps: []string{"hero"}}); err != nil {
+	if _, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Steps: []string{"hero"}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), r, Options{Dir: dir, Steps: []string{"loc_*"}})
+	res, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Steps: []string{"loc_*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,12 +363,12 @@ func TestDownloadSelectsSteps(t *testing.T) {
 		t.Errorf("manifest files %+v", m.Files)
 	}
 
-	_, err = Run(context.Background(), r, Options{Dir: dir, Steps: []string{"nope*"}})
+	_, err = Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Steps: []string{"nope*"}})
 	var nm *NoMatchError
 	if !errors.As(err, &nm) || !strings.Contains(err.Error(), "hero, loc_fr, loc_de") {
 		t.Errorf("err %v, want no match naming the steps", err)
 	}
-	_, err = Run(context.Background(), r, Options{Dir: dir, Steps: []string{"[x"}})
+	_, err = Run(context.Background(), r, Options{AllowInternal: true, Dir: dir, Steps: []string{"[x"}})
 	var ue *UsageError
 	if !errors.As(err, &ue) {
 		t.Errorf("bad glob: %v", err)
@@ -377,7 +377,7 @@ func TestDownloadSelectsSteps(t *testing.T) {
 	// A directory holding another run's download is refused.
 	other := *r
 	other.ID = "00000000-0000-4000-8000-000000000000"
-	if _, err := Run(context.Background(), &other, Options{Dir: dir}); !errors.As(err, &ue) || !strings.Contains(err.Error(), r.ID) {
+	if _, err := Run(context.Background(), &other, Options{AllowInternal: true, Dir: dir}); !errors.As(err, &ue) || !strings.Contains(err.Error(), r.ID) {
 		t.Errorf("another run's directory: %v", err)
 	}
 }
@@ -387,7 +387,7 @@ func TestDownloadSafeFileNames(t *testing.T) {
 	u := h.put("/x.png", pngBytes("x"), "image/png")
 	r := testRun(adStep("../../escape", u), adStep(".hidden", u), adStep("Hero", u), adStep("hero", u), adStep("manifest.json", u))
 	dir := filepath.Join(t.TempDir(), "d")
-	res, err := Run(context.Background(), r, Options{Dir: dir})
+	res, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestDownloadConcurrencyLimit(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() {
-		_, err := Run(context.Background(), testRun(steps...), Options{Dir: t.TempDir(), Concurrency: limit})
+		_, err := Run(context.Background(), testRun(steps...), Options{AllowInternal: true, Dir: t.TempDir(), Concurrency: limit})
 		done <- err
 	}()
 	// Release a request only when the limit is reached (or all the rest arrived), so the
@@ -467,7 +467,7 @@ func TestLiveProgress(t *testing.T) {
 	h := newImageHost(t)
 	var buf bytes.Buffer
 	r := testRun(adStep("a", h.put("/a.png", pngBytes("a"), "image/png")), adStep("b", h.URL+"/none"))
-	_, err := Run(context.Background(), r, Options{Dir: t.TempDir(), Progress: &buf, Live: true})
+	_, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: t.TempDir(), Progress: &buf, Live: true})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -479,7 +479,7 @@ func TestLiveProgress(t *testing.T) {
 
 func TestNothingToDownload(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "none")
-	res, err := Run(context.Background(), testRun(run.Step{ID: "brand", Status: run.StepCompleted}), Options{Dir: dir})
+	res, err := Run(context.Background(), testRun(run.Step{ID: "brand", Status: run.StepCompleted}), Options{AllowInternal: true, Dir: dir})
 	if err != nil || len(res.Items) != 0 {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestDebugTrace(t *testing.T) {
 	hop := httptest.NewServer(http.RedirectHandler(final, http.StatusFound))
 	t.Cleanup(hop.Close)
 	var trace bytes.Buffer
-	if _, err := Run(context.Background(), testRun(adStep("a", hop.URL+"/a.png")), Options{Dir: t.TempDir(), Debug: &trace}); err != nil {
+	if _, err := Run(context.Background(), testRun(adStep("a", hop.URL+"/a.png")), Options{AllowInternal: true, Dir: t.TempDir(), Debug: &trace}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(trace.String()), "\n")
@@ -540,7 +540,7 @@ func TestDownloadReusedSteps(t *testing.T) {
 	hero := adStep("hero", h.put("/h.png", pngBytes("h"), "image/png"))
 	hero.Status = run.StepReused
 	r := testRun(hero, adStep("loc_fr", h.put("/f.png", pngBytes("f"), "image/png")))
-	res, err := Run(context.Background(), r, Options{Dir: t.TempDir()})
+	res, err := Run(context.Background(), r, Options{AllowInternal: true, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

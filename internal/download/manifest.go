@@ -1,0 +1,157 @@
+package download
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/pi-cli/pi/internal/run"
+)
+
+// lockName is the file that downloads into one directory lock while they update its
+// manifest (hidden; no step's file name starts with a dot).
+const lockName = ".pi-download.lock"
+
+// lockWait bounds the wait for another download's manifest update (a few milliseconds
+// of work): past it, something holds the lock and is not letting go.
+const lockWait = 5 * time.Second
+
+// updateManifest merges this download's items into dir's manifest as it is now, under the
+// directory's lock: two downloads into one directory at once each add their files, where
+// reading the manifest at the start and writing it at the end lost the other's.
+func updateManifest(dir string, r *run.Run, items []Item, writeEmpty bool) (*Manifest, error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	prev, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.RunID != r.ID {
+		return nil, &UsageError{fmt.Errorf("%s now holds the images of run %s (its %s); download run %s into another directory (-D)",
+			dir, prev.RunID, ManifestName, r.ID)}
+	}
+	m := merge(prev, r, items, dir)
+	if len(items) > 0 || prev != nil || writeEmpty {
+		if err := writeManifest(dir, m); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// lockDir takes dir's lock, waiting up to lockWait for another download to let go.
+func lockDir(dir string) (func(), error) {
+	deadline := time.Now().Add(lockWait)
+	for {
+		unlock, held, err := tryLock(filepath.Join(dir, lockName))
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
+		case !held:
+			return unlock, nil
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("another download has held %s for %s: its manifest was not updated", filepath.Join(dir, lockName), lockWait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// merge is the new manifest: the entries of this download, and those of the previous
+// manifest for steps not downloaded now (or whose download failed) whose file is still
+// there, in the run's step order.
+func merge(prev *Manifest, r *run.Run, items []Item, dir string) *Manifest {
+	m := &Manifest{RunID: r.ID, Status: string(r.Status), Files: []File{}}
+	byStep := map[string]File{}
+	if prev != nil {
+		for _, f := range prev.Files {
+			if _, err := os.Stat(filepath.Join(dir, filepath.Base(f.File))); err == nil {
+				byStep[f.Step] = f
+			}
+		}
+	}
+	touched := map[string]bool{}
+	for _, it := range items {
+		touched[it.Step] = true
+		if it.Err != nil {
+			m.Failed = append(m.Failed, Failure{Step: it.Step, URL: it.URL, Error: it.Err.Error()})
+			continue
+		}
+		byStep[it.Step] = it.File
+	}
+	if prev != nil {
+		// Failures another download recorded, for steps this one did not try.
+		for _, f := range prev.Failed {
+			if _, has := byStep[f.Step]; !has && !touched[f.Step] {
+				m.Failed = append(m.Failed, f)
+			}
+		}
+	}
+	order := map[string]int{}
+	for i := range r.Steps {
+		order[r.Steps[i].ID] = i
+	}
+	for _, f := range byStep {
+		m.Files = append(m.Files, f)
+	}
+	sort.Slice(m.Files, func(a, b int) bool {
+		oa, okA := order[m.Files[a].Step]
+		ob, okB := order[m.Files[b].Step]
+		if okA != okB {
+			return okA
+		}
+		if oa != ob {
+			return oa < ob
+		}
+		return m.Files[a].Step < m.Files[b].Step
+	})
+	return m
+}
+
+// ReadManifest reads dir's manifest.json; nil without error when there is none.
+func ReadManifest(dir string) (*Manifest, error) { return readManifest(dir) }
+
+func readManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil || m.RunID == "" {
+		return nil, &UsageError{fmt.Errorf("%s: not a pi download manifest (%v); use another directory", filepath.Join(dir, ManifestName), err)}
+	}
+	return &m, nil
+}
+
+// writeManifest replaces the manifest atomically.
+func writeManifest(dir string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".manifest.*.part")
+	if err != nil {
+		return fmt.Errorf("write the manifest: %w", err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	_ = tmp.Chmod(0o644)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write the manifest: %v", errors.Join(werr, cerr))
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, ManifestName)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write the manifest: %w", err)
+	}
+	return nil
+}
