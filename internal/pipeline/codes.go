@@ -42,6 +42,7 @@ const (
 	CodeEmptyID        Code = "empty-id"
 	CodeLongID         Code = "id-too-long"
 	CodeControlID      Code = "id-control"
+	CodeWorkflowID     Code = "id-workflow-command"
 	CodeDuplicateID    Code = "duplicate-id"
 	CodeDuplicateDep   Code = "duplicate-dependency"
 	CodeSelfDep        Code = "self-dependency"

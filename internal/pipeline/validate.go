@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pi-cli/pi/internal/catalog"
@@ -185,6 +186,9 @@ func (v *validator) index() {
 			v.errorf(a, CodeLongID, "id %q is %d characters long: the server accepts at most %d", truncate(s.ID, 20), n, MaxIDLength)
 		case safe.HasControl(s.ID):
 			v.errorf(a, CodeControlID, "id %q holds a control character: ids are printed in tables, logs and CI annotations", s.ID)
+			continue
+		case strings.HasPrefix(strings.TrimLeftFunc(s.ID, unicode.IsSpace), "::"):
+			v.errorf(a, CodeWorkflowID, "id %q starts with \"::\", which GitHub Actions reads as a workflow command where it starts a line: choose another id", s.ID)
 			continue
 		}
 		if first, dup := v.ids[s.ID]; dup {
