@@ -1,9 +1,8 @@
 package safe
 
 import (
-	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"unicode"
 )
 
@@ -21,29 +20,166 @@ func Secrets(key string, v any) any {
 	return out
 }
 
-// SecretsText is Secrets for text shown without a name (an error message, a line).
+// SecretsText is Secrets for text shown without a name (an error message, a line). It
+// scans the text once per kind of secret, without regular expressions: an error of a
+// megabyte is shown in several places.
 func SecretsText(s string) string {
 	if !mayHoldSecret(s) {
 		return s
 	}
-	secretExprs.once.Do(compileSecretExprs)
-	x := &secretExprs
-	s = x.urlPassword.ReplaceAllString(s, "${1}:"+Redacted+"@")
-	s = x.queryParam.ReplaceAllStringFunc(s, func(m string) string {
-		name, _, _ := strings.Cut(m[1:], "=")
-		if !SecretName(name) {
-			return m
+	lower := asciiLower(s)
+	var spans []span
+	spans = urlSecrets(s, spans)
+	spans = headerSecrets(s, lower, spans)
+	spans = schemeSecrets(s, lower, spans)
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.from - b.from })
+	var b strings.Builder
+	b.Grow(len(s))
+	at := 0
+	for _, sp := range spans {
+		if sp.to <= at {
+			continue // inside a span already replaced
 		}
-		return m[:1] + name + "=" + Redacted
-	})
-	s = x.headerValue.ReplaceAllString(s, "${1}${2}"+Redacted)
-	return x.authScheme.ReplaceAllStringFunc(s, func(m string) string {
-		i := strings.IndexFunc(m, unicode.IsSpace)
-		if i < 0 || !credentialLike(strings.TrimLeftFunc(m[i:], unicode.IsSpace)) {
-			return m // "Basic authentication": words, not credentials
+		b.WriteString(s[at:max(at, sp.from)])
+		b.WriteString(Redacted)
+		at = sp.to
+	}
+	b.WriteString(s[at:])
+	return b.String()
+}
+
+// span is a part of a text to hide: s[from:to].
+type span struct{ from, to int }
+
+// urlSecrets finds, in every URL of s, the password of its user:password@ and the value of
+// each query parameter named like a secret (access_token=..., apiKey=...).
+func urlSecrets(s string, out []span) []span {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "://")
+		if j < 0 {
+			return out
 		}
-		return m[:i] + " " + Redacted
-	})
+		start := i + j + 3
+		end := start + indexAny(s[start:], urlEnd)
+		authEnd := start + indexAny(s[start:end], "/?#")
+		if at := strings.LastIndexByte(s[start:authEnd], '@'); at >= 0 {
+			if colon := strings.IndexByte(s[start:start+at], ':'); colon >= 0 && colon+1 < at {
+				out = append(out, span{start + colon + 1, start + at})
+			}
+		}
+		if q := strings.IndexByte(s[authEnd:end], '?'); q >= 0 {
+			queryEnd := authEnd + q + 1 + indexAny(s[authEnd+q+1:end], "#")
+			out = querySecrets(s, authEnd+q+1, queryEnd, out)
+		}
+		i = max(end, start)
+	}
+}
+
+// urlEnd are the bytes that end a URL written in text.
+const urlEnd = " \t\r\n\"'<>`"
+
+// querySecrets finds the values of secret-like parameters in s[from:to], a URL's query.
+func querySecrets(s string, from, to int, out []span) []span {
+	for p := from; p < to; {
+		e := p + indexAny(s[p:to], "&;")
+		if eq := strings.IndexByte(s[p:e], '='); eq > 0 && eq+1 < e-p && SecretName(s[p:p+eq]) {
+			out = append(out, span{p + eq + 1, e})
+		}
+		p = e + 1
+	}
+	return out
+}
+
+// headerSecrets finds the value of an Authorization, Proxy-Authorization, Cookie or
+// Set-Cookie header quoted in text ("Cookie: a=b; c=d"), to the end of its line.
+func headerSecrets(s, lower string, out []span) []span {
+	for _, name := range []string{"authorization", "cookie"} {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], name)
+			if j < 0 {
+				break
+			}
+			p := i + j
+			i = p + len(name)
+			if p > 0 && isWordByte(s[p-1]) {
+				continue
+			}
+			k := i + skipBlanks(s[i:])
+			if k >= len(s) || (s[k] != ':' && s[k] != '=') {
+				continue
+			}
+			v := k + 1 + skipBlanks(s[k+1:])
+			e := v + indexAny(s[v:], "\r\n\"'<>")
+			if e > v {
+				out = append(out, span{v, e})
+			}
+		}
+	}
+	return out
+}
+
+// schemeSecrets finds the credentials after Bearer or Basic ("Bearer eyJ..."), when they
+// look like credentials and not words ("Basic authentication").
+func schemeSecrets(s, lower string, out []span) []span {
+	for _, name := range []string{"bearer", "basic"} {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], name)
+			if j < 0 {
+				break
+			}
+			p := i + j
+			i = p + len(name)
+			if p > 0 && isWordByte(s[p-1]) || i >= len(s) || (s[i] != ' ' && s[i] != '\t') {
+				continue
+			}
+			v := i + skipBlanks(s[i:])
+			e := v
+			for e < len(s) && isTokenByte(s[e]) {
+				e++
+			}
+			if e-v >= 8 && credentialLike(s[v:e]) {
+				out = append(out, span{v, e})
+			}
+		}
+	}
+	return out
+}
+
+func indexAny(s, chars string) int {
+	if i := strings.IndexAny(s, chars); i >= 0 {
+		return i
+	}
+	return len(s)
+}
+
+func skipBlanks(s string) int {
+	n := 0
+	for n < len(s) && (s[n] == ' ' || s[n] == '\t') {
+		n++
+	}
+	return n
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+func isTokenByte(c byte) bool {
+	return isWordByte(c) || strings.IndexByte("-._~+/=", c) >= 0
+}
+
+// asciiLower is s with ASCII letters in lower case, byte for byte (so indexes match s).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // credentialLike tells a credential from a word: a digit or a symbol in it, or a capital
@@ -176,32 +312,11 @@ func nameWords(name string) []string {
 	return words
 }
 
-// secretExprs are the expressions of SecretsText, compiled on first use (not at every
-// pi start).
-var secretExprs struct {
-	once sync.Once
-	// urlPassword is the user:password@ of a URL (the scheme kept, the password hidden).
-	urlPassword *regexp.Regexp
-	// queryParam is one name=value of a URL's query.
-	queryParam *regexp.Regexp
-	// authScheme is the credentials of an Authorization value (Bearer x, Basic x).
-	authScheme *regexp.Regexp
-	// headerValue is the value of an Authorization or Cookie header quoted in text.
-	headerValue *regexp.Regexp
-}
-
-func compileSecretExprs() {
-	x := &secretExprs
-	x.urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@"'<>]*):[^/?#\s@"'<>]*@`)
-	x.queryParam = regexp.MustCompile(`[?&;][^=&;#\s"'<>]+=[^&;#\s"'<>]*`)
-	x.authScheme = regexp.MustCompile(`(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}`)
-	x.headerValue = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|(?:set-)?cookie)(\s*[:=]\s*)[^\s"'<>][^\r\n"'<>]*`)
-}
-
-// mayHoldSecret is a quick test before the expressions run: most text has no URL, query,
-// header or authorization scheme in it.
+// mayHoldSecret is a quick test before the scans: most text has no URL, header or
+// authorization scheme in it.
 func mayHoldSecret(s string) bool {
-	return strings.ContainsAny(s, ":?&=") || containsFold(s, "bearer") || containsFold(s, "basic")
+	return strings.Contains(s, "://") || containsFold(s, "authorization") || containsFold(s, "cookie") ||
+		containsFold(s, "bearer") || containsFold(s, "basic")
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub, in any case.

@@ -2,6 +2,7 @@ package safe
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,4 +65,35 @@ func TestSecretsValue(t *testing.T) {
 	if got := Secrets("input", clean); reflect.ValueOf(got).Pointer() != reflect.ValueOf(clean).Pointer() {
 		t.Error("a value without secrets was copied")
 	}
+}
+
+// SecretsText on a megabyte of error text with '&' and '=' on every line (the worst case
+// for its quick test), beside a copy of the same bytes as the floor.
+func BenchmarkSecretsText(b *testing.B) {
+	text := strings.Repeat("x&<y=1 at https://h.test/p?q=1\n", 1<<15)
+	b.Run("floor-copy", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			_ = strings.Clone(text)
+		}
+	})
+	b.Run("secrets", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			_ = SecretsText(text)
+		}
+	})
+}
+
+// SecretsText never fails on any text, and what it returns has nothing left to hide.
+func FuzzSecretsText(f *testing.F) {
+	for _, s := range []string{"https://u:p@h/x?token=1&a=b", "Authorization: Bearer abcdefgh1", "cookie=", "://@:", "Basic \t", "a://b?c=d;token=e#f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once := SecretsText(s)
+		if twice := SecretsText(once); twice != once {
+			t.Errorf("SecretsText(%q) = %q, and again %q", s, once, twice)
+		}
+	})
 }
