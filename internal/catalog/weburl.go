@@ -496,8 +496,7 @@ func parseIPv6(s string) ([8]uint16, error) {
 			if piece > 6 {
 				return bad("an IPv4 part too late")
 			}
-			var err error
-			if p, err = ipv4InIPv6(s, p, &addr, &piece); err != nil {
+			if err := ipv4InIPv6(s, p, &addr, &piece); err != nil {
 				return bad(err.Error())
 			}
 			break
@@ -528,17 +527,17 @@ func parseIPv6(s string) ([8]uint16, error) {
 }
 
 // ipv4InIPv6 reads the dotted IPv4 tail of an IPv6 address into two pieces.
-func ipv4InIPv6(s string, p int, addr *[8]uint16, piece *int) (int, error) {
+func ipv4InIPv6(s string, p int, addr *[8]uint16, piece *int) error {
 	seen := 0
 	for p < len(s) {
 		if seen > 0 {
 			if s[p] != '.' || seen >= 4 {
-				return p, errors.New("a bad IPv4 part")
+				return errors.New("a bad IPv4 part")
 			}
 			p++
 		}
 		if p >= len(s) || !isASCIIDigit(s[p]) {
-			return p, errors.New("an IPv4 part without digits")
+			return errors.New("an IPv4 part without digits")
 		}
 		v := -1
 		for p < len(s) && isASCIIDigit(s[p]) {
@@ -547,12 +546,12 @@ func ipv4InIPv6(s string, p int, addr *[8]uint16, piece *int) (int, error) {
 			case -1:
 				v = n
 			case 0:
-				return p, errors.New("an IPv4 number with a leading 0")
+				return errors.New("an IPv4 number with a leading 0")
 			default:
 				v = v*10 + n
 			}
 			if v > 255 {
-				return p, errors.New("an IPv4 number over 255")
+				return errors.New("an IPv4 number over 255")
 			}
 			p++
 		}
@@ -563,9 +562,9 @@ func ipv4InIPv6(s string, p int, addr *[8]uint16, piece *int) (int, error) {
 		}
 	}
 	if seen != 4 {
-		return p, errors.New("an IPv4 part with fewer than 4 numbers")
+		return errors.New("an IPv4 part with fewer than 4 numbers")
 	}
-	return p, nil
+	return nil
 }
 
 // serializeIPv6 writes an address as the standard does: lowercase hex, the first longest
