@@ -25,7 +25,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	if o.Local {
 		mode = pipeline.Local
 	}
-	x, _, err := loadForRun(o.IO, o.File, mode, o.Params)
+	x, _, err := loadForRun(o, o.File, mode, o.Params, nil)
 	if err != nil {
 		return err
 	}

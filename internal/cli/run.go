@@ -41,6 +41,10 @@ type runOptions struct {
 	Download string
 	// Web is --web: open the run's report in the browser once it ended (run_web.go).
 	Web bool
+	// Strict is --strict: a file with a warning is refused (exit 2) before anything is
+	// sent; without the flag, strict: true in the config file decides (StrictFromConfig).
+	Strict           bool
+	StrictFromConfig bool
 
 	runCacheOptions
 	runDeps
@@ -176,6 +180,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
 	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
 	fl.IntVar(&o.MaxJobs, "max-jobs", 0, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
+	fl.BoolVar(&o.Strict, "strict", false, "refuse a file with any warning, as 'pi validate --strict' does (default: strict in the config file)")
 	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
 	return cmd
 }
@@ -219,6 +224,7 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		}
 		o.File = args[0]
 	}
+	o.StrictFromConfig = !changed("strict")
 	format, err := outputFormat(output)
 	if err != nil {
 		return err

@@ -153,13 +153,9 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 			ls.data = []byte{}
 		}
 	}
-	p, src, ds, err := pipeline.Load(ls.file, pipeline.Options{Mode: pipeline.Local, Params: ls.params, Data: ls.data, Stdin: o.IO.In})
+	p, src, err := loadForRun(o, ls.file, pipeline.Local, ls.params, ls.data)
 	if err != nil {
-		return nil, UsageErrorf("%s: %s", src.Name, readProblem(err))
-	}
-	printDiagnosticsWithSource(o.IO, ds, src.Data)
-	if p == nil {
-		return nil, SilentExit(ExitUsage)
+		return nil, err
 	}
 	ls.p, ls.file, ls.data = p, src.Name, src.Data
 	if o.rerun != nil {

@@ -27,23 +27,38 @@ func outputFormat(s string) (render.Format, error) {
 
 // loadForRun checks a pipeline file (or "-", stdin) for mode, shows its diagnostics with
 // their source lines, and returns it with params applied, with its source (the name and
-// text the run's record keeps); an unreadable or invalid file is a usage error (exit 2).
-func loadForRun(ios *render.IOStreams, file string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, *pipeline.Source, error) {
-	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Stdin: ios.In})
+// text the run's record keeps); an unreadable or invalid file, or under strict one with a
+// warning, is a usage error (exit 2).
+func loadForRun(o *runOptions, file string, mode pipeline.Mode, params map[string]string, data []byte) (*pipeline.Pipeline, *pipeline.Source, error) {
+	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Data: data, Stdin: o.IO.In})
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
 	}
-	printDiagnosticsWithSource(ios, ds, src.Data)
+	if p != nil && len(ds) > 0 && o.strict() {
+		ds.Strict()
+		p = nil
+	}
+	printDiagnosticsWithSource(o.IO, ds, src.Data)
 	if p == nil {
 		return nil, nil, SilentExit(ExitUsage)
 	}
 	return p, src, nil
 }
 
+// strict reports whether a warning refuses the file: --strict, or without the flag
+// strict: true in the config file.
+func (o *runOptions) strict() bool {
+	if !o.StrictFromConfig || o.APIConfig == nil {
+		return o.Strict
+	}
+	cfg, err := o.APIConfig()
+	return err == nil && cfg.Strict
+}
+
 // runRemote validates the file for the API, looks its steps up in the step cache, creates
 // a run of what is left to pay for and follows it to its end.
 func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResult, error) {
-	p, src, err := loadForRun(o.IO, o.File, pipeline.Remote, o.Params)
+	p, src, err := loadForRun(o, o.File, pipeline.Remote, o.Params, nil)
 	if err != nil {
 		return runResult{}, err
 	}

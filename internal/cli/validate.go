@@ -126,9 +126,7 @@ func runValidate(opts *validateOptions) error {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
 		}
 		if strict {
-			for i := range ds {
-				ds[i].Severity = pipeline.Error
-			}
+			ds.Strict()
 		}
 		all = append(all, ds...)
 		if !snippets {

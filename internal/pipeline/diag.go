@@ -96,6 +96,17 @@ func (ds Diagnostics) HasErrors() bool {
 	return false
 }
 
+// Strict makes every warning an error in place (--strict, strict: true in the config) and
+// returns ds.
+func (ds Diagnostics) Strict() Diagnostics {
+	for i := range ds {
+		if ds[i].Severity == Warning {
+			ds[i].Severity = Error
+		}
+	}
+	return ds
+}
+
 // Errors returns only the errors.
 func (ds Diagnostics) Errors() Diagnostics {
 	var out Diagnostics
