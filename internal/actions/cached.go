@@ -79,12 +79,20 @@ func (p *Paying) Reuse(ctx context.Context, st *pipeline.Step, input map[string]
 	case hit.Found() && hit.Verdict.Result != nil:
 		return engine.Reused{JobID: hit.JobID, Result: hit.Verdict.Result}
 	case hit.Verdict.Outcome == cache.Pending && hit.JobID != "":
-		p.mu.Lock()
-		p.jobs[hit.JobID] = pendingKey{key: hit.Key, step: st.ID}
-		p.mu.Unlock()
+		if p.writes() { // --cache=read waits for the job and records nothing of it
+			p.mu.Lock()
+			p.jobs[hit.JobID] = pendingKey{key: hit.Key, step: st.ID}
+			p.mu.Unlock()
+		}
 		return engine.Reused{Attach: hit.JobID}
 	}
 	return engine.Reused{}
+}
+
+// writes reports whether the run records in the cache (not --cache=read, nor a cache
+// opened read-only).
+func (p *Paying) writes() bool {
+	return p.Cache != nil && p.Policy.Mode != cache.Read && !p.Cache.ReadOnly()
 }
 
 func (p *Paying) cacheable(st *pipeline.Step) bool {
@@ -108,7 +116,7 @@ func (p *Paying) Wrap(reg Registry) Registry {
 func (p *Paying) Local(ex engine.Executor) engine.Executor {
 	return engine.ExecutorFunc(func(ctx context.Context, req engine.Request) (map[string]any, error) {
 		res, err := ex.Execute(ctx, req)
-		if err != nil || p.Cache == nil || p.Policy.Mode == cache.Read || !p.cacheable(req.Step) {
+		if err != nil || !p.writes() || !p.cacheable(req.Step) {
 			return res, err
 		}
 		k, kerr := cache.NewKey(req.Step.Action, req.Input, p.Policy.Server)
@@ -143,7 +151,7 @@ func (p *Paying) remember(k cache.Key, step string) {
 
 // keyOf is the key Reuse chose for a creation of action with input, if any.
 func (p *Paying) keyOf(action string, input map[string]any) (pendingKey, bool) {
-	if p.Cache == nil || p.Policy.Mode == cache.Read {
+	if !p.writes() {
 		return pendingKey{}, false
 	}
 	in, err := cache.Canonical(input)

@@ -65,13 +65,23 @@ type Cache struct {
 	path     string
 	maxBytes int64
 	now      func() time.Time
+	// readOnly: opened with Options.ReadOnly; every write is refused (ErrReadOnly) and
+	// Find keeps what it finds as it is.
+	readOnly bool
 }
 
 // Options tune a Cache; the zero value is the default.
 type Options struct {
 	MaxBytes int64            // 0: DefaultMaxBytes
 	Now      func() time.Time // nil: time.Now
+	// ReadOnly opens the file for reading only (--cache=read): SQLite refuses every
+	// write, so the file stays byte for byte as it was. A missing file is an error
+	// wrapping fs.ErrNotExist (nothing is created).
+	ReadOnly bool
 }
+
+// ErrReadOnly is the error of a write to a cache opened read-only.
+var ErrReadOnly = errors.New("the step cache is open read-only (--cache=read)")
 
 // DefaultPath is $XDG_CACHE_HOME/pi/cache.db, or ~/.cache/pi/cache.db.
 func DefaultPath(getenv func(string) string) (string, error) {
@@ -89,20 +99,27 @@ func DefaultPath(getenv func(string) string) (string, error) {
 	return filepath.Join(home, ".cache", "pi", "cache.db"), nil
 }
 
-// Open opens (creating if needed) the cache file at path.
+// Open opens (creating if needed, unless opts.ReadOnly) the cache file at path.
 func Open(ctx context.Context, path string, opts Options) (*Cache, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("step cache %s: %w", path, err)
-	}
+	busy := "_pragma=busy_timeout(" + strconv.Itoa(int(busyWait/time.Millisecond)) + ")"
 	// WAL: readers never wait for a writer, and a pi killed mid-write leaves cache.db as
 	// it was at the last checkpoint (whole), the newer entries in cache.db-wal.
-	dsn := "file:" + path + "?_pragma=busy_timeout(" + strconv.Itoa(int(busyWait/time.Millisecond)) +
-		")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + path + "?" + busy + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("step cache %s: %w", path, err)
+		}
+		// mode=ro: SQLite itself refuses writes. It reads a WAL-mode file through the
+		// -wal and -shm files beside it (creating them, empty, if the directory allows).
+		dsn = "file:" + path + "?mode=ro&" + busy
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("step cache %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, unusable(path, err)
 	}
-	c := &Cache{db: db, path: path, maxBytes: opts.MaxBytes, now: opts.Now}
+	c := &Cache{db: db, path: path, maxBytes: opts.MaxBytes, now: opts.Now, readOnly: opts.ReadOnly}
 	if c.maxBytes <= 0 {
 		c.maxBytes = DefaultMaxBytes
 	}
@@ -152,6 +169,9 @@ func (c *Cache) migrateOnce(ctx context.Context) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this pi's (%d): upgrade pi or use another XDG_CACHE_HOME", v, schemaVersion)
 	}
+	if c.readOnly {
+		return fmt.Errorf("schema version %d, and --cache=read does not upgrade it: %w", v, ErrReadOnly)
+	}
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -179,14 +199,29 @@ func isBusy(err error) bool {
 func (c *Cache) Path() string { return c.path }
 
 // Close writes everything into the cache file itself (a WAL checkpoint), so that the file
-// alone, saved by CI after pi exits, holds every entry; then it closes the database.
+// alone, saved by CI after pi exits, holds every entry; then it closes the database. A
+// read-only cache is only closed.
 func (c *Cache) Close() error {
-	_, cerr := c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	var cerr error
+	if !c.readOnly {
+		_, cerr = c.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
 	if err := c.db.Close(); err != nil {
 		return fmt.Errorf("step cache %s: %w", c.path, err)
 	}
 	if cerr != nil && !isBusy(cerr) {
 		return fmt.Errorf("step cache %s: checkpoint: %w", c.path, cerr)
+	}
+	return nil
+}
+
+// ReadOnly reports whether the cache was opened read-only.
+func (c *Cache) ReadOnly() bool { return c.readOnly }
+
+// writable is ErrReadOnly for a read-only cache, nil otherwise: every write asks it first.
+func (c *Cache) writable() error {
+	if c.readOnly {
+		return fmt.Errorf("step cache %s: %w", c.path, ErrReadOnly)
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ type Claim struct {
 // Claim returns k's claim, recording a new one (with a new Idempotency-Key) for step when
 // there is none. Two processes claiming at once get the same claim.
 func (c *Cache) Claim(ctx context.Context, k Key, step string) (*Claim, error) {
+	if err := c.writable(); err != nil {
+		return nil, err
+	}
 	if _, err := c.db.ExecContext(ctx, `INSERT OR IGNORE INTO claims(digest, idem_key, job_id, run_id, step, created_ms) VALUES(?,?,'','',?,?)`,
 		k.Digest(), uuid.NewString(), step, c.now().UnixMilli()); err != nil {
 		return nil, c.fail("write", err)
@@ -55,6 +58,9 @@ func (c *Cache) Claimed(ctx context.Context, k Key) (*Claim, error) {
 
 // ClaimJob records the job made for k's claim, the moment its id is known.
 func (c *Cache) ClaimJob(ctx context.Context, k Key, jobID string) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	if _, err := c.db.ExecContext(ctx, `UPDATE claims SET job_id=? WHERE digest=?`, jobID, k.Digest()); err != nil {
 		return c.fail("write", err)
 	}
@@ -63,6 +69,9 @@ func (c *Cache) ClaimJob(ctx context.Context, k Key, jobID string) error {
 
 // ClaimRun records the remote run (and its step) that makes k's job.
 func (c *Cache) ClaimRun(ctx context.Context, k Key, runID, step string) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	if _, err := c.db.ExecContext(ctx, `INSERT INTO claims(digest, idem_key, job_id, run_id, step, created_ms) VALUES(?,?,'',?,?,?)
 		ON CONFLICT(digest) DO UPDATE SET run_id=excluded.run_id, step=excluded.step, job_id=''`,
 		k.Digest(), uuid.NewString(), runID, step, c.now().UnixMilli()); err != nil {
@@ -74,6 +83,9 @@ func (c *Cache) ClaimRun(ctx context.Context, k Key, runID, step string) error {
 // Release ends k's claim without a result: its job failed (or is gone), so the next
 // attempt is a new job with a new Idempotency-Key.
 func (c *Cache) Release(ctx context.Context, k Key) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	if _, err := c.db.ExecContext(ctx, `DELETE FROM claims WHERE digest=?`, k.Digest()); err != nil {
 		return c.fail("write", err)
 	}

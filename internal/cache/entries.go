@@ -72,6 +72,9 @@ func (c *Cache) NextVariant(ctx context.Context, k Key) (Key, error) {
 // claim. A result too big to keep is left out (the job is simply not cached). Then the
 // least recently used entries go until the cache fits its bound.
 func (c *Cache) Put(ctx context.Context, k Key, step, jobID string, result map[string]any) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	res, err := json.Marshal(result)
 	if err != nil {
 		return fmt.Errorf("step cache: result of %s: %w", step, err)
@@ -138,6 +141,9 @@ func (c *Cache) bound(ctx context.Context, tx *sql.Tx) error {
 
 // Touch records that the entry was reused now (the bound drops the least recently used).
 func (c *Cache) Touch(ctx context.Context, digest string) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	if _, err := c.db.ExecContext(ctx, `UPDATE entries SET used_ms=? WHERE digest=?`, c.now().UnixMilli(), digest); err != nil {
 		return c.fail("write", err)
 	}
@@ -146,6 +152,9 @@ func (c *Cache) Touch(ctx context.Context, digest string) error {
 
 // Drop deletes an entry: its job failed verification.
 func (c *Cache) Drop(ctx context.Context, digest string) error {
+	if err := c.writable(); err != nil {
+		return err
+	}
 	if _, err := c.db.ExecContext(ctx, `DELETE FROM entries WHERE digest=?`, digest); err != nil {
 		return c.fail("write", err)
 	}
@@ -176,6 +185,9 @@ func (c *Cache) List(ctx context.Context) ([]*Entry, error) {
 // Prune deletes the entries not used for longer than age, and claims as old, and says how
 // many entries went.
 func (c *Cache) Prune(ctx context.Context, age time.Duration) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
 	cut := c.now().Add(-age).UnixMilli()
 	res, err := c.db.ExecContext(ctx, `DELETE FROM entries WHERE used_ms < ?`, cut)
 	if err != nil {
@@ -191,6 +203,9 @@ func (c *Cache) Prune(ctx context.Context, age time.Duration) (int, error) {
 
 // Clear deletes every entry and claim and says how many entries went.
 func (c *Cache) Clear(ctx context.Context) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
 	res, err := c.db.ExecContext(ctx, `DELETE FROM entries`)
 	if err != nil {
 		return 0, c.fail("write", err)

@@ -108,7 +108,8 @@ func (h Hit) Found() bool { return h.Verdict.Outcome == Reuse }
 // made by another pi). An entry that fails verification is dropped; one that could not be
 // verified is kept but not reused. A claimed job that completed is recorded and reused; one
 // still being made is Pending (wait for it: Await); one that failed ends the claim. A
-// reused entry's result is the server's (a local action's, the one cached).
+// reused entry's result is the server's (a local action's, the one cached). A read-only
+// cache finds the same, and keeps the file as it is: nothing dropped, recorded or touched.
 func (c *Cache) Find(ctx context.Context, k Key, jobs Jobs) (Hit, error) {
 	e, err := c.Latest(ctx, k)
 	if err != nil {
@@ -122,13 +123,13 @@ func (c *Cache) Find(ctx context.Context, k Key, jobs Jobs) (Hit, error) {
 			if v.Result == nil {
 				v.Result = e.Result
 			}
-			return Hit{Entry: e, Verdict: v, JobID: e.JobID, Key: k}, c.Touch(ctx, e.Digest)
+			return Hit{Entry: e, Verdict: v, JobID: e.JobID, Key: k}, c.upkeep(func() error { return c.Touch(ctx, e.Digest) })
 		case Unverified:
 			return Hit{Entry: e, Verdict: v, Key: k}, nil
 		}
 		// An entry's job completed once: anything else is not that job.
 		v.Outcome = Gone
-		if err := c.Drop(ctx, e.Digest); err != nil {
+		if err := c.upkeep(func() error { return c.Drop(ctx, e.Digest) }); err != nil {
 			return Hit{Key: k}, err
 		}
 		if cl, err := c.Claimed(ctx, k); err != nil || cl == nil {
@@ -136,6 +137,15 @@ func (c *Cache) Find(ctx context.Context, k Key, jobs Jobs) (Hit, error) {
 		}
 	}
 	return c.findClaim(ctx, k, jobs, false)
+}
+
+// upkeep is what Find writes to keep the file true (an entry used, a lost job dropped, a
+// claimed job recorded, a dead claim ended): nothing in a read-only cache.
+func (c *Cache) upkeep(write func() error) error {
+	if c.readOnly {
+		return nil
+	}
+	return write()
 }
 
 // Await waits for the job of a Pending hit (and for the run that is to make it), up to
@@ -167,7 +177,7 @@ func (c *Cache) findClaim(ctx context.Context, k Key, jobs Jobs, wait bool) (Hit
 		status, job, err := jobs.RunStep(ctx, cl.RunID, cl.Step, wait)
 		switch {
 		case errors.Is(err, ErrNoJob):
-			return Hit{Key: k}, c.Release(ctx, k)
+			return Hit{Key: k}, c.upkeep(func() error { return c.Release(ctx, k) })
 		case err != nil:
 			h.Verdict = Verdict{Outcome: Unverified, Reason: fmt.Sprintf("could not check run %s: %v", cl.RunID, err)}
 			return h, nil
@@ -175,7 +185,7 @@ func (c *Cache) findClaim(ctx context.Context, k Key, jobs Jobs, wait bool) (Hit
 			h.Verdict = Verdict{Outcome: Pending, Reason: fmt.Sprintf("step %s of run %s is still %s", cl.Step, cl.RunID, status)}
 			return h, nil
 		case job == "":
-			return Hit{Key: k}, c.Release(ctx, k) // the step will never make it
+			return Hit{Key: k}, c.upkeep(func() error { return c.Release(ctx, k) }) // the step will never make it
 		}
 		h.JobID = job
 	}
@@ -185,9 +195,9 @@ func (c *Cache) findClaim(ctx context.Context, k Key, jobs Jobs, wait bool) (Hit
 	h.Verdict = verify(ctx, jobs, k.Action, h.JobID, wait)
 	switch h.Verdict.Outcome {
 	case Reuse:
-		return h, c.Put(ctx, k, cl.Step, h.JobID, h.Verdict.Result)
+		return h, c.upkeep(func() error { return c.Put(ctx, k, cl.Step, h.JobID, h.Verdict.Result) })
 	case Gone:
-		return Hit{Key: k, Verdict: h.Verdict}, c.Release(ctx, k)
+		return Hit{Key: k, Verdict: h.Verdict}, c.upkeep(func() error { return c.Release(ctx, k) })
 	}
 	return h, nil
 }

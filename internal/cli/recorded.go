@@ -166,13 +166,17 @@ func (rr *recordedRuns) serverOf(rec *store.Record) (*piapi.Client, string, stri
 func sameServer(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
 
 // harvest records in the step cache the jobs a recorded run paid for: a run followed by
-// another pi (--detach, or one killed while following) is paid for once too.
+// another pi (--detach, or one killed while following) is paid for once too. A run
+// started with --cache=read is not: it writes nothing, then or later.
 func (rr *recordedRuns) harvest(rec *store.Record, server string) {
+	if rec.CacheRead {
+		return
+	}
 	p, _, ds, err := pipeline.Load(rec.File, pipeline.Options{Mode: pipeline.Remote, Params: rec.Params, Data: rec.Pipeline})
 	if err != nil || p == nil || ds.HasErrors() {
 		return // an old record, or a file this pi reads otherwise: nothing to key by
 	}
-	c, err := rr.f.openCache(rr.ctx)
+	c, err := rr.f.openCache(rr.ctx, false)
 	if err != nil {
 		return
 	}

@@ -71,8 +71,9 @@ type runDeps struct {
 	DownloadImages func(ctx context.Context, r *run.Run, spec downloadSpec) error
 	// APIBase is the configured API base URL, read without a word (for downloads).
 	APIBase func() string
-	// OpenCache opens the step cache (nil: none, every step pays).
-	OpenCache func(ctx context.Context) (*cache.Cache, error)
+	// OpenCache opens the step cache (nil: none, every step pays); readOnly (--cache=read)
+	// opens it so that nothing can be written.
+	OpenCache func(ctx context.Context, readOnly bool) (*cache.Cache, error)
 	// OpenReport writes a finished run's report and opens it in the browser (--web).
 	OpenReport func(ctx context.Context, r *run.Run, o *runOptions) error
 }
@@ -99,13 +100,14 @@ func (f *Factory) runDeps() runDeps {
 	}
 }
 
-// openCache opens the step cache ($XDG_CACHE_HOME/pi/cache.db).
-func (f *Factory) openCache(ctx context.Context) (*cache.Cache, error) {
+// openCache opens the step cache ($XDG_CACHE_HOME/pi/cache.db), read-only for
+// --cache=read.
+func (f *Factory) openCache(ctx context.Context, readOnly bool) (*cache.Cache, error) {
 	path, err := cache.DefaultPath(f.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return cache.Open(ctx, path, cache.Options{})
+	return cache.Open(ctx, path, cache.Options{ReadOnly: readOnly})
 }
 
 // Bounds of --interval: the long-poll is asked in whole seconds, and following a run

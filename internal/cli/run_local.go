@@ -94,7 +94,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	start.Status = run.InProgress
 	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p)})
 	defer prog.Stop()
-	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf,
+	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf, CacheRead: o.CacheRead,
 		// A --local --sandbox run's Pi jobs are in that sandbox: a rerun uses it again.
 		Where: store.Where{Place: store.PlaceLocal, Server: clients.sandboxDB()}},
 		func(ev run.Event) { prog.Event(ev, nil) })

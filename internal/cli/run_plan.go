@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -57,8 +59,11 @@ func (o *runOptions) planPaid(ctx context.Context, p *pipeline.Pipeline, server 
 		Notify: func(msg string) { fmt.Fprintln(o.IO.ErrOut, msg) },
 	}}
 	if o.OpenCache != nil {
-		c, err := o.OpenCache(ctx)
-		if err != nil {
+		c, err := o.OpenCache(ctx, o.CacheRead)
+		switch {
+		case o.CacheRead && errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(o.IO.ErrOut, "note: --cache=read: there is no step cache to read (%v): every step is paid for\n", err)
+		case err != nil:
 			fmt.Fprintf(o.IO.ErrOut, "warning: %v: every step is paid for\n", err)
 		}
 		pp.cache = c

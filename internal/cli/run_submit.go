@@ -78,7 +78,7 @@ func (sub *submission) submit(ctx context.Context, pp *paidPlan) (runResult, err
 	if !o.Quiet {
 		pp.announce(o.IO.ErrOut)
 	}
-	rec := store.Record{File: sub.file, Pipeline: sub.data, Params: o.Params, Where: sub.t.where, RerunOf: sub.rerunOf}
+	rec := store.Record{File: sub.file, Pipeline: sub.data, Params: o.Params, Where: sub.t.where, RerunOf: sub.rerunOf, CacheRead: o.CacheRead}
 	if len(pp.Pipeline.Steps) == 0 {
 		return sub.nothingToSend(ctx, pp, rec)
 	}

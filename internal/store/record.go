@@ -30,6 +30,9 @@ type Record struct {
 	Body []byte
 	// RerunOf is the run this one reruns (pi runs rerun), "" for none.
 	RerunOf string
+	// CacheRead: the run was started with --cache=read, so what it pays for never goes
+	// into the step cache, also when a later pi reads it again (pi runs get).
+	CacheRead bool
 }
 
 // Create saves a new run, or replaces the record of a resumed one (keeping its events):
@@ -68,12 +71,12 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		place = PlaceLocal
 	}
 	// Where a run ran, its body and what it reruns are written once: a resume keeps them.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id)
-		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id, cache_read)
+		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
 		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
 		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner),
-		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID); err != nil {
+		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID, rec.CacheRead); err != nil {
 		return fail(err)
 	}
 	// The pipeline is the same file on a resume: it is written once.
@@ -131,10 +134,10 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rj sql.NullString
 	var created, updated int64
 	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner,
-		r.place, r.server, r.body, r.rerun_of, r.remote_id
+		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read
 		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
 		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner,
-			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID)
+			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}

@@ -23,7 +23,10 @@ import (
 // Version 5 records every run, not only local ones: where it ran (place: local, remote or
 // sandbox; server: the API's base URL, or the sandbox's database), the exact Runs API body
 // sent, the run it reruns, and the server's run id (remote_id, "" when nothing was sent).
-const schemaVersion = 5
+//
+// Version 6 records whether a run was started with --cache=read (cache_read), so that
+// reading it again later puts nothing of it into the step cache.
+const schemaVersion = 6
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -40,7 +43,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	server     TEXT NOT NULL DEFAULT '',
 	body       BLOB,
 	rerun_of   TEXT NOT NULL DEFAULT '',
-	remote_id  TEXT NOT NULL DEFAULT ''
+	remote_id  TEXT NOT NULL DEFAULT '',
+	cache_read INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -114,8 +118,8 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return err
 	}
-	// Version 3 records which pi process owns a run, version 5 where every run ran; older
-	// files gain the columns (their runs are all local).
+	// Version 3 records which pi process owns a run, version 5 where every run ran,
+	// version 6 --cache=read; older files gain the columns (their runs are all local).
 	if err := addColumns(ctx, tx, []string{
 		`owner TEXT NOT NULL DEFAULT ''`,
 		`place TEXT NOT NULL DEFAULT 'local'`,
@@ -123,6 +127,7 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		`body BLOB`,
 		`rerun_of TEXT NOT NULL DEFAULT ''`,
 		`remote_id TEXT NOT NULL DEFAULT ''`,
+		`cache_read INTEGER NOT NULL DEFAULT 0`,
 	}); err != nil {
 		return err
 	}
