@@ -60,6 +60,10 @@ func BenchmarkValidatePeakMemory(b *testing.B) {
 	if err := writeChain(chain, 100_000); err != nil {
 		b.Fatal(err)
 	}
+	values1000 := strconv.Itoa(0)
+	for i := 1; i < 1000; i++ {
+		values1000 += ", " + strconv.Itoa(i)
+	}
 	debug.FreeOSMemory()
 	for _, tt := range []struct{ name, path string }{
 		{"floor-true", ""},
@@ -71,6 +75,9 @@ func BenchmarkValidatePeakMemory(b *testing.B) {
 		{"duplicate-keys-9MB", write("dup9.yaml", "1", head, n(9<<20/10), "    id: a\n")},
 		{"steps-20000", write("steps.yaml", append([]string{"1", "steps:\n"}, steps...)...)},
 		{"chain-100000", chain},
+		// issue 21, item 3: refused by the expansion bound (pipeline.MaxExpandedBytes)
+		{"param-1MiB-x20000", write("param.yaml", "1", "params:\n  big: \"", n(1<<20), "x", "1", "\"\nsteps:\n  - id: s\n    action: shell.run\n    input:\n      script: \"", "20000", "${params.big}", "1", "\"\n")},
+		{"template-10MiB-x1000", write("tmpl.yaml", "1", "steps:\n  - id: s\n    action: shell.run\n    matrix:\n      n: [", "999", "${{n}}, ", "1", "0]\n    input:\n      script: \"", n(10<<20), "y", "1", "${matrix.n}\"\n")},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			var peak int64

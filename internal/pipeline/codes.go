@@ -6,33 +6,34 @@ type Code string
 
 // The codes of reading the file.
 const (
-	CodeYAML           Code = "yaml-syntax"      // the text is not YAML
-	CodeDocuments      Code = "second-document"  // more than one YAML document
-	CodeEmpty          Code = "empty-file"       // nothing in the file
-	CodeType           Code = "wrong-type"       // a value of the wrong type (a list for a mapping, ...)
-	CodeUnknownKey     Code = "unknown-key"      // a key the server would drop silently
-	CodeKey            Code = "bad-key"          // a key that is not a plain string
-	CodeDuplicateKey   Code = "duplicate-key"    // a key written twice in one mapping
-	CodeMergeKey       Code = "bad-merge-key"    // << with what is not a mapping
-	CodeTooBig         Code = "too-many-values"  // aliases or nesting beyond pi's limits
-	CodeValue          Code = "bad-value"        // a scalar yaml.v3 cannot read
-	CodeMalformedRef   Code = "malformed-ref"    // ${params...} or ${matrix...} written wrong
-	CodeName           Code = "bad-name"         // a param or matrix key name
-	CodeBlanks         Code = "blanks"           // an id with blanks the server trims
-	CodeMissingID      Code = "missing-id"       // a step without id
-	CodeMissingAction  Code = "missing-action"   // a step without action
-	CodeChunk          Code = "chunk"            // a piece of a big file that does not read alone
-	CodeNotRecorded    Code = "not-recorded"     // the count of problems past what is recorded
-	CodeMatrixEmpty    Code = "matrix-empty"     // a matrix, or one of its lists, without values
-	CodeMatrixItem     Code = "matrix-item"      // a matrix value that cannot be one
-	CodeMatrixTooBig   Code = "matrix-too-big"   // more expansions than pi makes
-	CodeMatrixParam    Code = "matrix-param"     // a matrix from a param that is not a list of values
-	CodeMatrixSelfRef  Code = "matrix-self-ref"  // a matrix value that uses ${matrix...}
-	CodeMatrixDup      Code = "matrix-duplicate" // a value listed twice
-	CodeMatrixRef      Code = "matrix-ref"       // ${matrix.X} without a matrix, or an unknown X
-	CodeMatrixField    Code = "matrix-field"     // ${matrix.X.f} where the value has no f
-	CodeMatrixUnused   Code = "matrix-unused"    // a matrix key nothing uses
-	CodeMatrixUnpaired Code = "matrix-unpaired"  // input_map from a matrix step that does not pair
+	CodeYAML            Code = "yaml-syntax"       // the text is not YAML
+	CodeDocuments       Code = "second-document"   // more than one YAML document
+	CodeEmpty           Code = "empty-file"        // nothing in the file
+	CodeType            Code = "wrong-type"        // a value of the wrong type (a list for a mapping, ...)
+	CodeUnknownKey      Code = "unknown-key"       // a key the server would drop silently
+	CodeKey             Code = "bad-key"           // a key that is not a plain string
+	CodeDuplicateKey    Code = "duplicate-key"     // a key written twice in one mapping
+	CodeMergeKey        Code = "bad-merge-key"     // << with what is not a mapping
+	CodeTooBig          Code = "too-many-values"   // aliases or nesting beyond pi's limits
+	CodeValue           Code = "bad-value"         // a scalar yaml.v3 cannot read
+	CodeMalformedRef    Code = "malformed-ref"     // ${params...} or ${matrix...} written wrong
+	CodeName            Code = "bad-name"          // a param or matrix key name
+	CodeBlanks          Code = "blanks"            // an id with blanks the server trims
+	CodeMissingID       Code = "missing-id"        // a step without id
+	CodeMissingAction   Code = "missing-action"    // a step without action
+	CodeChunk           Code = "chunk"             // a piece of a big file that does not read alone
+	CodeNotRecorded     Code = "not-recorded"      // the count of problems past what is recorded
+	CodeMatrixEmpty     Code = "matrix-empty"      // a matrix, or one of its lists, without values
+	CodeMatrixItem      Code = "matrix-item"       // a matrix value that cannot be one
+	CodeMatrixTooBig    Code = "matrix-too-big"    // more expansions than pi makes
+	CodeMatrixParam     Code = "matrix-param"      // a matrix from a param that is not a list of values
+	CodeMatrixSelfRef   Code = "matrix-self-ref"   // a matrix value that uses ${matrix...}
+	CodeMatrixDup       Code = "matrix-duplicate"  // a value listed twice
+	CodeMatrixRef       Code = "matrix-ref"        // ${matrix.X} without a matrix, or an unknown X
+	CodeMatrixField     Code = "matrix-field"      // ${matrix.X.f} where the value has no f
+	CodeMatrixUnused    Code = "matrix-unused"     // a matrix key nothing uses
+	CodeMatrixUnpaired  Code = "matrix-unpaired"   // input_map from a matrix step that does not pair
+	CodeExpansionTooBig Code = "expansion-too-big" // params and matrices make more than MaxExpandedBytes
 )
 
 // The codes of validation.

@@ -28,6 +28,12 @@ func (v *validator) contract(i int, a *catalog.Action) {
 			from[k] = str
 		}
 		input[k] = v.resolveParams(val)
+		if v.budget.spent() {
+			v.budget.reported = true
+			// The bound is the file's, not an expansion's: at the step's input as written.
+			v.errorf(at{step: v.prov.parsed(i), path: "input." + k}, CodeExpansionTooBig, "%s (at step %s)", tooBigText, stepName(s.ID))
+			return
+		}
 	}
 	for k := range s.InputMap {
 		input[k] = catalog.Unknown{}
@@ -226,7 +232,7 @@ func (v *validator) resolveParams(x any) any {
 			return t
 		}
 		var missing []string
-		out := substituteParams(t, v.paramValues, &missing)
+		out := substituteParams(t, v.paramValues, &missing, v.budget)
 		if str, isStr := out.(string); len(missing) > 0 || (isStr && strings.Contains(str, paramsNS.prefix)) {
 			return catalog.Unknown{} // reported as an undefined or malformed param
 		}
@@ -234,12 +240,18 @@ func (v *validator) resolveParams(x any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, val := range t {
+			if v.budget.spent() {
+				break
+			}
 			out[k] = v.resolveParams(val)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, val := range t {
+			if v.budget.spent() {
+				break
+			}
 			out[i] = v.resolveParams(val)
 		}
 		return out

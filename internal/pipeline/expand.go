@@ -45,6 +45,9 @@ type expander struct {
 	// mapErr remembers the input_map keys already reported, so the expansions of one
 	// template report the problem once.
 	mapErr map[string]bool
+	// budget counts what substitution and expansion make (MaxExpandedBytes); the validator
+	// goes on charging it.
+	budget *budget
 }
 
 // hasMatrix reports whether p has anything expansion must look at.
@@ -64,11 +67,11 @@ func hasMatrix(p *Pipeline, src *Source, u *refUses) bool {
 // values; with how the steps came from p's (nil when p has no matrix and is returned as
 // it is), and the matrices' own problems. Input strings keep their ${params.NAME}
 // references; ${matrix...} ones are replaced.
-func expand(p *Pipeline, src *Source, values map[string]any, u *refUses) (*Pipeline, *provenance, []problem) {
+func expand(p *Pipeline, src *Source, values map[string]any, u *refUses, b *budget) (*Pipeline, *provenance, []problem) {
 	if !hasMatrix(p, src, u) {
 		return p, nil, nil
 	}
-	x := &expander{p: p, src: src, values: values, uses: u, taken: map[string]bool{}, groups: map[string]*group{}, mapErr: map[string]bool{},
+	x := &expander{p: p, src: src, values: values, uses: u, taken: map[string]bool{}, groups: map[string]*group{}, mapErr: map[string]bool{}, budget: b,
 		prov: &provenance{exp: map[int]*expansion{}, deps: map[int][]int{}, unchecked: map[int]bool{}}}
 	counts := map[string]int{}
 	for i := range p.Steps {
@@ -198,7 +201,11 @@ func (x *expander) resolveAxis(i int, ax MatrixAxis) (resolvedAxis, bool) {
 	good := true
 	for j, item := range ax.Items {
 		var missing []string
-		val := substituteParams(item, x.values, &missing)
+		val := substituteParams(item, x.values, &missing, x.budget)
+		if x.budget.spent() {
+			x.tooBig(i, at+"."+strconv.Itoa(j))
+			return ra, false
+		}
 		if len(missing) > 0 {
 			good = false // an undefined param: validation reports it
 		}
@@ -420,8 +427,15 @@ func (x *expander) steps(g *group, at int) []Step {
 		e.ID = g.ids[c]
 		e.Matrix = nil
 		e.Origin = &Origin{Template: s.ID, Index: c + 1, Count: n, Values: vals}
-		if s.Input != nil {
-			e.Input = substituteMatrix(s.Input, vals).(map[string]any)
+		if s.Input != nil && !x.budget.spent() {
+			// An expansion copies its step's input (the strings it substitutes are charged
+			// as they are written).
+			if x.budget.takeValue(s.Input, usesMatrix) {
+				e.Input = substituteMatrix(s.Input, vals, x.budget).(map[string]any)
+			}
+			if x.budget.spent() {
+				x.tooBig(g.index, "input")
+			}
 		}
 		exp := &expansion{g: g, combo: combo}
 		g.byCombo[g.comboKey(exp.key)] = e.ID
@@ -450,8 +464,8 @@ func signature(axes []resolvedAxis) map[string]string {
 // substituteMatrix returns input with ${matrix...} references replaced by the
 // combination's values (interpolate.go): a string that is only a reference takes the
 // value itself, type included.
-func substituteMatrix(input any, vals map[string]any) any {
-	return matrixNS.interpolate(input, func(r reference) (any, bool) {
+func substituteMatrix(input any, vals map[string]any, b *budget) any {
+	return matrixNS.interpolate(input, b, func(r reference) (any, bool) {
 		v, ok := vals[r.name]
 		if !ok {
 			return nil, false
@@ -459,6 +473,17 @@ func substituteMatrix(input any, vals map[string]any) any {
 		v, problem := field(v, r.fields)
 		return v, problem == ""
 	})
+}
+
+// usesMatrix reports whether s has a ${matrix...} reference.
+func usesMatrix(s string) bool { return strings.Contains(s, matrixNS.prefix) }
+
+// tooBig reports, once, that the file expands past MaxExpandedBytes, at step i's path.
+func (x *expander) tooBig(i int, path string) {
+	if !x.budget.reported {
+		x.budget.reported = true
+		x.errorf(i, path, CodeExpansionTooBig, "%s (at step %s)", tooBigText, stepName(x.p.Steps[i].ID))
+	}
 }
 
 // matrixStrings maps the path of each input string that uses the matrix to the key of

@@ -117,21 +117,25 @@ func (ns namespace) only(s string) (reference, bool) {
 // that is only a reference becomes the value itself, type included; a reference inside a
 // longer string is formatted into it (null as nothing). A reference lookup does not know is
 // left as written. Maps and lists are copied where something in them changed; what did not
-// change is shared with x.
-func (ns namespace) interpolate(x any, lookup func(reference) (any, bool)) any {
-	v, _ := ns.subst(x, lookup)
+// change is shared with x. What it makes is charged to b as it is made: once b is spent,
+// nothing more is substituted (b says so).
+func (ns namespace) interpolate(x any, b *budget, lookup func(reference) (any, bool)) any {
+	v, _ := ns.subst(x, b, lookup)
 	return v
 }
 
 // subst is interpolate, and whether anything changed.
-func (ns namespace) subst(x any, lookup func(reference) (any, bool)) (any, bool) {
+func (ns namespace) subst(x any, b *budget, lookup func(reference) (any, bool)) (any, bool) {
 	switch t := x.(type) {
 	case string:
-		return ns.substString(t, lookup)
+		return ns.substString(t, b, lookup)
 	case map[string]any:
 		var out map[string]any
 		for k, v := range t {
-			if nv, changed := ns.subst(v, lookup); changed {
+			if b.spent() {
+				break
+			}
+			if nv, changed := ns.subst(v, b, lookup); changed {
 				if out == nil {
 					out = maps.Clone(t)
 				}
@@ -145,7 +149,10 @@ func (ns namespace) subst(x any, lookup func(reference) (any, bool)) (any, bool)
 	case []any:
 		var out []any
 		for i, v := range t {
-			if nv, changed := ns.subst(v, lookup); changed {
+			if b.spent() {
+				break
+			}
+			if nv, changed := ns.subst(v, b, lookup); changed {
 				if out == nil {
 					out = slices.Clone(t)
 				}
@@ -160,36 +167,110 @@ func (ns namespace) subst(x any, lookup func(reference) (any, bool)) (any, bool)
 	return x, false
 }
 
-func (ns namespace) substString(t string, lookup func(reference) (any, bool)) (any, bool) {
+// substString substitutes the references of t. The bytes of the result are charged to b
+// as each piece is found, before the string is built (in one allocation); t is returned
+// unchanged once b is spent.
+func (ns namespace) substString(t string, b *budget, lookup func(reference) (any, bool)) (any, bool) {
 	refs, _ := ns.scan(t)
-	if len(refs) == 0 {
+	if len(refs) == 0 || b.spent() {
 		return t, false
 	}
 	if len(refs) == 1 && refs[0].whole(t) {
-		if v, ok := lookup(refs[0]); ok {
+		if v, ok := lookup(refs[0]); ok && b.takeValue(v, nil) {
 			return v, true
 		}
 		return t, false
 	}
-	var b strings.Builder
-	last, changed := 0, false
-	for _, r := range refs {
-		b.WriteString(t[last:r.start])
+	texts := make([]string, len(refs))
+	size, changed := len(t), false
+	for i, r := range refs {
+		texts[i] = r.text(t)
 		if v, ok := lookup(r); ok {
-			changed = true
-			if v != nil {
-				b.WriteString(fmt.Sprint(v))
+			changed, texts[i] = true, ""
+			if str, isStr := v.(string); isStr {
+				texts[i] = str
+			} else if v != nil {
+				texts[i] = fmt.Sprint(v)
 			}
-		} else {
-			b.WriteString(r.text(t))
 		}
-		last = r.end
+		size += len(texts[i]) - (r.end - r.start)
+		if size > b.left {
+			b.take(size)
+			return t, false
+		}
 	}
-	if !changed {
+	if !changed || !b.take(size) {
 		return t, false
 	}
-	b.WriteString(t[last:])
-	return b.String(), true
+	var sb strings.Builder
+	sb.Grow(size)
+	last := 0
+	for i, r := range refs {
+		sb.WriteString(t[last:r.start])
+		sb.WriteString(texts[i])
+		last = r.end
+	}
+	sb.WriteString(t[last:])
+	return sb.String(), true
+}
+
+// MaxExpandedBytes bounds what params and matrices make of a file's step inputs: the
+// strings substitution writes, the values that replace whole references, and the input
+// each matrix expansion copies from its step. It is counted as it is made, so a file that
+// would expand past it is refused before the bytes exist.
+const MaxExpandedBytes = 64 << 20
+
+// budget counts the bytes substitution and expansion make against MaxExpandedBytes.
+type budget struct {
+	left     int
+	over     bool
+	reported bool // the problem is reported (once)
+}
+
+// tooBigText says why a file is refused when its expansion does not fit.
+var tooBigText = fmt.Sprintf("params and matrices expand this file's inputs past %d MiB, pi's bound on what substitution and matrix expansion make: reference a big value fewer times, make fewer expansions of a big input, or split the pipeline", MaxExpandedBytes>>20)
+
+func newBudget() *budget { return &budget{left: MaxExpandedBytes} }
+
+// spent reports whether something did not fit.
+func (b *budget) spent() bool { return b.over }
+
+// take charges n bytes; false, from then on, once they do not fit.
+func (b *budget) take(n int) bool {
+	if b.over || n > b.left {
+		b.over = true
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+// takeValue charges the size of v: a string its bytes, another scalar 8, a mapping its
+// keys and values, a list its items (at least 1 each, so the walk costs no more than it
+// charges), the strings skip accepts left out. It stops as soon as v does not fit.
+func (b *budget) takeValue(v any, skip func(string) bool) bool {
+	switch t := v.(type) {
+	case string:
+		if skip != nil && skip(t) {
+			return !b.over
+		}
+		return b.take(max(len(t), 1))
+	case map[string]any:
+		for k, val := range t {
+			if !b.take(len(k)+1) || !b.takeValue(val, skip) {
+				return false
+			}
+		}
+		return b.take(1)
+	case []any:
+		for _, val := range t {
+			if !b.take(1) || !b.takeValue(val, skip) {
+				return false
+			}
+		}
+		return b.take(1)
+	}
+	return b.take(8)
 }
 
 // use is one reference found in a step: in a string of its input, or in its matrix.

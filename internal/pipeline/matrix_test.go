@@ -414,7 +414,7 @@ func BenchmarkExpand(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, probs := expand(p, s, nil, scanUses(p)); len(probs) != 0 {
+		if _, _, probs := expand(p, s, nil, scanUses(p), newBudget()); len(probs) != 0 {
 			b.Fatal(probs)
 		}
 	}

@@ -65,11 +65,15 @@ func withParams(p, x *Pipeline, overrides map[string]string) (*Pipeline, error) 
 	}
 	out.Steps = make([]Step, len(x.Steps))
 	var missing []string
+	b := newBudget()
 	for i, s := range x.Steps {
 		if s.Input != nil {
-			if in, ok := substituteParams(s.Input, values, &missing).(map[string]any); ok {
+			if in, ok := substituteParams(s.Input, values, &missing, b).(map[string]any); ok {
 				s.Input = in
 			}
+		}
+		if b.spent() {
+			return nil, fmt.Errorf("step %s: %s", stepName(s.ID), tooBigText)
 		}
 		out.Steps[i] = s
 	}
@@ -82,8 +86,9 @@ func withParams(p, x *Pipeline, overrides map[string]string) (*Pipeline, error) 
 // missingParams is the error of the references in x when it has no params at all.
 func missingParams(x *Pipeline) error {
 	var missing []string
+	b := newBudget()
 	for _, s := range x.Steps {
-		substituteParams(s.Input, nil, &missing)
+		substituteParams(s.Input, nil, &missing, b)
 	}
 	if len(missing) > 0 {
 		return undefinedParams(missing)
@@ -97,9 +102,10 @@ func undefinedParams(missing []string) error {
 }
 
 // substituteParams returns x with param references replaced by their values
-// (interpolate.go); the names without a value are added to missing.
-func substituteParams(x any, values map[string]any, missing *[]string) any {
-	return paramsNS.interpolate(x, func(r reference) (any, bool) {
+// (interpolate.go), what it makes charged to b; the names without a value are added to
+// missing.
+func substituteParams(x any, values map[string]any, missing *[]string, b *budget) any {
+	return paramsNS.interpolate(x, b, func(r reference) (any, bool) {
 		v, ok := values[r.name]
 		if !ok {
 			*missing = append(*missing, r.name)

@@ -39,8 +39,13 @@ const (
 func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) (*Pipeline, Diagnostics) {
 	values := paramValues(p, overrides)
 	uses := scanUses(p)
-	x, prov, expanded := expand(p, src, values, uses)
-	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, paramValues: values, uses: uses, checking: -1}
+	b := newBudget()
+	x, prov, expanded := expand(p, src, values, uses, b)
+	if b.spent() {
+		// The expansion is not what the file makes: checking it would only mislead.
+		return x, finish(p.Name, src, p, x, prov, nil, expanded, nil)
+	}
+	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, paramValues: values, uses: uses, checking: -1, budget: b}
 	v.stepCount()
 	v.index()
 	for i := range x.Steps {
@@ -71,6 +76,7 @@ type validator struct {
 	// input values as they will be sent.
 	paramValues map[string]any
 	uses        *refUses
+	budget      *budget // what resolving params makes, after expansion (interpolate.go)
 	// checking is the step whose checks run, -1 between them: the problems found in an
 	// expansion of a matrix step are attributed and merged (provenance.go).
 	checking int
@@ -216,6 +222,9 @@ func truncate(s string, n int) string {
 
 // step checks step i: its dependencies, action and input, input_map and extensions.
 func (v *validator) step(i int) {
+	if v.budget.spent() {
+		return // reported once, where it ran out
+	}
 	v.checking = i
 	defer func() { v.checking = -1 }()
 	v.dependsOn(i)
