@@ -38,7 +38,7 @@ func scanEntry(row interface{ Scan(...any) error }) (*Entry, error) {
 	if err := json.Unmarshal([]byte(res), &e.Result); err != nil {
 		return nil, fmt.Errorf("entry %s: result: %w", e.Digest, err)
 	}
-	e.Created, e.Used = time.UnixMilli(created), time.UnixMilli(used)
+	e.Created, e.Used = time.UnixMilli(created).UTC(), time.UnixMilli(used).UTC() // -o json prints UTC
 	return &e, nil
 }
 

@@ -22,7 +22,7 @@ var outputValues = []struct {
 }{
 	{"run", []string{"table", "plain", "json", "jsonl"}},
 	{"runs get", []string{"table", "plain", "json", "jsonl"}},
-	{"runs list", []string{"table", "json"}},
+	{"runs list", []string{"table", "json", "jsonl"}},
 	{"validate", []string{"table", "json"}},
 	{"actions", []string{"table", "json"}},
 	{"graph", []string{"text", "mermaid", "dot"}},
@@ -78,6 +78,17 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 		}
 	}
 	walk(root)
+}
+
+// outputFormats are the -o values of cmd (nil for a command missing from outputValues).
+func outputFormats(cmd *cobra.Command) []string {
+	path := strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()), " ")
+	for _, o := range outputValues {
+		if o.path == path {
+			return o.values
+		}
+	}
+	return nil
 }
 
 func fixedValues(vals []string) cobra.CompletionFunc {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,8 +71,14 @@ func (f *Factory) startJQ(ctx context.Context, cmd *cobra.Command, expr string) 
 		if out == nil {
 			return UsageErrorf("--jq: %s prints no JSON", cmd.CommandPath())
 		}
-		if v := strings.ToLower(strings.TrimSpace(out.Value.String())); v != "json" && v != "jsonl" {
-			return UsageErrorf("--jq filters JSON: add -o json (or -o jsonl) to %s", cmd.CommandPath())
+		jsonl := slices.Contains(outputFormats(cmd), "jsonl")
+		v := strings.ToLower(strings.TrimSpace(out.Value.String()))
+		switch {
+		case v == "json", v == "jsonl" && jsonl:
+		case jsonl:
+			return UsageErrorf("--jq filters JSON: add -o json (or -o jsonl, the filter then runs on each line) to %s", cmd.CommandPath())
+		default:
+			return UsageErrorf("--jq filters JSON: add -o json to %s", cmd.CommandPath())
 		}
 	}
 	code, err := compileJQ(expr)

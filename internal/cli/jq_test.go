@@ -25,8 +25,8 @@ func jqAPI(t *testing.T) (*httptest.Server, *atomic.Int32) {
 		n.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":"req_pi_1","object":"run","status":"completed","data":{"id":%q,"status":"failed",`+
-			`"created_at":1795874042123,"steps":[`+
-			`{"id":"hero","action":"campaigns.generate","status":"completed","depends_on":[],"result":{"image_url":"https://img.test/a.png"}},`+
+			`"created_at":1795874042,"steps":[`+
+			`{"id":"hero","action":"campaigns.generate","status":"completed","depends_on":[],"result":{"image_url":"https://img.test/a.png","seed":1795874042123}},`+
 			`{"id":"bad","action":"campaigns.generate","status":"failed","depends_on":[],"error":"boom \u001b[31mred\u001b[0m\nsecond line"}]}}`, jqRunID)
 	}))
 	t.Cleanup(srv.Close)
@@ -70,7 +70,8 @@ func TestJQ(t *testing.T) {
 		{"validate", []string{"validate", "-o", "json", pipeline, "--jq", "length"}, 0, "0\n", "", 0},
 		{"schema always JSON", []string{"schema", "--jq", ".properties | keys | join(\",\")"}, 0, "metadata,params,steps\n", "", 0},
 		{"remote run, exit code kept", []string{"runs", "get", jqRunID, "-o", "json", "--jq", ".status"}, 1, "failed\n", "", -1},
-		{"big numbers keep digits", []string{"runs", "get", jqRunID, "-o", "json", "--jq", ".created_at"}, 1, "1795874042123\n", "", -1},
+		{"big numbers keep digits", []string{"runs", "get", jqRunID, "-o", "json", "--jq", ".steps[0].result.seed"}, 1, "1795874042123\n", "", -1},
+		{"times in RFC 3339", []string{"runs", "get", jqRunID, "-o", "json", "--jq", ".created_at"}, 1, "2026-11-28T13:54:02Z\n", "", -1},
 		{"controls escaped in raw strings", []string{"runs", "get", jqRunID, "-o", "json", "--jq", `.steps[] | select(.status == "failed") | .error`}, 1,
 			"boom \\u001b[31mred\\u001b[0m\nsecond line\n", "", -1},
 		{"images", []string{"runs", "get", jqRunID, "-o", "json", "--jq", `.steps[].result.image_url // empty`}, 1, "https://img.test/a.png\n", "", -1},

@@ -55,7 +55,8 @@ func TestRunsFlagsToOptions(t *testing.T) {
 		}{
 			{nil, "table", 0, false},
 			{[]string{"-o", "json", "--limit", "3"}, "json", 3, false},
-			{[]string{"-o", "jsonl"}, "", 0, true},
+			{[]string{"-o", "jsonl"}, "jsonl", 0, false},
+			{[]string{"-o", "yaml"}, "", 0, true},
 			{[]string{"extra"}, "", 0, true},
 			{[]string{"--local", "--sandbox"}, "", 0, true},
 		} {

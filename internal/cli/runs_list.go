@@ -23,7 +23,7 @@ type runsListOptions struct {
 	// Records opens this machine's runs database.
 	Records func(ctx context.Context) (*store.Store, error)
 
-	Output string // table or json
+	Output string // table, json or jsonl
 	Limit  int
 	Filter store.Filter
 }
@@ -50,8 +50,8 @@ recorded run starts with them.`,
   pi runs list --sandbox -o json --jq '.[0].id'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Output != "table" && o.Output != "json" {
-				return UsageErrorf("-o %s: want table or json", o.Output)
+			if o.Output != "table" && o.Output != "json" && o.Output != "jsonl" {
+				return UsageErrorf("-o %s: want table, json or jsonl", o.Output)
 			}
 			places := map[string]bool{store.PlaceRemote: remote, store.PlaceLocal: local, store.PlaceSandbox: sandbox}
 			for place, on := range places {
@@ -80,7 +80,7 @@ recorded run starts with them.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.Output, "output", "o", "table", "output format: table or json")
+	fl.StringVarP(&o.Output, "output", "o", "table", "output format: table, json (an array) or jsonl (one run per line)")
 	fl.IntVar(&o.Limit, "limit", 0, "show at most this many runs (0: all)")
 	fl.BoolVar(&remote, "remote", false, "only runs on the Pi API")
 	fl.BoolVar(&local, "local", false, "only --local runs")
@@ -117,19 +117,8 @@ func runsList(ctx context.Context, o *runsListOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		rows := make([]listRow, 0, len(runs))
-		for _, r := range runs {
-			rows = append(rows, listRow{ID: r.ID, Where: placeOf(r.Where), Server: r.Server, File: r.File, Status: string(r.Status),
-				StartedAt: r.CreatedAt.UTC().Format(time.RFC3339), DurationS: listRun(r, spans).duration().Seconds(),
-				Interrupted: interruptedRun(r), RerunOf: r.RerunOf})
-		}
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(o.IO.Out, "%s\n", safe.JSON(b))
-		return nil
+	if o.Output == "json" || o.Output == "jsonl" {
+		return writeListJSON(o, runs, spans)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintf(o.IO.ErrOut, "no runs recorded in %s%s; start one with 'pi run FILE'\n", st.Path(), filterText(o.Filter))
@@ -149,6 +138,33 @@ func runsList(ctx context.Context, o *runsListOptions) error {
 			r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text())
 	}
 	return tw.Flush()
+}
+
+// writeListJSON writes the runs as one indented array (-o json) or one run per line
+// (-o jsonl), with started_at in RFC 3339 at the store's precision (milliseconds).
+func writeListJSON(o *runsListOptions, runs []store.RunSummary, spans map[string]store.Span) error {
+	rows := make([]listRow, 0, len(runs))
+	for _, r := range runs {
+		rows = append(rows, listRow{ID: r.ID, Where: placeOf(r.Where), Server: r.Server, File: r.File, Status: string(r.Status),
+			StartedAt: r.CreatedAt.UTC().Format(time.RFC3339Nano), DurationS: listRun(r, spans).duration().Seconds(),
+			Interrupted: interruptedRun(r), RerunOf: r.RerunOf})
+	}
+	if o.Output == "jsonl" {
+		for _, row := range rows {
+			b, err := json.Marshal(row)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(o.IO.Out, "%s\n", safe.JSON(b))
+		}
+		return nil
+	}
+	b, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.Out, "%s\n", safe.JSON(b))
+	return nil
 }
 
 // placeOf is the WHERE of a run: "local", "sandbox", or the host of the API it went to.

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/pi-cli/pi/internal/safe"
@@ -68,11 +69,15 @@ func (p *jsonProgress) Finish(r *run.Run) error {
 	if r == nil {
 		return p.err
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := r.OutputJSON()
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	p.write(p.io.Out, string(safe.JSON(b))+"\n")
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, b, "", "  "); err != nil {
+		return fmt.Errorf("encode run %s: %w", r.ID, err)
+	}
+	p.write(p.io.Out, string(safe.JSON(ind.Bytes()))+"\n")
 	return p.err
 }
 
@@ -101,6 +106,7 @@ func (p *jsonlProgress) Event(e run.Event, _ *run.Run) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, fresh := p.seen.add(e); fresh {
+		e.Time = e.Time.UTC() // one zone in every time pi prints
 		p.jsonLine(e)
 	}
 }
@@ -122,8 +128,15 @@ func (p *jsonlProgress) Finish(r *run.Run) error {
 	return p.err
 }
 
+// jsonLine writes v as one line: an event, or the run as pi prints runs (Run.OutputJSON).
 func (p *jsonlProgress) jsonLine(v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if r, isRun := v.(*run.Run); isRun {
+		b, err = r.OutputJSON()
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		if p.err == nil {
 			p.err = fmt.Errorf("encode event: %w", err)

@@ -67,3 +67,50 @@ func TestRunJSONIsEncodingJSONs(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputJSONTimes: the JSON pi prints has every *_at as an RFC 3339 string in UTC at
+// the precision the time has (whole seconds from the server, fractions from pi's clock),
+// null when the time is unknown; the API's encoding keeps unix seconds.
+func TestOutputJSONTimes(t *testing.T) {
+	whole := time.Date(2026, 12, 5, 7, 44, 0, 0, time.UTC)
+	fine := time.Date(2026, 12, 5, 7, 44, 1, 548983208, time.FixedZone("CET", 3600))
+	r := Run{ID: "r", Status: Completed, CreatedAt: whole, UpdatedAt: fine,
+		Steps: []Step{{ID: "a", Status: StepCompleted, StartedAt: whole, CompletedAt: fine.Add(-time.Millisecond * 548)}, {ID: "b", Status: StepPending}}}
+	out, err := r.OutputJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		CreatedAt any `json:"created_at"`
+		UpdatedAt any `json:"updated_at"`
+		Steps     []struct {
+			StartedAt   any `json:"started_at"`
+			CompletedAt any `json:"completed_at"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for name, c := range map[string]struct{ got, want any }{
+		"created_at":            {got.CreatedAt, "2026-12-05T07:44:00Z"},
+		"updated_at":            {got.UpdatedAt, "2026-12-05T06:44:01.548983208Z"},
+		"steps[0].started_at":   {got.Steps[0].StartedAt, "2026-12-05T07:44:00Z"},
+		"steps[0].completed_at": {got.Steps[0].CompletedAt, "2026-12-05T06:44:01.000983208Z"},
+		"steps[1].started_at":   {got.Steps[1].StartedAt, nil},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#v, want %#v", name, c.got, c.want)
+		}
+	}
+	var back Run
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatalf("pi's output does not read back: %v", err)
+	}
+	if !back.UpdatedAt.Equal(fine) || !back.Steps[0].StartedAt.Equal(whole) || !back.Steps[1].StartedAt.IsZero() {
+		t.Errorf("read back with other times: %+v", back)
+	}
+	api, _ := json.Marshal(r)
+	if !bytes.Contains(api, []byte(`"created_at":1796456640`)) {
+		t.Errorf("the API's encoding lost its unix seconds: %s", api)
+	}
+}

@@ -167,12 +167,17 @@ type stepJSON struct {
 
 // MarshalJSON encodes the step exactly in the API's shape (plus attempts when known).
 func (s Step) MarshalJSON() ([]byte, error) {
-	return s.appendJSON(make([]byte, 0, 256))
+	return s.appendJSON(make([]byte, 0, 256), appendUnixOrNull)
 }
 
-// appendJSON appends the step's JSON, byte for byte what encoding/json makes of stepJSON,
-// without reflection: `pi runs get` of a run of 100,000 steps encodes all of them.
-func (s *Step) appendJSON(b []byte) ([]byte, error) {
+// appendTime appends a time (or null for the zero time) in one of the two encodings: the
+// API's unix seconds (appendUnixOrNull) or pi's output's RFC 3339 (appendRFC3339OrNull).
+type appendTime func(b []byte, t time.Time) []byte
+
+// appendJSON appends the step's JSON, byte for byte what encoding/json makes of stepJSON
+// (with the API's times), without reflection: `pi runs get` of a run of 100,000 steps
+// encodes all of them.
+func (s *Step) appendJSON(b []byte, at appendTime) ([]byte, error) {
 	b = append(b, `{"id":`...)
 	b = appendString(b, s.ID)
 	b = append(b, `,"action":`...)
@@ -201,9 +206,9 @@ func (s *Step) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"error":`...)
 	b = appendStringOrNull(b, s.Error)
 	b = append(b, `,"started_at":`...)
-	b = appendUnixOrNull(b, s.StartedAt)
+	b = at(b, s.StartedAt)
 	b = append(b, `,"completed_at":`...)
-	b = appendUnixOrNull(b, s.CompletedAt)
+	b = at(b, s.CompletedAt)
 	if s.Attempts != 0 {
 		b = append(b, `,"attempts":`...)
 		b = strconv.AppendInt(b, int64(s.Attempts), 10)
@@ -240,17 +245,61 @@ func appendUnixOrNull(b []byte, t time.Time) []byte {
 	return strconv.AppendInt(b, t.Unix(), 10)
 }
 
-// UnmarshalJSON decodes the API's step shape.
+// appendRFC3339OrNull appends t in UTC as an RFC 3339 string with the precision it has:
+// whole seconds for a time the server gave, fractions for one pi measured (RFC3339Nano
+// drops trailing zeros and never rounds).
+func appendRFC3339OrNull(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// UnmarshalJSON decodes the API's step shape, or pi's output of it (OutputJSON).
 func (s *Step) UnmarshalJSON(b []byte) error {
-	var j stepJSON
+	var j struct {
+		stepJSON
+		StartedAt   jsonTime `json:"started_at"`
+		CompletedAt jsonTime `json:"completed_at"`
+	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	*s = Step{
 		ID: j.ID, Action: j.Action, Status: j.Status, DependsOn: j.DependsOn,
 		JobID: strOf(j.JobID), Result: j.Result, Error: strOf(j.Error),
-		StartedAt: timeOf(j.StartedAt), CompletedAt: timeOf(j.CompletedAt),
+		StartedAt: j.StartedAt.t, CompletedAt: j.CompletedAt.t,
 		Attempts: j.Attempts,
+	}
+	return nil
+}
+
+// jsonTime decodes a time as the API writes it (unix seconds), as pi prints it (an RFC
+// 3339 string), or null.
+type jsonTime struct{ t time.Time }
+
+func (j *jsonTime) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		j.t = time.Time{}
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return err
+		}
+		j.t = t.UTC()
+	default:
+		var u int64
+		if err := json.Unmarshal(b, &u); err != nil {
+			return err
+		}
+		j.t = timeOf(&u)
 	}
 	return nil
 }
@@ -266,8 +315,21 @@ type runJSON struct {
 }
 
 // MarshalJSON encodes the run in the API's `data` shape (what encoding/json makes of
-// runJSON, built without reflection over the steps).
+// runJSON, built without reflection over the steps): what the sandbox serves and the store
+// keeps.
 func (r Run) MarshalJSON() ([]byte, error) {
+	return r.appendJSON(appendUnixOrNull)
+}
+
+// OutputJSON encodes the run as pi prints it (-o json, -o jsonl): the API's `data` shape
+// with every *_at field an RFC 3339 string in UTC, at the precision the time has (whole
+// seconds from the server, fractions from pi's own clock), or null. One time format for
+// every JSON pi prints (docs/output.md).
+func (r *Run) OutputJSON() ([]byte, error) {
+	return r.appendJSON(appendRFC3339OrNull)
+}
+
+func (r *Run) appendJSON(at appendTime) ([]byte, error) {
 	b := make([]byte, 0, 256+200*len(r.Steps))
 	b = append(b, `{"id":`...)
 	b = appendString(b, r.ID)
@@ -283,7 +345,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = r.Steps[i].appendJSON(b); err != nil {
+		if b, err = r.Steps[i].appendJSON(b, at); err != nil {
 			return nil, err
 		}
 	}
@@ -294,21 +356,26 @@ func (r Run) MarshalJSON() ([]byte, error) {
 	}
 	b = append(b, md...)
 	b = append(b, `,"created_at":`...)
-	b = appendUnixOrNull(b, r.CreatedAt)
+	b = at(b, r.CreatedAt)
 	b = append(b, `,"updated_at":`...)
-	b = appendUnixOrNull(b, r.UpdatedAt)
+	b = at(b, r.UpdatedAt)
 	return append(b, '}'), nil
 }
 
-// UnmarshalJSON decodes the API's `data` shape; unknown fields are ignored.
+// UnmarshalJSON decodes the API's `data` shape, or pi's output of it (OutputJSON); unknown
+// fields are ignored.
 func (r *Run) UnmarshalJSON(b []byte) error {
-	var j runJSON
+	var j struct {
+		runJSON
+		CreatedAt jsonTime `json:"created_at"`
+		UpdatedAt jsonTime `json:"updated_at"`
+	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
 	*r = Run{
 		ID: j.ID, OrgID: j.OrgID, Status: j.Status, Steps: j.Steps, Metadata: j.Metadata,
-		CreatedAt: timeOf(j.CreatedAt), UpdatedAt: timeOf(j.UpdatedAt),
+		CreatedAt: j.CreatedAt.t, UpdatedAt: j.UpdatedAt.t,
 	}
 	return nil
 }
