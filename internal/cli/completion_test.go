@@ -89,7 +89,7 @@ func TestCompletion(t *testing.T) {
 	}{
 		{[]string{"run", "p.yaml", "-o", ""}, "table plain json jsonl"},
 		{[]string{"runs", "get", "x", "--output", ""}, "table plain json jsonl"},
-		{[]string{"runs", "list", "-o", ""}, "table json"},
+		{[]string{"runs", "list", "-o", ""}, "table json jsonl"},
 		{[]string{"runs", "download", "x", "-o", ""}, "table json"},
 		{[]string{"validate", "-o", ""}, "table json"},
 		{[]string{"actions", "-o", ""}, "table json"},
