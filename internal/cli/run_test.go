@@ -13,7 +13,7 @@ import (
 // anything runs.
 func TestRunFlagsToOptions(t *testing.T) {
 	def := func(mod func(o *runOptions)) *runOptions {
-		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency}
+		o := &runOptions{File: "p.yaml", Output: render.FormatTable, Concurrency: defaultLocalConcurrency, StrictFromConfig: true}
 		if mod != nil {
 			mod(o)
 		}
@@ -32,6 +32,8 @@ func TestRunFlagsToOptions(t *testing.T) {
 		{args: "p.yaml -i 5s", want: def(func(o *runOptions) { o.Interval = 5 * time.Second })},
 		{args: "p.yaml --interval 1m", want: def(func(o *runOptions) { o.Interval = time.Minute })},
 		{args: "p.yaml --detach", want: def(func(o *runOptions) { o.Detach = true })},
+		{args: "p.yaml --strict", want: def(func(o *runOptions) { o.Strict, o.StrictFromConfig = true, false })},
+		{args: "p.yaml --strict=false", want: def(func(o *runOptions) { o.StrictFromConfig = false })},
 		{args: "p.yaml --local --concurrency 3 --fail-fast --sandbox -o jsonl", want: def(func(o *runOptions) {
 			o.Local, o.Concurrency, o.FailFast, o.Sandbox, o.Output = true, 3, true, true, render.FormatJSONL
 		})},
