@@ -162,6 +162,22 @@ func (rr *recordedRuns) serverOf(rec *store.Record) (*piapi.Client, string, stri
 	return c, cache.ServerIdentity(cfg.BaseURL, cfg.APIKey), ""
 }
 
+// serveImages serves again the sandbox of a --local --sandbox run, so that its images
+// (at the address of a sandbox that ended with its pi) can be fetched while the command
+// runs: rec's image URLs are pointed at it. Any other run is left as it is. When the
+// sandbox cannot be opened, rr.note says why.
+func (rr *recordedRuns) serveImages(rec *store.Record) {
+	if rec.Remote() || rec.Server == "" || (rec.Place != "" && rec.Place != store.PlaceLocal) {
+		return
+	}
+	if _, _, why := rr.serverOf(&store.Record{Where: store.Where{Place: store.PlaceSandbox, Server: rec.Server}}); why != "" {
+		rr.note = fmt.Sprintf("run %s ran on a sandbox, and %s; its images may not be fetched", rec.Run.ID, why)
+		return
+	}
+	rec.Run = rec.Run.Clone()
+	rr.sess.rehostImages(rec.Run)
+}
+
 // sameServer reports whether two base URLs name one server.
 func sameServer(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
 

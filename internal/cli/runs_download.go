@@ -80,6 +80,9 @@ done by then are kept and listed).`,
 			}
 			o.LocalRun = func(id string) (*store.Record, bool, error) {
 				rec, ok, err := recorded.lookup(id)
+				if ok {
+					recorded.serveImages(rec)
+				}
 				if ok && recorded.note != "" {
 					fmt.Fprintln(f.IO.ErrOut, "note: "+recorded.note)
 				}

@@ -38,7 +38,7 @@ func newRunsListCmd(f *Factory, runF func(*runsListOptions) error) *cobra.Comman
 		Short: "List every run this machine started or submitted",
 		Long: `List every run this machine started or submitted, newest first: runs on the Pi API
 (pi run, --detach), --sandbox runs and --local runs, with where each ran (WHERE: the API's
-host, sandbox or local), its file, its last known status, start time and duration. The list
+host, sandbox, local, or local/sandbox for pi run --local --sandbox), its file, its last known status, start time and duration. The list
 reads nothing from the network: 'pi runs get ID' reads a remote run again. A local run
 recorded in progress whose pi process is gone (killed, crashed) shows as "interrupted"
 ("interrupted": true with -o json); pi run --resume ID continues it.
@@ -83,8 +83,8 @@ recorded run starts with them.`,
 	fl.StringVarP(&o.Output, "output", "o", "table", "output format: table, json (an array) or jsonl (one run per line)")
 	fl.IntVar(&o.Limit, "limit", 0, "show at most this many runs (0: all)")
 	fl.BoolVar(&remote, "remote", false, "only runs on the Pi API")
-	fl.BoolVar(&local, "local", false, "only --local runs")
-	fl.BoolVar(&sandbox, "sandbox", false, "only --sandbox runs")
+	fl.BoolVar(&local, "local", false, "only --local runs (--sandbox ones too)")
+	fl.BoolVar(&sandbox, "sandbox", false, "only --sandbox runs (--local ones too)")
 	fl.StringVar(&status, "status", "", "only runs last known in this status (completed, failed, ...)")
 	return cmd
 }
@@ -167,7 +167,8 @@ func writeListJSON(o *runsListOptions, runs []store.RunSummary, spans map[string
 	return nil
 }
 
-// placeOf is the WHERE of a run: "local", "sandbox", or the host of the API it went to.
+// placeOf is the WHERE of a run: "local", "sandbox", "local/sandbox" (pi's engine, the
+// sandbox's jobs), or the host of the API it went to.
 func placeOf(w store.Where) string {
 	switch w.Place {
 	case store.PlaceRemote:
@@ -177,6 +178,9 @@ func placeOf(w store.Where) string {
 		return "remote"
 	case store.PlaceSandbox:
 		return "sandbox"
+	}
+	if w.Server != "" {
+		return "local/sandbox"
 	}
 	return "local"
 }

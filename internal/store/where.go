@@ -35,7 +35,9 @@ func (w Where) Remote() bool { return w.Place != PlaceLocal && w.Place != "" && 
 
 // Filter selects runs for ListWhere.
 type Filter struct {
-	Place  string     // "" for every place
+	// Place is "" for every place; PlaceSandbox selects the runs whose jobs a sandbox
+	// made, --local --sandbox ones included (they are PlaceLocal runs too).
+	Place  string
 	Status run.Status // "" for every status
 	Limit  int        // <= 0 for all
 }
@@ -51,7 +53,12 @@ type RunSummary struct {
 func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
 	q := `SELECT id, file, status, created_ms, updated_ms, owner, place, server, remote_id, rerun_of FROM runs WHERE 1=1`
 	var args []any
-	if f.Place != "" {
+	switch f.Place {
+	case "":
+	case PlaceSandbox: // a --local --sandbox run too: its jobs are the sandbox's
+		q += ` AND (place=? OR place=? AND server != '')`
+		args = append(args, PlaceSandbox, PlaceLocal)
+	default:
 		q += ` AND place=?`
 		args = append(args, f.Place)
 	}

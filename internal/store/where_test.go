@@ -28,6 +28,9 @@ func TestWhereAndList(t *testing.T) {
 			Where: Where{Place: PlaceRemote, Server: "https://pi.example.com", RemoteID: "45de2349-0000-4000-8000-000000000002"}, Body: []byte(`{"steps":[]}`)},
 		{Run: &run.Run{ID: "9a000000-0000-4000-8000-000000000003", Status: run.Completed}, File: "sandbox.yaml",
 			Where: Where{Place: PlaceSandbox, Server: "/state/pi/sandbox.db", RemoteID: "9a000000-0000-4000-8000-000000000003"}, RerunOf: "45de2349-0000-4000-8000-000000000002"},
+		// pi run --local --sandbox: a local run whose jobs are a sandbox's; with --cache=read.
+		{Run: &run.Run{ID: "9b000000-0000-4000-8000-000000000004", Status: run.Failed}, File: "local-sandbox.yaml",
+			Where: Where{Place: PlaceLocal, Server: "/state/pi/sandbox.db"}, CacheRead: true},
 	} {
 		rec.Run.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
 		if err := s.Create(ctx, rec); err != nil {
@@ -50,16 +53,20 @@ func TestWhereAndList(t *testing.T) {
 		f    Filter
 		want []string
 	}{
-		{Filter{}, []string{"sandbox.yaml", "remote.yaml", "local.yaml"}},
+		{Filter{}, []string{"local-sandbox.yaml", "sandbox.yaml", "remote.yaml", "local.yaml"}},
 		{Filter{Place: PlaceRemote}, []string{"remote.yaml"}},
-		{Filter{Place: PlaceLocal}, []string{"local.yaml"}},
+		{Filter{Place: PlaceLocal}, []string{"local-sandbox.yaml", "local.yaml"}},
+		{Filter{Place: PlaceSandbox}, []string{"local-sandbox.yaml", "sandbox.yaml"}},
 		{Filter{Status: run.Completed}, []string{"sandbox.yaml", "local.yaml"}},
-		{Filter{Place: PlaceSandbox, Status: run.Failed}, nil},
-		{Filter{Limit: 1}, []string{"sandbox.yaml"}},
+		{Filter{Place: PlaceSandbox, Status: run.Failed}, []string{"local-sandbox.yaml"}},
+		{Filter{Limit: 1}, []string{"local-sandbox.yaml"}},
 	} {
 		if got := ids(tt.f); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%+v: %v, want %v", tt.f, got, tt.want)
 		}
+	}
+	if rec, err := s.Get(ctx, "9b000000-0000-4000-8000-000000000004"); err != nil || !rec.CacheRead || rec.Remote() {
+		t.Fatalf("local sandbox record %+v, %v", rec, err)
 	}
 	rec, err := s.Get(ctx, "9a000000-0000-4000-8000-000000000003")
 	if err != nil || rec.Place != PlaceSandbox || rec.RerunOf != "45de2349-0000-4000-8000-000000000002" || !rec.Remote() {
