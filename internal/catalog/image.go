@@ -20,33 +20,64 @@ type Note struct {
 // "https://", reads data:<image type>;base64,<data>, and decodes anything else as base64
 // into a PNG image, skipping what is not base64. Values Check refuses are not noted.
 func Notes(action string, input map[string]any) []Note {
+	var notes []Note
+	eachImage(action, input, func(path []any, s string) {
+		if m := ImageNote(s); m != "" {
+			notes = append(notes, Note{Path: path, Message: m})
+		}
+	})
+	return notes
+}
+
+// ImageJobError is the error the server's image code throws once a job of action reads
+// input's image references (src/lib/ads/reference-inputs.ts: an https URL new URL()
+// refuses, a data: URL of a type it does not take), so the job fails with it; "" when
+// every reference is read, or misread without failing.
+func ImageJobError(action string, input map[string]any) string {
+	var first string
+	eachImage(action, input, func(_ []any, s string) {
+		if first != "" {
+			return
+		}
+		t := jsTrim(s)
+		dataURL, _ := imageRegexps()
+		if strings.HasPrefix(t, "https://") {
+			if _, err := ParseWebURL(t); err != nil {
+				first = "reference image URL is invalid."
+			}
+		} else if m := dataURL.FindStringSubmatch(t); m != nil {
+			if typ := strings.ToLower(m[1]); !containsString(allowedImageTypes, typ) {
+				first = "Unsupported reference image type: " + typ
+			}
+		}
+	})
+	return first
+}
+
+// eachImage calls f with the path and value of every image reference of action in input
+// (an Image input, or a non-empty item of a list of them).
+func eachImage(action string, input map[string]any, f func(path []any, s string)) {
 	a, ok := Lookup(action)
 	if !ok {
-		return nil
+		return
 	}
-	var notes []Note
 	for i := range a.Inputs {
 		in := &a.Inputs[i]
 		v := input[in.Name]
 		switch {
 		case in.Kind == Image:
 			if s, ok := v.(string); ok {
-				if m := ImageNote(s); m != "" {
-					notes = append(notes, Note{Path: []any{in.Name}, Message: m})
-				}
+				f([]any{in.Name}, s)
 			}
 		case in.Kind == List && in.Item != nil && in.Item.Kind == Image:
 			list, _ := v.([]any)
 			for k, item := range list {
 				if s, ok := item.(string); ok && s != "" {
-					if m := ImageNote(s); m != "" {
-						notes = append(notes, Note{Path: []any{in.Name, k}, Message: m})
-					}
+					f([]any{in.Name, k}, s)
 				}
 			}
 		}
 	}
-	return notes
 }
 
 // allowedImageTypes are the types the server's image code takes from a data: URL.

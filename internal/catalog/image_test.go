@@ -39,3 +39,30 @@ func TestImageNote(t *testing.T) {
 		t.Errorf("Notes: %+v", notes)
 	}
 }
+
+// The references whose reading throws in the server's image code, so that the job fails
+// with its message (src/lib/ads/reference-inputs.ts: parseUrlImage's "reference image URL
+// is invalid.", assertAllowedMime's "Unsupported reference image type: ..."); every other
+// reference is read, or misread without failing.
+func TestImageJobError(t *testing.T) {
+	for _, tt := range []struct {
+		refs []any
+		want string
+	}{
+		{[]any{"https://cdn.example.com/a.png", "data:image/png;base64,iVBORw0KGgo="}, ""},
+		{[]any{"http://cdn.example.com/a.png", "not base64!", "data:,x"}, ""}, // misread, not failed
+		{[]any{"https://ok.example.com/a.png", "data:image/gif;base64,R0lGOD"}, "Unsupported reference image type: image/gif"},
+		{[]any{"data:Image/SVG+xml;base64,PHN2Zz4="}, "Unsupported reference image type: image/svg+xml"},
+		{[]any{"https://exa mple.com/a.png", "data:image/gif;base64,R0lGOD"}, "reference image URL is invalid."},
+	} {
+		if got := ImageJobError("campaigns.generate", map[string]any{"prompt": "p", "reference_images": tt.refs}); got != tt.want {
+			t.Errorf("ImageJobError(%q) = %q, want %q", tt.refs, got, tt.want)
+		}
+	}
+	if got := ImageJobError("campaigns.localize_ad", map[string]any{"source_image_url": "data:image/bmp;base64,Qk0="}); got != "Unsupported reference image type: image/bmp" {
+		t.Errorf("source_image_url: %q", got)
+	}
+	if got := ImageJobError("brands.extract", map[string]any{"url": "https://exa mple.com"}); got != "" {
+		t.Errorf("brands.extract has no image reference: %q", got)
+	}
+}

@@ -90,8 +90,11 @@ func (s *Server) createJob(action string, input map[string]any, failCode string)
 	}, changed: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	imageErr := catalog.ImageJobError(action, input)
 	switch {
 	case failCode != "":
+	case imageErr != "":
+		j.FailWith = imageErr
 	case mentionsFail(input):
 		j.FailWith = FailLog
 	case s.failedFirst < s.opts.FailFirst:

@@ -414,6 +414,13 @@ func TestJobs(t *testing.T) {
 		if d["status"] != string(catalog.JobFailed) {
 			t.Errorf("prompt with the fail word: %v", d)
 		}
+		// the server's image code throws on a data: URL of a type it does not take, and the job
+		// fails with its message (src/lib/ads/reference-inputs.ts, assertAllowedMime)
+		d = c.waitJob(c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "an ad",
+			"reference_images": []any{"data:image/gif;base64,R0lGODlhAQABAAAAACw="}}), "").data()
+		if d["status"] != string(catalog.JobFailed) || d["error_log"] != "Unsupported reference image type: image/gif" {
+			t.Errorf("a gif reference: %v", d)
+		}
 		d = c.waitJob(c.createJob("/api/v1/campaigns/generate", map[string]any{"prompt": "no failure here"}), "").data()
 		if d["status"] != string(catalog.JobCompleted) {
 			t.Errorf("'failure' is not the word fail: %v", d)
