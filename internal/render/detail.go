@@ -17,8 +17,6 @@ import (
 
 // view is what a table needs beyond the run: what the caller knows about its steps.
 type view struct {
-	// attempts adds the ATTEMPT column (local runs: the server does not count them).
-	attempts bool
 	// maxAttempts per step id (local runs), for "retry 2/4".
 	maxAttempts map[string]int
 	// retryAt per step id: when a step waiting for its next attempt starts it again.

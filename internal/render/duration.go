@@ -27,6 +27,10 @@ func Duration(d time.Duration, precise bool) string {
 	return clockText(d)
 }
 
+// elapsedText is how long a run has been going, in a live header: whole seconds, which a
+// redraw every 100 ms does not make flicker (12s, 1m05s).
+func elapsedText(d time.Duration) string { return clockText(max(d, 0).Truncate(time.Second)) }
+
 // clockText writes whole seconds: 12s, 1m05s, 2h03m.
 func clockText(d time.Duration) string {
 	switch {

@@ -38,7 +38,7 @@ func TestLiveTableFitsHeight(t *testing.T) {
 		ios.SetTTY(true)
 		ios.SetWidth(100)
 		ios.SetHeight(h)
-		p := NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40})
+		p := NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock(), Tick: 1 << 40})
 		p.Start(manySteps(40))
 		p.Event(run.Event{}, manySteps(40))
 		p.Stop()
@@ -67,7 +67,7 @@ func TestLiveTableFitsHeight(t *testing.T) {
 // once, when the job starts.
 func TestEventLinesDropRepeats(t *testing.T) {
 	ios, _, _, errOut := Test()
-	p := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock, ShowAttempts: true})
+	p := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock(), ShowAttempts: true})
 	r := &run.Run{ID: "f027a242-df39-44cb-943a-c9d220ddaebd", Status: run.InProgress, Steps: []run.Step{{ID: "a", Action: "brands.extract"}}}
 	p.Start(r)
 	p.Event(run.Event{Time: fixedNow, RunID: r.ID, Status: "in_progress"}, r)
@@ -97,7 +97,7 @@ func TestNoWidthLimitWithoutTerminal(t *testing.T) {
 		ID: "hero", Action: "campaigns.generate", Status: run.StepCompleted,
 		Result: map[string]any{"image_url": "https://cdn.example.test/" + strings.Repeat("x", 120) + ".png"},
 	}}}
-	if err := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock}).Finish(r); err != nil {
+	if err := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock()}).Finish(r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "image_url=https://cdn.example.test/"+strings.Repeat("x", 120)+".png") {
@@ -132,7 +132,7 @@ func TestStdoutNotTerminalNeverCut(t *testing.T) {
 			}
 			return ""
 		})
-		if err := NewProgress(ios, Options{Format: format, Clock: fixedClock}).Finish(r); err != nil {
+		if err := NewProgress(ios, Options{Format: format, Clock: fixedClock()}).Finish(r); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), "image_url="+long) || !strings.Contains(out.String(), strings.Repeat("s", 40)+"  ") {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -16,13 +17,14 @@ type Options struct {
 	// Quiet drops the progress on stderr; the final result is still written.
 	Quiet bool
 	// ShowAttempts is set by local runs, which know attempt counts: every step event line
-	// then names its attempt and the table has an ATTEMPT column (remote runs have none;
-	// the server does not count them).
+	// then names its attempt (the table has an ATTEMPT column when some step retried,
+	// whoever counted).
 	ShowAttempts bool
 	// MaxAttempts is each step's number of attempts (local runs), for "retry 2/4".
 	MaxAttempts map[string]int
-	// Clock gives "now" for elapsed times and untimed events; nil means time.Now.
-	Clock func() time.Time
+	// Clock gives "now" for elapsed times and untimed events, and paces the live table's
+	// redraws; nil means the wall clock.
+	Clock clock.Clock
 	// Tick is the redraw interval of the live table; 0 means 100ms.
 	Tick time.Duration
 	// JobSummary appends the run to the GitHub job summary (GITHUB_STEP_SUMMARY) when it
@@ -64,9 +66,7 @@ func NewProgress(ios *IOStreams, opts Options) Progress {
 	if opts.Format == "" {
 		opts.Format = FormatTable
 	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
@@ -123,13 +123,13 @@ func (b *base) warnLine(msg string) string {
 }
 
 func (b *base) view() view {
-	return view{attempts: b.opts.ShowAttempts, maxAttempts: b.opts.MaxAttempts}
+	return view{maxAttempts: b.opts.MaxAttempts}
 }
 
 // writeResult writes the final table and summary on stdout. Caller holds b.mu.
 func (b *base) writeResult(r *run.Run) {
-	now := b.opts.Clock()
-	lines := table(b.st, r, b.io.StdoutWidth(), now, -1, b.view())
+	now := b.opts.Clock.Now()
+	lines := table(b.st, r, measure(r).layout(b.io.StdoutWidth()), now, -1, b.view())
 	lines = append(lines, "")
 	lines = append(lines, summary(b.st, r, now, b.io.StdoutWidth())...)
 	b.write(b.io.Out, strings.Join(lines, "\n")+"\n")

@@ -27,7 +27,7 @@ func (p *linesProgress) Start(r *run.Run) {
 	p.started = true
 	p.seen[""] = saidBy(run.Event{RunID: r.ID, Status: string(r.Status)})
 	if !p.opts.Quiet {
-		p.write(p.io.ErrOut, p.opts.Clock().UTC().Format(time.RFC3339)+"  run "+r.ID+"  "+string(r.Status)+"\n")
+		p.write(p.io.ErrOut, p.opts.Clock.Now().UTC().Format(time.RFC3339)+"  run "+r.ID+"  "+string(r.Status)+"\n")
 	}
 }
 
@@ -40,7 +40,7 @@ func (p *linesProgress) Event(e run.Event, _ *run.Run) {
 	}
 	// A step's job id is worth a line's end when the job starts, not at every change.
 	newJob := e.JobID != "" && e.JobID != prev.jobID && !run.StepStatus(e.Status).Terminal()
-	p.write(p.io.ErrOut, eventLine(e, p.opts.Clock(), p.opts.ShowAttempts, newJob, p.opts.MaxAttempts[e.StepID])+"\n")
+	p.write(p.io.ErrOut, eventLine(e, p.opts.Clock.Now(), p.opts.ShowAttempts, newJob, p.opts.MaxAttempts[e.StepID])+"\n")
 }
 
 func (p *linesProgress) Warn(msg string) {
@@ -98,7 +98,7 @@ func (p *jsonlProgress) Start(r *run.Run) {
 	p.started = true
 	e := run.Event{RunID: r.ID, Status: string(r.Status)}
 	p.seen[""] = saidBy(e)
-	e.Time = p.opts.Clock().UTC()
+	e.Time = p.opts.Clock.Now().UTC()
 	p.jsonLine(e)
 }
 

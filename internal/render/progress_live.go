@@ -19,6 +19,10 @@ type liveProgress struct {
 	owned bool      // last is this Progress's own copy (not a caller's snapshot)
 	since time.Time // when Start was called: the age when the run has no created_at
 	frame int
+	// shape is the table's shape, measured once for the run of shapeOf (its id and number
+	// of steps): the steps' ids do not change while it goes, so neither do the columns.
+	shape   shape
+	shapeOf [2]any
 	// retryAt: the steps waiting for their next attempt, and until when
 	retryAt map[string]time.Time
 	// drawn are the lines of the live block on screen, drawnAt the terminal's width then:
@@ -45,7 +49,7 @@ func (p *liveProgress) Start(r *run.Run) {
 	}
 	p.started = true
 	p.last, p.owned = r.Clone(), true
-	p.since = p.opts.Clock()
+	p.since = p.opts.Clock.Now()
 	// from now on ErrLog lines come through p.above, under p.mu, as the frames do
 	p.io.setAbove(p.above)
 	p.write(p.io.ErrOut, hideCursor)
@@ -69,7 +73,7 @@ func (p *liveProgress) Event(e run.Event, snap *run.Run) {
 		if e.RetryIn > 0 {
 			at := e.Time
 			if at.IsZero() {
-				at = p.opts.Clock()
+				at = p.opts.Clock.Now()
 			}
 			if p.retryAt == nil {
 				p.retryAt = map[string]time.Time{}
@@ -165,16 +169,15 @@ func (p *liveProgress) Finish(r *run.Run) error {
 	return p.err
 }
 
-// ticker is the one writer of the live block besides Event: it advances the spinner.
+// ticker is the one writer of the live block besides Event: it advances the spinner and
+// the elapsed time, on the Progress's clock.
 func (p *liveProgress) ticker() {
 	defer p.wg.Done()
-	t := time.NewTicker(p.opts.Tick)
-	defer t.Stop()
 	for {
 		select {
 		case <-p.quit:
 			return
-		case <-t.C:
+		case <-p.opts.Clock.After(p.opts.Tick):
 			p.mu.Lock()
 			if !p.stopped {
 				p.frame++
@@ -195,30 +198,45 @@ func (p *liveProgress) viewNow() view {
 // terminal so nothing wraps (a wrapped line would break the cursor arithmetic).
 func (p *liveProgress) liveLines() []string {
 	r := p.last
-	now := p.opts.Clock()
+	now := p.opts.Clock.Now()
 	w := p.io.Width() - 1
 	if w <= 0 {
 		w = 79
 	}
-	// the age counts from the run's creation (the server's created_at for a remote run),
-	// not from when pi began to follow it
-	age := Duration(now.Sub(p.since), true)
-	if !r.CreatedAt.IsZero() {
-		age = Duration(now.Sub(r.CreatedAt), subSecond(r.CreatedAt))
+	if key := [2]any{r.ID, len(r.Steps)}; key != p.shapeOf {
+		p.shape, p.shapeOf = measure(r), key
+	} else if !p.shape.retried {
+		p.shape.retried = retried(r) // the ATTEMPT column comes with the first retry, and stays
 	}
-	status := p.est.paint(p.est.runStyle(r.Status), string(r.Status))
-	head := fmt.Sprintf("run %s  %s  %s", r.ID, status, age)
-	if visibleWidth(head) > w {
-		// a narrow terminal: the id shortened, never the status
-		head = fmt.Sprintf("run %s  %s  %s", short(r.ID, 9), status, age)
-	}
-	lines := []string{truncateStyled(head, w, r.ID)}
+	lines := []string{p.header(r, now, w)}
 	shown, more := fitRows(r, p.io.Height()-2) // the header line and one spare line
-	lines = append(lines, table(p.est, shown, w, now, p.frame, p.viewNow())...)
+	lines = append(lines, table(p.est, shown, p.shape.layout(w), now, p.frame, p.viewNow())...)
 	if more != "" {
 		lines = append(lines, truncate(more, w))
 	}
 	return lines
+}
+
+// header is the live block's first line: the run, its status, how many steps are done and
+// how long it has been going, "run f027a242-…  in_progress  3/5 done · 12s", at most w wide.
+func (p *liveProgress) header(r *run.Run, now time.Time, w int) string {
+	// the age counts from the run's creation (the server's created_at for a remote run),
+	// not from when pi began to follow it
+	age := now.Sub(p.since)
+	if !r.CreatedAt.IsZero() {
+		age, _ = RunDuration(r, now)
+	}
+	status := p.est.paint(p.est.runStyle(r.Status), string(r.Status))
+	done := fmt.Sprintf("%d/%d done · %s", doneCount(r), len(r.Steps), elapsedText(age))
+	head := fmt.Sprintf("run %s  %s  %s", r.ID, status, done)
+	if visibleWidth(head) > w {
+		// a narrow terminal: the id shortened, never the status or the count
+		head = fmt.Sprintf("run %s  %s  %s", short(r.ID, 9), status, done)
+	}
+	if visibleWidth(head) > w {
+		return truncate(fmt.Sprintf("%s  %s", r.Status, done), w)
+	}
+	return head
 }
 
 // fitRows keeps the table within room lines (its header included) so the live block never
@@ -271,14 +289,6 @@ func fitRows(r *run.Run, room int) (*run.Run, string) {
 		hidden[statusWord(r, &r.Steps[i])]++
 	}
 	return &cut, fmt.Sprintf("… %d more steps (%s)", len(r.Steps)-len(keep), countsText(hidden))
-}
-
-// truncateStyled keeps a short styled header; it falls back to plain text if too wide.
-func truncateStyled(s string, w int, id string) string {
-	if visibleWidth(s) <= w {
-		return s
-	}
-	return truncate("run "+id, w)
 }
 
 // Terminal control sequences of the live block.

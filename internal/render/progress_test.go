@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -18,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var fixedNow = time.Date(2026, 11, 28, 13, 0, 1, 0, time.UTC)
 
-func fixedClock() time.Time { return fixedNow }
+// fixedClock reads fixedNow until a test moves it: the live table's ticker never fires on its own.
+func fixedClock() *clock.Fake { return clock.NewFake(fixedNow) }
 
 // fixture decodes a runs-get response's data field.
 func fixture(t testing.TB, name string) *run.Run {
@@ -98,7 +100,7 @@ func TestGolden(t *testing.T) {
 		for _, m := range modes {
 			t.Run(fx+"/"+m.name, func(t *testing.T) {
 				s := newStreams(m.tty, m.color, nil)
-				p := NewProgress(s.ios, Options{Format: m.format, Clock: fixedClock, Tick: time.Hour})
+				p := NewProgress(s.ios, Options{Format: m.format, Clock: fixedClock(), Tick: time.Hour})
 				if err := play(p, fixture(t, "runs-get-"+fx+".json")); err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +116,7 @@ func TestNoANSIWhenNotTTY(t *testing.T) {
 	for _, f := range []Format{FormatTable, FormatPlain, FormatJSON, FormatJSONL} {
 		for _, fx := range fixtures {
 			s := newStreams(false, false, map[string]string{"GITHUB_ACTIONS": "true"})
-			p := NewProgress(s.ios, Options{Format: f, Clock: fixedClock})
+			p := NewProgress(s.ios, Options{Format: f, Clock: fixedClock()})
 			p.Warn("slow server")
 			if err := play(p, fixture(t, "runs-get-"+fx+".json")); err != nil {
 				t.Fatal(err)
@@ -129,7 +131,7 @@ func TestNoANSIWhenNotTTY(t *testing.T) {
 func TestPlainOnTerminal(t *testing.T) {
 	for _, force := range []string{"", "1"} {
 		s := newStreams(true, true, map[string]string{"CLICOLOR_FORCE": force})
-		if err := play(NewProgress(s.ios, Options{Format: FormatPlain, Clock: fixedClock}), fixture(t, "runs-get-failed.json")); err != nil {
+		if err := play(NewProgress(s.ios, Options{Format: FormatPlain, Clock: fixedClock()}), fixture(t, "runs-get-failed.json")); err != nil {
 			t.Fatal(err)
 		}
 		got := strings.Contains(s.out.String()+s.errOut.String(), "\x1b")
@@ -145,7 +147,7 @@ func TestPlainOnTerminal(t *testing.T) {
 func TestJSON(t *testing.T) {
 	r := fixture(t, "runs-get-failed.json")
 	s := newStreams(false, false, nil)
-	if err := play(NewProgress(s.ios, Options{Format: FormatJSON, Clock: fixedClock}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Format: FormatJSON, Clock: fixedClock()}), r); err != nil {
 		t.Fatal(err)
 	}
 	var got run.Run
@@ -162,7 +164,7 @@ func TestJSON(t *testing.T) {
 		t.Errorf("progress lines missing on stderr:\n%s", s.errOut)
 	}
 	s = newStreams(false, false, nil)
-	if err := play(NewProgress(s.ios, Options{Format: FormatJSON, Quiet: true, Clock: fixedClock}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Format: FormatJSON, Quiet: true, Clock: fixedClock()}), r); err != nil {
 		t.Fatal(err)
 	}
 	if s.errOut.Len() != 0 {
@@ -173,7 +175,7 @@ func TestJSON(t *testing.T) {
 func TestJSONL(t *testing.T) {
 	r := fixture(t, "runs-get-failed.json")
 	s := newStreams(false, false, nil)
-	if err := play(NewProgress(s.ios, Options{Format: FormatJSONL, Clock: fixedClock}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Format: FormatJSONL, Clock: fixedClock()}), r); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(s.out.String(), "\n"), "\n")
@@ -200,7 +202,7 @@ func TestJSONL(t *testing.T) {
 
 func TestGitHubActions(t *testing.T) {
 	s := newStreams(false, false, map[string]string{"GITHUB_ACTIONS": "true"})
-	if err := play(NewProgress(s.ios, Options{Format: FormatPlain, Clock: fixedClock}), fixture(t, "runs-get-failed.json")); err != nil {
+	if err := play(NewProgress(s.ios, Options{Format: FormatPlain, Clock: fixedClock()}), fixture(t, "runs-get-failed.json")); err != nil {
 		t.Fatal(err)
 	}
 	e := s.errOut.String()
@@ -228,7 +230,7 @@ func TestWidthTruncation(t *testing.T) {
 		for _, tty := range []bool{false, true} {
 			s := newStreams(tty, tty, nil)
 			s.ios.SetWidth(w)
-			p := NewProgress(s.ios, Options{Clock: fixedClock, Tick: time.Hour})
+			p := NewProgress(s.ios, Options{Clock: fixedClock(), Tick: time.Hour})
 			p.Start(r)
 			p.Event(run.Event{RunID: r.ID, StepID: "a", Status: "processing"}, r)
 			p.Stop()
@@ -247,7 +249,7 @@ func TestWidthTruncation(t *testing.T) {
 		s := newStreams(false, false, nil)
 		s.ios.SetWidth(w)
 		s.ios.stdoutTTY = true
-		if err := play(NewProgress(s.ios, Options{Clock: fixedClock}), r); err != nil {
+		if err := play(NewProgress(s.ios, Options{Clock: fixedClock()}), r); err != nil {
 			t.Fatal(err)
 		}
 		tableLines := strings.SplitN(s.out.String(), "\n\n", 2)[0]
@@ -265,7 +267,7 @@ func TestWidthTruncation(t *testing.T) {
 func TestConcurrentEvents(t *testing.T) {
 	r := fixture(t, "runs-get-completed.json")
 	s := newStreams(true, true, nil)
-	p := NewProgress(s.ios, Options{Clock: fixedClock, Tick: time.Millisecond})
+	p := NewProgress(s.ios, Options{Clock: fixedClock(), Tick: time.Millisecond})
 	p.Start(r)
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
@@ -325,7 +327,7 @@ func BenchmarkEventToFinish(b *testing.B) {
 		ios.SetTTY(true)
 		ios.SetColorEnabled(true)
 		ios.SetWidth(100)
-		p := NewProgress(ios, Options{Clock: fixedClock, Tick: time.Hour})
+		p := NewProgress(ios, Options{Clock: fixedClock(), Tick: time.Hour})
 		p.Start(r)
 		p.Event(run.Event{RunID: r.ID, Status: "completed"}, r)
 		if err := p.Finish(r); err != nil {
@@ -341,7 +343,7 @@ func BenchmarkRedraw(b *testing.B) {
 	ios.SetTTY(true)
 	ios.SetColorEnabled(true)
 	ios.SetWidth(100)
-	p := NewProgress(ios, Options{Clock: fixedClock, Tick: time.Hour})
+	p := NewProgress(ios, Options{Clock: fixedClock(), Tick: time.Hour})
 	p.Start(r)
 	defer p.Stop()
 	for b.Loop() {

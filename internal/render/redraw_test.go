@@ -23,7 +23,7 @@ func liveOn(t *testing.T, w, h int, above string) (Progress, *IOStreams, *vt) {
 	if above != "" {
 		fmt.Fprint(term, above+"\n")
 	}
-	return NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40}), ios, term
+	return NewProgress(ios, Options{Format: FormatTable, Clock: fixedClock(), Tick: 1 << 40}), ios, term
 }
 
 func longRun() *run.Run {
@@ -104,7 +104,7 @@ func TestRedrawKeepsLinesAbove(t *testing.T) {
 		if above != "" {
 			want = append(want, above)
 		}
-		want = append(want, "warning: GET /api/v1/runs: 503; still trying", "debug: > GET /api/v1/runs/f027", "debug: < 200 OK", "STEP")
+		want = append(want, "warning: GET /api/v1/runs: 503; still trying", "debug: > GET /api/v1/runs/f027", "debug: < 200 OK", "STATUS")
 		if len(screen) < len(want) {
 			t.Fatalf("screen:\n%s", term)
 		}
@@ -113,7 +113,7 @@ func TestRedrawKeepsLinesAbove(t *testing.T) {
 				t.Errorf("row %d = %q, want it to start with %q\n%s", i, screen[i], w, term)
 			}
 		}
-		if n := strings.Count(term.String(), "STEP "); n != 1 {
+		if n := strings.Count(term.String(), "STATUS "); n != 1 {
 			t.Errorf("%d table headers on screen, want the final one only:\n%s", n, term)
 		}
 		if strings.Contains(term.String(), "run f027a242-df39-44cb-943a-c9d220ddaebd  in_progress") {
@@ -133,12 +133,20 @@ func TestRedrawAfterResize(t *testing.T) {
 		term.resize(w)
 		ios.SetWidth(w)
 		p.Event(run.Event{}, r)
-		for i, l := range term.screen()[1:] {
-			if strings.Contains(l, "job 7d38") && w == 50 {
-				t.Errorf("width %d: row %d has a DETAIL of the wide frame: %q\n%s", w, i+1, l, term)
+		// the new block and nothing else: no rewrapped part of a wider frame is left
+		rows := term.screen()[1:]
+		for len(rows) > 0 && rows[len(rows)-1] == "" {
+			rows = rows[:len(rows)-1]
+		}
+		if len(rows) != 5 || !strings.HasPrefix(rows[0], "run ") || !strings.HasPrefix(rows[1], "STATUS") {
+			t.Errorf("width %d: want the header and a table of 3 steps under the prompt:\n%s", w, term)
+		}
+		for i, l := range rows {
+			if visibleWidth(l) >= w {
+				t.Errorf("width %d: row %d is %d wide: %q", w, i+1, visibleWidth(l), l)
 			}
 		}
-		if n := strings.Count(term.String(), "STEP "); n != 1 {
+		if n := strings.Count(term.String(), "STATUS "); n != 1 {
 			t.Fatalf("width %d: %d table headers on screen:\n%s", w, n, term)
 		}
 	}
@@ -146,10 +154,10 @@ func TestRedrawAfterResize(t *testing.T) {
 		t.Fatal(err)
 	}
 	screen := term.screen()
-	if screen[0] != "$ pi run campaign.yaml" || !strings.HasPrefix(screen[1], "STEP") {
+	if screen[0] != "$ pi run campaign.yaml" || !strings.HasPrefix(screen[1], "STATUS") {
 		t.Fatalf("want the prompt line then the final table:\n%s", term)
 	}
-	if n := strings.Count(term.String(), "STEP "); n != 1 {
+	if n := strings.Count(term.String(), "STATUS "); n != 1 {
 		t.Fatalf("%d table headers after the end:\n%s", n, term)
 	}
 }

@@ -29,7 +29,7 @@ func rerunRun() *run.Run {
 // -o json; its image counts among the run's results.
 func TestReusedSteps(t *testing.T) {
 	ios, _, out, _ := Test()
-	p := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock, Tick: 1 << 40})
+	p := NewProgress(ios, Options{Format: FormatPlain, Clock: fixedClock(), Tick: 1 << 40})
 	p.Start(rerunRun())
 	if err := p.Finish(rerunRun()); err != nil {
 		t.Fatal(err)

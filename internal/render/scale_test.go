@@ -22,7 +22,7 @@ func TestEventWorkIndependentOfRunSize(t *testing.T) {
 					ios.SetHeight(30)
 				}
 				r := manySteps(n)
-				p := NewProgress(ios, Options{Format: format, Clock: fixedClock, Tick: 1 << 40, ShowAttempts: true})
+				p := NewProgress(ios, Options{Format: format, Clock: fixedClock(), Tick: 1 << 40, ShowAttempts: true})
 				p.Start(r)
 				defer p.Stop()
 				k := 0
@@ -62,7 +62,7 @@ func TestEventsKeepTheRun(t *testing.T) {
 	ios.SetTTY(true)
 	ios.SetHeight(30)
 	r := manySteps(3000)
-	p := newLiveProgress(newBase(ios, Options{Format: FormatTable, Clock: fixedClock, Tick: 1 << 40}))
+	p := newLiveProgress(newBase(ios, Options{Format: FormatTable, Clock: fixedClock(), Tick: 1 << 40}))
 	p.Start(r)
 	for i := range r.Steps {
 		st := r.Steps[i]

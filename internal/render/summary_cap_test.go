@@ -48,7 +48,7 @@ func TestSummaryCappedToGitHubLimit(t *testing.T) {
 			}
 			s := newStreams(false, false, map[string]string{"GITHUB_STEP_SUMMARY": path})
 			// The summary decorator alone: what the inner progress prints is not the point.
-			p := jobSummary(s.ios, Options{Clock: fixedClock, JobSummary: true}, silentProgress{}, false)
+			p := jobSummary(s.ios, Options{Clock: fixedClock(), JobSummary: true}, silentProgress{}, false)
 			if err := p.Finish(tt.r); err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -34,7 +35,7 @@ type summaryProgress struct {
 	Progress
 	ios   *IOStreams
 	path  string
-	clock func() time.Time
+	clock clock.Clock
 
 	mu      sync.Mutex
 	last    *run.Run
@@ -81,7 +82,7 @@ func (s *summaryProgress) write(stopped bool) {
 		return
 	}
 	s.written = true
-	if err := appendSummary(s.path, s.last, s.clock(), stopped); err != nil {
+	if err := appendSummary(s.path, s.last, s.clock.Now(), stopped); err != nil {
 		fmt.Fprintf(s.ios.ErrOut, "warning: could not write the GitHub job summary: %v\n", err)
 	}
 }

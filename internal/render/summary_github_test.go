@@ -72,7 +72,7 @@ func TestSummaryWrittenByProgress(t *testing.T) {
 	// Asked for (pi run, runs get --wait): appended, once, even with a Stop after Finish.
 	for _, f := range []Format{FormatTable, FormatJSON, FormatJSONL} {
 		s := newStreams(false, false, env)
-		p := NewProgress(s.ios, Options{Format: f, Clock: fixedClock, JobSummary: true})
+		p := NewProgress(s.ios, Options{Format: f, Clock: fixedClock(), JobSummary: true})
 		if err := play(p, r); err != nil {
 			t.Fatal(err)
 		}
@@ -86,11 +86,11 @@ func TestSummaryWrittenByProgress(t *testing.T) {
 	// Not asked for (runs get without --wait), or the variable unset: nothing written.
 	before := len(b)
 	s := newStreams(false, false, env)
-	if err := play(NewProgress(s.ios, Options{Clock: fixedClock}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Clock: fixedClock()}), r); err != nil {
 		t.Fatal(err)
 	}
 	s = newStreams(false, false, nil)
-	if err := play(NewProgress(s.ios, Options{Clock: fixedClock, JobSummary: true}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Clock: fixedClock(), JobSummary: true}), r); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); len(b) != before {
@@ -99,7 +99,7 @@ func TestSummaryWrittenByProgress(t *testing.T) {
 
 	// Stopped before the end (timeout, Ctrl-C): the state it was left in.
 	s = newStreams(false, false, env)
-	p := NewProgress(s.ios, Options{Clock: fixedClock, JobSummary: true})
+	p := NewProgress(s.ios, Options{Clock: fixedClock(), JobSummary: true})
 	live := fixture(t, "runs-get-in-progress.json")
 	p.Start(live)
 	p.Stop()
@@ -109,7 +109,7 @@ func TestSummaryWrittenByProgress(t *testing.T) {
 
 	// An unwritable file is a warning, not a failure of the run.
 	s = newStreams(false, false, map[string]string{"GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "no", "such", "dir")})
-	if err := play(NewProgress(s.ios, Options{Clock: fixedClock, JobSummary: true}), r); err != nil {
+	if err := play(NewProgress(s.ios, Options{Clock: fixedClock(), JobSummary: true}), r); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(s.errOut.String(), "warning: could not write the GitHub job summary") {
