@@ -16,7 +16,8 @@ import (
 
 // runDryRun is `pi run FILE --dry-run`: the file is validated, params applied and matrices
 // expanded exactly as for a run, then what would be sent (remote: the POST /api/v1/runs
-// body; --local: the plan the engine would execute) goes to stdout and a summary of the
+// body, compact as sent when stdout is piped, indented on a terminal; --local: the plan the
+// engine would execute, indented) goes to stdout and a summary of the
 // cost to stderr: per step, whether it reuses a job paid for earlier (the step cache,
 // checked with the server when pi has its key) or pays. Nothing is created, so no key or
 // base URL is needed; --max-jobs refuses as it would for the run.
@@ -56,6 +57,14 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 			out, err := pp.Pipeline.RunsBody()
 			if err != nil {
 				return err
+			}
+			if o.IO.IsStdoutTTY() {
+				// a person reads it: indented (the same JSON; piped, it is the exact bytes sent)
+				var b bytes.Buffer
+				if err := json.Indent(&b, out, "", "  "); err != nil {
+					return fmt.Errorf("indent dry run: %w", err)
+				}
+				out = b.Bytes()
 			}
 			if _, err := fmt.Fprintf(o.IO.Out, "%s\n", out); err != nil {
 				return fmt.Errorf("write dry run: %w", err)

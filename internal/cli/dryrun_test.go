@@ -23,7 +23,14 @@ const dryRunGoldens = "../../testdata/dryrun"
 // no base URL: a dry run needs neither.
 func dryRunCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return dryRunOn(t, false, args...)
+}
+
+// dryRunOn is dryRunCmd with stdout and stderr terminals (tty) or not.
+func dryRunOn(t *testing.T, tty bool, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ios, _, out, errOut := render.Test()
+	ios.SetTTY(tty)
 	f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
 	cmd := newRunCmd(f, nil)
 	cmd.SetArgs(args)
@@ -92,7 +99,8 @@ func quoteArgs(args []string) []string {
 }
 
 // The remote dry run prints exactly the body pi run would POST: the same bytes RunsBody
-// gives for the expanded pipeline, with no extension in it.
+// gives for the expanded pipeline, with no extension in it. Piped, it is those bytes (one
+// line, for scripts); on a terminal the same JSON indented, for a person.
 func TestDryRunBodyIsWhatWouldBeSent(t *testing.T) {
 	path := filepath.Join(pipelinesDirForCLI, "valid", "localization-matrix.yaml")
 	stdout, stderr, code := dryRunCmd(t, path, "--dry-run", "-p", "cultures=[fr, de]")
@@ -121,6 +129,20 @@ func TestDryRunBodyIsWhatWouldBeSent(t *testing.T) {
 		if strings.Contains(stdout, word) {
 			t.Errorf("the body contains %q: %s", word, stdout)
 		}
+	}
+	if strings.Count(stdout, "\n") != 1 {
+		t.Errorf("piped: %d lines, want the body on one", strings.Count(stdout, "\n"))
+	}
+	tty, stderr, code := dryRunOn(t, true, path, "--dry-run", "-p", "cultures=[fr, de]")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(tty, "{\n  \"") || !strings.Contains(tty, "\n    {\n      \"id\": \"") {
+		t.Errorf("on a terminal the body is not indented:\n%s", tty)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(tty)); err != nil || compact.String() != string(body) {
+		t.Errorf("on a terminal the body is not the same JSON (%v):\n%s", err, tty)
 	}
 }
 

@@ -136,8 +136,9 @@ the config file, never a flag). With --local, pi's own engine runs it on this ma
 dependencies start as soon as they can, retries and timeouts from the file apply, local
 actions (shell.run, http.request) are allowed and the run is recorded for --resume.
 --sandbox sends the Pi actions to a simulated server inside pi: no account, no cost.
---dry-run sends nothing and needs no key: it prints the exact POST /api/v1/runs body (with
---local, the plan the engine would execute), matrices expanded, and the paid jobs.
+--dry-run sends nothing and needs no key: it prints the exact POST /api/v1/runs body
+(indented on a terminal; with --local, the plan the engine would execute), matrices
+expanded, and the paid jobs.
 
 Output (-o): table (a live table on a terminal, lines in a pipe), plain, json (the final
 run on stdout) or jsonl (one event per line, the final run last).
