@@ -84,3 +84,18 @@ func TestSleepEndsWithContext(t *testing.T) {
 		t.Errorf("a real 1ms Sleep = %v", err)
 	}
 }
+
+func TestScaled(t *testing.T) {
+	c := NewScaled(60)
+	if got := c.Real(time.Minute); got != time.Second {
+		t.Errorf("Real(1m) = %v, want 1s", got)
+	}
+	before := c.Now()
+	at := <-c.After(3 * time.Second)
+	if at.Sub(before) < 3*time.Second {
+		t.Errorf("After(3s) fired at +%v of the clock's time", at.Sub(before))
+	}
+	if NewScaled(0.5).Factor != 1 {
+		t.Errorf("a factor below 1 is not 1")
+	}
+}

@@ -38,6 +38,10 @@ type Config struct {
 	MaxAttempts int
 	// Clock times the waits between tries (nil: the wall clock); tests give a fake one.
 	Clock clock.Clock
+	// Limiter paces the requests to the API (nil: none). The client factory gives every
+	// client of an origin the same one (Limiters.For), so all the runs and rows of a
+	// process share the API's rate limit.
+	Limiter *Limiter
 	// ConfigFile is the config file LoadConfig read (or would have read), for messages.
 	ConfigFile string
 	// Strict is strict: true in the config file: pi validate takes every warning as an
@@ -236,7 +240,10 @@ type Error struct {
 	permanent bool
 	// malformed marks a 2xx answer that is not the documented shape.
 	malformed bool
-	err       error
+	// paced marks a request the limiter did not send: the API's rate limit lets it go only
+	// after the caller's deadline.
+	paced bool
+	err   error
 }
 
 func (e *Error) Error() string {
@@ -244,6 +251,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.network:
 		fmt.Fprintf(&b, "network error: %v", e.err)
+	case e.paced:
+		fmt.Fprintf(&b, "rate limit: %s", e.Message)
 	case e.Location != "":
 		fmt.Fprintf(&b, "API error %d: the server redirected to %s; pi does not follow redirects of API requests (the key must not go to another address): set the base URL to the final address", e.HTTPStatus, e.Location)
 	default:
@@ -306,7 +315,7 @@ func (e *Error) Transient() bool {
 	if e.permanent {
 		return false
 	}
-	return e.network || e.HTTPStatus == 429 || e.HTTPStatus >= 500
+	return e.network || e.paced || e.HTTPStatus == 429 || e.HTTPStatus >= 500
 }
 
 // Ambiguous reports a POST whose answer was lost after it was sent (a reset, a timeout, a

@@ -69,8 +69,18 @@ func (c *Client) do(ctx context.Context, rq request, out any) (string, error) {
 		rq.idemKey = uuid.NewString()
 	}
 	mayExist := false
+	var last *Error
 	for attempt := 1; ; attempt++ {
-		rid, err := c.once(ctx, rq, out)
+		// The process's limiter of this origin lets the try go (docs/running.md, Pacing).
+		p, err := c.cfg.Limiter.acquire(ctx, rq.query.Get("wait_for_completion") == "true")
+		if err != nil {
+			var paced *Error
+			if errors.As(err, &paced) {
+				return "", paced
+			}
+			return "", stopped(ctx, last)
+		}
+		rid, err := c.once(ctx, rq, out, p)
 		if err == nil {
 			return rid, nil
 		}
@@ -84,6 +94,7 @@ func (c *Client) do(ctx context.Context, rq request, out any) (string, error) {
 		if mayExist {
 			apiErr.MayExist, apiErr.Object, apiErr.IdempotencyKey = true, rq.object, rq.idemKey
 		}
+		last = apiErr
 		if ctx.Err() != nil {
 			return rid, stopped(ctx, apiErr)
 		}
@@ -110,6 +121,9 @@ type StoppedError struct {
 }
 
 func (e *StoppedError) Error() string {
+	if e.Last == nil {
+		return e.Cause.Error()
+	}
 	return fmt.Sprintf("%v (last answer: %v)", e.Cause, e.Last)
 }
 
@@ -181,8 +195,9 @@ func (c *Client) netError(err error, sent bool) *Error {
 		err: &redactedError{msg: safe.Text(c.redact.String(err.Error())), err: err}}
 }
 
-// once makes one try of rq and returns the request id of the answer.
-func (c *Client) once(ctx context.Context, rq request, out any) (string, error) {
+// once makes one try of rq, which the limiter let go with p, and returns the request id
+// of the answer.
+func (c *Client) once(ctx context.Context, rq request, out any, p *permit) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, rq.timeout)
 	defer cancel()
 	// sent turns true once the headers are on a connection: a failure before that (refused,
@@ -191,15 +206,18 @@ func (c *Client) once(ctx context.Context, rq request, out any) (string, error) 
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
 	req, err := c.newRequest(ctx, rq)
 	if err != nil {
+		p.done(0, nil)
 		return "", err
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		p.done(0, nil)
 		c.debugf("%s %s -> error %v (%s)", rq.method, req.URL.Redacted(), err, time.Since(start).Round(time.Millisecond))
 		return "", c.netError(err, sent.Load())
 	}
 	defer resp.Body.Close()
+	p.done(resp.StatusCode, resp.Header)
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		c.debugf("%s %s -> %d, reading the answer: %v", rq.method, req.URL.Redacted(), resp.StatusCode, err)
@@ -273,7 +291,7 @@ func (c *Client) statusError(resp *http.Response, env *envelope, rid string) err
 	if resp.StatusCode < 400 {
 		return nil
 	}
-	e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{})}
+	e := &Error{HTTPStatus: resp.StatusCode, RequestID: rid, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), clock.Or(c.cfg.Clock).Now(), backoff.MaxRetryAfter, time.Time{})}
 	if env.Error != nil {
 		e.Type, e.Code, e.Message = safe.Text(env.Error.Type), safe.Text(env.Error.Code), safe.Text(env.Error.Message)
 		e.Param, e.Issues = safe.Text(env.Error.Param), env.Error.Issues

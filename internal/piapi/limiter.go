@@ -1,0 +1,347 @@
+package piapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pi-cli/pi/internal/backoff"
+	"github.com/pi-cli/pi/internal/clock"
+)
+
+// Bounds of the pacing (docs/running.md, "Pacing").
+const (
+	// startConcurrency is how many requests (long-polls aside) a limiter lets be in flight
+	// at first; it grows by one per round of answers without a 429 up to maxConcurrency
+	// and halves on a 429, down to one.
+	startConcurrency = 8
+	maxConcurrency   = 64
+	// lowShare: once the window's budget is at most this share of its limit, the rest is
+	// spread evenly until the window resets instead of sent at once.
+	lowShare = 10
+	// maxPace is the longest one request is held by the pacing (a window that resets in
+	// days, a quota): as long as pi waits out a Retry-After. The server decides then.
+	maxPace = backoff.MaxRetryAfter
+	// maxResetAhead is the furthest an X-RateLimit-Reset may lie: the server's longest
+	// window is a monthly quota (30 days). A later one is not believed.
+	maxResetAhead = 31 * 24 * time.Hour
+	// maxRateValue bounds X-RateLimit-Limit and -Remaining (Unkey's own maximum is 10^6).
+	maxRateValue = 1 << 40
+)
+
+// Limiter paces every request one pi process makes to one API origin: runs, jobs, polls
+// and downloads from it, for all the runs and rows of a batch. It is adaptive: at most
+// Concurrency requests are in flight (long-polls aside: a held poll costs the server one
+// request, and counting it would let one followed run block every other request for 30 s),
+// growing by one per round of answers and halving on a 429 (AIMD); a 429's Retry-After
+// stops every request until it passed; and when X-RateLimit-Remaining says the window's
+// budget is low, the rest is spread evenly until X-RateLimit-Reset. Every wait ends with
+// the caller's context, and a wait that would end past its deadline is not begun.
+type Limiter struct {
+	origin string
+	clk    clock.Clock
+
+	mu        sync.Mutex
+	conc      float64 // the concurrency cap
+	inflight  int     // requests holding a slot (long-polls hold none)
+	sent      map[uint64]struct{}
+	seq       uint64    // of the last request let go
+	notBefore time.Time // nothing goes before (a 429's Retry-After)
+	last      time.Time // when the last request went (spacing)
+	win       rateWindow
+	// decreasedAt is the last request let go when the cap was last halved: a 429 to an
+	// earlier one is the same congestion and does not halve it again.
+	decreasedAt uint64
+	changed     chan struct{} // closed and replaced when a slot frees
+	stats       LimiterStats
+}
+
+// LimiterStats is what a limiter did so far.
+type LimiterStats struct {
+	// Requests went out; Throttled of them were answered 429.
+	Requests, Throttled int
+	// Concurrency is the cap now, MinConcurrency the lowest it was.
+	Concurrency, MinConcurrency int
+}
+
+// rateWindow is the server's window as its last answers said.
+type rateWindow struct {
+	limit, remaining int64
+	reset            time.Time // zero: none known
+	// after is the request whose answer said remaining: the requests let go after it
+	// are not counted in it yet.
+	after uint64
+}
+
+// NewLimiter returns the limiter of the API at origin (scheme://host[:port]); clk times
+// its waits (nil: the wall clock).
+func NewLimiter(origin string, clk clock.Clock) *Limiter {
+	return &Limiter{origin: originOf(origin), clk: clock.Or(clk), conc: startConcurrency,
+		sent: map[uint64]struct{}{}, changed: make(chan struct{}),
+		stats: LimiterStats{Concurrency: startConcurrency, MinConcurrency: startConcurrency}}
+}
+
+// Stats is what the limiter did so far.
+func (l *Limiter) Stats() LimiterStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// permit is one request let go; done tells the limiter its answer.
+type permit struct {
+	l        *Limiter
+	seq      uint64
+	longPoll bool
+}
+
+// acquire waits until a request may go. A nil limiter lets everything go at once.
+func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
+	if l == nil {
+		return &permit{}, nil
+	}
+	for {
+		l.mu.Lock()
+		now := l.clk.Now()
+		at, why := l.startAt(now)
+		if !at.After(now) && (longPoll || l.inflight < int(l.conc)) {
+			p := l.letGoLocked(now, longPoll)
+			l.mu.Unlock()
+			return p, nil
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		if !at.After(now) { // a slot: wait until one frees
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		d := at.Sub(now)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return nil, &Error{paced: true, Type: "rate_limit_error", RetryAfter: d,
+				Message: fmt.Sprintf("the API's rate limit lets the next request go only at %s (%s), after the deadline; it was not sent", at.UTC().Format(time.RFC3339), why)}
+		}
+		if err := clock.Sleep(ctx, l.clk, d); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// startAt is when the next request may go, and why it waits.
+func (l *Limiter) startAt(now time.Time) (time.Time, string) {
+	at, why := l.notBefore, "a 429's Retry-After"
+	w := l.win
+	if w.reset.IsZero() || !w.reset.After(now) {
+		return at, why
+	}
+	budget := w.remaining
+	for seq := range l.sent {
+		if seq > w.after {
+			budget--
+		}
+	}
+	var next time.Time
+	switch {
+	case budget <= 0:
+		next, why = w.reset, "X-RateLimit-Remaining 0 until X-RateLimit-Reset"
+		if capped := l.last.Add(maxPace); !l.last.IsZero() && capped.Before(next) {
+			next = capped
+		}
+	case budget*lowShare <= w.limit:
+		next, why = l.last.Add(min(w.reset.Sub(now)/time.Duration(budget), maxPace)), "the window's last requests spread until X-RateLimit-Reset"
+	}
+	if next.After(at) {
+		return next, why
+	}
+	return at, "a 429's Retry-After"
+}
+
+func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
+	l.seq++
+	l.sent[l.seq] = struct{}{}
+	if !longPoll {
+		l.inflight++
+	}
+	l.last = now
+	l.stats.Requests++
+	return &permit{l: l, seq: l.seq, longPoll: longPoll}
+}
+
+// done tells the limiter the answer: its status (0: none came) and headers.
+func (p *permit) done(status int, h http.Header) {
+	l := p.l
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sent, p.seq)
+	if !p.longPoll {
+		l.inflight--
+	}
+	now := l.clk.Now()
+	if w, ok := parseRateHeaders(h, now); ok {
+		w.after = p.seq
+		l.observeLocked(w)
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		l.throttledLocked(p.seq, h, now)
+	case status > 0 && status < 500:
+		l.conc = min(l.conc+1/l.conc, maxConcurrency)
+	}
+	l.stats.Concurrency = int(l.conc)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// observeLocked takes a window an answer told of: a later reset is a new window; in the
+// same window the lowest remaining wins (answers arrive out of order); an earlier one is
+// stale.
+func (l *Limiter) observeLocked(w rateWindow) {
+	cur := &l.win
+	switch {
+	case w.reset.After(cur.reset):
+		*cur = w
+	case w.reset.Equal(cur.reset) && w.remaining < cur.remaining:
+		cur.remaining, cur.after = w.remaining, w.after
+	}
+}
+
+// throttledLocked is a 429: the cap halves (once per congestion), nothing goes before its
+// Retry-After (or the window's reset, or a second), and the window's budget is spent.
+func (l *Limiter) throttledLocked(seq uint64, h http.Header, now time.Time) {
+	l.stats.Throttled++
+	if seq > l.decreasedAt {
+		l.conc = max(l.conc/2, 1)
+		l.decreasedAt = l.seq
+		l.stats.MinConcurrency = min(l.stats.MinConcurrency, int(l.conc))
+	}
+	wait := backoff.RetryAfter(h.Get("Retry-After"), now, maxPace, time.Time{})
+	if wait == 0 {
+		wait = time.Second
+		if r := l.win.reset; r.After(now) {
+			wait = min(r.Sub(now), maxPace)
+		}
+	}
+	l.notBefore = later(l.notBefore, now.Add(wait))
+	if l.win.reset.After(now) {
+		l.win.remaining, l.win.after = 0, l.seq
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// parseRateHeaders reads X-RateLimit-Remaining and X-RateLimit-Reset (unix seconds, the
+// end of the window) and X-RateLimit-Limit (optional: the Pi server sends "" when its
+// limiter says nothing). A value that is not a plain number in range, a reset in the past
+// or more than a month ahead is ignored: the window is then unknown, not wrong.
+func parseRateHeaders(h http.Header, now time.Time) (rateWindow, bool) {
+	rem, ok1 := headerCount(h, "X-RateLimit-Remaining")
+	reset, ok2 := headerCount(h, "X-RateLimit-Reset")
+	if !ok1 || !ok2 {
+		return rateWindow{}, false
+	}
+	at := time.Unix(reset, 0)
+	if !at.After(now) || at.Sub(now) > maxResetAhead {
+		return rateWindow{}, false
+	}
+	limit, ok := headerCount(h, "X-RateLimit-Limit")
+	if !ok || limit == 0 {
+		limit = rem
+	}
+	return rateWindow{limit: limit, remaining: min(rem, limit), reset: at}, true
+}
+
+// headerCount is a header that is a decimal number from 0 to maxRateValue.
+func headerCount(h http.Header, name string) (int64, bool) {
+	v := strings.TrimSpace(h.Get(name))
+	if v == "" || len(v) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n <= maxRateValue
+}
+
+// Transport is next with every request to the limiter's origin paced (an image the API
+// serves itself, such as the sandbox's); requests elsewhere pass as they are.
+func (l *Limiter) Transport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &pacedTransport{l: l, next: next}
+}
+
+type pacedTransport struct {
+	l    *Limiter
+	next http.RoundTripper
+}
+
+func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if originOf(req.URL.String()) != t.l.origin {
+		return t.next.RoundTrip(req)
+	}
+	p, err := t.l.acquire(req.Context(), false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		p.done(0, nil)
+		return nil, err
+	}
+	p.done(resp.StatusCode, resp.Header)
+	return resp, nil
+}
+
+// originOf is raw's scheme://host[:port], lower case ("" when raw is not a URL).
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// Limiters holds one Limiter per API origin of a process, so every client of an origin
+// (the runs of a batch, a run's jobs and polls, its downloads) shares one. The zero value
+// is ready; Clock times their waits (nil: the wall clock).
+type Limiters struct {
+	Clock clock.Clock
+	mu    sync.Mutex
+	m     map[string]*Limiter
+}
+
+// For is the limiter of the API at baseURL.
+func (ls *Limiters) For(baseURL string) *Limiter {
+	o := originOf(baseURL)
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.m == nil {
+		ls.m = map[string]*Limiter{}
+	}
+	l, ok := ls.m[o]
+	if !ok {
+		l = NewLimiter(o, ls.Clock)
+		ls.m[o] = l
+	}
+	return l
+}
