@@ -88,6 +88,9 @@ func (f *Factory) apiConfig() (piapi.Config, error) {
 	if t := f.trace(); t != nil {
 		cfg.Debug = t
 	}
+	if cfg.BaseURL != "" {
+		cfg.Limiter = f.limiters.For(cfg.BaseURL)
+	}
 	return cfg, nil
 }
 
@@ -108,15 +111,15 @@ func (f *Factory) apiClient() (*piapi.Client, error) {
 	return piapi.New(cfg)
 }
 
-// sandboxClient starts the in-process simulated server (--sandbox) on its database (""
-// for this machine's: startSandbox) and returns a client of it (with --debug honoured) and
-// the session, which Close stops.
-func (f *Factory) sandboxClient(ctx context.Context, db string) (*piapi.Client, *sandboxSession, error) {
-	sess, err := startSandbox(ctx, f.Getenv, db)
+// sandboxClient starts the in-process simulated server (--sandbox) as spec says and
+// returns a client of it (with --debug honoured) and the session, which Close stops.
+func (f *Factory) sandboxClient(ctx context.Context, spec sandboxSpec) (*piapi.Client, *sandboxSession, error) {
+	sess, err := startSandbox(ctx, f.Getenv, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the sandbox: %w", err)
 	}
-	cfg := piapi.Config{BaseURL: sess.inst.URL, APIKey: sess.inst.APIKey, UserAgent: f.Build.UserAgent()}
+	cfg := piapi.Config{BaseURL: sess.inst.URL, APIKey: sess.inst.APIKey, UserAgent: f.Build.UserAgent(),
+		Limiter: f.limiters.For(sess.inst.URL)}
 	if t := f.trace(); t != nil {
 		cfg.Debug = t
 	}

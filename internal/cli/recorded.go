@@ -144,7 +144,7 @@ func (rr *recordedRuns) serverOf(rec *store.Record) (*piapi.Client, string, stri
 			return rr.client, cache.Sandbox, ""
 		}
 		rr.close()
-		c, sess, err := rr.f.sandboxClient(rr.ctx, rec.Server)
+		c, sess, err := rr.f.sandboxClient(rr.ctx, sandboxSpec{DB: rec.Server})
 		if err != nil {
 			return nil, "", fmt.Sprintf("its sandbox cannot be opened (%v)", err)
 		}

@@ -59,6 +59,9 @@ type Factory struct {
 	// out; a later write's automatic checkpoint does it, off a run's path.
 	Exits       bool
 	stopSignals func()
+	// limiters pace the requests to each API origin: one limiter per origin for the
+	// whole process, given to every client of it (api.go).
+	limiters piapi.Limiters
 }
 
 // signalsAnnotation marks the commands that stop gracefully on Ctrl-C (exit 130).

@@ -13,6 +13,7 @@ import (
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/safe"
+	"github.com/pi-cli/pi/internal/sandbox"
 )
 
 // runOptions is everything `pi run` does, filled from its flags and checked once by
@@ -25,6 +26,9 @@ type runOptions struct {
 	Resume  string // --resume ID: continue that local run (implies Local)
 	Sandbox bool   // --sandbox: the in-process simulated Pi API (with Local: for the Pi actions)
 	Detach  bool   // --detach: create the remote run, print its id and exit
+	// SandboxRateLimit is --sandbox-rate-limit: the sandbox limits requests as the Pi
+	// server does (N 0: no limit).
+	SandboxRateLimit sandbox.Rate
 
 	Output   render.Format // -o; "" is the table
 	Quiet    bool          // -q: no progress on stderr, only the result
@@ -62,7 +66,7 @@ type runDeps struct {
 	APIClient func() (*piapi.Client, error)
 	// StartSandbox starts an in-process simulated Pi API (--sandbox) on a database (""
 	// for this machine's) and returns its client and the session, which Close stops.
-	StartSandbox func(ctx context.Context, db string) (*piapi.Client, *sandboxSession, error)
+	StartSandbox func(ctx context.Context, spec sandboxSpec) (*piapi.Client, *sandboxSession, error)
 	// Records opens this machine's records of local runs.
 	Records func(ctx context.Context) (localRecords, error)
 	// Redactor hides the API key wherever a step or a server echoes it.
@@ -172,6 +176,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.DurationVar(&o.Timeout, "timeout", 0, "stop following after this long, e.g. 90s (exit 5); a --local run is cancelled")
 	fl.DurationVarP(&o.Interval, "interval", "i", 0, "how often a run on the Pi API is re-read while a table is drawn (default 2s; 30s without progress)")
 	fl.BoolVar(&o.Sandbox, "sandbox", false, "use an in-process simulated Pi API (with --local: for the Pi actions)")
+	fl.Var(rateFlag{&o.SandboxRateLimit}, "sandbox-rate-limit", "with --sandbox: the simulated server allows this many requests per window (N/min, N/s, N/h), then 429s as the Pi server; pi paces itself by it")
 	fl.BoolVar(&o.Detach, "detach", false, "create the run, print its id and exit")
 	fl.BoolVar(&o.Local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request, Pi actions as jobs)")
 	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
@@ -247,6 +252,8 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return UsageErrorf("--dry-run prints JSON (the body, or with --local the plan): -o %s does not apply (-o json is accepted, for --jq)", o.Output)
 	case o.Detach && o.Local:
 		return UsageErrorf("--detach is for runs on the Pi API: a --local run executes in this pi process (run it in the background instead)")
+	case changed("sandbox-rate-limit") && !o.Sandbox:
+		return UsageErrorf("--sandbox-rate-limit limits the simulated server of --sandbox: add --sandbox (the Pi API has its own limit, which pi paces itself by)")
 	case o.Detach && o.Sandbox:
 		return UsageErrorf("--detach with --sandbox: the sandbox lives in this pi process, so the run would end with it; drop --detach")
 	case o.Detach && changed("timeout"):
@@ -332,7 +339,7 @@ type piClients struct {
 
 // sandbox starts the sandbox (once) and returns its client.
 func (c *piClients) sandbox(ctx context.Context) (*piapi.Client, error) {
-	cl, sess, err := c.o.StartSandbox(ctx, c.db)
+	cl, sess, err := c.o.StartSandbox(ctx, sandboxSpec{DB: c.db, RateLimit: c.o.SandboxRateLimit})
 	if err != nil {
 		return nil, err
 	}

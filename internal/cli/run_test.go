@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"github.com/spf13/cobra"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/sandbox"
 )
 
 // Flags -> options: what each command line fills in, and what it refuses (exit 2) before
@@ -40,6 +42,11 @@ func TestRunFlagsToOptions(t *testing.T) {
 		{args: "--resume 9f175af9-589b-44e8-86b9-1a434702245a", want: def(func(o *runOptions) {
 			o.File, o.Local, o.Resume = "", true, "9f175af9-589b-44e8-86b9-1a434702245a"
 		})},
+		{args: "p.yaml --sandbox --sandbox-rate-limit 120/min", want: def(func(o *runOptions) {
+			o.Sandbox, o.SandboxRateLimit = true, sandbox.Rate{N: 120, Per: time.Minute}
+		})},
+		{args: "p.yaml --sandbox-rate-limit 120/min", wantErr: "add --sandbox"},
+		{args: "p.yaml --sandbox --sandbox-rate-limit 120/week", wantErr: "s, min or h"},
 		{args: "p.yaml --no-cache --max-jobs 0", want: def(func(o *runOptions) { o.NoCache, o.Budget = true, true })},
 		{args: "p.yaml --cache=read --max-jobs 2", want: def(func(o *runOptions) { o.CacheRead, o.MaxJobs, o.Budget = true, 2, true })},
 		{args: "p.yaml --reroll hero --reroll fr", want: def(func(o *runOptions) { o.Reroll = []string{"hero", "fr"} })},
@@ -71,6 +78,8 @@ func TestRunFlagsToOptions(t *testing.T) {
 			f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
 			var got *runOptions
 			cmd := newRunCmd(f, func(o *runOptions) error { got = o; return nil })
+			// As the root command does: a flag's value that does not parse is a usage error.
+			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
 			cmd.SetArgs(strings.Fields(tt.args))
 			cmd.SetOut(ios.Out)
 			cmd.SetErr(ios.ErrOut)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -175,6 +176,7 @@ func downloadRun(ctx context.Context, f *Factory, r *run.Run, spec downloadSpec)
 		Dir: spec.Dir, Steps: spec.Steps, Progress: progress, Debug: debug,
 		Live:          ios.IsStderrTTY() && ios.Getenv("TERM") != "dumb" && debug == nil,
 		AllowInternal: apiIsInternal(ctx, spec.API),
+		Pace:          apiPace(f, spec.API),
 	})
 	var (
 		nm *download.NoMatchError
@@ -209,6 +211,15 @@ func downloadRun(ctx context.Context, f *Factory, r *run.Run, spec downloadSpec)
 		fmt.Fprintln(ios.ErrOut, res.Summary())
 	}
 	return res, nil
+}
+
+// apiPace is the transport wrapper that paces the images the API at base serves itself
+// with the process's limiter of that origin (nil when base is unknown).
+func apiPace(f *Factory, base string) func(http.RoundTripper) http.RoundTripper {
+	if base == "" {
+		return nil
+	}
+	return f.limiters.For(base).Transport
 }
 
 // apiIsInternal reports whether the Pi API at base is on an address of this machine or

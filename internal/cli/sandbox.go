@@ -22,6 +22,14 @@ import (
 // steps move, short enough not to wait.
 const sandboxLatency = 300 * time.Millisecond
 
+// sandboxSpec is the in-process sandbox a command starts.
+type sandboxSpec struct {
+	// DB is its database ("" for this machine's: startSandbox).
+	DB string
+	// RateLimit is its rate limit (pi run --sandbox-rate-limit); N 0 for none.
+	RateLimit sandbox.Rate
+}
+
 // sandboxSession is an in-process sandbox serving on loopback.
 type sandboxSession struct {
 	inst *sandbox.Instance
@@ -48,7 +56,8 @@ var ErrSandboxBusy = errors.New("another pi process is using this sandbox")
 // runs.db) — or, while another pi process uses that one, in a database of its own there.
 // One process at a time opens a sandbox database: the sandbox resumes the runs it finds
 // unfinished, which must be only its own.
-func startSandbox(ctx context.Context, getenv func(string) string, db string) (*sandboxSession, error) {
+func startSandbox(ctx context.Context, getenv func(string) string, spec sandboxSpec) (*sandboxSession, error) {
+	db := spec.DB
 	var unlock func()
 	if db == "" {
 		runs, err := store.DefaultPath(getenv)
@@ -73,7 +82,7 @@ func startSandbox(ctx context.Context, getenv func(string) string, db string) (*
 			return nil, err
 		}
 	}
-	inst, err := sandbox.Start(ctx, sandbox.Options{Latency: sandboxLatency, DBPath: db})
+	inst, err := sandbox.Start(ctx, sandbox.Options{Latency: sandboxLatency, DBPath: db, RateLimit: spec.RateLimit})
 	if err != nil {
 		unlock()
 		return nil, err
@@ -132,3 +141,25 @@ func rehostURL(v, origin string) (string, bool) {
 	u.Scheme, u.Host = base.Scheme, base.Host
 	return u.String(), true
 }
+
+// rateFlag is a rate-limit flag (sandbox.ParseRate): pi serve --rate-limit, pi run
+// --sandbox-rate-limit.
+type rateFlag struct{ r *sandbox.Rate }
+
+func (f rateFlag) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return f.r.String()
+}
+
+func (f rateFlag) Set(s string) error {
+	r, err := sandbox.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*f.r = r
+	return nil
+}
+
+func (rateFlag) Type() string { return "rate" }

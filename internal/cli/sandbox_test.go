@@ -19,7 +19,7 @@ func TestStartSandbox(t *testing.T) {
 		}
 		return ""
 	}
-	first, err := startSandbox(ctx, getenv, "")
+	first, err := startSandbox(ctx, getenv, sandboxSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,20 +42,20 @@ func TestStartSandbox(t *testing.T) {
 	}
 	// A second pi at the same time gets a database of its own; one that names the busy
 	// database is told so.
-	second, err := startSandbox(ctx, getenv, "")
+	second, err := startSandbox(ctx, getenv, sandboxSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if second.DB == first.DB || filepath.Dir(second.DB) != filepath.Dir(first.DB) {
 		t.Errorf("second database %s beside %s", second.DB, first.DB)
 	}
-	if _, err := startSandbox(ctx, getenv, first.DB); err == nil || !strings.Contains(err.Error(), ErrSandboxBusy.Error()) {
+	if _, err := startSandbox(ctx, getenv, sandboxSpec{DB: first.DB}); err == nil || !strings.Contains(err.Error(), ErrSandboxBusy.Error()) {
 		t.Errorf("a busy database: %v", err)
 	}
 	second.Close()
 	first.Close()
 	// Once the first is done, its database is the one the next pi takes.
-	again, err := startSandbox(ctx, getenv, "")
+	again, err := startSandbox(ctx, getenv, sandboxSpec{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestStartSandbox(t *testing.T) {
 
 // A sandbox run's images are served by whichever sandbox reads the run later.
 func TestRehostImages(t *testing.T) {
-	sess, err := startSandbox(context.Background(), func(string) string { return "" }, filepath.Join(t.TempDir(), "s.db"))
+	sess, err := startSandbox(context.Background(), func(string) string { return "" }, sandboxSpec{DB: filepath.Join(t.TempDir(), "s.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

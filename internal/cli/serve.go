@@ -31,7 +31,7 @@ type serveOptions struct {
 	FailRate    float64
 	FailFirst   int
 	ErrorRate   float64
-	RateLimit   int
+	RateLimit   sandbox.Rate
 	AllowRemote bool
 	// PublicURL is --public-url: the origin of the ads' image URLs; "" takes the listener's.
 	PublicURL string
@@ -68,7 +68,7 @@ Exit codes: 0 stopped (Ctrl-C, SIGTERM), 2 bad flags (--addr, rates), 4 it canno
 listen on --addr (a port in use) or open --db.`,
 		Example: `  pi serve
   pi serve --addr 127.0.0.1:0 --db :memory: --latency 50ms
-  pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 20
+  pi serve --fail-rate 0.2 --error-rate 0.1 --rate-limit 120/min
   pi serve --fail-first 1     # the first job fails: a client's retry, reproducibly`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -90,7 +90,7 @@ listen on --addr (a port in use) or open --db.`,
 	fl.Float64Var(&opts.FailRate, "fail-rate", 0, "share of jobs that fail at random (0..1)")
 	fl.IntVar(&opts.FailFirst, "fail-first", 0, "the first N jobs fail, then jobs behave as usual (a reproducible retry)")
 	fl.Float64Var(&opts.ErrorRate, "error-rate", 0, "share of requests answered 503 (0..1)")
-	fl.IntVar(&opts.RateLimit, "rate-limit", 0, "requests per second allowed, then 429 with Retry-After (0: no limit)")
+	fl.Var(rateFlag{&opts.RateLimit}, "rate-limit", "requests allowed per window, N/min, N/s or N/h (a bare N: per second), then 429 with Retry-After, as the Pi server (0: no limit)")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow listening on a non-loopback address")
 	fl.StringVar(&opts.PublicURL, "public-url", "", "the origin clients reach the server at, for the images' URLs (default: the listening address; this machine's name on 0.0.0.0)")
 	return cmd
@@ -118,9 +118,6 @@ func checkServeOptions(o *serveOptions) error {
 	}
 	if o.ErrorRate < 0 || o.ErrorRate > 1 {
 		return UsageErrorf("--error-rate must be between 0 and 1 (got %g)", o.ErrorRate)
-	}
-	if o.RateLimit < 0 {
-		return UsageErrorf("--rate-limit must be 0 (no limit) or more (got %d)", o.RateLimit)
 	}
 	if o.PublicURL != "" {
 		u, err := url.Parse(o.PublicURL)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/spf13/cobra"
 	"io"
 	"net/http"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/sandbox"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -23,9 +25,11 @@ func TestServeFlags(t *testing.T) {
 	}{
 		{args: nil, want: serveOptions{Addr: "127.0.0.1:8080", Latency: time.Second}},
 		{args: []string{"--addr", "localhost:0", "--api-key", "k", "--db", ":memory:", "--latency", "50ms",
-			"--fail-rate", "0.2", "--error-rate", "0.1", "--rate-limit", "20"},
+			"--fail-rate", "0.2", "--error-rate", "0.1", "--rate-limit", "120/min"},
 			want: serveOptions{Addr: "localhost:0", APIKey: "k", DBPath: ":memory:", Latency: 50 * time.Millisecond,
-				FailRate: 0.2, ErrorRate: 0.1, RateLimit: 20}},
+				FailRate: 0.2, ErrorRate: 0.1, RateLimit: sandbox.Rate{N: 120, Per: time.Minute}}},
+		{args: []string{"--rate-limit", "20"}, want: serveOptions{Addr: "127.0.0.1:8080", Latency: time.Second, RateLimit: sandbox.Rate{N: 20, Per: time.Second}}},
+		{args: []string{"--rate-limit", "20/day"}, wantErr: "s, min or h"},
 		{args: []string{"--addr", "[::1]:0"}, want: serveOptions{Addr: "[::1]:0", Latency: time.Second}},
 		{args: []string{"--addr", "0.0.0.0:8080", "--allow-remote"}, want: serveOptions{Addr: "0.0.0.0:8080", Latency: time.Second, AllowRemote: true}},
 		{args: []string{"--public-url", "https://sandbox.example:8443/"}, want: serveOptions{Addr: "127.0.0.1:8080", Latency: time.Second, PublicURL: "https://sandbox.example:8443"}},
@@ -48,6 +52,8 @@ func TestServeFlags(t *testing.T) {
 			f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
 			var got *serveOptions
 			cmd := newServeCmdWith(f, func(_ context.Context, o *serveOptions) error { got = o; return nil })
+			// As the root command does: a flag's value that does not parse is a usage error.
+			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
 			cmd.SetArgs(tt.args)
 			cmd.SetOut(io.Discard)
 			cmd.SetErr(io.Discard)

@@ -56,6 +56,9 @@ type Options struct {
 	// may reach internal addresses). A given client gets the redirect rules, not the
 	// address rule (tests).
 	Client *http.Client
+	// Pace wraps the client's transport: pi's limiter of the API origin, so an image the
+	// API serves itself counts against its rate limit (nil: none).
+	Pace func(http.RoundTripper) http.RoundTripper
 	// AllowInternal lets images come from addresses of this machine or its networks
 	// (loopback, private, link-local): true only when the Pi API itself is on one (the
 	// sandbox, a private deployment). Otherwise an image URL or redirect leading there is
@@ -259,6 +262,11 @@ func (opts Options) withDefaults(r *run.Run) Options {
 	} else {
 		c := *opts.Client
 		c.CheckRedirect = checkRedirect
+		opts.Client = &c
+	}
+	if opts.Pace != nil {
+		c := *opts.Client
+		c.Transport = opts.Pace(c.Transport)
 		opts.Client = &c
 	}
 	if opts.Debug != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -151,46 +150,6 @@ func (s *Server) authenticate(r *http.Request) *apiError {
 	return nil
 }
 
-// limiter is a fixed one-second window, like the server's per-key limit.
-type limiter struct {
-	mu     sync.Mutex
-	limit  int // 0: not enforced
-	window int64
-	used   int
-}
-
-// nominalLimit is what the headers announce when no limit is enforced, so clients that
-// read them always find them.
-const nominalLimit = 1000
-
-func newLimiter(n int) *limiter { return &limiter{limit: n} }
-
-func (s *Server) limit(w http.ResponseWriter) *apiError {
-	l := s.limiter
-	now := time.Now()
-	l.mu.Lock()
-	if sec := now.Unix(); sec != l.window {
-		l.window, l.used = sec, 0
-	}
-	l.used++
-	used, window := l.used, l.window
-	l.mu.Unlock()
-	limit := l.limit
-	if limit == 0 {
-		limit = nominalLimit
-	}
-	remaining := max(limit-used, 0)
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(window+1, 10))
-	if l.limit > 0 && used > l.limit {
-		h.Set("Retry-After", "1")
-		return &apiError{status: http.StatusTooManyRequests, typ: errRateLimit, code: "unkey_rate_limited", message: fmt.Sprintf("Rate limit exceeded (%d requests per second). Retry after the time in Retry-After.", l.limit)}
-	}
-	return nil
-}
-
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	body := map[string]any{"type": e.typ, "code": e.code, "message": e.message, "request_id": requestID(r)}
 	if e.param != "" {
@@ -277,7 +236,7 @@ func (s *Server) longPoll(ctx context.Context, p waitParams, state func() (bool,
 	if !p.wait {
 		return
 	}
-	timer := time.NewTimer(p.timeout)
+	timer := time.NewTimer(scaled(p.timeout, s.opts.TimeScale))
 	defer timer.Stop()
 	for {
 		s.mu.Lock()

@@ -49,8 +49,14 @@ type Options struct {
 	// FailFirst makes the first n jobs this server creates fail (then jobs behave as
 	// usual): a retry that succeeds, reproducibly, for tests of clients' retries.
 	FailFirst int
-	// RateLimit is the number of requests per second allowed (then 429); 0 means no limit.
-	RateLimit int
+	// RateLimit is the requests allowed per window (then 429), N 0 for no limit.
+	RateLimit Rate
+	// TimeScale runs the server's time this many times faster than the wall clock
+	// (0 or 1: real time): its clock (unless Clock is given, which should then run as
+	// fast), the rate limit's windows, Reset and Retry-After, a job's Latency and a
+	// long-poll's timeout_seconds are all in the server's time. A benchmark scales a
+	// minute's window to a second with the same arithmetic.
+	TimeScale float64
 	// Logger gets one line per request; nil logs nothing.
 	Logger io.Writer
 	// Clock gives the timestamps (nil: the wall clock).
@@ -108,6 +114,14 @@ func New(opts Options) (*Server, error) {
 	if opts.Latency <= 0 {
 		opts.Latency = time.Second
 	}
+	if opts.TimeScale < 0 {
+		return nil, fmt.Errorf("sandbox: the time scale must be >= 0 (got %g)", opts.TimeScale)
+	}
+	opts.TimeScale = max(opts.TimeScale, 1)
+	if opts.Clock == nil && opts.TimeScale > 1 {
+		opts.Clock = clock.NewScaled(opts.TimeScale)
+	}
+	opts.Latency = scaled(opts.Latency, opts.TimeScale)
 	opts.Clock = clock.Or(opts.Clock)
 	if opts.FailFirst < 0 {
 		return nil, fmt.Errorf("sandbox: the number of first jobs to fail must be 0 or more (got %d)", opts.FailFirst)
@@ -115,8 +129,8 @@ func New(opts Options) (*Server, error) {
 	if opts.FailRate < 0 || opts.FailRate > 1 || opts.ErrorRate < 0 || opts.ErrorRate > 1 {
 		return nil, fmt.Errorf("sandbox: fail and error rates must be between 0 and 1 (got %g and %g)", opts.FailRate, opts.ErrorRate)
 	}
-	if opts.RateLimit < 0 {
-		return nil, fmt.Errorf("sandbox: rate limit must be >= 0 (got %d)", opts.RateLimit)
+	if opts.RateLimit.N < 0 || (opts.RateLimit.N > 0 && opts.RateLimit.Per < time.Second) {
+		return nil, fmt.Errorf("sandbox: rate limit must be >= 0 requests per window of a second or more (got %d per %s)", opts.RateLimit.N, opts.RateLimit.Per)
 	}
 	db, err := openStore(opts.DBPath)
 	if err != nil {
@@ -141,6 +155,11 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// scaled is d of the server's time in real time.
+func scaled(d time.Duration, scale float64) time.Duration {
+	return time.Duration(float64(d) / scale)
 }
 
 // random returns a number in [0,1) for jitter and faults.

