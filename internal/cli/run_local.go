@@ -47,6 +47,8 @@ type localStart struct {
 	prior  *run.Run // the resumed run as recorded; nil for a new run
 	// rerunOf is the run a rerun reruns (pi runs rerun): prior then holds its reused steps.
 	rerunOf string
+	// locate says where each step is written in the file (render.Options.Locate).
+	locate func(step string) (string, pipeline.Pos)
 }
 
 // runLocal runs a pipeline (or resumes a recorded run) with pi's own engine. A
@@ -92,7 +94,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	// date.
 	start := runner.Snapshot()
 	start.Status = run.InProgress
-	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p)})
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p), Locate: ls.locate})
 	defer prog.Stop()
 	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf, CacheRead: o.CacheRead,
 		// A --local --sandbox run's Pi jobs are in that sandbox: a rerun uses it again.
@@ -157,7 +159,7 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 	if err != nil {
 		return nil, err
 	}
-	ls.p, ls.file, ls.data = p, src.Name, src.Data
+	ls.p, ls.file, ls.data, ls.locate = p, src.Name, src.Data, stepLocator(p, src)
 	if o.rerun != nil {
 		ls.prior = o.rerun.prior(p)
 	} else if ls.prior != nil {

@@ -45,6 +45,16 @@ func loadForRun(o *runOptions, file string, mode pipeline.Mode, params map[strin
 	return p, src, nil
 }
 
+// stepLocator says where each step of p is written in its file, for the annotation of a
+// failed step under GitHub Actions (render.Options.Locate); nothing for standard input.
+func stepLocator(p *pipeline.Pipeline, src *pipeline.Source) func(string) (string, pipeline.Pos) {
+	if src == nil || src.Name == pipeline.StdinName {
+		return nil
+	}
+	at := src.StepLocator(p)
+	return func(id string) (string, pipeline.Pos) { return src.Name, at(id) }
+}
+
 // strict reports whether a warning refuses the file: --strict, or without the flag
 // strict: true in the config file.
 func (o *runOptions) strict() bool {
@@ -72,7 +82,7 @@ func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResul
 	if err != nil {
 		return runResult{}, err
 	}
-	sub := &submission{o: o, t: t, file: src.Name, data: src.Data}
+	sub := &submission{o: o, t: t, file: src.Name, data: src.Data, locate: stepLocator(p, src)}
 	sub.startClock(ctx)
 	defer sub.stopClock()
 	pp := o.planPaid(sub.createCtx, p, t.server, clients.cacheJobs(t.c), nil)

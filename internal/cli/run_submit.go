@@ -51,6 +51,7 @@ type submission struct {
 	file       string // the pipeline's name and text, for the record
 	data       []byte
 	rerunOf    string // the run this one reruns, "" for none
+	locate     func(step string) (string, pipeline.Pos)
 	deadline   time.Time
 	createCtx  context.Context // bounds the plan's checks and the creation by --timeout
 	cancelTime context.CancelFunc
@@ -98,7 +99,7 @@ func (sub *submission) submit(ctx context.Context, pp *paidPlan) (runResult, err
 	if o.Detach {
 		return runResult{run: rec.Run, how: outcomeDetached}, nil
 	}
-	prog := &mergedProgress{Progress: render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true}), merge: pp.Merge}
+	prog := &mergedProgress{Progress: render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true, Locate: sub.locate}), merge: pp.Merge}
 	interval := piapi.FollowInterval(!o.Quiet && o.Output != render.FormatJSON)
 	if o.Interval > 0 {
 		interval = o.Interval
@@ -130,7 +131,7 @@ func (sub *submission) nothingToSend(ctx context.Context, pp *paidPlan, rec stor
 	if sub.o.Detach {
 		return runResult{run: r, how: outcomeDetached}, nil
 	}
-	prog := render.NewProgress(sub.o.IO, render.Options{Format: sub.o.Output, Quiet: sub.o.Quiet, JobSummary: true})
+	prog := render.NewProgress(sub.o.IO, render.Options{Format: sub.o.Output, Quiet: sub.o.Quiet, JobSummary: true, Locate: sub.locate})
 	prog.Start(r)
 	if err := prog.Finish(r); err != nil {
 		return runResult{}, fmt.Errorf("write result: %w", err)

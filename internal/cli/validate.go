@@ -105,8 +105,15 @@ func runValidate(opts *validateOptions) error {
 		mode = pipeline.Local
 	}
 	all := pipeline.Diagnostics{}
-	var text strings.Builder
 	failed := false
+	// -o json writes only the JSON at the end; otherwise each file's problems (annotations
+	// under GitHub Actions) and its verdict go to stderr as the file is checked.
+	text := opts.Output != "json"
+	show := func(ds pipeline.Diagnostics, src []byte) {
+		if text {
+			_ = render.WriteDiagnostics(opts.IO, ds, src)
+		}
+	}
 	// Source lines under each diagnostic help people at a terminal; logs and tools get
 	// exactly one line per diagnostic.
 	snippets := opts.IO.IsStderrTTY() && opts.Output == "text"
@@ -115,7 +122,7 @@ func runValidate(opts *validateOptions) error {
 		return err
 	}
 	all = append(all, skipped...)
-	text.WriteString(render.Diagnostics(opts.IO, skipped, nil))
+	show(skipped, nil)
 	strict := opts.strict()
 	for _, path := range files {
 		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
@@ -132,29 +139,34 @@ func runValidate(opts *validateOptions) error {
 		if !snippets {
 			src = nil
 		}
-		text.WriteString(render.Diagnostics(opts.IO, ds.Capped(), src))
+		show(ds.Capped(), src)
 		errs, warns := count(ds)
-		switch {
-		case errs > 0:
-			failed = true
-			fmt.Fprintf(&text, "%s: invalid (%s%s)\n", path, plural(errs, "error"), warnSuffix(warns))
-		case p != nil:
-			fmt.Fprintf(&text, "%s: valid (%s%s)\n", path, stepsText(p), warnSuffix(warns))
+		failed = failed || errs > 0
+		if text {
+			writeVerdict(opts.IO, path, p, errs, warns)
 		}
 	}
-	if opts.Output == "json" {
+	if !text {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(all); err != nil {
 			return fmt.Errorf("write diagnostics: %w", err)
 		}
-	} else {
-		fmt.Fprint(opts.IO.ErrOut, text.String())
 	}
 	if failed {
 		return SilentExit(ExitUsage)
 	}
 	return nil
+}
+
+// writeVerdict says on stderr whether a file is valid: "x.yaml: invalid (2 errors)".
+func writeVerdict(ios *render.IOStreams, path string, p *pipeline.Pipeline, errs, warns int) {
+	switch {
+	case errs > 0:
+		fmt.Fprintf(ios.ErrOut, "%s: invalid (%s%s)\n", path, plural(errs, "error"), warnSuffix(warns))
+	case p != nil:
+		fmt.Fprintf(ios.ErrOut, "%s: valid (%s%s)\n", path, stepsText(p), warnSuffix(warns))
+	}
 }
 
 // strict is --strict, or without it strict: true in the config file. A config file pi
@@ -219,14 +231,15 @@ func warnSuffix(n int) string {
 }
 
 // printDiagnosticsWithSource writes diagnostics to stderr; at a terminal in colour, each
-// followed by its source line (src), as pi validate shows them.
+// followed by its source line (src), as pi validate shows them; under GitHub Actions as
+// annotations.
 func printDiagnosticsWithSource(ios *render.IOStreams, ds pipeline.Diagnostics, src []byte) {
-	fmt.Fprint(ios.ErrOut, render.Diagnostics(ios, ds.Capped(), src))
+	_ = render.WriteDiagnostics(ios, ds.Capped(), src)
 }
 
 // printDiagnostics writes diagnostics to stderr, one per line (graph uses it too).
 func printDiagnostics(io *render.IOStreams, ds pipeline.Diagnostics) {
-	fmt.Fprint(io.ErrOut, render.Diagnostics(io, ds.Capped(), nil))
+	_ = render.WriteDiagnostics(io, ds.Capped(), nil)
 }
 
 // expandPipelineArgs replaces each directory among args by the pipeline files inside it

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pi-cli/pi/internal/clock"
+	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -27,6 +28,10 @@ type Options struct {
 	Clock clock.Clock
 	// Tick is the redraw interval of the live table; 0 means 100ms.
 	Tick time.Duration
+	// Locate says where a step is written in the pipeline file (its name, and a zero Pos
+	// when the step is not found), so that a failed step's GitHub annotation points at it;
+	// nil when the run has no file here.
+	Locate func(step string) (file string, pos pipeline.Pos)
 	// JobSummary appends the run to the GitHub job summary (GITHUB_STEP_SUMMARY) when it
 	// ends: pi run and runs get --wait ask for it (summary_github.go).
 	JobSummary bool

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -15,13 +16,14 @@ func githubAnnotations(ios *IOStreams, opts Options, inner Progress, live bool) 
 	if !inGitHubActions(ios) {
 		return inner
 	}
-	return &githubProgress{Progress: inner, ios: ios, group: !opts.Quiet && !live}
+	return &githubProgress{Progress: inner, ios: ios, group: !opts.Quiet && !live, locate: opts.Locate}
 }
 
 type githubProgress struct {
 	Progress
-	ios   *IOStreams
-	group bool // fold the progress lines
+	ios    *IOStreams
+	group  bool // fold the progress lines
+	locate func(step string) (file string, pos pipeline.Pos)
 
 	mu      sync.Mutex
 	grouped bool
@@ -63,7 +65,7 @@ func (g *githubProgress) Finish(r *run.Run) error {
 				if msg == "" {
 					msg = "failed"
 				}
-				b.WriteString("::error title=" + ghEscapeProp("step "+s.ID+" ("+s.Action+") failed") + "::" + ghEscape(msg) + "\n")
+				writeAnnotation(&b, "error", g.place(s.ID), "step "+s.ID+" ("+s.Action+") failed", msg)
 			}
 		}
 		if b.Len() > 0 {
@@ -73,4 +75,14 @@ func (g *githubProgress) Finish(r *run.Run) error {
 		}
 	}
 	return g.Progress.Finish(r)
+}
+
+// place is where a step is written in the pipeline file, for its annotation: nothing
+// known when the run has no file here (pi runs get) or the step is not found in it.
+func (g *githubProgress) place(step string) annotationPlace {
+	if g.locate == nil {
+		return annotationPlace{}
+	}
+	file, pos := g.locate(step)
+	return annotationPlace{file: file, line: pos.Line, col: pos.Column}
 }
