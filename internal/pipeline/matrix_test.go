@@ -301,7 +301,7 @@ func TestMatrixLocalLimitAndBound(t *testing.T) {
     input: { command: [echo, "${matrix.a}", "${matrix.b}"] }
 `
 	ds := validated(t, src, Local, nil)
-	if ds.HasErrors() || !strings.Contains(ds.Error(), "4:13: warning: 12 steps after expanding matrix of s (12): fine for --local") {
+	if len(ds) != 0 { // the Runs API's limit is not the local engine's: not even a warning
 		t.Errorf("local:\n%s", ds.Error())
 	}
 	q := expandOK(t, src, Local, nil)

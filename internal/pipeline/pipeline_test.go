@@ -235,7 +235,7 @@ func TestValidateModes(t *testing.T) {
 	if !remote.HasErrors() || !strings.Contains(remote[0].Message, "11 steps: the Runs API accepts at most 10") {
 		t.Errorf("remote: %v", remote)
 	}
-	if local.HasErrors() || len(local) != 1 || local[0].Severity != Warning {
+	if len(local) != 0 { // the local engine has no step limit: nothing to say
 		t.Errorf("local: %v", local)
 	}
 }

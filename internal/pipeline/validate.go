@@ -147,14 +147,13 @@ func (v *validator) stepCount() {
 			a.pos = Pos{1, 1}
 		}
 		v.errorf(a, CodeNoSteps, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
-	case n > MaxRemoteSteps && v.p.ExpansionNote() != "" && v.mode == Remote:
+	case n <= MaxRemoteSteps || v.mode != Remote:
+		// the local engine has no limit: a 40-step --local run hears nothing about the
+		// Runs API's, run after run (nor does pi validate --local, nor --strict refuse it)
+	case v.p.ExpansionNote() != "":
 		v.errorf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
-	case n > MaxRemoteSteps && v.p.ExpansionNote() != "":
-		v.warnf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: fine for --local, but the Runs API would refuse more than %d", n, v.p.ExpansionNote(), MaxRemoteSteps)
-	case n > MaxRemoteSteps && v.mode == Remote:
+	default:
 		v.errorf(many, CodeTooManySteps, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
-	case n > MaxRemoteSteps:
-		v.warnf(many, CodeTooManySteps, "%d steps: fine for --local, but the Runs API would refuse more than %d", n, MaxRemoteSteps)
 	}
 }
 
