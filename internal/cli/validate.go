@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +30,13 @@ type validateOptions struct {
 	Strict           bool
 	StrictFromConfig bool
 	Config           func() (piapi.Config, []string, error)
+	// Timeout is --timeout: the check of every file ends by then (exit 5); 0 none.
+	Timeout time.Duration
 }
+
+// validateTimeout is how long pi validate checks its files by default: a valid
+// 100,000-step file takes about a second, so only a file built to hang pi needs longer.
+const validateTimeout = 2 * time.Minute
 
 func newValidateCmd(f *Factory) *cobra.Command { return newValidateCmdWith(f, nil) }
 
@@ -37,8 +45,9 @@ func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Co
 	opts := &validateOptions{IO: f.IO, Config: f.loadConfig}
 	var params []string
 	cmd := &cobra.Command{
-		Use:   "validate FILE|DIR...",
-		Short: "Check pipeline files without running anything",
+		Annotations: map[string]string{signalsAnnotation: "yes"},
+		Use:         "validate FILE|DIR...",
+		Short:       "Check pipeline files without running anything",
 		Long: `Check pipeline files without running anything: YAML form, unknown keys (the server
 would drop them silently), ids, the dependency graph, actions and their inputs,
 input_map references, params, retry and timeout.
@@ -53,7 +62,11 @@ strict: true in the config file) makes every warning an error, as CI may want.
 Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
 with --local for pi's own engine (no step limit, shell.run and http.request allowed).
 
-Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
+Every file is checked within --timeout (2 minutes unless given; 0: no limit), and Ctrl-C
+stops the check.
+
+Exit status: 0 when every file is valid (warnings allowed), 2 otherwise, 5 when --timeout
+passed first, 130 on Ctrl-C.`,
 		Example: `  # check one file, as 'pi run' would before submitting it
   pi validate campaign.yaml
 
@@ -82,6 +95,9 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 			default:
 				return UsageErrorf("-o %q: use table or json", opts.Output)
 			}
+			if opts.Timeout < 0 {
+				return UsageErrorf("--timeout %s: want a positive duration such as 90s, or 0 for no limit", opts.Timeout)
+			}
 			var err error
 			if opts.Params, err = parseParamFlags(params); err != nil {
 				return err
@@ -89,17 +105,23 @@ Exit status: 0 when every file is valid (warnings allowed), 2 otherwise.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runValidate(opts)
+			return runValidate(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "check for the local engine (no step limit, local actions allowed)")
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "override a param: `NAME=VALUE` (repeatable)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output format: table (one line per problem) or json")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "every warning is an error (default: strict in the config file)")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", validateTimeout, "give up after this long (exit 5); 0: no limit")
 	return cmd
 }
 
-func runValidate(opts *validateOptions) error {
+func runValidate(ctx context.Context, opts *validateOptions) error {
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
 	mode := pipeline.Remote
 	if opts.Local {
 		mode = pipeline.Local
@@ -125,9 +147,12 @@ func runValidate(opts *validateOptions) error {
 	show(skipped, nil)
 	strict := opts.strict()
 	for _, path := range files {
-		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
+		p, ds, src, err := checkFileWithin(ctx, opts.IO, path, mode, opts.Params)
 		if path == "-" {
 			path = pipeline.StdinName
+		}
+		if ctx.Err() != nil && err == ctx.Err() {
+			return validateStopped(ctx, opts.Timeout, path)
 		}
 		if err != nil {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
@@ -188,6 +213,39 @@ func (opts *validateOptions) strict() bool {
 func checkFile(ios *render.IOStreams, path string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
 	p, src, ds, err := pipeline.Load(path, pipeline.Options{Mode: mode, Params: params, Stdin: ios.In})
 	return p, ds, src.Data, err
+}
+
+// checkFileWithin is checkFile until ctx ends. Checking a file is pure computation that
+// cannot be interrupted: when ctx ends first it is left to finish on its own (pi exits).
+func checkFileWithin(ctx context.Context, ios *render.IOStreams, path string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	type checked struct {
+		p   *pipeline.Pipeline
+		ds  pipeline.Diagnostics
+		src []byte
+		err error
+	}
+	done := make(chan checked, 1)
+	go func() {
+		p, ds, src, err := checkFile(ios, path, mode, params)
+		done <- checked{p, ds, src, err}
+	}()
+	select {
+	case c := <-done:
+		return c.p, c.ds, c.src, c.err
+	case <-ctx.Done():
+		return nil, nil, nil, ctx.Err()
+	}
+}
+
+// validateStopped is how pi validate ends when ctx ended while path was checked.
+func validateStopped(ctx context.Context, timeout time.Duration, path string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("%s: not checked within --timeout %s, so pi gave up (no file needs that long: a valid 100,000-step file takes about a second; --timeout 0 waits without limit)", path, timeout)}
+	}
+	return SilentExit(ExitInterrupted)
 }
 
 // readProblem says why a file could not be read, and what to do.

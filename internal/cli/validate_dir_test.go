@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestValidateDirectory(t *testing.T) {
 		}
 	}
 	f, _, errOut := testFactory()
-	err := runValidate(&validateOptions{IO: f.IO, Files: []string{dir}, Output: "text"})
+	err := runValidate(context.Background(), &validateOptions{IO: f.IO, Files: []string{dir}, Output: "text"})
 	if exitCode(err) != ExitUsage {
 		t.Fatalf("exit %d, want 2 (sub/b.yml is invalid)", exitCode(err))
 	}
@@ -43,7 +44,7 @@ func TestValidateDirectory(t *testing.T) {
 		t.Errorf("a hidden or non-YAML file was checked:\n%s", got)
 	}
 	empty := t.TempDir()
-	err = runValidate(&validateOptions{IO: f.IO, Files: []string{empty}, Output: "text"})
+	err = runValidate(context.Background(), &validateOptions{IO: f.IO, Files: []string{empty}, Output: "text"})
 	if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "no *.yaml or *.yml file") {
 		t.Errorf("empty directory: %v", err)
 	}
@@ -70,7 +71,7 @@ func TestDiagnosticsColourAndSnippets(t *testing.T) {
 			}}
 			var err error
 			if cmd == "validate" {
-				err = runValidate(&validateOptions{IO: ios, Files: []string{file}, Output: "text"})
+				err = runValidate(context.Background(), &validateOptions{IO: ios, Files: []string{file}, Output: "text"})
 			} else {
 				err = runRun(t.Context(), &runOptions{runDeps: f.runDeps(), File: file, Output: render.FormatTable, Local: cmd == "run --local"})
 			}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,9 @@ func TestValidateDirectorySkipsSpecialFiles(t *testing.T) {
 	}
 	f, _, errOut := testFactory()
 	done := make(chan error, 1)
-	go func() { done <- runValidate(&validateOptions{IO: f.IO, Files: []string{dir}, Output: "text"}) }()
+	go func() {
+		done <- runValidate(context.Background(), &validateOptions{IO: f.IO, Files: []string{dir}, Output: "text"})
+	}()
 	var err error
 	select {
 	case err = <-done:

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pi-cli/pi/internal/render"
 )
@@ -23,14 +25,16 @@ func TestValidateFlags(t *testing.T) {
 		want     validateOptions
 		wantCode int // exit code of a usage error; 0 when the flags are fine
 	}{
-		{args: []string{"a.yaml"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", StrictFromConfig: true}},
-		{args: []string{"a.yaml", "--strict"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", Strict: true}},
-		{args: []string{"a.yaml", "--strict=false"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text"}},
+		{args: []string{"a.yaml"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", StrictFromConfig: true, Timeout: validateTimeout}},
+		{args: []string{"a.yaml", "--strict"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", Strict: true, Timeout: validateTimeout}},
+		{args: []string{"a.yaml", "--strict=false", "--timeout", "0"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text"}},
+		{args: []string{"a.yaml", "--timeout", "10s"}, want: validateOptions{Files: []string{"a.yaml"}, Output: "text", StrictFromConfig: true, Timeout: 10 * time.Second}},
 		{
 			args: []string{"a.yaml", "b.yaml", "--local", "-p", "url=https://x", "--param", "n=2", "-o", "json"},
 			want: validateOptions{Files: []string{"a.yaml", "b.yaml"}, Local: true, Output: "json",
-				Params: map[string]string{"url": "https://x", "n": "2"}, StrictFromConfig: true},
+				Params: map[string]string{"url": "https://x", "n": "2"}, StrictFromConfig: true, Timeout: validateTimeout},
 		},
+		{args: []string{"a.yaml", "--timeout", "-1s"}, wantCode: ExitUsage},
 		{args: []string{}, wantCode: ExitUsage},
 		{args: []string{"a.yaml", "-o", "yaml"}, wantCode: ExitUsage},
 		{args: []string{"a.yaml", "-p", "novalue"}, wantCode: ExitUsage},
@@ -120,7 +124,7 @@ func TestRunValidate(t *testing.T) {
 			if tt.opts.Output == "" {
 				tt.opts.Output = "text"
 			}
-			err := runValidate(&tt.opts)
+			err := runValidate(context.Background(), &tt.opts)
 			if exitCode(err) != tt.wantCode {
 				t.Fatalf("exit %d (%v), want %d", exitCode(err), err, tt.wantCode)
 			}

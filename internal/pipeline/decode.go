@@ -161,7 +161,7 @@ func (d *decoder) parse(name string, data []byte) *Pipeline {
 		return nil
 	}
 	p := &Pipeline{Name: name}
-	for _, e := range d.entries(root, 0, 0) {
+	for _, e := range d.entries(root, 0, 0, false) {
 		id := d.child(0, e.key)
 		switch e.key {
 		case "params":
@@ -304,10 +304,11 @@ func kindName(n *yaml.Node) string {
 
 // entries lists a mapping's keys and values, applying YAML merge keys (`<<: *anchor`) and
 // reporting duplicate keys, which yaml.v3 accepts silently when decoding into a Node. path
-// is the mapping's, for the problems found.
-func (d *decoder) entries(m *yaml.Node, path uint32, depth int) []entry {
+// is the mapping's, for the problems found. merged is set for a mapping a merge key copies:
+// each of its entries is a value decoding makes, counted against valueLimit as it is made,
+// so merges of merges (`<<: [*a, *a, ...]` at each level) cannot multiply without end.
+func (d *decoder) entries(m *yaml.Node, path uint32, depth int, merged bool) []entry {
 	out := make([]entry, 0, len(m.Content)/2)
-	var merged []entry
 	var index map[string]Pos // only for big mappings, where a linear search would be quadratic
 	if len(m.Content)/2 > 16 {
 		index = make(map[string]Pos, len(m.Content)/2)
@@ -325,11 +326,21 @@ func (d *decoder) entries(m *yaml.Node, path uint32, depth int) []entry {
 			index[e.key] = e.keyPos
 		}
 	}
+	var fromMerges []entry
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
+		if merged {
+			if d.nodes++; d.nodes > d.valueLimit() {
+				return nil // reported by the merge key outside the merged mappings
+			}
+		}
 		rv := resolve(v)
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 && (k.Tag == "" || k.ShortTag() == "!!merge") {
-			merged = append(merged, d.mergeEntries(rv, pos(v), path, depth)...)
+			fromMerges = append(fromMerges, d.mergeEntries(rv, pos(v), path, depth)...)
+			if limit := d.valueLimit(); !merged && d.nodes > limit {
+				d.errorf(pos(k), CodeTooBig, d.name(path), "the merge key (<<) expands to too many values (merges of merges): pi stops at %d values", limit)
+				return nil
+			}
 			continue
 		}
 		rk := resolve(k)
@@ -350,7 +361,7 @@ func (d *decoder) entries(m *yaml.Node, path uint32, depth int) []entry {
 		add(entry{key: rk.Value, keyPos: kp, val: rv, valPos: pos(v)})
 	}
 	// Explicit keys win over merged ones; among merged mappings the first wins (YAML spec).
-	for _, e := range merged {
+	for _, e := range fromMerges {
 		if _, ok := find(e.key); !ok {
 			add(e)
 		}
@@ -374,7 +385,7 @@ func (d *decoder) mergeEntries(v *yaml.Node, at Pos, path uint32, depth int) []e
 	}
 	switch {
 	case v != nil && v.Kind == yaml.MappingNode:
-		return d.entries(v, path, depth+1)
+		return d.entries(v, path, depth+1, true)
 	case v != nil && v.Kind == yaml.SequenceNode:
 		var out []entry
 		for _, item := range v.Content {
@@ -383,7 +394,7 @@ func (d *decoder) mergeEntries(v *yaml.Node, at Pos, path uint32, depth int) []e
 				d.errorf(pos(item), CodeMergeKey, d.name(path), "a merge key (<<) takes a mapping or a list of mappings, not %s", kindName(ri))
 				continue
 			}
-			out = append(out, d.entries(ri, path, depth+1)...)
+			out = append(out, d.entries(ri, path, depth+1, true)...)
 		}
 		return out
 	}
@@ -409,7 +420,7 @@ func (d *decoder) value(n *yaml.Node, at Pos, path uint32, depth int) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		for _, e := range d.entries(n, path, depth) {
+		for _, e := range d.entries(n, path, depth, false) {
 			id := d.child(path, e.key)
 			if inStep {
 				d.src.record(true, id, e.valPos, e.keyPos)
@@ -476,7 +487,7 @@ func (d *decoder) params(p *Pipeline, e entry, path uint32) {
 		return
 	}
 	p.Params = map[string]Param{}
-	for _, pe := range d.entries(e.val, path, 0) {
+	for _, pe := range d.entries(e.val, path, 0, false) {
 		if !validName(pe.key) {
 			d.errorf(pe.keyPos, CodeName, "params."+pe.key, "param name %q is not valid: use letters, digits, _ and -, starting with a letter or _", pe.key)
 			continue

@@ -26,7 +26,7 @@ func (d *decoder) decodeStep(n *yaml.Node, at Pos) Step {
 	var s Step
 	d.src.record(true, 0, at, Pos{})
 	var haveID, haveAction bool
-	for _, e := range d.entries(n, 0, 0) {
+	for _, e := range d.entries(n, 0, 0, false) {
 		if !isStepKey(e.key) {
 			d.errorf(e.keyPos, CodeUnknownKey, e.key, "unknown step key %q%s: the server would drop it silently", e.key, suggestOr(e.key, stepKeys, "a step has "+strings.Join(stepKeys, ", ")))
 			continue
@@ -113,7 +113,7 @@ func (d *decoder) input(s *Step, e entry, path uint32) {
 		return
 	}
 	d.inInput, d.refs = true, true
-	entries := d.entries(e.val, path, 0)
+	entries := d.entries(e.val, path, 0, false)
 	in := make(map[string]any, len(entries))
 	for _, ie := range entries {
 		id := d.child(path, ie.key)
@@ -233,7 +233,7 @@ func (d *decoder) inputMap(s *Step, e entry, path uint32) {
 		return
 	}
 	s.InputMap = map[string]string{}
-	for _, me := range d.entries(e.val, path, 0) {
+	for _, me := range d.entries(e.val, path, 0, false) {
 		id := d.child(path, me.key)
 		if !isString(me.val) {
 			d.errorf(me.valPos, CodeType, d.name(id), "input_map.%s must be a string like $steps.<id>.result.<field>, not %s", me.key, kindName(me.val))
@@ -251,7 +251,7 @@ func (d *decoder) retry(s *Step, e entry, path uint32) {
 		return
 	}
 	r := &Retry{MaxAttempts: DefaultMaxAttempts, Backoff: DefaultBackoff}
-	for _, re := range d.entries(e.val, path, 0) {
+	for _, re := range d.entries(e.val, path, 0, false) {
 		id := d.child(path, re.key)
 		switch re.key {
 		case "max_attempts":

@@ -77,7 +77,7 @@ func (d *decoder) matrix(s *Step, e entry, path uint32) {
 	}
 	m := &Matrix{}
 	s.Matrix = m
-	entries := d.entries(e.val, path, 0)
+	entries := d.entries(e.val, path, 0, false)
 	if len(entries) == 0 {
 		d.errorf(e.valPos, CodeMatrixEmpty, e.key, "matrix has no keys: give it one, such as matrix: {culture: [fr, de]}, or remove it")
 		d.src.markReported(d.step, fMatrix)
