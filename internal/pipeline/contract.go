@@ -31,7 +31,7 @@ func (v *validator) contract(i int, a *catalog.Action) {
 		if v.budget.spent() {
 			v.budget.reported = true
 			// The bound is the file's, not an expansion's: at the step's input as written.
-			v.errorf(at{step: v.prov.parsed(i), path: "input." + k}, CodeExpansionTooBig, "%s (at step %s)", tooBigText, stepName(s.ID))
+			v.errorf(at{step: v.prov.parsed(i), path: "input." + k}, CodeExpansionTooBig, "%s (at step %s)", tooBigText(), stepName(s.ID))
 			return
 		}
 	}

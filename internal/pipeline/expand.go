@@ -482,7 +482,7 @@ func usesMatrix(s string) bool { return strings.Contains(s, matrixNS.prefix) }
 func (x *expander) tooBig(i int, path string) {
 	if !x.budget.reported {
 		x.budget.reported = true
-		x.errorf(i, path, CodeExpansionTooBig, "%s (at step %s)", tooBigText, stepName(x.p.Steps[i].ID))
+		x.errorf(i, path, CodeExpansionTooBig, "%s (at step %s)", tooBigText(), stepName(x.p.Steps[i].ID))
 	}
 }
 

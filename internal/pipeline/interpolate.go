@@ -228,7 +228,9 @@ type budget struct {
 }
 
 // tooBigText says why a file is refused when its expansion does not fit.
-var tooBigText = fmt.Sprintf("params and matrices expand this file's inputs past %d MiB, pi's bound on what substitution and matrix expansion make: reference a big value fewer times, make fewer expansions of a big input, or split the pipeline", MaxExpandedBytes>>20)
+func tooBigText() string {
+	return fmt.Sprintf("params and matrices expand this file's inputs past %d MiB, pi's bound on what substitution and matrix expansion make: reference a big value fewer times, make fewer expansions of a big input, or split the pipeline", MaxExpandedBytes>>20)
+}
 
 func newBudget() *budget { return &budget{left: MaxExpandedBytes} }
 

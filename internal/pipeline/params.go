@@ -73,7 +73,7 @@ func withParams(p, x *Pipeline, overrides map[string]string) (*Pipeline, error) 
 			}
 		}
 		if b.spent() {
-			return nil, fmt.Errorf("step %s: %s", stepName(s.ID), tooBigText)
+			return nil, fmt.Errorf("step %s: %s", stepName(s.ID), tooBigText())
 		}
 		out.Steps[i] = s
 	}
