@@ -123,7 +123,7 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 	case errors.Is(waited, errKilled):
 		return nil, fmt.Errorf("shell.run: %s killed: %w", argv[0], context.Cause(ctx))
 	}
-	return shellResult(argv, waited, &stdout, &stderr)
+	return shellResult(argv, waited, &stdout, &stderr, req.Step != nil && req.Step.Retry != nil)
 }
 
 // shellArgv is the command of a shell.run input: its argv list, or sh -c its script.
@@ -208,7 +208,7 @@ func runCaptured(ctx context.Context, tree *procTree, cmd *exec.Cmd, stdout, std
 		outR.Close()
 		errR.Close()
 		if errors.Is(startErr, errReaper) {
-			return nil, fmt.Errorf("shell.run: %w", startErr) // the machine's trouble: retried
+			return nil, engine.Transient(fmt.Errorf("shell.run: %w", startErr)) // the machine's trouble: retried
 		}
 		return nil, engine.Permanent(fmt.Errorf("shell.run: starting %s: %w", cmd.Args[0], startErr))
 	}
@@ -249,9 +249,12 @@ func drain(copies *sync.WaitGroup, pipes ...*os.File) {
 }
 
 // shellResult is the step result of a command that ended with err (cmd.Wait's): a JSON
-// object it printed, else its output and exit code; a non-zero exit fails the step for
-// good with the end of its stderr.
-func shellResult(argv []string, err error, stdout, stderr *capped) (map[string]any, error) {
+// object it printed, else its output and exit code. A non-zero exit fails the attempt with
+// the end of its stderr: for good, unless the step has a retry: block (retry), which
+// makes it worth another attempt, as argo's retryStrategy and dagu's retryPolicy retry a
+// failed command. Without one a command is never run twice behind the user's back (the
+// engine's default of 3 attempts is for transient failures: the network, the machine).
+func shellResult(argv []string, err error, stdout, stderr *capped, retry bool) (map[string]any, error) {
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError
@@ -263,7 +266,7 @@ func shellResult(argv []string, err error, stdout, stderr *capped) (map[string]a
 		if tail := lastLines(stderr.buf.String(), stderrTail); tail != "" {
 			msg += ": " + tail
 		}
-		return nil, &engine.StepError{Err: errors.New(msg), Result: map[string]any{
+		return nil, &engine.StepError{Err: errors.New(msg), Transient: retry, Result: map[string]any{
 			"stdout": stdout.buf.String(), "stderr": stderr.buf.String(), "exit_code": code,
 		}}
 	}
