@@ -97,6 +97,9 @@ type permit struct {
 	l        *Limiter
 	seq      uint64
 	longPoll bool
+	// waited is how long the request was held on the limiter's clock, and why (--debug).
+	waited time.Duration
+	why    string
 }
 
 // acquire waits until a request may go. A nil limiter lets everything go at once.
@@ -104,18 +107,25 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 	if l == nil {
 		return &permit{}, nil
 	}
+	var began time.Time
+	held := ""
 	for {
 		l.mu.Lock()
 		now := l.clk.Now()
+		if began.IsZero() {
+			began = now
+		}
 		at, why := l.startAt(now)
 		if !at.After(now) && (longPoll || l.inflight < int(l.conc)) {
 			p := l.letGoLocked(now, longPoll)
 			l.mu.Unlock()
+			p.waited, p.why = now.Sub(began), held
 			return p, nil
 		}
 		changed := l.changed
 		l.mu.Unlock()
 		if !at.After(now) { // a slot: wait until one frees
+			held = fmt.Sprintf("%d requests in flight, the most the API takes now", int(l.Stats().Concurrency))
 			select {
 			case <-changed:
 				continue
@@ -128,6 +138,7 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 			return nil, &Error{paced: true, Type: "rate_limit_error", RetryAfter: d,
 				Message: fmt.Sprintf("the API's rate limit lets the next request go only at %s (%s), after the deadline; it was not sent", at.UTC().Format(time.RFC3339), why)}
 		}
+		held = why
 		if err := clock.Sleep(ctx, l.clk, d); err != nil {
 			return nil, err
 		}

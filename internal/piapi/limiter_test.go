@@ -1,6 +1,7 @@
 package piapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -142,7 +143,8 @@ func TestLimiterPauseHoldsOtherRequests(t *testing.T) {
 	defer ts.Close()
 	lim := NewLimiter(ts.URL, clk)
 	// One try: the 429 comes back as the answer, and the pause stays.
-	c, err := New(Config{BaseURL: ts.URL, APIKey: testKey, Clock: clk, Limiter: lim, MaxAttempts: 1})
+	var debug bytes.Buffer
+	c, err := New(Config{BaseURL: ts.URL, APIKey: testKey, Clock: clk, Limiter: lim, MaxAttempts: 1, Debug: &debug})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +175,9 @@ func TestLimiterPauseHoldsOtherRequests(t *testing.T) {
 	clk.Advance(time.Millisecond)
 	if err := <-got; err != nil {
 		t.Fatal(err)
+	}
+	if want := "GET /api/v1/jobs/j held 2s by the rate limit (a 429's Retry-After)"; !strings.Contains(debug.String(), want) {
+		t.Errorf("--debug says:\n%s\nwant a line with %q", debug.String(), want)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -80,6 +80,9 @@ func (c *Client) do(ctx context.Context, rq request, out any) (string, error) {
 			}
 			return "", stopped(ctx, last)
 		}
+		if p.waited > 0 {
+			c.debugf("%s %s held %s by the rate limit (%s)", rq.method, rq.path, p.waited.Round(time.Millisecond), p.why)
+		}
 		rid, err := c.once(ctx, rq, out, p)
 		if err == nil {
 			return rid, nil
