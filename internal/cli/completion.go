@@ -31,7 +31,7 @@ var outputValues = []struct {
 
 // Commands whose positional arguments are run ids, and those that take pipeline files.
 var (
-	runIDArgs    = []string{"runs get", "runs download", "runs report"}
+	runIDArgs    = []string{"runs get", "runs download", "runs report", "runs rerun"}
 	pipelineArgs = []string{"run", "validate", "graph"}
 )
 

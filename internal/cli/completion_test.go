@@ -66,7 +66,7 @@ func TestCompletion(t *testing.T) {
 		"22222222-2222-4222-8222-222222222222\tdir/killed.yaml interrupted (local)",
 		"11111111-1111-4111-8111-111111111111\told.yaml completed (local)",
 	}
-	for _, args := range [][]string{{"runs", "get", ""}, {"runs", "download", ""}, {"runs", "report", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
+	for _, args := range [][]string{{"runs", "get", ""}, {"runs", "download", ""}, {"runs", "report", ""}, {"runs", "rerun", ""}, {"run", "--resume", ""}, {"run", "--resume="}} {
 		got, directive := complete(t, env, args...)
 		want := want
 		if args[0] == "run" {

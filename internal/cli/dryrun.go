@@ -26,7 +26,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	if o.Local {
 		mode = pipeline.Local
 	}
-	x, _, err := loadForRun(o, o.File, mode, o.Params, nil)
+	x, src, err := loadForRun(o, o.File, mode, o.Params, nil)
 	if err != nil {
 		return err
 	}
@@ -37,6 +37,11 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	defer pp.close()
 	if err := o.budget(pp); err != nil {
 		return err
+	}
+	if !o.Local {
+		if err := o.sendable(src.Name, src.Data, pp); err != nil {
+			return err
+		}
 	}
 	if o.Local {
 		// Written as it is made: the plan of 100,000 steps is tens of megabytes of JSON.

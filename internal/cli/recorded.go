@@ -162,17 +162,20 @@ func (rr *recordedRuns) serverOf(rec *store.Record) (*piapi.Client, string, stri
 	return c, cache.ServerIdentity(cfg.BaseURL, cfg.APIKey), ""
 }
 
-// serveImages serves again the sandbox of a --local --sandbox run, so that its images
-// (at the address of a sandbox that ended with its pi) can be fetched while the command
-// runs: rec's image URLs are pointed at it. Any other run is left as it is. When the
-// sandbox cannot be opened, rr.note says why.
+// serveImages serves again the sandbox of a run whose jobs a sandbox made (--local
+// --sandbox, or --sandbox with every step reused, so nothing was read back from it), so
+// that its images, at the address of a sandbox that ended with its pi, can be fetched
+// while the command runs: rec's image URLs are pointed at it. Any other run is left as it
+// is. When the sandbox cannot be opened, rr.note says why.
 func (rr *recordedRuns) serveImages(rec *store.Record) {
-	if rec.Remote() || rec.Server == "" || (rec.Place != "" && rec.Place != store.PlaceLocal) {
+	if rec.Place == store.PlaceRemote || rec.Server == "" {
 		return
 	}
-	if _, _, why := rr.serverOf(&store.Record{Where: store.Where{Place: store.PlaceSandbox, Server: rec.Server}}); why != "" {
-		rr.note = fmt.Sprintf("run %s ran on a sandbox, and %s; its images may not be fetched", rec.Run.ID, why)
-		return
+	if rr.sess == nil || rr.sess.DB != rec.Server {
+		if _, _, why := rr.serverOf(&store.Record{Where: store.Where{Place: store.PlaceSandbox, Server: rec.Server}}); why != "" {
+			rr.note = fmt.Sprintf("run %s ran on a sandbox, and %s; its images may not be fetched", rec.Run.ID, why)
+			return
+		}
 	}
 	rec.Run = rec.Run.Clone()
 	rr.sess.rehostImages(rec.Run)

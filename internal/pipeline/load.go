@@ -13,6 +13,10 @@ type Options struct {
 	// path only names it. Otherwise the file at path is read (ReadFile), "-" from Stdin.
 	Data  []byte
 	Stdin io.Reader
+	// StepLimitLater leaves the Runs API's step limit (MaxRemoteSteps) to the caller, who
+	// checks it on the steps it sends: pi run sends only what the step cache does not
+	// reuse, so a pipeline of 14 steps with 5 reused fits.
+	StepLimitLater bool
 }
 
 // StdinName is how standard input ("-") is named in diagnostics and run records.
@@ -41,7 +45,7 @@ func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 	if p == nil {
 		return nil, src, ds, nil
 	}
-	x, vds := validate(p, src, opts.Mode, opts.Params)
+	x, vds := validateFor(p, src, opts)
 	ds = append(ds, vds...)
 	ds.Sort()
 	if ds.HasErrors() {

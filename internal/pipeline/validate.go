@@ -37,6 +37,13 @@ const (
 // pipeline (params not substituted) and every problem of expansion and validation at once,
 // sorted by position; it does not repeat what Parse reported.
 func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) (*Pipeline, Diagnostics) {
+	return validateFor(p, src, Options{Mode: mode, Params: overrides})
+}
+
+// validateFor is validate for what Load was asked (its mode, params, and whether the
+// caller checks the step limit).
+func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics) {
+	mode, overrides := opts.Mode, opts.Params
 	values := paramValues(p, overrides)
 	uses := scanUses(p)
 	b := newBudget()
@@ -45,7 +52,7 @@ func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) 
 		// The expansion is not what the file makes: checking it would only mislead.
 		return x, finish(p.Name, src, p, x, prov, nil, expanded, nil)
 	}
-	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, paramValues: values, uses: uses, checking: -1, budget: b}
+	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, limitLater: opts.StepLimitLater, paramValues: values, uses: uses, checking: -1, budget: b}
 	v.stepCount()
 	v.index()
 	for i := range x.Steps {
@@ -70,8 +77,10 @@ type validator struct {
 	prov  *provenance // how p came from the parsed pipeline
 	g     *Graph      // built once: every graph question of the checks is asked of it
 	mode  Mode
-	ids   map[string]int // id -> index of its first step
-	names []string       // ids in declaration order, for suggestions
+	// limitLater: the caller checks the step limit on what it sends (Options.StepLimitLater)
+	limitLater bool
+	ids        map[string]int // id -> index of its first step
+	names      []string       // ids in declaration order, for suggestions
 	// paramValues are the params' values (defaults, then valid -p overrides) for checking
 	// input values as they will be sent.
 	paramValues map[string]any
@@ -150,6 +159,8 @@ func (v *validator) stepCount() {
 	case n <= MaxRemoteSteps || v.mode != Remote:
 		// the local engine has no limit: a 40-step --local run hears nothing about the
 		// Runs API's, run after run (nor does pi validate --local, nor --strict refuse it)
+	case v.limitLater:
+		// the caller checks what it sends (Options.StepLimitLater)
 	case v.p.ExpansionNote() != "":
 		v.errorf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
 	default:
