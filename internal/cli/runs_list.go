@@ -217,7 +217,7 @@ func listRun(sm store.RunSummary, spans map[string]store.Span) listedRun {
 	if interruptedRun(sm) {
 		status = render.RunInterrupted // ended when its pi process died, not still running
 	}
-	r := &run.Run{ID: sm.ID, Status: status, CreatedAt: sm.CreatedAt, UpdatedAt: sm.UpdatedAt}
+	r := &run.Run{ID: sm.ID, Status: status, CreatedAt: sm.CreatedAt, UpdatedAt: sm.UpdatedAt, Idle: sm.Idle}
 	if sp, ok := spans[sm.ID]; ok {
 		if status == render.RunInterrupted {
 			// its steps left running end at its last record, as pi runs get shows them

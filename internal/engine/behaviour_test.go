@@ -382,3 +382,26 @@ func TestResumeHandsBackInterruptedJobs(t *testing.T) {
 		}
 	})
 }
+
+// A run continued by a resume began when it was created and keeps the idle time the store
+// recorded, so its duration is the time pi worked on it; a new run that reuses an earlier
+// one's steps (a rerun: another id) begins now.
+func TestResumeKeepsCreationAndIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &pipeline.Pipeline{Steps: []pipeline.Step{step("a", ""), step("b", "a")}}
+		created := time.Now().Add(-time.Hour)
+		earlier := &run.Run{ID: "old", Status: run.Failed, CreatedAt: created, Idle: 40 * time.Minute, Steps: []run.Step{
+			{ID: "a", Action: "campaigns.generate", Status: run.StepCompleted},
+			{ID: "b", Action: "campaigns.generate", Status: run.StepFailed},
+		}}
+		exec := ExecutorFunc(func(context.Context, Request) (map[string]any, error) { return map[string]any{}, nil })
+		got := mustRun(t, p, exec, Options{RunID: "old", Resume: earlier})
+		if !got.CreatedAt.Equal(created) || got.Idle != 40*time.Minute {
+			t.Errorf("resumed: created %v, idle %v; want %v and 40m", got.CreatedAt, got.Idle, created)
+		}
+		other := mustRun(t, p, exec, Options{RunID: "new", Resume: earlier})
+		if other.CreatedAt.Equal(created) || other.Idle != 0 {
+			t.Errorf("another run: created %v, idle %v; want now and 0", other.CreatedAt, other.Idle)
+		}
+	})
+}

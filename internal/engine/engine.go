@@ -95,6 +95,11 @@ func New(p *pipeline.Pipeline, g *dag.Graph, exec Executor, opts Options) (*Runn
 	now := opts.Clock.Now()
 	r.state = &run.Run{ID: opts.RunID, Status: run.Pending, Metadata: p.Metadata,
 		CreatedAt: now, UpdatedAt: now, Steps: make([]run.Step, n)}
+	if res := opts.Resume; res != nil && res.ID == opts.RunID && !res.CreatedAt.IsZero() {
+		// the same run, continued: it began when it was created, and was idle (the store
+		// says how long) until now
+		r.state.CreatedAt, r.state.Idle = res.CreatedAt, res.Idle
+	}
 	for i := range p.Steps {
 		st := &p.Steps[i]
 		r.state.Steps[i] = run.Step{ID: st.ID, Action: st.Action, Status: run.StepPending, DependsOn: st.DependsOn}

@@ -63,22 +63,24 @@ func stepDurationText(s *run.Step, now time.Time) string {
 // run that ended is measured by its steps, first start to last end, to the millisecond
 // (what the store keeps of the engine's times, so the summary and the records agree to the
 // digit); a remote run from its creation to its last change on the server (whole seconds);
-// a run still going, from its creation to now.
+// a run still going, from its creation to now. A resumed run's Idle (the time between the
+// pi that left it and the one that resumed it, which the store records) is not counted:
+// its duration is the sum of the spans pi worked on it.
 func RunDuration(r *run.Run, now time.Time) (time.Duration, bool) {
 	first, last, precise := stepSpan(r, now)
 	switch {
 	case precise && ended(r) && !first.IsZero():
-		return max(last.Truncate(time.Millisecond).Sub(first.Truncate(time.Millisecond)), 0), true
+		return max(last.Truncate(time.Millisecond).Sub(first.Truncate(time.Millisecond))-r.Idle, 0), true
 	case !r.CreatedAt.IsZero():
 		end := now
 		if ended(r) && !r.UpdatedAt.IsZero() {
 			end = r.UpdatedAt
 		}
-		return max(end.Sub(r.CreatedAt), 0), subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)
+		return max(end.Sub(r.CreatedAt)-r.Idle, 0), subSecond(r.CreatedAt) || subSecond(r.UpdatedAt)
 	case first.IsZero() || last.Before(first):
 		return 0, precise
 	}
-	return last.Sub(first), precise
+	return max(last.Sub(first)-r.Idle, 0), precise
 }
 
 // stepSpan is the first start and the last end of r's steps (now for a running one), and

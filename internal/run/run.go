@@ -66,6 +66,11 @@ type Run struct {
 	Metadata  map[string]any `json:"metadata"`
 	CreatedAt time.Time      `json:"-"`
 	UpdatedAt time.Time      `json:"-"`
+	// Idle is the time between CreatedAt and now (or the end) when no pi process worked on
+	// the run: from the last record of one that ended (failed, cancelled, or killed) to the
+	// resume that continued it. The store records it (a run never resumed has none); how
+	// long a run took is its span less Idle.
+	Idle time.Duration `json:"-"`
 }
 
 // Step is the state of one step of a run. Times are zero until they happen; JSON encodes

@@ -16,6 +16,9 @@ type Summary struct {
 	CreatedAt time.Time  `json:"started_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 	Owner     Owner      `json:"-"` // as in Record
+	// Idle is the run's run.Run.Idle: the time between its pi processes, which its
+	// duration does not count.
+	Idle time.Duration `json:"-"`
 }
 
 // List returns up to limit runs (all when limit <= 0), newest first.
@@ -23,7 +26,7 @@ func (s *Store) List(ctx context.Context, limit int) ([]Summary, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, file, status, created_ms, updated_ms, owner FROM runs ORDER BY created_ms DESC, rowid DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, file, status, created_ms, updated_ms, owner, idle_ms FROM runs ORDER BY created_ms DESC, rowid DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 	}
@@ -32,13 +35,14 @@ func (s *Store) List(ctx context.Context, limit int) ([]Summary, error) {
 	for rows.Next() {
 		var sm Summary
 		var st string
-		var c, u int64
+		var c, u, idle int64
 		var owner string
-		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner); err != nil {
+		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner, &idle); err != nil {
 			return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 		}
 		sm.Owner, _ = ParseOwner(owner)
 		sm.Status, sm.CreatedAt, sm.UpdatedAt = run.Status(st), time.UnixMilli(c), time.UnixMilli(u)
+		sm.Idle = time.Duration(idle) * time.Millisecond
 		out = append(out, sm)
 	}
 	return out, rows.Err()

@@ -132,12 +132,12 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rec Record
 	var params, status, owner string
 	var rj sql.NullString
-	var created, updated int64
+	var created, updated, idle int64
 	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner,
-		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read
+		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read, r.idle_ms
 		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
 		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner,
-			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead)
+			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead, &idle)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
@@ -162,6 +162,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	rec.Run.Status = run.Status(status)
 	rec.Run.CreatedAt = time.UnixMilli(created)
 	rec.Run.UpdatedAt = time.UnixMilli(updated)
+	rec.Run.Idle = time.Duration(idle) * time.Millisecond
 	return &rec, nil
 }
 

@@ -80,15 +80,18 @@ func Resumable(rec *Record) (Takeover, error) {
 
 // Claim makes owner the run's owner, atomically, provided its record is still the one prev
 // (a Get) read: same owner, same last update. Of two processes that read the same record
-// and both decide to resume it, exactly one gets nil; the other gets ErrClaimed.
+// and both decide to resume it, exactly one gets nil; the other gets ErrClaimed. The time
+// since that last update (when the previous pi ended, or was killed) is added to the run's
+// Idle: no pi worked on it, so its duration does not count it.
 func (s *Store) Claim(ctx context.Context, prev *Record, owner Owner) error {
 	id := prev.Run.ID
 	was := prev.Run.UpdatedAt.UnixMilli()
 	// The update time moves forward even within the same millisecond, so a claim is
 	// always visible to a later compare.
 	now := max(time.Now().UnixMilli(), was+1)
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET owner=?, updated_ms=? WHERE id=? AND owner=? AND updated_ms=?`,
-		ownerText(owner), now, id, prev.ownerText, was)
+	idle := now - was
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET owner=?, updated_ms=?, idle_ms=idle_ms+? WHERE id=? AND owner=? AND updated_ms=?`,
+		ownerText(owner), now, idle, id, prev.ownerText, was)
 	if err != nil {
 		return Diagnose(s.path, fmt.Errorf("claiming run %s: %w", id, err))
 	}
@@ -97,5 +100,6 @@ func (s *Store) Claim(ctx context.Context, prev *Record, owner Owner) error {
 	}
 	prev.Owner, prev.ownerText = owner, ownerText(owner)
 	prev.Run.UpdatedAt = time.UnixMilli(now)
+	prev.Run.Idle += time.Duration(idle) * time.Millisecond
 	return nil
 }

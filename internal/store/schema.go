@@ -26,7 +26,11 @@ import (
 //
 // Version 6 records whether a run was started with --cache=read (cache_read), so that
 // reading it again later puts nothing of it into the step cache.
-const schemaVersion = 6
+//
+// Version 7 records the time no pi process worked on a run (idle_ms, in milliseconds):
+// each resume adds the gap since the run's last record, so a resumed run's duration is the
+// sum of the spans pi worked on it, not the time since its creation.
+const schemaVersion = 7
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -44,7 +48,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	body       BLOB,
 	rerun_of   TEXT NOT NULL DEFAULT '',
 	remote_id  TEXT NOT NULL DEFAULT '',
-	cache_read INTEGER NOT NULL DEFAULT 0
+	cache_read INTEGER NOT NULL DEFAULT 0,
+	idle_ms    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -119,7 +124,8 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	// Version 3 records which pi process owns a run, version 5 where every run ran,
-	// version 6 --cache=read; older files gain the columns (their runs are all local).
+	// version 6 --cache=read, version 7 the idle time of resumed runs; older files gain the
+	// columns (their runs are all local, and none was idle).
 	if err := addColumns(ctx, tx, []string{
 		`owner TEXT NOT NULL DEFAULT ''`,
 		`place TEXT NOT NULL DEFAULT 'local'`,
@@ -128,6 +134,7 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		`rerun_of TEXT NOT NULL DEFAULT ''`,
 		`remote_id TEXT NOT NULL DEFAULT ''`,
 		`cache_read INTEGER NOT NULL DEFAULT 0`,
+		`idle_ms INTEGER NOT NULL DEFAULT 0`,
 	}); err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ type RunSummary struct {
 
 // ListWhere returns the runs the filter selects, newest first.
 func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
-	q := `SELECT id, file, status, created_ms, updated_ms, owner, place, server, remote_id, rerun_of FROM runs WHERE 1=1`
+	q := `SELECT id, file, status, created_ms, updated_ms, owner, place, server, remote_id, rerun_of, idle_ms FROM runs WHERE 1=1`
 	var args []any
 	switch f.Place {
 	case "":
@@ -81,12 +81,13 @@ func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
 	for rows.Next() {
 		var sm RunSummary
 		var st, owner string
-		var c, u int64
-		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner, &sm.Place, &sm.Server, &sm.RemoteID, &sm.RerunOf); err != nil {
+		var c, u, idle int64
+		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner, &sm.Place, &sm.Server, &sm.RemoteID, &sm.RerunOf, &idle); err != nil {
 			return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 		}
 		sm.Owner, _ = ParseOwner(owner)
 		sm.Status, sm.CreatedAt, sm.UpdatedAt = run.Status(st), time.UnixMilli(c), time.UnixMilli(u)
+		sm.Idle = time.Duration(idle) * time.Millisecond
 		out = append(out, sm)
 	}
 	return out, rows.Err()
