@@ -9,6 +9,7 @@ import (
 
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 type graphOptions struct {
@@ -35,8 +36,9 @@ one layer can run at the same time. mermaid and dot print the graph for document
 (GitHub renders mermaid blocks; 'dot -Tsvg' renders dot).
 
 Matrix steps are drawn as the steps they expand to (-p changes a matrix that takes its
-values from a param). The file must be valid (as with 'pi validate --local'); otherwise
-the problems are printed and the exit status is 2.`,
+values from a param). The file is checked as with 'pi validate --local': when its only
+errors are in step inputs (a bad enum value, a missing input) the graph is drawn and the
+errors printed as warnings; any other error is printed and the exit status is 2.`,
 		Example: `  pi graph campaign.yaml
   pi graph campaign.yaml -o mermaid
   pi graph campaign.yaml -o dot | dot -Tsvg > campaign.svg`,
@@ -71,13 +73,23 @@ the problems are printed and the exit status is 2.`,
 
 func runGraph(opts *graphOptions) error {
 	// matrix steps are drawn as the steps they become
-	p, _, ds, err := pipeline.Load(opts.File, pipeline.Options{Mode: pipeline.Local, Params: opts.Params, Stdin: opts.IO.In})
+	// A file whose only errors are in its steps' inputs (a bad enum value, a missing
+	// input) still has a graph: it is drawn, and its errors are shown as warnings first.
+	p, _, ds, err := pipeline.Load(opts.File, pipeline.Options{Mode: pipeline.Local, Params: opts.Params, Stdin: opts.IO.In, Drawable: true})
 	if err != nil {
 		return UsageErrorf("%s: %s", opts.File, readProblem(err))
 	}
 	if p == nil {
 		printDiagnostics(opts.IO, ds.Errors())
 		return SilentExit(ExitUsage)
+	}
+	if errs := ds.Errors(); len(errs) > 0 {
+		for i := range errs {
+			errs[i].Severity = pipeline.Warning
+		}
+		printDiagnostics(opts.IO, errs)
+		fmt.Fprintf(opts.IO.ErrOut, "%s: %s in step inputs: the graph is drawn, pi run refuses the file\n",
+			safe.Text(p.Name), plural(len(errs), "error"))
 	}
 	var out string
 	switch opts.Format {

@@ -72,3 +72,18 @@ const (
 	CodeParamUndefined Code = "param-undefined" // ${params.X} without X
 	CodeParamUnused    Code = "param-unused"
 )
+
+// InStep reports whether a problem of this kind is in what one step asks of its action
+// (an input value or key, an action pi does not know, a result field of the wrong kind,
+// retry or timeout) and leaves the pipeline's structure (its steps, ids, depends_on,
+// input_map references, matrices, params) as the file means it: pi graph can still draw
+// the pipeline. Every other code, and any code added later, counts as structural.
+func (c Code) InStep() bool {
+	switch c {
+	case CodeInput, CodeMissingInput, CodeOneOf, CodeUnknownInput, CodeRefField, CodeRefKind,
+		CodeRefSource, CodeImage, CodeRetry, CodeTimeout, CodeEmptyAction, CodeUnknownAction,
+		CodeLocalAction, CodeTooManySteps:
+		return true
+	}
+	return false
+}

@@ -96,6 +96,17 @@ func (ds Diagnostics) HasErrors() bool {
 	return false
 }
 
+// StructureSound reports whether every error of ds is in a step's inputs (Code.InStep):
+// the steps, their dependencies and references are as the file means them.
+func (ds Diagnostics) StructureSound() bool {
+	for _, d := range ds {
+		if d.Severity == Error && !d.Code.InStep() {
+			return false
+		}
+	}
+	return true
+}
+
 // Strict makes every warning an error in place (--strict, strict: true in the config) and
 // returns ds.
 func (ds Diagnostics) Strict() Diagnostics {

@@ -17,6 +17,9 @@ type Options struct {
 	// checks it on the steps it sends: pi run sends only what the step cache does not
 	// reuse, so a pipeline of 14 steps with 5 reused fits.
 	StepLimitLater bool
+	// Drawable also returns the pipeline when its only errors are in its steps' inputs
+	// (Diagnostics.StructureSound): pi graph draws it and shows them. Never for a run.
+	Drawable bool
 }
 
 // StdinName is how standard input ("-") is named in diagnostics and run records.
@@ -25,7 +28,7 @@ const StdinName = "<stdin>"
 // Load is the one way a command reads a pipeline: read the file (ReadFile's limits), parse
 // it, apply the params, expand its matrices and validate it for opts.Mode. It returns the
 // pipeline ready to run (params substituted, matrices expanded) when it has no errors, nil
-// otherwise; the Source of the text; and every diagnostic, sorted. The error is only for
+// otherwise (but see Options.Drawable); the Source of the text; and every diagnostic, sorted. The error is only for
 // reading: problems of the file itself are diagnostics.
 func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 	name, data := path, opts.Data
@@ -48,7 +51,7 @@ func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 	x, vds := validateFor(p, src, opts)
 	ds = append(ds, vds...)
 	ds.Sort()
-	if ds.HasErrors() {
+	if ds.HasErrors() && !(opts.Drawable && ds.StructureSound()) {
 		return nil, src, ds, nil
 	}
 	x, err := withParams(p, x, opts.Params)
