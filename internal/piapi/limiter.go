@@ -26,6 +26,10 @@ const (
 	// maxPace is the longest one request is held by the pacing (a window that resets in
 	// days, a quota): as long as pi waits out a Retry-After. The server decides then.
 	maxPace = backoff.MaxRetryAfter
+	// paceHorizon: only a window that resets within it is paced by its headers. The Pi
+	// server's primary limit may be a monthly quota; spreading its last requests over days
+	// would stall a run that the quota still allows, so there the server's 429 decides.
+	paceHorizon = 5 * time.Minute
 	// maxResetAhead is the furthest an X-RateLimit-Reset may lie: the server's longest
 	// window is a monthly quota (30 days). A later one is not believed.
 	maxResetAhead = 31 * 24 * time.Hour
@@ -149,7 +153,7 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 func (l *Limiter) startAt(now time.Time) (time.Time, string) {
 	at, why := l.notBefore, "a 429's Retry-After"
 	w := l.win
-	if w.reset.IsZero() || !w.reset.After(now) {
+	if w.reset.IsZero() || !w.reset.After(now) || w.reset.Sub(now) > paceHorizon {
 		return at, why
 	}
 	budget := w.remaining

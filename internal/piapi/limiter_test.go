@@ -310,6 +310,32 @@ func TestLimiterIgnoresHostileHeaders(t *testing.T) {
 	}
 }
 
+// A monthly quota (the Pi server's primary limit may be one) running low is not spread
+// over the days until its reset: requests go at once and the server's 429 decides.
+func TestLimiterDoesNotSpreadAQuota(t *testing.T) {
+	start := time.Unix(1_760_000_000, 0)
+	clk := clock.NewFake(start)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "1000")
+		w.Header().Set("X-RateLimit-Remaining", "3")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(start.Add(20*24*time.Hour).Unix(), 10))
+		w.Write([]byte(jobAnswer))
+	}))
+	defer ts.Close()
+	c, err := New(Config{BaseURL: ts.URL, APIKey: testKey, Clock: clk, Limiter: NewLimiter(ts.URL, clk)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.GetJob(context.Background(), "j", false, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := clk.Waits(); len(w) != 0 {
+		t.Errorf("the limiter waited %v for a quota that resets in 20 days", w)
+	}
+}
+
 // A wait that would end past the caller's deadline is not begun: the request is not sent
 // and the error says when the rate limit would have let it go.
 func TestLimiterWaitPastDeadline(t *testing.T) {
