@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -69,8 +70,14 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 			return nil, err
 		}
 		// The URL's password or token is not shown (net/http's own message hides only a
-		// password); the error stays what it is underneath.
-		msg := fmt.Sprintf("http.request: %s %s: %s", hr.Method, safe.SecretsText(url), safe.SecretsText(err.Error()))
+		// password); the error stays what it is underneath. net/http's *url.Error repeats
+		// the method and URL this message starts with: only its cause is added.
+		cause := err
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			cause = ue.Err
+		}
+		msg := fmt.Sprintf("http.request: %s %s: %s", hr.Method, safe.SecretsText(url), safe.SecretsText(cause.Error()))
 		return nil, engine.Transient(&redactedErr{msg: msg, err: err})
 	}
 	defer resp.Body.Close()

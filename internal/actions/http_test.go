@@ -2,10 +2,14 @@ package actions
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/pi-cli/pi/internal/engine"
 )
 
 // A body longer than MaxOutput is cut there, and the result says so with truncated: true,
@@ -58,5 +62,27 @@ func TestHTTPRequestTruncated(t *testing.T) {
 				t.Fatalf("a whole body has a truncated key: %v", got["truncated"])
 			}
 		})
+	}
+}
+
+// A failed connection names the request once: "http.request: POST URL: dial tcp ...",
+// not net/http's own `Post "URL": ` again after it; the error is still transient and
+// still unwraps to the network error.
+func TestHTTPRequestErrorNamesURLOnce(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // connection refused from now on
+	url := srv.URL + "/hook"
+	_, err := (&HTTP{}).Execute(context.Background(), engine.Request{Input: map[string]any{"url": url, "json": map[string]any{"a": 1}}})
+	if err == nil {
+		t.Fatal("no error from a closed server")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "http.request: POST "+url+": ") || strings.Count(msg, url) != 1 || strings.Contains(msg, `Post "`) {
+		t.Errorf("error %q: want the method and URL once", msg)
+	}
+	var se *engine.StepError
+	var op *net.OpError
+	if !errors.As(err, &se) || !se.Transient || !errors.As(err, &op) {
+		t.Errorf("error %q: want a transient step error wrapping the *net.OpError", msg)
 	}
 }
