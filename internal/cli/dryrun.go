@@ -203,7 +203,7 @@ func planOf(s *pipeline.Step) planStep {
 // and the paid jobs per action (and per output.resolution).
 func dryRunSummary(x *pipeline.Pipeline, o *runOptions, pp *paidPlan) string {
 	var b strings.Builder
-	layers := len(pipeline.NewGraph(x).Layers()) // the server runs one batch per layer
+	layers := len(x.Graph().Layers()) // the server runs one batch per layer
 	if o.Local {
 		b.WriteString("dry run: nothing was run; stdout has the plan 'pi run --local' would execute\n")
 	} else {

@@ -106,7 +106,7 @@ func runGraph(opts *graphOptions) error {
 
 // graphText lists steps by layer, ids and actions aligned, each with what it waits for.
 func graphText(p *pipeline.Pipeline) string {
-	layers := pipeline.NewGraph(p).Layers()
+	layers := p.Graph().Layers()
 	idW, actW := 0, 0
 	for _, s := range p.Steps {
 		idW = max(idW, len(s.ID))

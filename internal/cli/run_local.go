@@ -81,7 +81,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 		conc = defaultLocalConcurrency
 	}
 	var rec *store.Recorder // the observer's: set before the run starts
-	runner, err := engine.New(ls.p, pipeline.NewGraph(ls.p), actions.Redacting(reg, o.Redactor()), engine.Options{
+	runner, err := engine.New(ls.p, ls.p.Graph(), actions.Redacting(reg, o.Redactor()), engine.Options{
 		RunID: ls.id, Concurrency: conc, FailFast: o.FailFast, Resume: ls.prior,
 		Reuse:    reuseHook(paying),
 		Observer: func(ev run.Event) { rec.Observe(ev) },

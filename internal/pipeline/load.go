@@ -48,7 +48,7 @@ func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 	if p == nil {
 		return nil, src, ds, nil
 	}
-	x, vds := validateFor(p, src, opts)
+	x, vds, g := validateFor(p, src, opts)
 	ds = append(ds, vds...)
 	ds.Sort()
 	if ds.HasErrors() && !(opts.Drawable && ds.StructureSound()) {
@@ -60,5 +60,6 @@ func Load(path string, opts Options) (*Pipeline, *Source, Diagnostics, error) {
 		ds = append(ds, Diagnostic{File: name, Severity: Error, Code: CodeParamUndefined, Message: err.Error()})
 		return nil, src, ds, nil
 	}
+	x.keepGraph(g) // params change inputs only: the ids and dependencies g was built of
 	return x, src, ds, nil
 }

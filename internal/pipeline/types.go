@@ -24,6 +24,8 @@ type Pipeline struct {
 
 	// expanded lists the matrix steps expansion replaced by their expansions.
 	expanded []MatrixSummary
+	// checked is the graph Load's validation built of Steps (Graph).
+	checked *checkedGraph
 }
 
 // Param is a default value from the file's `params:` section.

@@ -37,12 +37,14 @@ const (
 // pipeline (params not substituted) and every problem of expansion and validation at once,
 // sorted by position; it does not repeat what Parse reported.
 func validate(p *Pipeline, src *Source, mode Mode, overrides map[string]string) (*Pipeline, Diagnostics) {
-	return validateFor(p, src, Options{Mode: mode, Params: overrides})
+	x, ds, _ := validateFor(p, src, Options{Mode: mode, Params: overrides})
+	return x, ds
 }
 
 // validateFor is validate for what Load was asked (its mode, params, and whether the
-// caller checks the step limit).
-func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics) {
+// caller checks the step limit); it also returns the graph of the expanded steps it built
+// (nil when expansion went over its budget).
+func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics, *Graph) {
 	mode, overrides := opts.Mode, opts.Params
 	values := paramValues(p, overrides)
 	uses := scanUses(p)
@@ -50,7 +52,7 @@ func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics
 	x, prov, expanded := expand(p, src, values, uses, b)
 	if b.spent() {
 		// The expansion is not what the file makes: checking it would only mislead.
-		return x, finish(p.Name, src, p, x, prov, nil, expanded, nil)
+		return x, finish(p.Name, src, p, x, prov, nil, expanded, nil), nil
 	}
 	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, limitLater: opts.StepLimitLater, paramValues: values, uses: uses, checking: -1, budget: b}
 	v.stepCount()
@@ -60,7 +62,7 @@ func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics
 	}
 	v.cycles()
 	v.params(p, overrides)
-	return x, finish(p.Name, src, p, x, prov, nil, expanded, v.probs.result())
+	return x, finish(p.Name, src, p, x, prov, nil, expanded, v.probs.result()), v.g
 }
 
 // Validate checks a pipeline built in code, or rewritten from a loaded one, as Load checks

@@ -55,7 +55,7 @@ func Find(p *pipeline.Pipeline, known map[string]Known, lookup Lookup) map[strin
 		k, ok := out[id]
 		return k.Result, ok
 	}
-	g := pipeline.NewGraph(p)
+	g := p.Graph()
 	for _, layer := range g.Layers() {
 		for _, i := range layer {
 			st := &p.Steps[i]

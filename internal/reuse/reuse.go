@@ -56,7 +56,7 @@ func (pl *Plan) Runs(id string) bool {
 // downstream of it (their results came from the job it replaces), and Forced says why.
 // Known ids that are not steps of p are ignored.
 func Rewrite(p *pipeline.Pipeline, known map[string]Known) *Plan {
-	g := pipeline.NewGraph(p)
+	g := p.Graph()
 	n := len(p.Steps)
 	reused := make([]bool, n)
 	for i := range p.Steps {

@@ -36,7 +36,7 @@ type Rerun struct {
 // that did not (possible with Steps) runs too, with what is downstream of it. A step of p
 // that r does not have counts as never run.
 func Select(p *pipeline.Pipeline, r *run.Run, sel Selection) (*Rerun, error) {
-	g := pipeline.NewGraph(p)
+	g := p.Graph()
 	state := make(map[string]*run.Step, len(r.Steps))
 	for i := range r.Steps {
 		state[r.Steps[i].ID] = &r.Steps[i]

@@ -120,7 +120,7 @@ func (s *Server) startRun(rec *runRec, resume *run.Run) {
 		},
 	}
 	p := rec.body.Pipeline()
-	rn, err := engine.New(p, pipeline.NewGraph(p), engine.ExecutorFunc(s.execute), opts)
+	rn, err := engine.New(p, p.Graph(), engine.ExecutorFunc(s.execute), opts)
 	if err != nil {
 		s.failRun(rec, fmt.Sprintf("run_trigger_failed: %v", err))
 		return
