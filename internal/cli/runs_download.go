@@ -99,7 +99,7 @@ done by then are kept and listed).`,
 	fl := cmd.Flags()
 	fl.StringVarP(&o.Dir, "dir", "D", "", "directory to download into (default ./pi-<first 8 characters of the id>)")
 	fl.StringArrayVar(&o.Steps, "step", nil, "only the steps whose id matches this glob, e.g. 'localize_*' (repeatable)")
-	fl.StringVarP(&o.Output, "output", "o", "table", "output: table (progress on stderr) or json (the manifest on stdout)")
+	fl.StringVarP(&o.Output, "output", "o", "table", "output: table (progress on stderr) or json (this call's files and their outcomes on stdout)")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "stop after this long, e.g. 2m (exit 5; the files done by then are kept)")
 	return cmd
@@ -136,7 +136,8 @@ func runsDownload(ctx context.Context, f *Factory, o *runsDownloadOptions) error
 	}
 	res, err := downloadRun(ctx, f, r, downloadSpec{Dir: o.Dir, Steps: o.Steps, Quiet: o.Quiet, API: api, Timeout: o.Timeout})
 	if o.Output == "json" && res != nil {
-		b, jerr := json.MarshalIndent(res.Manifest, "", "  ")
+		// this call's files, not the whole manifest.json (earlier --step calls' too)
+		b, jerr := json.MarshalIndent(res.Fetched(), "", "  ")
 		if jerr != nil {
 			return jerr
 		}

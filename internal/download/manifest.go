@@ -155,3 +155,38 @@ func writeManifest(dir string, m *Manifest) error {
 	}
 	return nil
 }
+
+// Fetched is what one download did, as `pi runs download -o json` prints it: the run, the
+// directory, and only the images this call was asked for (its --step globs), each with its
+// outcome, and its failures. manifest.json describes the whole directory (every earlier
+// call's files too); this says what this call fetched or kept.
+type Fetched struct {
+	RunID  string        `json:"run_id"`
+	Status string        `json:"status"`
+	Dir    string        `json:"dir"`
+	Files  []FetchedFile `json:"files"`
+	Failed []Failure     `json:"failed,omitempty"`
+}
+
+// FetchedFile is one image of a call and what became of it: new, replaced or unchanged
+// (the file already had its bytes and was kept).
+type FetchedFile struct {
+	File
+	Outcome string `json:"outcome"`
+}
+
+// Fetched returns what this call did (nil Result: nothing was attempted).
+func (r *Result) Fetched() *Fetched {
+	f := &Fetched{Dir: r.Dir, Files: []FetchedFile{}}
+	if r.Manifest != nil {
+		f.RunID, f.Status = r.Manifest.RunID, r.Manifest.Status
+	}
+	for _, it := range r.Items {
+		if it.Err != nil {
+			f.Failed = append(f.Failed, Failure{Step: it.Step, URL: it.URL, Error: it.Err.Error()})
+			continue
+		}
+		f.Files = append(f.Files, FetchedFile{File: it.File, Outcome: it.Outcome})
+	}
+	return f
+}
