@@ -28,8 +28,9 @@ func Duration(d time.Duration, precise bool) string {
 }
 
 // elapsedText is how long a run has been going, in a live header: whole seconds, which a
-// redraw every 100 ms does not make flicker (12s, 1m05s).
-func elapsedText(d time.Duration) string { return clockText(max(d, 0).Truncate(time.Second)) }
+// redraw every 100 ms does not make flicker (12s, 1m05s), rounded as a remote step's
+// DURATION is (~4s), so the run never reads shorter than a step of it.
+func elapsedText(d time.Duration) string { return clockText(max(d, 0).Round(time.Second)) }
 
 // clockText writes whole seconds: 12s, 1m05s, 2h03m.
 func clockText(d time.Duration) string {

@@ -134,7 +134,13 @@ func (b *base) view() view {
 // writeResult writes the final table and summary on stdout. Caller holds b.mu.
 func (b *base) writeResult(r *run.Run) {
 	now := b.opts.Clock.Now()
-	lines := table(b.st, r, measure(r).layout(b.io.StdoutWidth()), now, -1, b.view())
+	// laid out as the live block was (a column narrower than the terminal), so the final
+	// table that replaces it has the same columns
+	w := b.io.StdoutWidth()
+	if w > 1 {
+		w--
+	}
+	lines := table(b.st, r, measure(r).layout(w), now, -1, b.view())
 	lines = append(lines, "")
 	lines = append(lines, summary(b.st, r, now, b.io.StdoutWidth())...)
 	b.write(b.io.Out, strings.Join(lines, "\n")+"\n")
