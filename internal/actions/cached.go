@@ -165,15 +165,15 @@ func (p *Paying) keyOf(action string, input map[string]any) (pendingKey, bool) {
 }
 
 // CreateJob refuses a creation past the budget; otherwise it claims the job in the cache
-// (the claim's Idempotency-Key replaces key: the same in every pi that makes this job),
-// creates it and claims its id.
+// (a new claim takes key, the one the run recorded; an existing claim's Idempotency-Key
+// replaces it: the same in every pi that makes this job), creates it and claims its id.
 func (p *Paying) CreateJob(ctx context.Context, action string, input map[string]any, key string) (string, error) {
 	if n := p.created.Add(1); p.MaxJobs >= 0 && int(n) > p.MaxJobs {
 		return "", engine.Permanent(fmt.Errorf("%w: this run may create %d paid jobs, and this would be one more", ErrBudget, p.MaxJobs))
 	}
 	pk, keyed := p.keyOf(action, input)
 	if keyed {
-		if cl, err := p.Cache.Claim(ctx, pk.key, pk.step); err != nil {
+		if cl, err := p.Cache.ClaimKey(ctx, pk.key, pk.step, key); err != nil {
 			p.warn(err)
 		} else {
 			key = cl.IdemKey

@@ -60,10 +60,9 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 		return nil, fmt.Errorf("%s: job %s: %w", req.Step.Action, req.ResumeJobID, err)
 	}
 	if id == "" {
-		if id, err = p.API.CreateJob(ctx, req.Step.Action, req.Input, p.creationKey(req)); err != nil {
+		if id, err = p.create(ctx, req); err != nil {
 			return nil, fmt.Errorf("%s: creating the job: %w", req.Step.Action, err)
 		}
-		p.created(req)
 	}
 	if req.SetJobID != nil {
 		req.SetJobID(id)
@@ -102,7 +101,43 @@ func (p *Pi) Execute(ctx context.Context, req engine.Request) (map[string]any, e
 	}
 }
 
-// creationKey is the Idempotency-Key of the step's pending job creation.
+// create sends the step's job creation with its Idempotency-Key, recorded in the run
+// before it is sent (Request.SetCreationKey): a pi cut off or killed before the answer
+// leaves the key to the resume, which sends it again. The key is cleared once the server
+// answered without a job.
+func (p *Pi) create(ctx context.Context, req engine.Request) (string, error) {
+	if req.ResumeCreationKey != "" {
+		if spec, ok := catalog.Lookup(req.Step.Action); !ok || !spec.Idempotent {
+			// The endpoint makes a new job for every POST (brands/extract: no key is read):
+			// only a person may decide to pay again (pi run --resume ID --repay STEP).
+			return "", engine.Permanent(fmt.Errorf("%w: the interrupted run sent its creation (Idempotency-Key %s) without getting the answer, and %s does not recognise a second one; not sent again",
+				ErrMayExist, req.ResumeCreationKey, req.Step.Action))
+		}
+	}
+	key := p.creationKey(req)
+	if req.SetCreationKey != nil {
+		if err := req.SetCreationKey(ctx, key); err != nil {
+			return "", err
+		}
+	}
+	id, err := p.API.CreateJob(ctx, req.Step.Action, req.Input, key)
+	if err != nil {
+		var ae *piapi.Error
+		if req.SetCreationKey != nil && errors.As(err, &ae) && ae.HTTPStatus != 0 && !ae.MayExist {
+			_ = req.SetCreationKey(ctx, "") // answered: no job was made
+		}
+		return "", err
+	}
+	p.created(req)
+	return id, nil
+}
+
+// ErrMayExist is the failure of a resumed step whose earlier creation may have made a job
+// that pi will not pay for again without being told to.
+var ErrMayExist = errors.New("a job may exist")
+
+// creationKey is the Idempotency-Key of the step's pending job creation: on a resumed
+// step's first attempt, the one its interrupted run sent.
 func (p *Pi) creationKey(req engine.Request) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -111,7 +146,10 @@ func (p *Pi) creationKey(req engine.Request) string {
 	}
 	k := req.RunID + "\x00" + req.Step.ID
 	if p.keys[k] == "" {
-		p.keys[k] = uuid.NewString()
+		p.keys[k] = req.ResumeCreationKey
+		if p.keys[k] == "" {
+			p.keys[k] = uuid.NewString()
+		}
 	}
 	return p.keys[k]
 }

@@ -26,11 +26,20 @@ type Claim struct {
 // Claim returns k's claim, recording a new one (with a new Idempotency-Key) for step when
 // there is none. Two processes claiming at once get the same claim.
 func (c *Cache) Claim(ctx context.Context, k Key, step string) (*Claim, error) {
+	return c.ClaimKey(ctx, k, step, "")
+}
+
+// ClaimKey is Claim, a new claim taking idemKey (the one a run recorded before sending its
+// creation; "" for a new one).
+func (c *Cache) ClaimKey(ctx context.Context, k Key, step, idemKey string) (*Claim, error) {
 	if err := c.writable(); err != nil {
 		return nil, err
 	}
+	if idemKey == "" {
+		idemKey = uuid.NewString()
+	}
 	if _, err := c.db.ExecContext(ctx, `INSERT OR IGNORE INTO claims(digest, idem_key, job_id, run_id, step, created_ms) VALUES(?,?,'','',?,?)`,
-		k.Digest(), uuid.NewString(), step, c.now().UnixMilli()); err != nil {
+		k.Digest(), idemKey, step, c.now().UnixMilli()); err != nil {
 		return nil, c.fail("write", err)
 	}
 	cl, err := c.Claimed(ctx, k)

@@ -187,6 +187,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.BoolVar(&o.NoCache, "no-cache", false, "reuse no earlier job: pay for every step (what is paid for is still cached)")
 	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
 	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
+	fl.StringArrayVar(&o.Repay, "repay", nil, "with --resume: create again this step's job that may exist (its creation went unanswered; brands.extract would charge twice) (repeatable)")
 	fl.IntVar(&o.MaxJobs, "max-jobs", 0, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
 	fl.BoolVar(&o.Strict, "strict", false, "refuse a file with any warning, as 'pi validate --strict' does (default: strict in the config file)")
 	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
@@ -242,6 +243,8 @@ func (o *runOptions) fill(cmd *cobra.Command, args []string, output string, para
 		return err
 	}
 	switch {
+	case len(o.Repay) > 0 && o.Resume == "":
+		return UsageErrorf("--repay pays again for a job an interrupted run may have made: it goes with --resume ID")
 	case o.DryRun && o.Resume != "":
 		return UsageErrorf("--dry-run shows a pipeline FILE before it runs; a resumed run's steps are shown by 'pi runs get %s'", o.Resume)
 	case o.DryRun && o.Detach:

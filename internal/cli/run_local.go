@@ -85,6 +85,8 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 		RunID: ls.id, Concurrency: conc, FailFast: o.FailFast, Resume: ls.prior,
 		Reuse:    reuseHook(paying),
 		Observer: func(ev run.Event) { rec.Observe(ev) },
+		// A creation's Idempotency-Key is saved before the creation is sent.
+		Saved: func(ctx context.Context) error { return rec.Flush(ctx) },
 	})
 	if err != nil {
 		return runResult{}, err
@@ -205,6 +207,9 @@ func resumeRecord(ctx context.Context, o *runOptions, recs localRecords) (*store
 		fmt.Fprintf(o.IO.ErrOut, "run %s was interrupted (its pi process %d is gone): completed steps are kept, the others run again\n", id, rec.Owner.PID)
 	case how == store.TakeoverUnowned:
 		fmt.Fprintf(o.IO.ErrOut, "warning: run %s is recorded in progress by an older pi that did not record its process; resuming it as interrupted\n", id)
+	}
+	if err := confirmRepay(ctx, o, rec.Run); err != nil {
+		return nil, err
 	}
 	err = recs.Claim(ctx, rec, store.Self())
 	if errors.Is(err, store.ErrClaimed) {

@@ -26,8 +26,11 @@ type runCacheOptions struct {
 	NoCache   bool     // --no-cache: reuse nothing (what is paid for is still recorded)
 	CacheRead bool     // --cache=read: reuse, record nothing (pull-request CI)
 	Reroll    []string // --reroll STEP: pay for a new variant of these steps
-	MaxJobs   int      // --max-jobs N: refuse a run that would pay for more (when Budget)
-	Budget    bool     // --max-jobs was given
+	// Repay is --repay STEP (with --resume): pay again for these steps' jobs that may
+	// exist, where the endpoint ignores the Idempotency-Key (resume_repay.go).
+	Repay   []string
+	MaxJobs int  // --max-jobs N: refuse a run that would pay for more (when Budget)
+	Budget  bool // --max-jobs was given
 }
 
 func (c runCacheOptions) mode() cache.Mode {

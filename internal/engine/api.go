@@ -40,6 +40,16 @@ type Request struct {
 	// run of this step had started (the run was cancelled or its pi killed while the job
 	// went on). An executor that can should wait for that job instead of starting another.
 	ResumeJobID string
+	// SetCreationKey records the Idempotency-Key of the job creation the attempt is about
+	// to send, and returns once the record is saved (Options.Saved), so that a pi killed
+	// while the creation is under way leaves the key behind (run.Step.CreationKey); ""
+	// clears it once the creation was answered without a job. An error means ctx ended.
+	SetCreationKey func(ctx context.Context, key string) error
+	// ResumeCreationKey, on the first attempt of a resumed step, is the Idempotency-Key of
+	// a creation an earlier run of this step sent without getting its answer: a job may
+	// exist. An executor sends the same key again (an endpoint that honours it hands back
+	// that job), and does not send one it knows the endpoint ignores.
+	ResumeCreationKey string
 }
 
 // StepError is an executor error that says whether retrying may help.
@@ -109,4 +119,7 @@ type Options struct {
 	// exactly the state after the event) but nothing that changes the run. Steps kept from
 	// Resume report no events.
 	Observer func(run.Event)
+	// Saved, when set, waits until every transition given to Observer so far is saved
+	// (store.Recorder.Flush): Request.SetCreationKey returns only then.
+	Saved func(ctx context.Context) error
 }

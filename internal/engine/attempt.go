@@ -132,7 +132,7 @@ func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int
 	st := &r.p.Steps[i]
 	setJobID := func(id string) {
 		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
-			s.JobID = id
+			s.JobID, s.CreationKey = id, "" // answered: the job is known
 			return run.Event{}
 		})
 	}
@@ -162,9 +162,9 @@ func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int
 			res, err = nil, Permanent(fmt.Errorf("executor panicked: %v", p))
 		}
 	}()
-	req := Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID}
+	req := Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID, SetCreationKey: r.creationKeySetter(i)}
 	if n == 1 {
-		req.ResumeJobID = r.reattach[i]
+		req.ResumeJobID, req.ResumeCreationKey = r.reattach[i], r.rekey[i]
 	}
 	res, err = r.exec.Execute(actx, req)
 	return res, false, err
@@ -197,4 +197,22 @@ func (r *Runner) reused(ctx context.Context, i int) bool {
 		return run.Event{JobID: got.JobID}
 	})
 	return true
+}
+
+// creationKeySetter is Request.SetCreationKey for step i: the key (a new creation: the
+// step has no job yet) is saved before the creation is sent.
+func (r *Runner) creationKeySetter(i int) func(ctx context.Context, key string) error {
+	return func(ctx context.Context, key string) error {
+		r.setStep(i, func(s *run.Step, _ time.Time) run.Event {
+			if key != "" {
+				s.JobID = ""
+			}
+			s.CreationKey = key
+			return run.Event{}
+		})
+		if key == "" || r.opts.Saved == nil {
+			return nil
+		}
+		return r.opts.Saved(ctx)
+	}
 }

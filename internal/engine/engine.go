@@ -53,6 +53,9 @@ type Runner struct {
 	outcome  []outcome
 	kept     []bool
 	reattach []string
+	// rekey: the Idempotency-Key of a creation an interrupted run of the step sent without
+	// an answer (Request.ResumeCreationKey).
+	rekey    []string
 	attempts []int
 	input    []map[string]any
 }
@@ -89,6 +92,7 @@ func New(p *pipeline.Pipeline, g *dag.Graph, exec Executor, opts Options) (*Runn
 		outcome:  make([]outcome, n),
 		kept:     make([]bool, n),
 		reattach: make([]string, n),
+		rekey:    make([]string, n),
 		attempts: make([]int, n),
 		input:    make([]map[string]any, n),
 	}
@@ -129,6 +133,11 @@ func (r *Runner) resume(i int, old *run.Step) {
 		// Interrupted while its job was running: the job may have gone on (and be paid
 		// for); a failed job is not waited for again.
 		r.reattach[i] = old.JobID
+	}
+	if old.Status != run.StepCompleted && old.Status != run.StepReused && old.MayHaveJob() {
+		// A creation was sent and its answer lost (cut off, killed, or failed after it was
+		// sent): the same key goes again.
+		r.rekey[i] = old.CreationKey
 	}
 }
 

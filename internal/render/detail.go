@@ -24,8 +24,20 @@ type view struct {
 }
 
 // detail is the DETAIL cell: why a step failed (the reason first), the retry it waits
-// for, a short form of its result, else its job.
+// for, a short form of its result, else its job; first, that a job may exist when its
+// creation was sent and not answered (its Idempotency-Key, which a resume sends again).
 func (v view) detail(s *run.Step, now time.Time) string {
+	d := v.stepDetail(s, now)
+	if !s.MayHaveJob() || s.Status == run.StepCompleted || s.Status == run.StepReused {
+		return d
+	}
+	if d != "" {
+		d = ": " + d
+	}
+	return "a job may exist (Idempotency-Key " + s.CreationKey + ")" + d
+}
+
+func (v view) stepDetail(s *run.Step, now time.Time) string {
 	switch {
 	case s.Status == run.StepQueued && s.Error != "" && s.Attempts > 0:
 		in := ""

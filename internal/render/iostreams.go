@@ -4,9 +4,12 @@ package render
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +26,7 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
+	stdinTTY  bool
 	stdoutTTY bool
 	stderrTTY bool
 	color     bool
@@ -97,7 +101,7 @@ func (s *IOStreams) setAbove(f func(text string)) {
 // the environment (NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb).
 func System() *IOStreams {
 	s := &IOStreams{
-		In: os.Stdin, stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
+		In: os.Stdin, stdinTTY: isTerminal(os.Stdin), stdoutTTY: isTerminal(os.Stdout), stderrTTY: isTerminal(os.Stderr),
 		getenv: os.Getenv,
 	}
 	s.Out, s.ErrOut = newLockedWriter(os.Stdout, s.inGitHubActions), newLockedWriter(os.Stderr, s.inGitHubActions)
@@ -201,6 +205,43 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 
 // SetTTY forces the TTY state of both stdout and stderr (tests).
 func (s *IOStreams) SetTTY(tty bool) { s.stdoutTTY, s.stderrTTY = tty, tty }
+
+// SetStdinTTY forces the TTY state of stdin (tests).
+func (s *IOStreams) SetStdinTTY(tty bool) { s.stdinTTY = tty }
+
+// CanPrompt reports whether a person can be asked a question: stdin and stderr are
+// terminals.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// Confirm asks a yes/no question on stderr and reads the answer from stdin: true only for
+// y or yes. No answer (end of input) is no; ctx ending stops the wait with its error. The
+// caller checks CanPrompt first.
+func (s *IOStreams) Confirm(ctx context.Context, question string) (bool, error) {
+	fmt.Fprintf(s.ErrOut, "%s [y/N] ", question)
+	answer := make(chan string, 1)
+	go func() {
+		var line []byte
+		b := make([]byte, 1)
+		for len(line) < 64 {
+			n, err := s.In.Read(b)
+			if n == 1 && b[0] == '\n' {
+				break
+			}
+			line = append(line, b[:n]...)
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		answer <- strings.ToLower(strings.TrimSpace(string(line)))
+	}()
+	select {
+	case a := <-answer:
+		return a == "y" || a == "yes", nil
+	case <-ctx.Done():
+		fmt.Fprintln(s.ErrOut)
+		return false, ctx.Err()
+	}
+}
 
 // Interactive reports whether live redraws and spinners may be used: only when both stdout
 // and stderr are terminals and TERM is not dumb.

@@ -20,6 +20,9 @@ func referenceRun(r Run) []byte {
 		steps[i] = refStep{ID: s.ID, Action: s.Action, Status: s.Status, DependsOn: deps,
 			JobID: strOrNil(s.JobID), Result: s.Result, Error: strOrNil(s.Error),
 			StartedAt: unixOrNil(s.StartedAt), CompletedAt: unixOrNil(s.CompletedAt), Attempts: s.Attempts}
+		if s.MayHaveJob() {
+			steps[i].IdempotencyKey = s.CreationKey
+		}
 	}
 	b, err := json.Marshal(struct {
 		ID        string         `json:"id"`
@@ -48,6 +51,8 @@ func TestRunJSONIsEncodingJSONs(t *testing.T) {
 				{ID: "b", Action: "brands.extract", Status: StepFailed, DependsOn: []string{"a"}, JobID: "job-1",
 					Error: "boom <script>\x01 \xff é"},
 				{ID: "ünïcode \"quoted\"", Action: "x", Status: StepPending},
+				{ID: "c", Action: "campaigns.generate", Status: StepCancelled, CreationKey: "0b9c-key"},
+				{ID: "d", Action: "campaigns.generate", Status: StepCompleted, JobID: "job-2", CreationKey: "not shown: the job is known"},
 			}},
 	} {
 		got, err := json.Marshal(r)

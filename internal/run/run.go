@@ -88,7 +88,16 @@ type Step struct {
 	// Attempts is known only to a client that executes the step itself (the local engine);
 	// the server reports no attempt count, so it stays 0 for remote runs.
 	Attempts int `json:"attempts,omitempty"`
+	// CreationKey is the Idempotency-Key of a job creation the local engine sent for the
+	// step and got no answer to (cut off, timed out, killed): a job may exist that nobody
+	// knows the id of. It is recorded before the creation is sent and cleared once the
+	// answer comes (the job id, or a refusal); a resume sends the same key again.
+	CreationKey string `json:"-"`
 }
+
+// MayHaveJob reports whether a job may exist for s that its record has no id of: a
+// creation was sent and its answer never came.
+func (s *Step) MayHaveJob() bool { return s.CreationKey != "" && s.JobID == "" }
 
 // Step returns the step with the given id, or nil.
 func (r *Run) Step(id string) *Step {
@@ -168,6 +177,8 @@ type stepJSON struct {
 	StartedAt   *int64         `json:"started_at"`
 	CompletedAt *int64         `json:"completed_at"`
 	Attempts    int            `json:"attempts,omitempty"`
+	// IdempotencyKey is CreationKey while a job may exist without its id (MayHaveJob).
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // MarshalJSON encodes the step exactly in the API's shape (plus attempts when known).
@@ -217,6 +228,10 @@ func (s *Step) appendJSON(b []byte, at appendTime) ([]byte, error) {
 	if s.Attempts != 0 {
 		b = append(b, `,"attempts":`...)
 		b = strconv.AppendInt(b, int64(s.Attempts), 10)
+	}
+	if s.MayHaveJob() {
+		b = append(b, `,"idempotency_key":`...)
+		b = appendString(b, s.CreationKey)
 	}
 	return append(b, '}'), nil
 }
@@ -276,7 +291,7 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 		ID: j.ID, Action: j.Action, Status: j.Status, DependsOn: j.DependsOn,
 		JobID: strOf(j.JobID), Result: j.Result, Error: strOf(j.Error),
 		StartedAt: j.StartedAt.t, CompletedAt: j.CompletedAt.t,
-		Attempts: j.Attempts,
+		Attempts: j.Attempts, CreationKey: j.IdempotencyKey,
 	}
 	return nil
 }

@@ -30,9 +30,9 @@ func (s *Store) prepared() (*stmts, error) {
 		}{
 			{&s.stmts.maxSeq, `SELECT COALESCE(MAX(seq),0) FROM events WHERE run_id=?`},
 			{&s.stmts.insertEvent, `INSERT INTO events(run_id, seq, event) VALUES(?,?,?)`},
-			{&s.stmts.insertStep, `INSERT INTO run_steps(run_id, idx, id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result)
-				VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`},
-			{&s.stmts.updateStep, `UPDATE run_steps SET status=?, attempts=?, job_id=?, error=?, started_ms=?, completed_ms=?, result=?
+			{&s.stmts.insertStep, `INSERT INTO run_steps(run_id, idx, id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result, creation_key)
+				VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)`},
+			{&s.stmts.updateStep, `UPDATE run_steps SET status=?, attempts=?, job_id=?, error=?, started_ms=?, completed_ms=?, result=?, creation_key=?
 				WHERE run_id=? AND idx=?`},
 			{&s.stmts.setStatus, `UPDATE runs SET status=?, updated_ms=? WHERE id=?`},
 			{&s.stmts.touch, `UPDATE runs SET updated_ms=? WHERE id=?`},
@@ -129,7 +129,7 @@ func (b *batch) write(ctx context.Context, tx *sql.Tx, st *stmts, id string, seq
 			return 0, fmt.Errorf("encoding step %s: %w", step.ID, err)
 		}
 		if _, err := upd.ExecContext(ctx, string(step.Status), step.Attempts, step.JobID, step.Error,
-			msOf(step.StartedAt), msOf(step.CompletedAt), res, id, i); err != nil {
+			msOf(step.StartedAt), msOf(step.CompletedAt), res, step.CreationKey, id, i); err != nil {
 			return 0, fmt.Errorf("step %s: %w", step.ID, err)
 		}
 	}

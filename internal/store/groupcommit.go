@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -19,6 +20,11 @@ type GroupCommit[T any] struct {
 	spare  []T // the last batch's array, reused for the next queue
 	closed bool
 
+	// added counts the items given to Add, committed those whose batch commit returned;
+	// progress is closed (and replaced) at every commit, for Flush.
+	added, committed int
+	progress         chan struct{}
+
 	wake  chan struct{}
 	ended chan struct{} // closed by Close: flush at once
 	done  chan struct{} // closed when the last batch is committed
@@ -28,7 +34,7 @@ type GroupCommit[T any] struct {
 // reused once commit returns: commit must not keep it.
 func NewGroupCommit[T any](window time.Duration, commit func(batch []T)) *GroupCommit[T] {
 	g := &GroupCommit[T]{window: window, commit: commit,
-		wake: make(chan struct{}, 1), ended: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), ended: make(chan struct{}), done: make(chan struct{}), progress: make(chan struct{})}
 	go g.loop()
 	return g
 }
@@ -41,6 +47,7 @@ func (g *GroupCommit[T]) Add(item T) bool {
 		return false
 	}
 	g.queue = append(g.queue, item)
+	g.added++
 	first := len(g.queue) == 1
 	g.mu.Unlock()
 	if first {
@@ -49,6 +56,29 @@ func (g *GroupCommit[T]) Add(item T) bool {
 		g.signal()
 	}
 	return true
+}
+
+// Flush returns once every item given to Add before it was committed (its batch's commit
+// returned), or when ctx ends first (its error), or the GroupCommit is closed.
+func (g *GroupCommit[T]) Flush(ctx context.Context) error {
+	g.mu.Lock()
+	target := g.added
+	g.mu.Unlock()
+	for {
+		g.mu.Lock()
+		done, progress := g.committed >= target, g.progress
+		g.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-g.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Close commits what is queued, stops the goroutine and waits for it.
@@ -96,6 +126,11 @@ func (g *GroupCommit[T]) loop() {
 		if len(batch) > 0 {
 			g.commit(batch)
 			clear(batch) // what the items point to may be collected
+			g.mu.Lock()
+			g.committed += len(batch)
+			close(g.progress)
+			g.progress = make(chan struct{})
+			g.mu.Unlock()
 		}
 		if closed {
 			return

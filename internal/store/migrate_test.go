@@ -119,3 +119,52 @@ func TestMigrateFromVersion3(t *testing.T) {
 		t.Fatalf("after a save: %+v, %v", got, err)
 	}
 }
+
+// A database of version 6 (no idle_ms, no creation_key in run_steps) opens with its steps, and from
+// then on records the Idempotency-Key of a step's unanswered creation, and reads it back.
+func TestMigrateFromVersion6(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "runs.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
+			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL,
+			owner TEXT NOT NULL DEFAULT '', place TEXT NOT NULL DEFAULT 'local', server TEXT NOT NULL DEFAULT '', body BLOB,
+			rerun_of TEXT NOT NULL DEFAULT '', remote_id TEXT NOT NULL DEFAULT '', cache_read INTEGER NOT NULL DEFAULT 0)`,
+		`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq))`,
+		`CREATE TABLE run_docs (run_id TEXT PRIMARY KEY, pipeline BLOB NOT NULL, run_json TEXT NOT NULL)`,
+		`CREATE TABLE run_steps (run_id TEXT NOT NULL, idx INTEGER NOT NULL, id TEXT NOT NULL, action TEXT NOT NULL,
+			depends_on TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, job_id TEXT NOT NULL, error TEXT NOT NULL,
+			started_ms INTEGER NOT NULL, completed_ms INTEGER NOT NULL, result TEXT, PRIMARY KEY (run_id, idx)) WITHOUT ROWID`,
+		`INSERT INTO runs VALUES ('v6', 'v6.yaml', x'', '{}', 'cancelled', 1, 2, '', '', 'local', '', NULL, '', '', 0)`,
+		`INSERT INTO run_docs VALUES ('v6', CAST('steps: []' AS BLOB), '{"id":"v6","status":"cancelled"}')`,
+		`INSERT INTO run_steps VALUES ('v6', 0, 'hero', 'campaigns.generate', '[]', 'cancelled', 1, '', 'cancelled', 1, 2, NULL)`,
+		`PRAGMA user_version = 6`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Get(ctx, "v6")
+	if err != nil || len(got.Run.Steps) != 1 || got.Run.Steps[0].Status != run.StepCancelled || got.Run.Steps[0].MayHaveJob() {
+		t.Fatalf("after migration: %+v, %v", got, err)
+	}
+	r := got.Run
+	r.Steps[0].Status, r.Steps[0].CreationKey = run.StepProcessing, "key-1"
+	if err := s.SaveEvents(ctx, "v6", []run.Event{stepEvent(r, "hero")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "v6"); err != nil || got.Run.Steps[0].CreationKey != "key-1" || !got.Run.Steps[0].MayHaveJob() {
+		t.Fatalf("the creation key is not recorded: %+v, %v", got.Run.Steps, err)
+	}
+}

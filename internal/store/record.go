@@ -112,7 +112,7 @@ func (s *Store) replaceSteps(ctx context.Context, tx *sql.Tx, st *stmts, r *run.
 			return fmt.Errorf("encoding step %s: %w", step.ID, err)
 		}
 		if _, err := ins.ExecContext(ctx, r.ID, i, step.ID, step.Action, string(deps), string(step.Status),
-			step.Attempts, step.JobID, step.Error, msOf(step.StartedAt), msOf(step.CompletedAt), res); err != nil {
+			step.Attempts, step.JobID, step.Error, msOf(step.StartedAt), msOf(step.CompletedAt), res, step.CreationKey); err != nil {
 			return err
 		}
 	}
@@ -172,7 +172,7 @@ type querier interface {
 }
 
 func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result
+	rows, err := q.QueryContext(ctx, `SELECT id, action, depends_on, status, attempts, job_id, error, started_ms, completed_ms, result, creation_key
 		FROM run_steps WHERE run_id=? ORDER BY idx`, id)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func readSteps(ctx context.Context, q querier, id string) ([]run.Step, error) {
 			res              sql.NullString
 			started, stopped int64
 		)
-		if err := rows.Scan(&st.ID, &st.Action, &deps, &status, &st.Attempts, &st.JobID, &st.Error, &started, &stopped, &res); err != nil {
+		if err := rows.Scan(&st.ID, &st.Action, &deps, &status, &st.Attempts, &st.JobID, &st.Error, &started, &stopped, &res, &st.CreationKey); err != nil {
 			return nil, err
 		}
 		st.Status = run.StepStatus(status)

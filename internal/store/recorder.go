@@ -69,6 +69,10 @@ func (r *Recorder) commit(batch []run.Event) {
 	}
 }
 
+// Flush waits until every transition observed so far is saved (or its save failed after
+// its retries: the run goes on, Close reports it), or until ctx ends.
+func (r *Recorder) Flush(ctx context.Context) error { return r.gc.Flush(ctx) }
+
 // Close waits until every transition observed is saved and shown. It returns the first
 // save that failed: the run itself went on, but its record is incomplete.
 func (r *Recorder) Close() error {

@@ -125,3 +125,39 @@ func TestRecorderSavesBeforeShowing(t *testing.T) {
 		})
 	}
 }
+
+// Flush returns only once what was added before it is committed, and ends with its ctx.
+func TestGroupCommitFlush(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	g := NewGroupCommit(0, func(batch []int) {
+		<-release
+		mu.Lock()
+		got = append(got, batch...)
+		mu.Unlock()
+	})
+	defer g.Close()
+	g.Add(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Flush(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Flush with an ended ctx while the commit is held: %v", err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- g.Flush(context.Background()) }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) before the commit", err)
+	default:
+	}
+	close(release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, []int{1}) {
+		t.Fatalf("committed %v when Flush returned, want [1]", got)
+	}
+}

@@ -30,7 +30,11 @@ import (
 // Version 7 records the time no pi process worked on a run (idle_ms, in milliseconds):
 // each resume adds the gap since the run's last record, so a resumed run's duration is the
 // sum of the spans pi worked on it, not the time since its creation.
-const schemaVersion = 7
+//
+// Version 8 records, per step, the Idempotency-Key of a job creation sent without an
+// answer yet (run_steps.creation_key): saved before the creation is sent, so a resume sends
+// the same key and a job that may exist is never paid for twice.
+const schemaVersion = 8
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -76,6 +80,7 @@ CREATE TABLE IF NOT EXISTS run_steps (
 	started_ms   INTEGER NOT NULL,
 	completed_ms INTEGER NOT NULL,
 	result       TEXT,
+	creation_key TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, idx)
 ) WITHOUT ROWID;`
 
@@ -124,9 +129,13 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	// Version 3 records which pi process owns a run, version 5 where every run ran,
-	// version 6 --cache=read, version 7 the idle time of resumed runs; older files gain the
-	// columns (their runs are all local, and none was idle).
-	if err := addColumns(ctx, tx, []string{
+	// version 6 --cache=read, version 7 the idle time of resumed runs, version 8 a step's
+	// unanswered creation; older files gain the columns (their runs are all local, and none
+	// was idle).
+	if err := addColumns(ctx, tx, "run_steps", []string{`creation_key TEXT NOT NULL DEFAULT ''`}); err != nil {
+		return err
+	}
+	if err := addColumns(ctx, tx, "runs", []string{
 		`owner TEXT NOT NULL DEFAULT ''`,
 		`place TEXT NOT NULL DEFAULT 'local'`,
 		`server TEXT NOT NULL DEFAULT ''`,
@@ -145,18 +154,18 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// addColumns adds to the runs table the columns (name and definition) it lacks.
-func addColumns(ctx context.Context, tx *sql.Tx, columns []string) error {
+// addColumns adds to table (runs or run_steps) the columns (name and definition) it lacks.
+func addColumns(ctx context.Context, tx *sql.Tx, table string, columns []string) error {
 	for _, def := range columns {
 		name, _, _ := strings.Cut(def, " ")
 		var has int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name=?`, name).Scan(&has); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name=?`, table, name).Scan(&has); err != nil {
 			return err
 		}
 		if has > 0 {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE runs ADD COLUMN `+def); err != nil {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+def); err != nil {
 			return err
 		}
 	}
