@@ -416,7 +416,7 @@ func (x *expander) steps(g *group, at int) []Step {
 			idx[a] = 0
 		}
 	}
-	g.ids = ids(s.ID, g, combos, x.taken)
+	g.ids = ids(s.ID, g, combos, x.taken, x.src.writtenOrder(g.index))
 	out := make([]Step, n)
 	for c, combo := range combos {
 		vals := make(map[string]any, len(g.axes))

@@ -13,15 +13,16 @@ import (
 
 // ids names the expansions of g, one per combination: the matrix step's id and a slug of
 // each value (localize-french-urban-premium); the combination's 1-based index instead when
-// a slug is empty, too long or already taken (taken holds every id given so far).
-func ids(base string, g *group, combos [][]int, taken map[string]bool) []string {
+// a slug is empty, too long or already taken (taken holds every id given so far). order
+// gives a mapping value's keys in the order the file writes them (Source.writtenOrder).
+func ids(base string, g *group, combos [][]int, taken map[string]bool, order keyOrder) []string {
 	out := make([]string, len(combos))
 	readable := make([]bool, len(combos))
 	for c, combo := range combos {
 		parts := []string{base}
 		ok := true
 		for a, ax := range g.axes {
-			sl := slug(ax.values[combo[a]])
+			sl := slug(ax.values[combo[a]], func(m map[string]any) []string { return order(ax.paths[combo[a]], m) })
 			if sl == "" {
 				ok = false
 			}
@@ -63,8 +64,8 @@ func indexID(base string, n int, taken map[string]bool) string {
 
 // slug makes a value readable in an id: lower-case letters and digits, other runs of
 // characters as one "-". A mapping item is named by its id or name field, else by all its
-// scalar fields in key order.
-func slug(v any) string {
+// scalar fields in the order keys gives (the file's).
+func slug(v any, keys func(map[string]any) []string) string {
 	if m, ok := v.(map[string]any); ok {
 		for _, k := range []string{"id", "name"} {
 			if s, ok := scalarText(m[k]); ok {
@@ -72,7 +73,7 @@ func slug(v any) string {
 			}
 		}
 		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(m)) {
+		for _, k := range keys(m) {
 			if s, ok := scalarText(m[k]); ok {
 				if sl := slugText(s); sl != "" {
 					parts = append(parts, sl)
@@ -110,6 +111,45 @@ func slugText(s string) string {
 		dash = true
 	}
 	return b.String()
+}
+
+// keyOrder gives the keys of m, a matrix value written at path (from its step:
+// matrix.NAME.j), in the order the file writes them.
+type keyOrder func(path string, m map[string]any) []string
+
+// writtenOrder is the keyOrder of the matrix values of step i (of the pipeline as
+// decoded): a literal mapping item's keys by where the file writes them. A key whose place
+// is not known (an item from a param, which -p may give as JSON, whose keys have no order)
+// comes after those that are, in sorted order.
+func (s *Source) writtenOrder(i int) keyOrder {
+	return func(path string, m map[string]any) []string {
+		keys := slices.Sorted(maps.Keys(m))
+		if s == nil {
+			return keys
+		}
+		known := func(k string) (Pos, bool) {
+			rel := path + "." + k
+			if strings.Contains(k, ".") || !s.known(i, rel) {
+				return Pos{}, false
+			}
+			return s.stepPos(i, rel, true), true
+		}
+		slices.SortStableFunc(keys, func(a, b string) int {
+			pa, ka := known(a)
+			pb, kb := known(b)
+			switch {
+			case ka != kb:
+				if ka {
+					return -1
+				}
+				return 1
+			case pa.Line != pb.Line:
+				return pa.Line - pb.Line
+			}
+			return pa.Column - pb.Column
+		})
+		return keys
+	}
 }
 
 // canonical is a value's JSON with sorted keys: equal values, equal strings.

@@ -97,13 +97,40 @@ func TestMatrixMappingItems(t *testing.T) {
       metadata: { locale: "${matrix.locale.language}-${matrix.locale.currency}" }
       source_image_url: https://cdn.example.com/hero.png
 `, Remote, nil)
-	// a mapping item is named by its name field, else its scalar fields in key order
-	if got, want := stepIDs(q), []string{"localize-french-urban-premium-eur-fr", "localize-japan"}; !reflect.DeepEqual(got, want) {
+	// a mapping item is named by its name field, else its scalar fields in the order the
+	// file writes them (not sorted: culture, language, currency)
+	if got, want := stepIDs(q), []string{"localize-french-urban-premium-fr-eur", "localize-japan"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("ids = %q, want %q", got, want)
 	}
 	in := q.Steps[1].Input
 	if in["target_culture"] != "Japanese Tokyo youth" || in["target_currency"] != "JPY" || in["metadata"].(map[string]any)["locale"] != "ja-JPY" {
 		t.Errorf("input = %v", in)
+	}
+}
+
+// The keys of a mapping item name it in the order written, in block style too, and the
+// same keys in another order make another id; an item from a param (whose keys -p may
+// give as JSON, without order) is named by its keys sorted.
+func TestMatrixIDsKeyOrder(t *testing.T) {
+	q := expandOK(t, `params:
+  locales:
+    - { size: big, culture: fr }
+steps:
+  - id: loc
+    action: shell.run
+    matrix:
+      locale:
+        - size: small
+          culture: de
+        - { culture: fr, size: big }
+    input: { command: [echo, "${matrix.locale.culture}"] }
+  - id: par
+    action: shell.run
+    matrix: { locale: "${params.locales}" }
+    input: { command: [echo, "${matrix.locale.culture}"] }
+`, Local, nil)
+	if got, want := stepIDs(q), []string{"loc-small-de", "loc-fr-big", "par-fr-big"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ids = %q, want %q", got, want)
 	}
 }
 
