@@ -17,8 +17,8 @@ import (
 // (what the server would refuse when it validates the step's input).
 func Literal(st *pipeline.Step, key string, ref pipeline.Ref, result map[string]any) (v any, why string) {
 	src := ref.Step
-	if ref.Path == nil {
-		return nil, fmt.Sprintf("%s maps the whole result of %s to %s, which pi does not pass as a literal", st.ID, src, key)
+	if why := Passable(st, key, ref); why != "" {
+		return nil, why
 	}
 	at := "result." + strings.Join(ref.Path, ".")
 	v, found := walk(result, ref.Path)
@@ -40,6 +40,17 @@ func Literal(st *pipeline.Step, key string, ref pipeline.Ref, result map[string]
 		return nil, fmt.Sprintf("%s's %s cannot be sent as JSON: %v", src, at, err)
 	}
 	return c, ""
+}
+
+// Passable says, before any result is known, why the value input_map entry key of step st
+// takes through ref can never be passed as a literal ("" when it may be: whether it is
+// depends on the result, see Literal): a mapping of the whole result. Waves keep such a
+// step in the server run of its source.
+func Passable(st *pipeline.Step, key string, ref pipeline.Ref) (why string) {
+	if ref.Path == nil {
+		return fmt.Sprintf("%s maps the whole result of %s to %s, which pi does not pass as a literal", st.ID, ref.Step, key)
+	}
+	return ""
 }
 
 // walk follows path through nested objects; found is false when a key is missing or
