@@ -39,7 +39,6 @@ const (
 // The codes of validation.
 const (
 	CodeNoSteps        Code = "no-steps"
-	CodeTooManySteps   Code = "too-many-steps"
 	CodeEmptyID        Code = "empty-id"
 	CodeLongID         Code = "id-too-long"
 	CodeControlID      Code = "id-control"

@@ -224,19 +224,24 @@ func TestDiagnosticForms(t *testing.T) {
 	}
 }
 
+// TestValidateModes: over 10 steps is no problem in either mode (pi run cuts a remote run
+// into server runs of at most 10, internal/waves); the actions decide the mode.
 func TestValidateModes(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("steps:\n")
+	var local, remote strings.Builder
+	local.WriteString("steps:\n")
+	remote.WriteString("steps:\n")
 	for i := range 11 {
-		b.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: shell.run, input: { script: 'true' } }\n")
+		local.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: shell.run, input: { script: 'true' } }\n")
+		remote.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: campaigns.generate, input: { prompt: ad } }\n")
 	}
-	remote := validated(t, b.String(), Remote, nil)
-	local := validated(t, b.String(), Local, nil)
-	if !remote.HasErrors() || !strings.Contains(remote[0].Message, "11 steps: the Runs API accepts at most 10") {
-		t.Errorf("remote: %v", remote)
+	if ds := validated(t, remote.String(), Remote, nil); len(ds) != 0 {
+		t.Errorf("remote, 11 steps: %v", ds)
 	}
-	if len(local) != 0 { // the local engine has no step limit: nothing to say
-		t.Errorf("local: %v", local)
+	if ds := validated(t, local.String(), Local, nil); len(ds) != 0 {
+		t.Errorf("local, 11 steps: %v", ds)
+	}
+	if ds := validated(t, local.String(), Remote, nil); !ds.HasErrors() || !strings.Contains(ds[0].Message, "runs only on this machine") {
+		t.Errorf("remote, shell.run: %v", ds)
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 type Mode int
 
 const (
-	// Remote is the Runs API: 1..10 steps, Pi actions only.
+	// Remote is the Runs API: Pi actions only; over 10 steps pi run sends them as
+	// several server runs (internal/waves).
 	Remote Mode = iota
 	// Local is pi's own engine (--local, --sandbox): no step limit, local actions allowed.
 	Local
@@ -54,7 +55,7 @@ func validateFor(p *Pipeline, src *Source, opts Options) (*Pipeline, Diagnostics
 		// The expansion is not what the file makes: checking it would only mislead.
 		return x, finish(p.Name, src, p, x, prov, nil, expanded, nil), nil
 	}
-	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, limitLater: opts.StepLimitLater, paramValues: values, uses: uses, checking: -1, budget: b}
+	v := &validator{p: x, src: src, prov: prov, g: NewGraph(x), mode: mode, paramValues: values, uses: uses, checking: -1, budget: b}
 	v.stepCount()
 	v.index()
 	for i := range x.Steps {
@@ -79,8 +80,6 @@ type validator struct {
 	prov  *provenance // how p came from the parsed pipeline
 	g     *Graph      // built once: every graph question of the checks is asked of it
 	mode  Mode
-	// limitLater: the caller checks the step limit on what it sends (Options.StepLimitLater)
-	limitLater bool
 	ids        map[string]int // id -> index of its first step
 	names      []string       // ids in declaration order, for suggestions
 	// paramValues are the params' values (defaults, then valid -p overrides) for checking
@@ -148,7 +147,6 @@ func (v *validator) pos(i int, path string) Pos {
 
 func (v *validator) stepCount() {
 	n := len(v.p.Steps)
-	many := at{step: -1, path: "steps", key: true} // the steps: key
 	switch {
 	case n == 0 && v.src != nil && v.src.stepsReported:
 		// the steps list was already reported as malformed
@@ -157,35 +155,8 @@ func (v *validator) stepCount() {
 		if v.src.Locate("steps") == (Pos{}) && v.p.Name != "" {
 			a.pos = Pos{1, 1}
 		}
-		v.errorf(a, CodeNoSteps, "no steps: a pipeline needs 1 to %d steps (add a steps: list)", MaxRemoteSteps)
-	case n <= MaxRemoteSteps || v.mode != Remote:
-		// the local engine has no limit: a 40-step --local run hears nothing about the
-		// Runs API's, run after run (nor does pi validate --local, nor --strict refuse it)
-	case v.limitLater:
-		// the caller checks what it sends (Options.StepLimitLater)
-	case v.p.ExpansionNote() != "":
-		v.errorf(v.largestMatrix(), CodeTooManySteps, "%d steps %s: the Runs API accepts at most %d (use --local, which has no limit)", n, v.p.ExpansionNote(), MaxRemoteSteps)
-	default:
-		v.errorf(many, CodeTooManySteps, "%d steps: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)", n, MaxRemoteSteps)
+		v.errorf(a, CodeNoSteps, "no steps: a pipeline needs at least one step (add a steps: list)")
 	}
-}
-
-// largestMatrix is the matrix that made the most steps, for the step-limit problem.
-func (v *validator) largestMatrix() at {
-	best, a := 0, fileAt("steps")
-	for _, m := range v.p.expanded {
-		if m.Count <= best {
-			continue
-		}
-		for i := range v.p.Steps {
-			if o := v.p.Steps[i].Origin; o != nil && o.Template == m.Step {
-				best = m.Count
-				a = v.stepAt(i, "matrix")
-				break
-			}
-		}
-	}
-	return a
 }
 
 func (v *validator) index() {

@@ -33,6 +33,43 @@ type Record struct {
 	// CacheRead: the run was started with --cache=read, so what it pays for never goes
 	// into the step cache, also when a later pi reads it again (pi runs get).
 	CacheRead bool
+	// ServerRuns are the server runs of a logical run (a pipeline sent in waves), in
+	// wave order; nil for a run that is one server run (RemoteID) or none.
+	ServerRuns []ServerRun
+}
+
+// ServerRun is one server run of a logical run: a wave of its steps.
+type ServerRun struct {
+	Wave int `json:"wave"` // from 1
+	// ID is the server's run id, "" while (or when never) submitted.
+	ID     string     `json:"id,omitempty"`
+	Steps  []string   `json:"steps"`
+	Status run.Status `json:"status,omitempty"` // "" when not submitted
+}
+
+// serverRunsText is a record's server runs as its row stores them: "" for none.
+func serverRunsText(srs []ServerRun) (string, error) {
+	if len(srs) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(srs)
+	return string(b), err
+}
+
+// SaveServerRuns records the server runs of logical run id as they are now.
+func (s *Store) SaveServerRuns(ctx context.Context, id string, srs []ServerRun) error {
+	text, err := serverRunsText(srs)
+	if err != nil {
+		return fmt.Errorf("encoding server runs: %w", err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET server_runs=?, updated_ms=? WHERE id=?`, text, time.Now().UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("saving run %s in %s: %w", id, s.path, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // Create saves a new run, or replaces the record of a resumed one (keeping its events):
@@ -43,6 +80,10 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 	params, err := json.Marshal(rec.Params)
 	if err != nil {
 		return fmt.Errorf("encoding params: %w", err)
+	}
+	srs, err := serverRunsText(rec.ServerRuns)
+	if err != nil {
+		return fmt.Errorf("encoding server runs: %w", err)
 	}
 	doc := *rec.Run
 	doc.Steps = nil
@@ -71,12 +112,12 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		place = PlaceLocal
 	}
 	// Where a run ran, its body and what it reruns are written once: a resume keeps them.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id, cache_read)
-		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?,?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id, cache_read, server_runs)
+		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
 		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
 		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner),
-		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID, rec.CacheRead); err != nil {
+		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID, rec.CacheRead, srs); err != nil {
 		return fail(err)
 	}
 	// The pipeline is the same file on a resume: it is written once.
@@ -130,14 +171,14 @@ func ownerText(o Owner) string {
 // Get loads a run with its pipeline. An unknown id gives ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rec Record
-	var params, status, owner string
+	var params, status, owner, srs string
 	var rj sql.NullString
 	var created, updated, idle int64
 	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner,
-		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read, r.idle_ms
+		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read, r.idle_ms, r.server_runs
 		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
 		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner,
-			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead, &idle)
+			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead, &idle, &srs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
@@ -148,6 +189,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	rec.Owner, _ = ParseOwner(owner)
 	if err := json.Unmarshal([]byte(params), &rec.Params); err != nil {
 		return nil, fmt.Errorf("run %s in %s: params: %w", id, s.path, err)
+	}
+	if srs != "" {
+		if err := json.Unmarshal([]byte(srs), &rec.ServerRuns); err != nil {
+			return nil, fmt.Errorf("run %s in %s: server runs: %w", id, s.path, err)
+		}
 	}
 	rec.Run = new(run.Run)
 	if rj.Valid {

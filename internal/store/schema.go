@@ -34,7 +34,11 @@ import (
 // Version 8 records, per step, the Idempotency-Key of a job creation sent without an
 // answer yet (run_steps.creation_key): saved before the creation is sent, so a resume sends
 // the same key and a job that may exist is never paid for twice.
-const schemaVersion = 8
+//
+// Version 9 records a logical run of several server runs (a pipeline of more than 10 steps
+// sent in waves): server_runs lists them as JSON (each wave's server run id, its steps and
+// last known status), empty for a run that is one server run or none.
+const schemaVersion = 9
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,7 +57,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	rerun_of   TEXT NOT NULL DEFAULT '',
 	remote_id  TEXT NOT NULL DEFAULT '',
 	cache_read INTEGER NOT NULL DEFAULT 0,
-	idle_ms    INTEGER NOT NULL DEFAULT 0
+	idle_ms    INTEGER NOT NULL DEFAULT 0,
+	server_runs TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -130,8 +135,8 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 	}
 	// Version 3 records which pi process owns a run, version 5 where every run ran,
 	// version 6 --cache=read, version 7 the idle time of resumed runs, version 8 a step's
-	// unanswered creation; older files gain the columns (their runs are all local, and none
-	// was idle).
+	// unanswered creation, version 9 the server runs of a logical run; older files gain the
+	// columns (their runs are all local, none was idle, each is one server run or none).
 	if err := addColumns(ctx, tx, "run_steps", []string{`creation_key TEXT NOT NULL DEFAULT ''`}); err != nil {
 		return err
 	}
@@ -144,6 +149,7 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		`remote_id TEXT NOT NULL DEFAULT ''`,
 		`cache_read INTEGER NOT NULL DEFAULT 0`,
 		`idle_ms INTEGER NOT NULL DEFAULT 0`,
+		`server_runs TEXT NOT NULL DEFAULT ''`,
 	}); err != nil {
 		return err
 	}
