@@ -12,6 +12,7 @@ import (
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/reuse"
+	"github.com/pi-cli/pi/internal/waves"
 )
 
 // runDryRun is `pi run FILE --dry-run`: the file is validated, params applied and matrices
@@ -35,6 +36,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	}
 	pp := o.planDry(ctx, x, clients)
 	defer pp.close()
+	var plan *waves.Plan // over 10 steps to send: the server runs
 	if err := o.budget(pp); err != nil {
 		return err
 	}
@@ -58,6 +60,13 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 		}
 		if len(pp.Pipeline.Steps) == 0 {
 			fmt.Fprintln(o.IO.ErrOut, "nothing would be sent: every step reuses a job paid for earlier")
+		} else if len(pp.Pipeline.Steps) > pipeline.MaxRemoteSteps {
+			if plan, err = cutWaves(pp.Pipeline); err != nil {
+				return err
+			}
+			if err := writeWaves(o.IO.Out, pp.Pipeline, plan); err != nil {
+				return err
+			}
 		} else {
 			out, err := pp.Pipeline.RunsBody()
 			if err != nil {
@@ -77,7 +86,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 		}
 	}
 	if !o.Quiet {
-		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o, pp))
+		fmt.Fprint(o.IO.ErrOut, dryRunSummary(x, o, pp, plan))
 	}
 	return nil
 }
@@ -201,20 +210,25 @@ func planOf(s *pipeline.Step) planStep {
 
 // dryRunSummary says what the run would do and cost: steps, layers, the server's batches
 // and the paid jobs per action (and per output.resolution).
-func dryRunSummary(x *pipeline.Pipeline, o *runOptions, pp *paidPlan) string {
+func dryRunSummary(x *pipeline.Pipeline, o *runOptions, pp *paidPlan, plan *waves.Plan) string {
 	var b strings.Builder
 	layers := len(x.Graph().Layers()) // the server runs one batch per layer
-	if o.Local {
+	switch {
+	case o.Local:
 		b.WriteString("dry run: nothing was run; stdout has the plan 'pi run --local' would execute\n")
-	} else {
+	case plan != nil:
+		fmt.Fprintf(&b, "dry run: nothing was sent; stdout has the body of each of the %d server runs (waves) pi would send\n", len(plan.Waves))
+	default:
 		b.WriteString("dry run: nothing was sent; stdout has the exact body of POST /api/v1/runs\n")
 	}
 	fmt.Fprintf(&b, "  steps      %s\n", plural(len(x.Steps), "step")+matricesSuffix(x))
 	fmt.Fprintf(&b, "  layers     %d\n", layers)
 	if o.Local {
 		fmt.Fprintf(&b, "  batches    none here: each step starts when its dependencies complete (the Runs API would take %d %s)\n", layers, pluralWord(layers, "batch", "batches"))
-	} else {
+	} else if plan == nil {
 		fmt.Fprintf(&b, "  batches    %d on the server (a batch starts when the previous one has finished)\n", layers)
+	} else {
+		b.WriteString(wavesSummary(pp.Pipeline, plan))
 	}
 
 	paid := countPaidJobs(x, o.Local, pp.Reused)

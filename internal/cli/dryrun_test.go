@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,8 @@ func TestDryRunGolden(t *testing.T) {
 		{"localization-matrix.local", []string{filepath.Join(valid, "localization-matrix.yaml"), "--dry-run", "--local", "--sandbox"}},
 		{"matrix-thumbnails.local", []string{filepath.Join(valid, "local", "matrix-thumbnails.yaml"), "--dry-run", "--local"}},
 		{"fanout-localization.remote", []string{filepath.Join(valid, "fanout-localization.yaml"), "--dry-run"}},
+		// 40 steps: the server runs (waves) and each one's body (issue 23)
+		{"waves-campaign.remote", []string{filepath.Join(valid, "waves-campaign.yaml"), "--dry-run"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,17 +157,27 @@ func TestDryRunInvalid(t *testing.T) {
     matrix: { culture: [fr, de, es, it, nl, pl, pt, sv, da, fi, cs] }
     input: { prompt: Keep, target_culture: "${matrix.culture}", source_image_url: https://cdn.example.com/a.png }
 `)
+	// 11 steps are 2 server runs (waves), no longer a problem (issue 23)
 	stdout, stderr, code := dryRunCmd(t, bad, "--dry-run")
-	if code != ExitUsage || stdout != "" {
-		t.Fatalf("exit %d, stdout %q", code, stdout)
+	if code != ExitOK || !strings.Contains(stderr, "waves      2 server runs of at most 10 steps") || !strings.Contains(stdout, `"wave": 2`) {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
-	if want := bad + ":4:13: 11 steps after expanding matrix of loc (11): the Runs API accepts at most 10 (use --local, which has no limit)\n"; stderr != want {
-		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
-	}
-	// the same file is fine for the local engine
+	// the same file for the local engine: the plan
 	stdout, stderr, code = dryRunCmd(t, bad, "--dry-run", "--local")
 	if code != ExitOK || strings.Contains(stderr, "Runs API accepts") || strings.Contains(stderr, "warning") || !strings.Contains(stdout, `"id": "loc-cs"`) {
 		t.Errorf("local: exit %d\n%s\n%s", code, stderr, stdout)
+	}
+	// a step mapping the whole result of one 11 steps before it: they cannot be cut
+	var b strings.Builder
+	b.WriteString("steps:\n  - { id: s0, action: campaigns.generate, input: { prompt: p } }\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, "  - { id: s%d, action: campaigns.edit, depends_on: [s%d], input: { prompt: p }, input_map: { source_job_id: $steps.s%d.result.job_id } }\n", i, i-1, i-1)
+	}
+	b.WriteString("  - { id: s11, action: campaigns.generate, depends_on: [s10, s0], input: { prompt: p }, input_map: { metadata: $steps.s0.result } }\n")
+	whole := writeFile(t, dir, "whole.yaml", b.String())
+	stdout, stderr, code = dryRunCmd(t, whole, "--dry-run")
+	if want := "12 steps cannot be cut into runs of at most 10: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11 must run in one server run (s11 maps the whole result of s0 to metadata, which pi does not pass as a literal), and they are 12"; code != ExitUsage || stdout != "" || !strings.Contains(stderr, want) {
+		t.Errorf("whole result: exit %d, stdout %q\n%s\nwant %s", code, stdout, stderr, want)
 	}
 	_, stderr, code = dryRunCmd(t, filepath.Join(dir, "missing.yaml"), "--dry-run")
 	if code != ExitUsage || !strings.Contains(stderr, "no such file") {

@@ -33,6 +33,7 @@ const (
 	placeCreating              // on the Pi API, whose creation did not answer
 	placeLocal                 // executed by this pi's engine
 	placeWatched               // a local run of another pi process (pi runs get --wait)
+	placeWaves                 // a logical run of several server runs, sent by this pi (internal/waves)
 )
 
 // runResult is how a run that pi ran, created or followed ended, for finish.
@@ -42,7 +43,8 @@ type runResult struct {
 	where place
 	// timeout is --timeout, for placeLocal's message.
 	timeout time.Duration
-	// note is what is known of a run whose creation did not answer (placeCreating).
+	// note is what is known of a run whose creation did not answer (placeCreating), or
+	// which server runs of a logical run go on (placeWaves).
 	note string
 	// recordErr says that a local run's record is incomplete: a warning, the run's own
 	// outcome stands.
@@ -105,6 +107,8 @@ func (res runResult) exit() (int, string) {
 			return ExitTimeout, fmt.Sprintf("timeout: --timeout %s passed while creating the run%s", res.timeout, res.note)
 		case placeWatched:
 			return ExitTimeout, fmt.Sprintf("timeout: local run %s is still %s", id, status)
+		case placeWaves:
+			return ExitTimeout, fmt.Sprintf("timeout: pi stopped following run %s after %s; %s", id, res.timeout, res.note)
 		}
 		return ExitTimeout, fmt.Sprintf("timeout: run %s is still %s; %s", id, status, follow)
 	case outcomeInterrupted:
@@ -115,6 +119,8 @@ func (res runResult) exit() (int, string) {
 			return ExitInterrupted, fmt.Sprintf("interrupted while creating the run%s", res.note)
 		case placeWatched:
 			return ExitInterrupted, ""
+		case placeWaves:
+			return ExitInterrupted, fmt.Sprintf("interrupted: pi stopped following run %s; %s", id, res.note)
 		}
 		return ExitInterrupted, fmt.Sprintf("interrupted: run %s goes on on the server; %s", id, follow)
 	case outcomeOrphaned:

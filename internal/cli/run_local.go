@@ -33,6 +33,8 @@ type localRecords interface {
 	// SaveRun records a remote run's last known state; Resolve finds a run by a prefix.
 	SaveRun(ctx context.Context, r *run.Run) error
 	Resolve(ctx context.Context, id string) (string, error)
+	// SaveServerRuns records the server runs of a logical run (waves).
+	SaveServerRuns(ctx context.Context, id string, srs []store.ServerRun) error
 	Close() error
 }
 

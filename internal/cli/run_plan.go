@@ -183,15 +183,24 @@ func listIDs(ids []string, max int) string {
 // making its job: a pi killed while following it leaves the next pi a way to find the
 // job instead of paying again.
 func (pp *paidPlan) claimRun(ctx context.Context, runID string) {
+	ids := make([]string, len(pp.Pipeline.Steps))
+	for i := range pp.Pipeline.Steps {
+		ids[i] = pp.Pipeline.Steps[i].ID
+	}
+	pp.claimSteps(ctx, runID, ids)
+}
+
+// claimSteps is claimRun for the steps of run runID: one server run of a logical run.
+func (pp *paidPlan) claimSteps(ctx context.Context, runID string, steps []string) {
 	if pp.cache == nil || pp.pol.Mode == cache.Read {
 		return
 	}
-	for _, st := range pp.Pipeline.Steps {
-		d := pp.Decisions[st.ID]
+	for _, id := range steps {
+		d := pp.Decisions[id]
 		if d == nil || !d.Keyed {
 			continue
 		}
-		if err := pp.cache.ClaimRun(ctx, d.Key, runID, st.ID); err != nil {
+		if err := pp.cache.ClaimRun(ctx, d.Key, runID, id); err != nil {
 			fmt.Fprintf(pp.warn, "warning: %v\n", err)
 			return
 		}

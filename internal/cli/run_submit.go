@@ -86,6 +86,9 @@ func (sub *submission) submit(ctx context.Context, pp *paidPlan) (runResult, err
 	if len(pp.Pipeline.Steps) == 0 {
 		return sub.nothingToSend(ctx, pp, rec)
 	}
+	if len(pp.Pipeline.Steps) > pipeline.MaxRemoteSteps {
+		return sub.sendWaves(ctx, pp, rec)
+	}
 	body, err := pp.Pipeline.RunsBody()
 	if err != nil {
 		return runResult{}, fmt.Errorf("encode run body: %w", err)

@@ -59,8 +59,9 @@ it). FILE - reads standard input; a DIR stands for every *.yaml and *.yml file i
 an unused param, ...) are printed but do not fail the check, unless --strict (or
 strict: true in the config file) makes every warning an error, as CI may want.
 
-Without --local the file is checked for the Runs API (1 to 10 steps, Pi actions only);
-with --local for pi's own engine (no step limit, shell.run and http.request allowed).
+Without --local the file is checked for the Runs API (Pi actions only; more than 10 steps
+are sent as several server runs, see 'pi run'); with --local for pi's own engine
+(shell.run and http.request allowed).
 
 Every file is checked within --timeout (2 minutes unless given; 0: no limit), and Ctrl-C
 stops the check.

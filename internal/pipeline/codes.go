@@ -81,7 +81,7 @@ func (c Code) InStep() bool {
 	switch c {
 	case CodeInput, CodeMissingInput, CodeOneOf, CodeUnknownInput, CodeRefField, CodeRefKind,
 		CodeRefSource, CodeImage, CodeRetry, CodeTimeout, CodeEmptyAction, CodeUnknownAction,
-		CodeLocalAction, CodeTooManySteps:
+		CodeLocalAction:
 		return true
 	}
 	return false
