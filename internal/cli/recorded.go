@@ -90,7 +90,10 @@ func (rr *recordedRuns) lookup(id string) (*store.Record, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if rec.Remote() {
+	switch {
+	case len(rec.ServerRuns) > 0:
+		rr.refreshWaves(st, rec)
+	case rec.Remote():
 		rr.refresh(st, rec)
 	}
 	return rec, true, nil

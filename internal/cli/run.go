@@ -144,6 +144,11 @@ actions (shell.run, http.request) are allowed and the run is recorded for --resu
 (indented on a terminal; with --local, the plan the engine would execute), matrices
 expanded, and the paid jobs.
 
+More than 10 steps to send (the Runs API's limit, matrices expanded) go as several server
+runs of at most 10 (waves): each is sent as soon as the runs it needs completed, their
+results passed as literal inputs, and pi follows them as one run (one table, one record,
+one exit code; 'pi runs get ID' lists its server runs). --dry-run shows the waves.
+
 Output (-o): table (a live table on a terminal, lines in a pipe), plain, json (the final
 run on stdout) or jsonl (one event per line, the final run last).
 

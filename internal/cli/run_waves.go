@@ -216,3 +216,100 @@ func wavesSummary(p *pipeline.Pipeline, plan *waves.Plan) string {
 	}
 	return b.String()
 }
+
+// refreshWaves reads again from their server the server runs of a logical run (waves)
+// that had not ended when recorded, into rec (its steps, its server runs), unless the pi
+// process sending it is alive (it keeps the record). Once every server run sent ended, a
+// run whose pi stopped before sending the others ends: cancelled (failed when a server
+// run failed). The record is saved, and what it paid for goes into the step cache.
+func (rr *recordedRuns) refreshWaves(st *store.Store, rec *store.Record) {
+	rr.note = ""
+	c, server, why := rr.serverOf(rec)
+	if c == nil {
+		rr.note = fmt.Sprintf("run %s: %s; showing its last recorded state", rec.Run.ID, why)
+		return
+	}
+	rr.client = c
+	if rr.sess != nil {
+		rr.sess.rehostImages(rec.Run)
+	}
+	if rec.Run.Status.Terminal() || !store.Interrupted(rec.Run.Status, rec.Owner) {
+		return // ended, or its pi is still sending it and keeps its record
+	}
+	index := map[string]int{}
+	for i := range rec.Run.Steps {
+		index[rec.Run.Steps[i].ID] = i
+	}
+	status := run.Cancelled
+	for k := range rec.ServerRuns {
+		sr := &rec.ServerRuns[k]
+		if sr.ID != "" && !sr.Status.Terminal() {
+			r, err := c.GetRun(rr.ctx, sr.ID, false, 0)
+			if err != nil {
+				rr.note = fmt.Sprintf("server run %s of run %s could not be read again (%v); showing its last recorded state", sr.ID, rec.Run.ID, err)
+				return
+			}
+			sr.Status = r.Status
+			for _, s := range r.Steps {
+				if i, ok := index[s.ID]; ok {
+					s.DependsOn = rec.Run.Steps[i].DependsOn
+					rec.Run.Steps[i] = s
+				}
+			}
+		}
+		switch {
+		case sr.ID != "" && !sr.Status.Terminal():
+			status = run.InProgress
+		case sr.Status == run.Failed && status != run.InProgress:
+			status = run.Failed
+		}
+	}
+	rec.Run.Status = status
+	err := st.SaveRun(rr.ctx, rec.Run)
+	if err == nil {
+		err = st.SaveServerRuns(rr.ctx, rec.Run.ID, rec.ServerRuns)
+	}
+	if err == nil && status.Terminal() {
+		err = st.Finish(rr.ctx, rec.Run.ID, status)
+	}
+	if err != nil {
+		fmt.Fprintf(rr.f.IO.ErrOut, "warning: %v\n", err)
+	}
+	rr.harvest(rec, server)
+}
+
+// serverRunsLine says where the steps of a logical run ran: each wave's server run.
+func serverRunsLine(rec *store.Record) string {
+	var parts []string
+	for _, sr := range rec.ServerRuns {
+		switch {
+		case sr.ID == "":
+			parts = append(parts, fmt.Sprintf("wave %d not sent", sr.Wave))
+		default:
+			parts = append(parts, fmt.Sprintf("wave %d %s %s (%d steps)", sr.Wave, sr.ID, sr.Status, len(sr.Steps)))
+		}
+	}
+	return fmt.Sprintf("run %s ran as %d server runs: %s", rec.Run.ID, len(rec.ServerRuns), strings.Join(parts, "; "))
+}
+
+// followLogical shows a logical run (waves) as recorded, refreshed from its server runs;
+// with --wait, one its pi process is still sending is re-read from the records until it
+// ends.
+func followLogical(ctx context.Context, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
+	res := runResult{run: rec.Run, where: placeRemote}
+	if o.Wait && !rec.Run.Status.Terminal() && !store.Interrupted(rec.Run.Status, rec.Owner) {
+		var err error
+		if rec, res.how, err = waitLocal(ctx, prog, o, rec, deadline); err != nil || res.how != outcomeEnded {
+			prog.Stop()
+			res.run, res.where = rec.Run, placeWatched
+			return res, err
+		}
+		res.run = rec.Run
+	}
+	fmt.Fprintln(o.IO.ErrOut, safe.Text(serverRunsLine(rec)))
+	if err := prog.Finish(rec.Run); err != nil {
+		return runResult{}, fmt.Errorf("write result: %w", err)
+	}
+	return res, nil
+}

@@ -142,6 +142,9 @@ func followRecorded(ctx context.Context, o *runsGetOptions, rec *store.Record, d
 	if rr != nil && rr.note != "" {
 		fmt.Fprintln(o.IO.ErrOut, "note: "+rr.note)
 	}
+	if len(rec.ServerRuns) > 0 {
+		return followLogical(ctx, o, rec, deadline)
+	}
 	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	if rr == nil || rr.client == nil || !o.Wait || rec.Run.Status.Terminal() {
 		if err := prog.Finish(rec.Run); err != nil {
