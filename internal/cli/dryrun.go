@@ -64,7 +64,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 			if plan, err = cutWaves(pp.Pipeline); err != nil {
 				return err
 			}
-			if err := writeWaves(o.IO.Out, pp.Pipeline, plan); err != nil {
+			if err := writeWaves(o.IO.Out, pp.Pipeline, plan, o.IO.IsStdoutTTY()); err != nil {
 				return err
 			}
 		} else {

@@ -159,7 +159,7 @@ func TestDryRunInvalid(t *testing.T) {
 `)
 	// 11 steps are 2 server runs (waves), no longer a problem (issue 23)
 	stdout, stderr, code := dryRunCmd(t, bad, "--dry-run")
-	if code != ExitOK || !strings.Contains(stderr, "waves      2 server runs of at most 10 steps") || !strings.Contains(stdout, `"wave": 2`) {
+	if code != ExitOK || !strings.Contains(stderr, "waves      2 server runs of at most 10 steps") || !strings.Contains(stdout, `"wave":2`) {
 		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 	// the same file for the local engine: the plan

@@ -163,8 +163,9 @@ type dryWave struct {
 	Body    json.RawMessage `json:"body"`
 }
 
-// writeWaves writes a dry run's waves to w: {"waves": [...]}, indented.
-func writeWaves(w io.Writer, p *pipeline.Pipeline, plan *waves.Plan) error {
+// writeWaves writes a dry run's waves to w: {"waves": [...]}, indented for a person
+// (each body compact when piped, as the dry run of one run writes it).
+func writeWaves(w io.Writer, p *pipeline.Pipeline, plan *waves.Plan, indent bool) error {
 	doc := struct {
 		Waves []dryWave `json:"waves"`
 	}{}
@@ -183,7 +184,10 @@ func writeWaves(w io.Writer, p *pipeline.Pipeline, plan *waves.Plan) error {
 		}
 		doc.Waves = append(doc.Waves, dryWave{Wave: k + 1, After: after, Batches: wv.Depth, Body: body})
 	}
-	out, err := json.MarshalIndent(doc, "", "  ")
+	out, err := json.Marshal(doc)
+	if indent && err == nil {
+		out, err = json.MarshalIndent(doc, "", "  ")
+	}
 	if err != nil {
 		return fmt.Errorf("encode waves: %w", err)
 	}
@@ -212,7 +216,7 @@ func wavesSummary(p *pipeline.Pipeline, plan *waves.Plan) string {
 			}
 			after = "after " + strings.Join(nums, ", ")
 		}
-		fmt.Fprintf(&b, "    wave %-2d  %2d steps, %d %-7s  %-10s  %s\n", k+1, len(wv.Steps), wv.Depth, pluralWord(wv.Depth, "batch", "batches"), after, safe.Text(waves.Names(ids)))
+		fmt.Fprintf(&b, "    wave %-2d  %-8s  %-9s  %-10s  %s\n", k+1, plural(len(wv.Steps), "step"), fmt.Sprintf("%d %s", wv.Depth, pluralWord(wv.Depth, "batch", "batches")), after, safe.Text(waves.Names(ids)))
 	}
 	return b.String()
 }
