@@ -50,7 +50,9 @@ type CreateError struct {
 	Err  error
 }
 
-func (e *CreateError) Error() string { return fmt.Sprintf("create the server run of wave %d: %v", e.Wave, e.Err) }
+func (e *CreateError) Error() string {
+	return fmt.Sprintf("create the server run of wave %d: %v", e.Wave, e.Err)
+}
 func (e *CreateError) Unwrap() error { return e.Err }
 
 // Result is how a logical run stands when Run returns.
