@@ -27,7 +27,7 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	if o.Local {
 		mode = pipeline.Local
 	}
-	x, src, err := loadForRun(o, o.File, mode, o.Params, nil)
+	x, _, err := loadForRun(o, o.File, mode, o.Params, nil)
 	if err != nil {
 		return err
 	}
@@ -39,11 +39,6 @@ func runDryRun(ctx context.Context, o *runOptions, clients *piClients) error {
 	var plan *waves.Plan // over 10 steps to send: the server runs
 	if err := o.budget(pp); err != nil {
 		return err
-	}
-	if !o.Local {
-		if err := o.sendable(src.Name, src.Data, pp); err != nil {
-			return err
-		}
 	}
 	if o.Local {
 		// Written as it is made: the plan of 100,000 steps is tens of megabytes of JSON.

@@ -120,32 +120,6 @@ func (o *runOptions) budget(pp *paidPlan) error {
 		o.MaxJobs, n, pluralWord(n, "job", "jobs"), strings.Join(per, ", "), len(pp.Reused))
 }
 
-// sendable refuses a plan that leaves more steps to send than the Runs API accepts (exit
-// 2, before anything is sent): the limit counts the steps sent, so a pipeline over it runs
-// when the step cache reuses enough of it. When nothing is reused, the file's own
-// diagnostic says it, at its line (the matrix that made the steps, or steps:).
-func (o *runOptions) sendable(name string, data []byte, pp *paidPlan) error {
-	n := len(pp.Pipeline.Steps)
-	if n <= pipeline.MaxRemoteSteps {
-		return nil
-	}
-	if len(pp.Reused) == 0 {
-		_, src, ds, err := pipeline.Load(name, pipeline.Options{Mode: pipeline.Remote, Params: o.Params, Data: recordedText(data)})
-		var limit pipeline.Diagnostics
-		for _, d := range ds {
-			if d.Code == pipeline.CodeTooManySteps {
-				limit = append(limit, d)
-			}
-		}
-		if err == nil && len(limit) > 0 {
-			printDiagnosticsWithSource(o.IO, limit, src.Data)
-			return SilentExit(ExitUsage)
-		}
-	}
-	return UsageErrorf("%s: %d steps to send after reusing %d: the Runs API accepts at most %d (split the pipeline, or run it with --local, which has no limit)",
-		name, n, len(pp.Reused), pipeline.MaxRemoteSteps)
-}
-
 // announce says, before the run, which steps reuse earlier jobs and why steps that could
 // have did not (a lost job, a forced rerun).
 func (pp *paidPlan) announce(w io.Writer) {

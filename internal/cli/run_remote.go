@@ -28,10 +28,10 @@ func outputFormat(s string) (render.Format, error) {
 // loadForRun checks a pipeline file (or "-", stdin) for mode, shows its diagnostics with
 // their source lines, and returns it with params applied, with its source (the name and
 // text the run's record keeps); an unreadable or invalid file, or under strict one with a
-// warning, is a usage error (exit 2). The Runs API's step limit is checked later, on the
-// steps the step cache leaves to send (sendable).
+// warning, is a usage error (exit 2). More steps to send than the Runs API's 10 go in
+// waves (run_waves.go).
 func loadForRun(o *runOptions, file string, mode pipeline.Mode, params map[string]string, data []byte) (*pipeline.Pipeline, *pipeline.Source, error) {
-	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Data: data, Stdin: o.IO.In, StepLimitLater: true})
+	p, src, ds, err := pipeline.Load(file, pipeline.Options{Mode: mode, Params: params, Data: data, Stdin: o.IO.In})
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s: %s", src.Name, readProblem(err))}
 	}

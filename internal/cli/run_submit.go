@@ -76,9 +76,6 @@ func (sub *submission) submit(ctx context.Context, pp *paidPlan) (runResult, err
 	if err := o.budget(pp); err != nil {
 		return runResult{}, err
 	}
-	if err := o.sendable(sub.file, sub.data, pp); err != nil {
-		return runResult{}, err
-	}
 	if !o.Quiet {
 		pp.announce(o.IO.ErrOut)
 	}

@@ -13,10 +13,6 @@ type Options struct {
 	// path only names it. Otherwise the file at path is read (ReadFile), "-" from Stdin.
 	Data  []byte
 	Stdin io.Reader
-	// StepLimitLater leaves the Runs API's step limit (MaxRemoteSteps) to the caller, who
-	// checks it on the steps it sends: pi run sends only what the step cache does not
-	// reuse, so a pipeline of 14 steps with 5 reused fits.
-	StepLimitLater bool
 	// Drawable also returns the pipeline when its only errors are in its steps' inputs
 	// (Diagnostics.StructureSound): pi graph draws it and shows them. Never for a run.
 	Drawable bool

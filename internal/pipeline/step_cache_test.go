@@ -46,26 +46,3 @@ steps:
 		t.Errorf("diagnostics %v", ds)
 	}
 }
-
-// StepLimitLater leaves the Runs API's step limit to the caller (pi run counts the steps
-// the step cache leaves to send); without it, a remote pipeline over the limit is an error.
-func TestStepLimitLater(t *testing.T) {
-	var b strings.Builder
-	b.WriteString("steps:\n")
-	for i := range MaxRemoteSteps + 4 {
-		b.WriteString("  - { id: s" + string(rune('a'+i)) + ", action: brands.extract, input: { url: \"https://example.com\" } }\n")
-	}
-	for _, later := range []bool{false, true} {
-		p, _, ds, err := Load("many.yaml", Options{Mode: Remote, Data: []byte(b.String()), StepLimitLater: later})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tooMany := false
-		for _, d := range ds {
-			tooMany = tooMany || d.Code == CodeTooManySteps
-		}
-		if tooMany == later || (p == nil) != !later {
-			t.Errorf("StepLimitLater %v: pipeline %v, diagnostics %v", later, p != nil, ds)
-		}
-	}
-}
