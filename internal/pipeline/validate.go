@@ -80,8 +80,8 @@ type validator struct {
 	prov  *provenance // how p came from the parsed pipeline
 	g     *Graph      // built once: every graph question of the checks is asked of it
 	mode  Mode
-	ids        map[string]int // id -> index of its first step
-	names      []string       // ids in declaration order, for suggestions
+	ids   map[string]int // id -> index of its first step
+	names []string       // ids in declaration order, for suggestions
 	// paramValues are the params' values (defaults, then valid -p overrides) for checking
 	// input values as they will be sent.
 	paramValues map[string]any
