@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pi-cli/pi/internal/catalog"
+	"github.com/pi-cli/pi/internal/spell"
 )
 
 // contract checks the input of step i against its action's contract (catalog.Check), as
@@ -85,6 +86,13 @@ func detail(is catalog.Issue) string {
 	switch {
 	case is.Code == "invalid_type" && is.Received == "null":
 		return null
+	case is.Code == "invalid_enum_value":
+		if s, isStr := is.Value.(string); isStr {
+			if near := nearestOption(s, is.Options); near != "" {
+				return fmt.Sprintf(" (did you mean %q?)", near)
+			}
+		}
+		return ""
 	case is.Code != "invalid_union" || len(is.UnionErrors) < 2:
 		return ""
 	}
@@ -365,4 +373,20 @@ func sourceNames(a *catalog.Action) string {
 		}
 	}
 	return strings.Join(names, " or ")
+}
+
+// nearestOption is the enum value s most likely stands for: one that differs only by case
+// (2k for 2K), else the nearest by spell.Nearest for a value of 3 characters or more (a
+// shorter one is a small edit from too many values: 5k from 1K, 2K and 4K alike); "" for
+// none.
+func nearestOption(s string, options []string) string {
+	for _, o := range options {
+		if strings.EqualFold(strings.TrimSpace(s), o) && s != o {
+			return o
+		}
+	}
+	if len([]rune(s)) < 3 {
+		return ""
+	}
+	return spell.Nearest(s, options)
 }
