@@ -30,6 +30,9 @@ const (
 	// server's primary limit may be a monthly quota; spreading its last requests over days
 	// would stall a run that the quota still allows, so there the server's 429 decides.
 	paceHorizon = 5 * time.Minute
+	// paceMargin keeps the limit's pace a little under its rate: requests do not reach
+	// the server exactly as evenly as they leave.
+	paceMargin = 0.03
 	// maxResetAhead is the furthest an X-RateLimit-Reset may lie: the server's longest
 	// window is a monthly quota (30 days). A later one is not believed.
 	maxResetAhead = 31 * 24 * time.Hour
@@ -57,6 +60,12 @@ type Limiter struct {
 	notBefore time.Time // nothing goes before (a 429's Retry-After)
 	last      time.Time // when the last request went (spacing)
 	win       rateWindow
+	// period is the window's length, once two resets were seen; firstSeen and firstReset
+	// are when the first window was first told of and its reset (a lower bound of it).
+	period                time.Duration
+	firstSeen, firstReset time.Time
+	// refills: the window carries the last one's count and refills as it goes (sliding).
+	refills bool
 	// decreasedAt is the last request let go when the cap was last halved: a 429 to an
 	// earlier one is the same congestion and does not halve it again.
 	decreasedAt uint64
@@ -153,8 +162,26 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 func (l *Limiter) startAt(now time.Time) (time.Time, string) {
 	at, why := l.notBefore, "a 429's Retry-After"
 	w := l.win
-	if w.reset.IsZero() || !w.reset.After(now) || w.reset.Sub(now) > paceHorizon {
+	if w.reset.IsZero() || w.reset.Sub(now) > paceHorizon {
 		return at, why
+	}
+	next, why2 := l.paceLocked(now)
+	if next.After(at) {
+		return next, why2
+	}
+	return at, why
+}
+
+// paceLocked is when the window lets the next request go: at once while its budget is
+// more than a tenth of the limit; below that spread until the reset, and no faster than
+// the limit's own pace on a window that refills as it goes (a sliding window, as the Pi
+// server's, which carries the last window's count into the next); at 0, on a window that
+// does not refill, at the reset. Once the window ended with no answer from the next one
+// yet, requests go at the limit's pace until one tells.
+func (l *Limiter) paceLocked(now time.Time) (time.Time, string) {
+	w, pace := l.win, l.pace()
+	if !w.reset.After(now) {
+		return l.last.Add(pace), "the limit's pace, until an answer tells of the new window"
 	}
 	budget := w.remaining
 	for seq := range l.sent {
@@ -162,20 +189,38 @@ func (l *Limiter) startAt(now time.Time) (time.Time, string) {
 			budget--
 		}
 	}
-	var next time.Time
 	switch {
-	case budget <= 0:
-		next, why = w.reset, "X-RateLimit-Remaining 0 until X-RateLimit-Reset"
-		if capped := l.last.Add(maxPace); !l.last.IsZero() && capped.Before(next) {
-			next = capped
+	case budget*lowShare > w.limit:
+		return time.Time{}, ""
+	case budget > 0:
+		gap := w.reset.Sub(now) / time.Duration(budget)
+		if l.refills && pace > 0 {
+			gap = min(gap, pace)
 		}
-	case budget*lowShare <= w.limit:
-		next, why = l.last.Add(min(w.reset.Sub(now)/time.Duration(budget), maxPace)), "the window's last requests spread until X-RateLimit-Reset"
+		return l.last.Add(min(gap, maxPace)), "the window's last requests spread until X-RateLimit-Reset"
+	case l.refills && pace > 0:
+		return l.last.Add(pace), "X-RateLimit-Remaining 0: the limit's pace while the window refills"
 	}
-	if next.After(at) {
-		return next, why
+	next := w.reset
+	if capped := l.last.Add(maxPace); !l.last.IsZero() && capped.Before(next) {
+		next = capped
 	}
-	return at, "a 429's Retry-After"
+	return next, "X-RateLimit-Remaining 0 until X-RateLimit-Reset"
+}
+
+// pace is the gap between two requests at a little under the limit's rate: the
+// window's length (the distance between two resets; before the second one, a lower bound:
+// from the first answer to the first reset) over its limit, plus paceMargin. 0 when
+// nothing is known.
+func (l *Limiter) pace() time.Duration {
+	d := l.period
+	if d == 0 && !l.firstSeen.IsZero() {
+		d = l.firstReset.Sub(l.firstSeen)
+	}
+	if d <= 0 || l.win.limit <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) / float64(l.win.limit) * (1 + paceMargin))
 }
 
 func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
@@ -204,7 +249,7 @@ func (p *permit) done(status int, h http.Header) {
 	now := l.clk.Now()
 	if w, ok := parseRateHeaders(h, now); ok {
 		w.after = p.seq
-		l.observeLocked(w)
+		l.observeLocked(w, now)
 	}
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -217,15 +262,25 @@ func (p *permit) done(status int, h http.Header) {
 	l.changed = make(chan struct{})
 }
 
-// observeLocked takes a window an answer told of: a later reset is a new window; in the
-// same window the lowest remaining wins (answers arrive out of order); an earlier one is
-// stale.
-func (l *Limiter) observeLocked(w rateWindow) {
+// observeLocked takes a window an answer told of: a later reset is a new window (and the
+// distance between the two resets its length); in the same window the answer to the
+// latest request wins (a sliding window's budget grows as it goes); an earlier window is
+// stale. A new window whose budget starts below half the limit carries the last one's
+// count: it refills as it goes.
+func (l *Limiter) observeLocked(w rateWindow, now time.Time) {
 	cur := &l.win
 	switch {
 	case w.reset.After(cur.reset):
+		if cur.reset.IsZero() {
+			l.firstSeen, l.firstReset = now, w.reset
+		} else if d := w.reset.Sub(cur.reset); d <= paceHorizon && (l.period == 0 || d < l.period) {
+			l.period = d
+		}
+		if !cur.reset.IsZero() && w.remaining*2 < w.limit {
+			l.refills = true
+		}
 		*cur = w
-	case w.reset.Equal(cur.reset) && w.remaining < cur.remaining:
+	case w.reset.Equal(cur.reset) && w.after > cur.after:
 		cur.remaining, cur.after = w.remaining, w.after
 	}
 }

@@ -232,6 +232,60 @@ func TestLimiterSpacesTheWindowsLastRequests(t *testing.T) {
 	}
 }
 
+// A window that carries the last one's count (a sliding window, as Unkey's behind the Pi
+// server: a new window whose budget starts below half the limit) refills as it goes: at
+// X-RateLimit-Remaining 0 the next request waits the limit's pace (the window's length,
+// the distance between two resets, over the limit, plus 3 %), not the reset; a window
+// that does not is waited out until its reset. When the window ended with no answer from
+// the next yet, requests go at the limit's pace.
+func TestLimiterPacesASlidingWindow(t *testing.T) {
+	start := time.Unix(1_760_000_000, 0)
+	clk := clock.NewFake(start)
+	type answer struct {
+		remaining int
+		reset     time.Duration
+	}
+	script := []answer{{5, 10 * time.Second}, {0, 10 * time.Second}, {1, 20 * time.Second}, {0, 20 * time.Second}, {0, 20 * time.Second}}
+	var mu sync.Mutex
+	var arrivals []time.Duration
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		a := script[len(arrivals)]
+		arrivals = append(arrivals, clk.Now().Sub(start))
+		mu.Unlock()
+		w.Header().Set("X-RateLimit-Limit", "10")
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(a.remaining))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(start.Add(a.reset).Unix(), 10))
+		w.Write([]byte(jobAnswer))
+	}))
+	defer ts.Close()
+	c, err := New(Config{BaseURL: ts.URL, APIKey: testKey, Clock: clk, Limiter: NewLimiter(ts.URL, clk)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := make(chan error)
+	go func() {
+		var err error
+		for range script {
+			if _, err = c.GetJob(context.Background(), "j", false, 0, ""); err != nil {
+				break
+			}
+		}
+		finished <- err
+	}()
+	driveUntilDone(t, clk, 1, finished)
+	// 5 left: at once. 0 left in a window not known to refill: at its reset (10 s), the
+	// limit's pace then being 10 s/10 + 3 % = 1.03 s. The next window starts at 1 of 10:
+	// it refills, so its last request and the one at 0 go 1.03 s apart (the fake clock
+	// moves in 50 ms steps).
+	want := []time.Duration{0, 0, 10 * time.Second, 11050 * time.Millisecond, 12100 * time.Millisecond}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(arrivals, want) {
+		t.Errorf("arrivals at %v, want %v", arrivals, want)
+	}
+}
+
 // The rate-limit headers are believed only when they are plain numbers in range, with a
 // reset ahead (by at most a month): anything else leaves the window unknown, never a
 // negative, overflowing or endless wait.

@@ -51,14 +51,18 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{}, fmt.Errorf("rate limit %q: the window must be s, min or h (e.g. 120/min)", s)
 }
 
-// limiter is the server's per-key limit: fixed windows of rate.Per, aligned to the epoch,
-// as Unkey (which the Pi server asks: src/lib/auth.ts) keeps them. A refused request does
-// not count.
+// limiter is the server's per-key limit, as Unkey (which the Pi server asks:
+// src/lib/auth.ts of ngandimoun/pi-api) counts it: windows of rate.Per aligned to the
+// epoch (go/internal/services/ratelimit/sequence.go and window.go of unkeyed/unkey), and
+// a sliding window over them (sliding_window.go): a request is refused when the current
+// window's count plus the previous window's, weighted by the share of the current window
+// still to come (truncated to a whole number), would pass the limit. A refused request
+// does not count.
 type limiter struct {
-	rate   Rate // N 0: not enforced
-	mu     sync.Mutex
-	window int64 // the window's number: time / Per
-	used   int
+	rate      Rate // N 0: not enforced
+	mu        sync.Mutex
+	window    int64 // the current window's number: unix milliseconds / Per
+	cur, prev int   // requests counted in the current and the previous window
 }
 
 // nominalLimit is what the headers announce per second when no limit is enforced, so
@@ -67,9 +71,34 @@ const nominalLimit = 1000
 
 func newLimiter(r Rate) *limiter { return &limiter{rate: r} }
 
-// limit counts the request in its window and sets the Pi server's headers on every
-// authenticated answer (src/lib/auth.ts of ngandimoun/pi-api): X-RateLimit-Limit, -Remaining,
-// and -Reset, the end of the window in unix seconds (floored); over the limit it is the
+// count counts a request at now against the limit n per window of per: whether it is
+// allowed, what remains (the limit less the weighted count, at least 0) and the current
+// window's end.
+func (l *limiter) count(now time.Time, n int, per time.Duration, enforced bool) (bool, int, time.Time) {
+	ms, perMs := now.UnixMilli(), per.Milliseconds()
+	w := ms / perMs
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch w {
+	case l.window:
+	case l.window + 1:
+		l.prev, l.cur = l.cur, 0
+	default:
+		l.prev, l.cur = 0, 0
+	}
+	l.window = w
+	elapsed := float64(ms-w*perMs) / float64(perMs)
+	weighted := func() int { return l.cur + int(float64(l.prev)*(1-elapsed)) }
+	allowed := !enforced || weighted()+1 <= n
+	if allowed {
+		l.cur++
+	}
+	return allowed, max(n-weighted(), 0), time.UnixMilli((w + 1) * perMs)
+}
+
+// limit counts the request and sets the Pi server's headers on every authenticated
+// answer (src/lib/auth.ts of ngandimoun/pi-api): X-RateLimit-Limit, -Remaining, and
+// -Reset, the current window's end in unix seconds (floored); over the limit it is the
 // server's 429: unkey_rate_limited, "Rate limit exceeded for this API key.", and
 // Retry-After the whole seconds until Reset (at least 1), sent only while Reset is ahead.
 func (s *Server) limit(w http.ResponseWriter) *apiError {
@@ -79,22 +108,11 @@ func (s *Server) limit(w http.ResponseWriter) *apiError {
 	if !enforced {
 		rate = Rate{N: nominalLimit, Per: time.Second}
 	}
-	per := rate.Per.Nanoseconds()
-	window := now.UnixNano() / per
-	l.mu.Lock()
-	if window != l.window {
-		l.window, l.used = window, 0
-	}
-	allowed := !enforced || l.used < rate.N
-	if allowed {
-		l.used++
-	}
-	used := l.used
-	l.mu.Unlock()
-	reset := time.Unix(0, (window+1)*per).Unix()
+	allowed, remaining, end := l.count(now, rate.N, rate.Per, enforced)
+	reset := end.Unix()
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(rate.N))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(rate.N-used, 0)))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 	if allowed {
 		return nil

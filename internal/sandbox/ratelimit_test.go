@@ -10,35 +10,34 @@ import (
 )
 
 // The sandbox's limiter is the Pi server's (src/lib/auth.ts and src/lib/api-response.ts of
-// ngandimoun/pi-api): every authenticated answer carries X-RateLimit-Limit, -Remaining and
-// -Reset (the window's end in unix seconds); past the limit a 429 unkey_rate_limited of
-// type rate_limit_error, "Rate limit exceeded for this API key.", with Retry-After the
-// seconds left until Reset. Windows are fixed and aligned to the epoch; a refused request
-// does not count; the next window starts afresh.
+// ngandimoun/pi-api), counted as Unkey counts (go/internal/services/ratelimit/
+// sliding_window.go, sequence.go of unkeyed/unkey): every authenticated answer carries
+// X-RateLimit-Limit, -Remaining and -Reset (the current window's end in unix seconds);
+// past the limit a 429 unkey_rate_limited of type rate_limit_error, "Rate limit exceeded
+// for this API key.", with Retry-After the seconds left until Reset. Windows are aligned
+// to the epoch; the previous window's count weighs by the share of the current one still
+// to come; a refused request does not count.
 func TestRateLimitWindows(t *testing.T) {
-	windowStart := time.Unix(1_760_000_040, 0) // a whole minute since the epoch
-	clk := clock.NewFake(windowStart.Add(30*time.Second + 500*time.Millisecond))
+	w1 := time.Unix(1_760_000_040, 0) // a whole minute since the epoch
+	clk := clock.NewFake(w1.Add(30*time.Second + 500*time.Millisecond))
 	_, c := newTestServer(t, Options{RateLimit: Rate{N: 3, Per: time.Minute}, Clock: clk})
 	get := func() answer { return c.do("GET", "/api/v1/jobs/f027a242-df39-44cb-943a-c9d220ddaebd", nil) }
-	reset := strconv.FormatInt(windowStart.Add(time.Minute).Unix(), 10)
-	check := func(a answer, status int, remaining, reset string) {
+	resetOf := func(start time.Time) string { return strconv.FormatInt(start.Add(time.Minute).Unix(), 10) }
+	check := func(a answer, status int, remaining, reset, retryAfter string) {
 		t.Helper()
-		if a.status != status || a.header.Get("X-RateLimit-Limit") != "3" ||
-			a.header.Get("X-RateLimit-Remaining") != remaining || a.header.Get("X-RateLimit-Reset") != reset {
-			t.Fatalf("got %d, Limit %q Remaining %q Reset %q; want %d, 3 %s %s", a.status, a.header.Get("X-RateLimit-Limit"),
-				a.header.Get("X-RateLimit-Remaining"), a.header.Get("X-RateLimit-Reset"), status, remaining, reset)
+		if a.status != status || a.header.Get("X-RateLimit-Limit") != "3" || a.header.Get("X-RateLimit-Remaining") != remaining ||
+			a.header.Get("X-RateLimit-Reset") != reset || a.header.Get("Retry-After") != retryAfter {
+			t.Fatalf("got %d, Limit %q Remaining %q Reset %q Retry-After %q; want %d, 3 %s %s %q", a.status, a.header.Get("X-RateLimit-Limit"),
+				a.header.Get("X-RateLimit-Remaining"), a.header.Get("X-RateLimit-Reset"), a.header.Get("Retry-After"), status, remaining, reset, retryAfter)
 		}
 	}
 	for _, rem := range []string{"2", "1", "0"} {
-		a := get()
-		check(a, http.StatusNotFound, rem, reset) // no such job: the limit counts it all the same
-		if a.header.Get("Retry-After") != "" {
-			t.Errorf("Retry-After on an allowed request")
-		}
+		check(get(), http.StatusNotFound, rem, resetOf(w1), "") // no such job: the limit counts it all the same
 	}
 	for range 2 {
 		a := get()
-		check(a, http.StatusTooManyRequests, "0", reset)
+		// 29.5 s left: the server counts from the whole second now is in.
+		check(a, http.StatusTooManyRequests, "0", resetOf(w1), "30")
 		if a.errCode(t) != "unkey_rate_limited" {
 			t.Fatalf("code %s", a.raw)
 		}
@@ -46,13 +45,17 @@ func TestRateLimitWindows(t *testing.T) {
 		if e["type"] != errRateLimit || e["message"] != "Rate limit exceeded for this API key." || len(e) != 4 {
 			t.Errorf("error body %v, want the server's four fields", e)
 		}
-		// 30.5 s left: the server counts from the whole second now is in.
-		if ra := a.header.Get("Retry-After"); ra != "30" {
-			t.Errorf("Retry-After %q, want 30", ra)
-		}
 	}
+	// The next window's first instant: the previous window's 3 weigh fully.
+	w2 := w1.Add(time.Minute)
 	clk.Advance(29*time.Second + 500*time.Millisecond)
-	check(get(), http.StatusNotFound, "2", strconv.FormatInt(windowStart.Add(2*time.Minute).Unix(), 10))
+	check(get(), http.StatusTooManyRequests, "0", resetOf(w2), "60")
+	// A third of the way in, they weigh 2: one more fits.
+	clk.Advance(20 * time.Second)
+	check(get(), http.StatusNotFound, "0", resetOf(w2), "")
+	// Two windows on, nothing weighs.
+	clk.Advance(2 * time.Minute)
+	check(get(), http.StatusNotFound, "2", resetOf(w2.Add(2*time.Minute)), "")
 
 	// Without a key the server answers before its limiter: no rate-limit headers.
 	c.key = ""
