@@ -128,14 +128,23 @@ func completeRunIDsWhere(ctx context.Context, f *Factory, keep func(store.RunSum
 		return nil, dir
 	}
 	defer st.Close()
-	runs, err := st.ListWhere(ctx, store.Filter{Limit: maxCompletedRuns})
+	// With keep, every run is looked at (the newest maxCompletedRuns kept ones are offered):
+	// a failed run behind 50 completed ones is still the one --resume wants.
+	limit := maxCompletedRuns
+	if keep != nil {
+		limit = 0
+	}
+	runs, err := st.ListWhere(ctx, store.Filter{Limit: limit})
 	if err != nil {
 		return nil, dir
 	}
-	out := make([]string, 0, len(runs))
+	out := make([]string, 0, min(len(runs), maxCompletedRuns))
 	for _, r := range runs {
 		if keep != nil && !keep(r) {
 			continue
+		}
+		if len(out) == maxCompletedRuns {
+			break
 		}
 		status := string(r.Status)
 		if interruptedRun(r) {

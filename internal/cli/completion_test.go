@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,37 @@ func TestCompletion(t *testing.T) {
 		if strings.Join(got, " ") != "yaml yml" || directive != ":8" {
 			t.Errorf("%q: %q %s, want yaml yml :8 (files of those extensions)", args, got, directive)
 		}
+	}
+}
+
+// --resume offers a failed run even when more than maxCompletedRuns completed runs came
+// after it: the limit counts the runs offered, not the runs looked at.
+func TestResumeCompletionLooksPastCompletedRuns(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"XDG_STATE_HOME": dir}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)
+	failed := "0f000000-0000-4000-8000-000000000000"
+	create := func(id string, status run.Status, at time.Time) {
+		r := &run.Run{ID: id, Status: status, CreatedAt: at}
+		if err := st.Create(ctx, store.Record{Run: r, File: "p.yaml", Pipeline: []byte("steps: []")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(failed, run.Failed, base)
+	for i := range maxCompletedRuns + 5 {
+		create(fmt.Sprintf("c%07d-0000-4000-8000-000000000000", i), run.Completed, base.Add(time.Duration(i+1)*time.Minute))
+	}
+	st.Close()
+	got, _ := complete(t, env, "run", "--resume", "")
+	if len(got) != 1 || !strings.HasPrefix(got[0], failed+"\t") {
+		t.Errorf("--resume offers %q, want only the failed run", got)
+	}
+	if got, _ := complete(t, env, "runs", "get", ""); len(got) != maxCompletedRuns {
+		t.Errorf("runs get offers %d runs, want the newest %d", len(got), maxCompletedRuns)
 	}
 }
