@@ -29,6 +29,48 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	if url == "" {
 		return nil, engine.Permanent(errors.New("http.request: input url is required"))
 	}
+	hr, err := httpRequest(ctx, in, url)
+	if err != nil {
+		return nil, err
+	}
+	c := h.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(hr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// The URL's password or token is not shown (net/http's own message hides only a
+		// password); the error stays what it is underneath. net/http's *url.Error repeats
+		// the method and URL this message starts with: only its cause is added.
+		cause := err
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			cause = ue.Err
+		}
+		msg := fmt.Sprintf("http.request: %s %s: %s", hr.Method, safe.SecretsText(url), safe.SecretsText(cause.Error()))
+		return nil, engine.Transient(&redactedErr{msg: msg, err: err})
+	}
+	defer resp.Body.Close()
+	res, err := httpResult(resp, url)
+	if err != nil {
+		return nil, err
+	}
+	if expectedStatus(in["expect_status"], resp.StatusCode) {
+		return res, nil
+	}
+	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, safe.SecretsText(url), resp.StatusCode)
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{}), Result: res}
+	}
+	return nil, &engine.StepError{Err: err, Result: res}
+}
+
+// httpRequest is the request of an http.request step's input: its method (GET, or POST
+// with a body), a json or body, and headers.
+func httpRequest(ctx context.Context, in map[string]any, url string) (*http.Request, error) {
 	var body io.Reader
 	method, _ := in["method"].(string)
 	ctype := ""
@@ -60,27 +102,13 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 			hr.Header.Set(k, fmt.Sprint(v))
 		}
 	}
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(hr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		// The URL's password or token is not shown (net/http's own message hides only a
-		// password); the error stays what it is underneath. net/http's *url.Error repeats
-		// the method and URL this message starts with: only its cause is added.
-		cause := err
-		var ue *neturl.Error
-		if errors.As(err, &ue) {
-			cause = ue.Err
-		}
-		msg := fmt.Sprintf("http.request: %s %s: %s", hr.Method, safe.SecretsText(url), safe.SecretsText(cause.Error()))
-		return nil, engine.Transient(&redactedErr{msg: msg, err: err})
-	}
-	defer resp.Body.Close()
+	return hr, nil
+}
+
+// httpResult is an http.request step's result of a response: status, headers (lower
+// case), and the body as json when it says it is JSON, else as text (truncated past
+// MaxOutput bytes, as shell.run's output).
+func httpResult(resp *http.Response, url string) (map[string]any, error) {
 	raw, truncated, err := readCapped(resp.Body)
 	if err != nil {
 		return nil, engine.Transient(fmt.Errorf("http.request: reading the response of %s: %v", safe.SecretsText(url), safe.SecretsText(err.Error())))
@@ -99,14 +127,7 @@ func (h *HTTP) Execute(ctx context.Context, req engine.Request) (map[string]any,
 	if truncated {
 		res["truncated"] = true // as shell.run says it: the body is its first MaxOutput bytes
 	}
-	if expectedStatus(in["expect_status"], resp.StatusCode) {
-		return res, nil
-	}
-	err = fmt.Errorf("http.request: %s %s: status %d", hr.Method, safe.SecretsText(url), resp.StatusCode)
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		return nil, &engine.StepError{Err: err, Transient: true, RetryAfter: backoff.RetryAfter(resp.Header.Get("Retry-After"), time.Now(), backoff.MaxRetryAfter, time.Time{}), Result: res}
-	}
-	return nil, &engine.StepError{Err: err, Result: res}
+	return res, nil
 }
 
 // readCapped reads the first MaxOutput bytes of r. One byte past the cap tells a cut body

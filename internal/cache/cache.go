@@ -17,6 +17,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"github.com/pi-cli/pi/internal/clock"
 )
 
 // schemaVersion is kept in PRAGMA user_version; a newer file is refused, not misread.
@@ -64,7 +66,7 @@ type Cache struct {
 	db       *sql.DB
 	path     string
 	maxBytes int64
-	now      func() time.Time
+	clock    clock.Clock
 	// readOnly: opened with Options.ReadOnly; every write is refused (ErrReadOnly) and
 	// Find keeps what it finds as it is.
 	readOnly bool
@@ -72,8 +74,8 @@ type Cache struct {
 
 // Options tune a Cache; the zero value is the default.
 type Options struct {
-	MaxBytes int64            // 0: DefaultMaxBytes
-	Now      func() time.Time // nil: time.Now
+	MaxBytes int64       // 0: DefaultMaxBytes
+	Clock    clock.Clock // nil: the wall clock
 	// ReadOnly opens the file for reading only (--cache=read): SQLite refuses every
 	// write, so the file stays byte for byte as it was. A missing file is an error
 	// wrapping fs.ErrNotExist (nothing is created).
@@ -119,12 +121,9 @@ func Open(ctx context.Context, path string, opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, unusable(path, err)
 	}
-	c := &Cache{db: db, path: path, maxBytes: opts.MaxBytes, now: opts.Now, readOnly: opts.ReadOnly}
+	c := &Cache{db: db, path: path, maxBytes: opts.MaxBytes, clock: clock.Or(opts.Clock), readOnly: opts.ReadOnly}
 	if c.maxBytes <= 0 {
 		c.maxBytes = DefaultMaxBytes
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	if err := c.migrate(ctx); err != nil {
 		db.Close()
@@ -214,6 +213,9 @@ func (c *Cache) Close() error {
 	}
 	return nil
 }
+
+// now is the cache's time: entries' and claims' times, the age of what is pruned.
+func (c *Cache) now() time.Time { return c.clock.Now() }
 
 // ReadOnly reports whether the cache was opened read-only.
 func (c *Cache) ReadOnly() bool { return c.readOnly }

@@ -10,28 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/clock"
 )
-
-// clock is a fake time, moved by the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T, path string, opts Options) *Cache {
 	t.Helper()
@@ -58,8 +41,8 @@ func adResult(job string) map[string]any {
 
 func TestPutLatestVariants(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	c := open(t, filepath.Join(t.TempDir(), "pi", "cache.db"), Options{Now: clk.now})
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	c := open(t, filepath.Join(t.TempDir(), "pi", "cache.db"), Options{Clock: clk})
 	k := key(t, "hero")
 	if e, err := c.Latest(ctx, k); e != nil || err != nil {
 		t.Fatalf("empty cache: %v, %v", e, err)
@@ -71,7 +54,7 @@ func TestPutLatestVariants(t *testing.T) {
 	if err != nil || r.Variant != 1 {
 		t.Fatalf("reroll variant %d, %v", r.Variant, err)
 	}
-	clk.add(time.Minute)
+	clk.Advance(time.Minute)
 	if err := c.Put(ctx, r, "hero", "job-1", adResult("job-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +62,7 @@ func TestPutLatestVariants(t *testing.T) {
 	if err != nil || e.JobID != "job-1" || e.Variant != 1 || e.Step != "hero" || e.Result["image_url"] != "https://img.test/job-1.png" {
 		t.Fatalf("latest %+v, %v", e, err)
 	}
-	if !e.Created.Equal(clk.now()) {
+	if !e.Created.Equal(clk.Now()) {
 		t.Errorf("created %v", e.Created)
 	}
 	list, err := c.List(ctx)
@@ -87,7 +70,7 @@ func TestPutLatestVariants(t *testing.T) {
 		t.Fatalf("list %v, %v", list, err)
 	}
 	// Prune by last use: the older entry goes, once it is old enough.
-	clk.add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	if err := c.Touch(ctx, list[0].Digest); err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +89,8 @@ func TestPutLatestVariants(t *testing.T) {
 // result too big to keep is not cached.
 func TestBound(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	c := open(t, filepath.Join(t.TempDir(), "cache.db"), Options{Now: clk.now, MaxBytes: 10 * 400})
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	c := open(t, filepath.Join(t.TempDir(), "cache.db"), Options{Clock: clk, MaxBytes: 10 * 400})
 	var keys []Key
 	for i := range 20 {
 		k := key(t, fmt.Sprint("p", i))
@@ -115,7 +98,7 @@ func TestBound(t *testing.T) {
 		if err := c.Put(ctx, k, "s", fmt.Sprint("job-", i), adResult(fmt.Sprint("job-", i))); err != nil {
 			t.Fatal(err)
 		}
-		clk.add(time.Second)
+		clk.Advance(time.Second)
 		if i == 0 {
 			continue
 		}

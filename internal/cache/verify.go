@@ -53,14 +53,10 @@ type Verdict struct {
 	Reason  string
 }
 
-// VerifyJob asks the server whether job id can stand for a step of action: it exists, is
-// completed and has the action's job type. The result is mapped from the job as the
-// server's step would record it. A local action has no job to ask about: Reuse, with no
-// result (the caller keeps its own).
-func VerifyJob(ctx context.Context, jobs Jobs, action, id string) Verdict {
-	return verify(ctx, jobs, action, id, false)
-}
-
+// verify asks the server whether job id can stand for a step of action: it exists, is
+// completed and has the action's job type (with wait, the server long-polls a job still
+// being made). The result is mapped from the job as the server's step would record it. A
+// local action has no job to ask about: Reuse, with no result (the caller keeps its own).
 func verify(ctx context.Context, jobs Jobs, action, id string, wait bool) Verdict {
 	a, ok := catalog.Lookup(action)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -125,13 +126,10 @@ func actionToJSON(a *catalog.Action) actionJSON {
 }
 
 func runActions(opts *actionsOptions) error {
-	actions := catalog.All()
 	if opts.Name != "" {
 		a, _ := catalog.Lookup(opts.Name)
 		if opts.Output == "json" {
-			enc := json.NewEncoder(opts.IO.Out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(actionToJSON(a))
+			return writeIndentedJSON(opts.IO.Out, actionToJSON(a))
 		}
 		width := actionsWidth
 		if w := opts.IO.StdoutWidth(); w > 0 {
@@ -140,58 +138,17 @@ func runActions(opts *actionsOptions) error {
 		_, err := fmt.Fprint(opts.IO.Out, showAction(a, width))
 		return err
 	}
+	actions := catalog.All()
 	if opts.Output == "json" {
 		out := make([]actionJSON, 0, len(actions))
 		for _, a := range actions {
 			out = append(out, actionToJSON(a))
 		}
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeIndentedJSON(opts.IO.Out, out)
 	}
-	// One row per action, one input per line inside a row, so the table stays narrow.
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTION\tRUNS\tREQUIRED\tOPTIONAL\tRESULT")
-	for i, a := range actions {
-		if i > 0 {
-			fmt.Fprintln(tw, "\t\t\t\t")
-		}
-		required := a.Required()
-		for _, g := range a.Groups {
-			if !g.Exactly {
-				required = append(required, "at least one of:")
-			} else {
-				required = append(required, "one of:")
-			}
-			for _, k := range g.Inputs {
-				required = append(required, "  "+k)
-			}
-		}
-		cols := [][]string{{a.Name}, {a.Runs()}, required, a.Optional(), a.ResultNames()}
-		rows := 0
-		for _, c := range cols {
-			rows = max(rows, len(c))
-		}
-		for r := 0; r < rows; r++ {
-			cells := make([]string, len(cols))
-			for c := range cols {
-				if r < len(cols[c]) {
-					cells[c] = cols[c][r]
-				}
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-	}
-	if err := tw.Flush(); err != nil {
+	lines, wide, err := actionsTable(actions)
+	if err != nil {
 		return err
-	}
-	// tabwriter pads the last column too; trailing blanks only get in the way of diffs.
-	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
-	wide := 0
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-		wide = max(wide, len([]rune(lines[i])))
 	}
 	if w := opts.IO.StdoutWidth(); w > 0 && wide > w {
 		// a terminal too narrow for the table: one line per action rather than a table
@@ -199,8 +156,73 @@ func runActions(opts *actionsOptions) error {
 		_, err := fmt.Fprint(opts.IO.Out, compactActions(w))
 		return err
 	}
-	_, err := fmt.Fprintln(opts.IO.Out, strings.Join(lines, "\n"))
+	_, err = fmt.Fprintln(opts.IO.Out, strings.Join(lines, "\n"))
 	return err
+}
+
+// writeIndentedJSON writes v as indented JSON.
+func writeIndentedJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// actionsTable is the table of pi actions: one row per action, one input per line inside
+// a row, so the table stays narrow; its lines without trailing blanks, and the widest.
+func actionsTable(actions []*catalog.Action) (lines []string, wide int, err error) {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tRUNS\tREQUIRED\tOPTIONAL\tRESULT")
+	for i, a := range actions {
+		if i > 0 {
+			fmt.Fprintln(tw, "\t\t\t\t")
+		}
+		writeActionRow(tw, [][]string{{a.Name}, {a.Runs()}, requiredLines(a), a.Optional(), a.ResultNames()})
+	}
+	if err := tw.Flush(); err != nil {
+		return nil, 0, err
+	}
+	// tabwriter pads the last column too; trailing blanks only get in the way of diffs.
+	lines = strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+		wide = max(wide, len([]rune(lines[i])))
+	}
+	return lines, wide, nil
+}
+
+// requiredLines are an action's required inputs, then its groups ("one of:", "at least
+// one of:") with their inputs indented.
+func requiredLines(a *catalog.Action) []string {
+	required := a.Required()
+	for _, g := range a.Groups {
+		if !g.Exactly {
+			required = append(required, "at least one of:")
+		} else {
+			required = append(required, "one of:")
+		}
+		for _, k := range g.Inputs {
+			required = append(required, "  "+k)
+		}
+	}
+	return required
+}
+
+// writeActionRow writes one action's columns side by side, as many lines as its longest.
+func writeActionRow(w io.Writer, cols [][]string) {
+	rows := 0
+	for _, c := range cols {
+		rows = max(rows, len(c))
+	}
+	for r := 0; r < rows; r++ {
+		cells := make([]string, len(cols))
+		for c := range cols {
+			if r < len(cols[c]) {
+				cells[c] = cols[c][r]
+			}
+		}
+		fmt.Fprintln(w, strings.Join(cells, "\t"))
+	}
 }
 
 func nonNil(s []string) []string {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/cache"
+	"github.com/pi-cli/pi/internal/clock"
 	"github.com/pi-cli/pi/internal/safe"
 )
 
@@ -21,8 +22,8 @@ type cacheOptions struct {
 	Output    string        // list: table or json
 	OlderThan time.Duration // prune
 	// Path is the cache file ($XDG_CACHE_HOME/pi/cache.db).
-	Path func() (string, error)
-	Now  func() time.Time
+	Path  func() (string, error)
+	Clock clock.Clock
 }
 
 func newCacheCmd(f *Factory, runF func(*cacheOptions) error) *cobra.Command {
@@ -45,7 +46,7 @@ recently used entries go first.`,
 	}
 	path := func() (string, error) { return cache.DefaultPath(f.Getenv) }
 	sub := func(op, use, short, long string, args cobra.PositionalArgs, flags func(*cobra.Command, *cacheOptions)) *cobra.Command {
-		o := &cacheOptions{Op: op, Output: "table", Path: path, Now: time.Now}
+		o := &cacheOptions{Op: op, Output: "table", Path: path, Clock: clock.Real{}}
 		c := &cobra.Command{Use: use, Short: short, Long: long, Args: args,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				if o.Output != "table" && o.Output != "json" {
@@ -116,7 +117,7 @@ func runCache(ctx context.Context, f *Factory, o *cacheOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := cache.Open(ctx, path, cache.Options{Now: o.Now})
+	c, err := cache.Open(ctx, path, cache.Options{Clock: o.Clock})
 	if err != nil {
 		if o.Op == "clear" {
 			if rerr := cache.Remove(path); rerr != nil {
@@ -167,7 +168,7 @@ func listCache(f *Factory, o *cacheOptions, path string, entries []*cache.Entry)
 		fmt.Fprintf(f.IO.ErrOut, "the step cache %s is empty\n", path)
 		return nil
 	}
-	now := o.Now()
+	now := clock.Or(o.Clock).Now()
 	var size int64
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tACTION\tSTEP\tJOB\tSERVER\tVARIANT\tMADE\tUSED")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pi-cli/pi/internal/cache"
+	"github.com/pi-cli/pi/internal/clock"
 )
 
 func TestCacheFlags(t *testing.T) {
@@ -52,7 +53,7 @@ func TestCacheFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Path, got.Now = nil, nil
+			got.Path, got.Clock = nil, nil
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("options %+v, want %+v", *got, tt.want)
 			}
@@ -64,9 +65,8 @@ func TestCacheCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pi", "cache.db")
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	c, err := cache.Open(ctx, path, cache.Options{Now: clock})
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	c, err := cache.Open(ctx, path, cache.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,14 +76,14 @@ func TestCacheCommands(t *testing.T) {
 		if err := c.Put(ctx, k, "hero\x1b[2J", job, map[string]any{"job_id": job}); err != nil {
 			t.Fatal(err)
 		}
-		now = now.Add(48 * time.Hour)
+		clk.Advance(48 * time.Hour)
 	}
 	c.Close()
 	do := func(o *cacheOptions) (string, string) {
 		t.Helper()
 		f, out, errOut := testFactory()
 		o.Path = func() (string, error) { return path, nil }
-		o.Now = clock
+		o.Clock = clk
 		if o.Output == "" {
 			o.Output = "table"
 		}
@@ -121,7 +121,7 @@ func TestCacheCommands(t *testing.T) {
 	os.Remove(path + "-wal")
 	os.Remove(path + "-shm")
 	f, _, _ := testFactory()
-	if err := runCache(ctx, f, &cacheOptions{Op: "list", Output: "table", Path: func() (string, error) { return path, nil }, Now: clock}); err == nil || !strings.Contains(err.Error(), "pi cache clear") {
+	if err := runCache(ctx, f, &cacheOptions{Op: "list", Output: "table", Path: func() (string, error) { return path, nil }, Clock: clk}); err == nil || !strings.Contains(err.Error(), "pi cache clear") {
 		t.Errorf("damaged list: %v", err)
 	}
 	if _, errOut = do(&cacheOptions{Op: "clear"}); !strings.Contains(errOut, "not a usable step cache") {

@@ -201,24 +201,15 @@ func (pp *paidPlan) record(ctx context.Context, r *run.Run) {
 	}
 }
 
-// describe is the step's line of a dry run: "reuse <job> (<age> old)" or "pay".
-func (pp *paidPlan) describe(id string) string {
-	d := pp.Describe(id, time.Now())
-	if _, reused := pp.Reused[id]; !reused {
-		if a, ok := catalog.Lookup(pp.actionOf(id)); ok && a.Local {
+// describe is the line of a dry run of step st: "reuse <job> (<age> old)", "pay", or for
+// a local action "run here (free)".
+func (pp *paidPlan) describe(st *pipeline.Step, now time.Time) string {
+	if _, reused := pp.Reused[st.ID]; !reused {
+		if a, ok := catalog.Lookup(st.Action); ok && a.Local {
 			return "run here (free)"
 		}
 	}
-	return d
-}
-
-func (pp *paidPlan) actionOf(id string) string {
-	for i := range pp.p.Steps {
-		if pp.p.Steps[i].ID == id {
-			return pp.p.Steps[i].Action
-		}
-	}
-	return ""
+	return pp.Describe(st.ID, now)
 }
 
 // localPaying is how a --local run pays for its Pi jobs: through the step cache (reused
@@ -303,8 +294,10 @@ func (pp *paidPlan) perStep() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "  per step   %d reused, %d to run\n", len(pp.Reused), len(pp.Order)-len(pp.Reused))
-	for _, id := range pp.Order {
-		fmt.Fprintf(&b, "    %-*s  %s\n", w, id, pp.describe(id))
+	now := time.Now()
+	for i := range pp.p.Steps { // the steps of Order, in its order
+		st := &pp.p.Steps[i]
+		fmt.Fprintf(&b, "    %-*s  %s\n", w, st.ID, pp.describe(st, now))
 	}
 	return b.String()
 }

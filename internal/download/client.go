@@ -13,15 +13,13 @@ import (
 	"time"
 )
 
-// NewClient is an HTTP client for public image hosts: no credentials of any kind, at most
+// newClient is an HTTP client for public image hosts: no credentials of any kind, at most
 // five redirects, only to http(s) and never from https to http, with every Authorization
 // and Cookie header dropped on the way. It connects to no address of this machine or its
 // networks (loopback, private, link-local: internalIP): an image URL, or a redirect, that
-// leads there is refused. A proxy from the environment is used as it is.
-func NewClient() *http.Client { return newClient(false, nil) }
-
-// newClient is NewClient; allowInternal lifts the address rule (the API itself is on
-// such an address: the sandbox), internal replaces internalIP (tests).
+// leads there is refused. A proxy from the environment is used as it is. allowInternal
+// lifts the address rule (the API itself is on such an address: the sandbox), internal
+// replaces internalIP (tests).
 func newClient(allowInternal bool, internal func(net.IP) bool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = time.Minute

@@ -52,8 +52,8 @@ type Options struct {
 	// Concurrency is how many downloads run at once (default 4); Attempts how often a
 	// transient failure is tried (default backoff.DownloadAttempts).
 	Concurrency, Attempts int
-	// Client fetches the images; nil means NewClient() (or, with AllowInternal, one that
-	// may reach internal addresses). A given client gets the redirect rules, not the
+	// Client fetches the images; nil means pi's image client (newClient: no credentials,
+	// no internal addresses unless AllowInternal). A given client gets the redirect rules, not the
 	// address rule (tests).
 	Client *http.Client
 	// Pace wraps the client's transport: pi's limiter of the API origin, so an image the

@@ -110,10 +110,6 @@ func joinPath(parent, part string) string {
 // whose place is known (the zero Pos when none is).
 func (s *Source) Locate(path string) Pos { return s.locate(path, false) }
 
-// LocateKey is Locate for the key that names the value at path: the position of
-// `aspect_ratio:` rather than of its value (the value's own for a list item).
-func (s *Source) LocateKey(path string) Pos { return s.locate(path, true) }
-
 func (s *Source) locate(path string, key bool) Pos {
 	if s == nil {
 		return Pos{}

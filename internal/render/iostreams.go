@@ -117,7 +117,8 @@ func System() *IOStreams {
 	return s
 }
 
-// Test returns streams over buffers, not terminals, without colour, 80 columns wide.
+// Test returns streams over buffers, not terminals, without colour, 80 columns wide: for
+// the tests of every package that writes to IOStreams.
 func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	s = &IOStreams{In: in, width: 80, sizeFd: -1, getenv: func(string) string { return "" }}

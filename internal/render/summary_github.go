@@ -144,16 +144,11 @@ const (
 	minSummarySection = 8 << 10
 )
 
-// SummaryMarkdown is the job summary section of a run, at most MaxSummary bytes. stopped
-// says pi stopped following it before it ended. Everything a server or a file said is
-// escaped: it can neither break the table nor inject HTML.
-func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
-	return summaryMarkdown(r, now, stopped, MaxSummary)
-}
-
-// summaryMarkdown is SummaryMarkdown in at most budget bytes: the errors get up to a
-// third of it and the images an eighth, the table the rest; rows, images and errors that
-// do not fit are left out or clipped, and a line says so.
+// summaryMarkdown is the job summary section of a run, in at most budget bytes (pi's is
+// MaxSummary). stopped says pi stopped following it before it ended. Everything a server
+// or a file said is escaped: it can neither break the table nor inject HTML. The errors
+// get up to a third of it and the images an eighth, the table the rest; rows, images and
+// errors that do not fit are left out or clipped, and a line says so.
 func summaryMarkdown(r *run.Run, now time.Time, stopped bool, budget int) string {
 	var b strings.Builder
 	outcome := string(r.Status)

@@ -10,6 +10,12 @@ import (
 	"github.com/pi-cli/pi/internal/run"
 )
 
+// SummaryMarkdown is the job summary section of a run, at most MaxSummary bytes, as pi
+// writes it.
+func SummaryMarkdown(r *run.Run, now time.Time, stopped bool) string {
+	return summaryMarkdown(r, now, stopped, MaxSummary)
+}
+
 // hostile is a failed run whose server said everything a summary must not pass on raw.
 func hostile() *run.Run {
 	t0 := time.Date(2026, 11, 28, 13, 0, 0, 0, time.UTC)

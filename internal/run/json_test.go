@@ -119,3 +119,18 @@ func TestOutputJSONTimes(t *testing.T) {
 		t.Errorf("the API's encoding lost its unix seconds: %s", api)
 	}
 }
+
+func unixOrNil(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.Unix()
+	return &u
+}
+
+func strOrNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

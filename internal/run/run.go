@@ -137,26 +137,11 @@ func (s *Step) Duration(now time.Time) time.Duration {
 	return end.Sub(s.StartedAt)
 }
 
-func unixOrNil(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.Unix()
-	return &u
-}
-
 func timeOf(u *int64) time.Time {
 	if u == nil {
 		return time.Time{}
 	}
 	return time.Unix(*u, 0).UTC()
-}
-
-func strOrNil(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }
 
 func strOf(s *string) string {

@@ -48,3 +48,9 @@ func FuzzRunBody(f *testing.F) {
 		}
 	})
 }
+
+// isServerAction: an action the server runs (not a local one of pi's).
+func isServerAction(name string) bool {
+	a, ok := catalog.Lookup(name)
+	return ok && !a.Local
+}

@@ -6,11 +6,6 @@ import (
 	"github.com/pi-cli/pi/internal/pipeline"
 )
 
-func isServerAction(name string) bool {
-	a, ok := catalog.Lookup(name)
-	return ok && !a.Local
-}
-
 // parseRunBody checks a decoded body as the server's validator does (400
 // invalid_request_body with param and issues) and keeps only the keys it knows (unknown
 // keys dropped, ids and dependencies trimmed, defaults filled in).
