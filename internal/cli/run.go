@@ -51,9 +51,13 @@ type runOptions struct {
 	StrictFromConfig bool
 
 	runCacheOptions
+	// eachOptions is --each and the flags of a batch (run_each.go).
+	eachOptions
 	runDeps
 	// rerun, for pi runs rerun of a local run, is what it reruns and reuses.
 	rerun *localRerun
+	// row is set on the options of a batch's row: its batch and the pipeline's text.
+	row *batchRow
 }
 
 // runDeps is what a run needs, each called only by the path that needs it (the Factory's
@@ -168,6 +172,9 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 			if err := o.fillCache(cmd, cacheMode); err != nil {
 				return err
 			}
+			if err := o.fillEach(cmd); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -196,6 +203,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.IntVar(&o.MaxJobs, "max-jobs", 0, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
 	fl.BoolVar(&o.Strict, "strict", false, "refuse a file with any warning, as 'pi validate --strict' does (default: strict in the config file)")
 	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
+	eachFlags(fl, &o.eachOptions)
 	return cmd
 }
 
@@ -301,6 +309,9 @@ func runRun(ctx context.Context, o *runOptions) error {
 	defer clients.close()
 	if o.DryRun {
 		return runDryRun(ctx, o, clients)
+	}
+	if batch, err := runEach(ctx, o); batch {
+		return err // --each, or --resume of a batch
 	}
 	var (
 		res runResult

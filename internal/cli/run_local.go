@@ -100,7 +100,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	start.Status = run.InProgress
 	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, ShowAttempts: true, JobSummary: true, MaxAttempts: maxAttempts(ls.p), Locate: ls.locate})
 	defer prog.Stop()
-	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf, CacheRead: o.CacheRead,
+	rec, err = store.StartRecorder(ctx, recs, store.Record{Run: start, File: ls.file, Pipeline: ls.data, Params: ls.params, RerunOf: ls.rerunOf, CacheRead: o.CacheRead, BatchID: o.row.batch(),
 		// A --local --sandbox run's Pi jobs are in that sandbox: a rerun uses it again.
 		Where: store.Where{Place: store.PlaceLocal, Server: clients.sandboxDB()}},
 		func(ev run.Event) { prog.Event(ev, nil) })
@@ -142,7 +142,7 @@ func localOutcome(ctx, runCtx context.Context, final *run.Run) outcome {
 // startLocal reads the pipeline of a local run: o.File, or the record of the run o.Resume
 // names, which this process then owns. Its diagnostics are shown with their source.
 func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localStart, error) {
-	ls := &localStart{file: o.File, params: o.Params, id: uuid.NewString()}
+	ls := &localStart{file: o.File, params: o.Params, id: uuid.NewString(), data: o.row.text()}
 	if o.Resume != "" {
 		rec, err := resumeRecord(ctx, o, recs)
 		if err != nil {

@@ -69,7 +69,7 @@ func (o *runOptions) strict() bool {
 // runRemote validates the file for the API, looks its steps up in the step cache, creates
 // a run of what is left to pay for and follows it to its end.
 func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResult, error) {
-	p, src, err := loadForRun(o, o.File, pipeline.Remote, o.Params, nil)
+	p, src, err := loadForRun(o, o.File, pipeline.Remote, o.Params, o.row.text())
 	if err != nil {
 		return runResult{}, err
 	}

@@ -79,7 +79,7 @@ func (sub *submission) submit(ctx context.Context, pp *paidPlan) (runResult, err
 	if !o.Quiet {
 		pp.announce(o.IO.ErrOut)
 	}
-	rec := store.Record{File: sub.file, Pipeline: sub.data, Params: o.Params, Where: sub.t.where, RerunOf: sub.rerunOf, CacheRead: o.CacheRead}
+	rec := store.Record{File: sub.file, Pipeline: sub.data, Params: o.Params, Where: sub.t.where, RerunOf: sub.rerunOf, CacheRead: o.CacheRead, BatchID: o.row.batch()}
 	if len(pp.Pipeline.Steps) == 0 {
 		return sub.nothingToSend(ctx, pp, rec)
 	}

@@ -126,6 +126,15 @@ func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 	return s, in, out, errOut
 }
 
+// Part returns the streams of one of several runs shown together (the rows of a batch):
+// no input, stdout discarded (the runs are summed up as a whole), stderr and the
+// environment shared with s (warnings, GitHub annotations, the job summary), no terminal.
+func (s *IOStreams) Part() *IOStreams {
+	p := &IOStreams{In: bytes.NewReader(nil), ErrOut: s.ErrOut, width: s.width, sizeFd: -1, getenv: s.getenv}
+	p.Out = newLockedWriter(io.Discard, p.inGitHubActions)
+	return p
+}
+
 // lockedWriter serialises the writes of several goroutines to one stream: progress lines
 // come from the engine's observer while --debug traces come from request goroutines, and
 // neither may cut into the other's line. Under GitHub Actions (guard says so) no line it

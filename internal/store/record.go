@@ -36,6 +36,8 @@ type Record struct {
 	// ServerRuns are the server runs of a logical run (a pipeline sent in waves), in
 	// wave order; nil for a run that is one server run (RemoteID) or none.
 	ServerRuns []ServerRun
+	// BatchID is the batch (pi run --each) whose row this run is, "" for none.
+	BatchID string
 }
 
 // ServerRun is one server run of a logical run: a wave of its steps.
@@ -112,12 +114,12 @@ func (s *Store) Create(ctx context.Context, rec Record) error {
 		place = PlaceLocal
 	}
 	// Where a run ran, its body and what it reruns are written once: a resume keeps them.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id, cache_read, server_runs)
-		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?,?,?)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json, owner, place, server, body, rerun_of, remote_id, cache_read, server_runs, batch_id)
+		VALUES(?,?,x'',?,?,?,?,'',?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms, owner=excluded.owner`,
 		rec.Run.ID, rec.File, string(params), string(rec.Run.Status),
 		created.UnixMilli(), time.Now().UnixMilli(), ownerText(rec.Owner),
-		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID, rec.CacheRead, srs); err != nil {
+		place, rec.Server, rec.Body, rec.RerunOf, rec.RemoteID, rec.CacheRead, srs, rec.BatchID); err != nil {
 		return fail(err)
 	}
 	// The pipeline is the same file on a resume: it is written once.
@@ -175,10 +177,10 @@ func (s *Store) Get(ctx context.Context, id string) (*Record, error) {
 	var rj sql.NullString
 	var created, updated, idle int64
 	err := s.db.QueryRowContext(ctx, `SELECT r.file, d.pipeline, r.params, r.status, r.created_ms, r.updated_ms, d.run_json, r.owner,
-		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read, r.idle_ms, r.server_runs
+		r.place, r.server, r.body, r.rerun_of, r.remote_id, r.cache_read, r.idle_ms, r.server_runs, r.batch_id
 		FROM runs r LEFT JOIN run_docs d ON d.run_id = r.id WHERE r.id=?`, id).
 		Scan(&rec.File, &rec.Pipeline, &params, &status, &created, &updated, &rj, &owner,
-			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead, &idle, &srs)
+			&rec.Place, &rec.Server, &rec.Body, &rec.RerunOf, &rec.RemoteID, &rec.CacheRead, &idle, &srs, &rec.BatchID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}

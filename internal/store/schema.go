@@ -38,7 +38,11 @@ import (
 // Version 9 records a logical run of several server runs (a pipeline of more than 10 steps
 // sent in waves): server_runs lists them as JSON (each wave's server run id, its steps and
 // last known status), empty for a run that is one server run or none.
-const schemaVersion = 9
+//
+// Version 10 adds the batches of pi run --each: batches (the pipeline, the rows file, how
+// its rows run, which pi process owns it) and batch_rows (one row each: its params, status,
+// exit code and run), and the batch a run belongs to (runs.batch_id, "" for none).
+const schemaVersion = 10
 
 const schema = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,7 +62,8 @@ CREATE TABLE IF NOT EXISTS runs (
 	remote_id  TEXT NOT NULL DEFAULT '',
 	cache_read INTEGER NOT NULL DEFAULT 0,
 	idle_ms    INTEGER NOT NULL DEFAULT 0,
-	server_runs TEXT NOT NULL DEFAULT ''
+	server_runs TEXT NOT NULL DEFAULT '',
+	batch_id   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms DESC);
 CREATE TABLE IF NOT EXISTS events (
@@ -87,6 +92,31 @@ CREATE TABLE IF NOT EXISTS run_steps (
 	result       TEXT,
 	creation_key TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+	id         TEXT PRIMARY KEY,
+	file       TEXT NOT NULL,
+	pipeline   BLOB NOT NULL,
+	rows_file  TEXT NOT NULL,
+	columns    TEXT NOT NULL,
+	params     TEXT NOT NULL,
+	mode       TEXT NOT NULL,
+	shard      TEXT NOT NULL,
+	created_ms INTEGER NOT NULL,
+	owner      TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS batch_rows (
+	batch_id   TEXT NOT NULL,
+	idx        INTEGER NOT NULL,
+	line       INTEGER NOT NULL,
+	params     TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	code       INTEGER NOT NULL,
+	run_id     TEXT NOT NULL,
+	error      TEXT NOT NULL,
+	started_ms INTEGER NOT NULL,
+	ended_ms   INTEGER NOT NULL,
+	PRIMARY KEY (batch_id, idx)
 ) WITHOUT ROWID;`
 
 // migrate brings the file's schema up to date. A file of the current version costs one
@@ -135,8 +165,9 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 	}
 	// Version 3 records which pi process owns a run, version 5 where every run ran,
 	// version 6 --cache=read, version 7 the idle time of resumed runs, version 8 a step's
-	// unanswered creation, version 9 the server runs of a logical run; older files gain the
-	// columns (their runs are all local, none was idle, each is one server run or none).
+	// unanswered creation, version 9 the server runs of a logical run, version 10 the
+	// batch of a run; older files gain the columns (their runs are all local, none was
+	// idle, each is one server run or none, in no batch).
 	if err := addColumns(ctx, tx, "run_steps", []string{`creation_key TEXT NOT NULL DEFAULT ''`}); err != nil {
 		return err
 	}
@@ -150,6 +181,7 @@ func upgrade(ctx context.Context, tx *sql.Tx) error {
 		`cache_read INTEGER NOT NULL DEFAULT 0`,
 		`idle_ms INTEGER NOT NULL DEFAULT 0`,
 		`server_runs TEXT NOT NULL DEFAULT ''`,
+		`batch_id TEXT NOT NULL DEFAULT ''`,
 	}); err != nil {
 		return err
 	}
