@@ -28,15 +28,13 @@ type eachOptions struct {
 	Shard       batch.Shard // --shard I/N: only this runner's part of the rows
 	MaxParallel int         // --max-parallel: rows running at once
 	Failed      bool        // --failed (with --resume of a batch): only the rows that failed
+
+	shardText string // --shard as given
 }
 
 func eachFlags(fl *pflag.FlagSet, e *eachOptions) {
 	fl.StringVar(&e.Each, "each", "", "run the pipeline once per row of this CSV (header: param names) or JSONL file, the row as params")
-	fl.Func("shard", "with --each: run only part I of N of the rows (by a hash of each row), e.g. --shard 2/4", func(s string) error {
-		sh, err := batch.ParseShard(s)
-		e.Shard = sh
-		return err
-	})
+	fl.StringVar(&e.shardText, "shard", "", "with --each: run only part I of N of the rows (by a hash of each row), e.g. --shard 2/4")
 	fl.IntVar(&e.MaxParallel, "max-parallel", batch.DefaultMaxParallel, "with --each: rows running at once")
 	fl.BoolVar(&e.Failed, "failed", false, "with --resume of a batch: run again only its failed rows")
 }
@@ -63,6 +61,13 @@ func (o *runOptions) fillEach(cmd *cobra.Command) error {
 		return UsageErrorf("--detach with --each: a batch follows its rows to keep its ledger; drop --detach")
 	case o.Download != "" || o.Web:
 		return UsageErrorf("--download and --web take one run: with --each, use 'pi runs download ID' of a row's run")
+	}
+	if changed("shard") {
+		sh, err := batch.ParseShard(o.shardText)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		o.Shard = sh
 	}
 	return nil
 }

@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pi-cli/pi/internal/batch"
+	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/store"
+)
+
+// eachFactory is a Factory over buffers whose environment is env.
+func eachFactory(env map[string]string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
+	ios, _, out, errOut := render.Test()
+	ios.SetGetenv(func(k string) string { return env[k] })
+	return &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}, out, errOut
+}
+
+// runEachJSON runs pi with args (and -o json) and returns its exit code and the batch's
+// summary.
+func runEachJSON(t *testing.T, env map[string]string, args ...string) (int, batch.Summary, string) {
+	t.Helper()
+	f, out, errOut := eachFactory(env)
+	code := Execute(context.Background(), f, append(args, "-o", "json"))
+	var sum batch.Summary
+	if out.Len() > 0 {
+		if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+			t.Fatalf("pi %s: stdout is no summary (%v):\n%s\n%s", strings.Join(args, " "), err, out, errOut)
+		}
+	}
+	return code, sum, errOut.String()
+}
+
+// eachPipeline's step appends its row's n to ran.log and fails unless ok-N exists.
+const eachPipeline = `params:
+  n: "0"
+steps:
+  - id: work
+    action: shell.run
+    retry: {max_attempts: 1}
+    input: {script: "echo ${params.n} >> ran.log; test -f ok-${params.n}"}
+`
+
+// ranRows is how many times each row's step ran, by n.
+func ranRows(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(dir, "ran.log"))
+	m := map[string]int{}
+	for _, l := range strings.Fields(string(b)) {
+		m[l]++
+	}
+	return m
+}
+
+// The batch exits with its worst row's code; --resume --failed runs again only the rows
+// that failed, each row's run is recorded with the batch's id, and once every row
+// completed the batch exits 0.
+func TestEachFailedRerunsOnlyFailedRows(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	file := writePipeline(t, dir, eachPipeline)
+	rows := writeFile(t, dir, "rows.csv", "n\n1\n2\n3\n4\n5\n")
+	for _, n := range []string{"1", "3", "5"} {
+		writeFile(t, dir, "ok-"+n, "")
+	}
+	env := map[string]string{"XDG_STATE_HOME": dir}
+	code, sum, errOut := runEachJSON(t, env, "run", file, "--local", "--each", rows, "--max-parallel", "2")
+	if code != ExitRunFailed || sum.ExitCode != ExitRunFailed || sum.Counts[batch.Completed] != 3 || sum.Counts[batch.Failed] != 2 {
+		t.Fatalf("first run: exit %d, summary %+v\n%s", code, sum, errOut)
+	}
+	if !strings.Contains(errOut, "batch "+sum.ID+" started") || !strings.Contains(errOut, "pi run --resume "+sum.ID+" --failed") {
+		t.Errorf("the batch id and how to go on are not said:\n%s", errOut)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, r := range sum.Rows {
+		rec, err := st.Get(context.Background(), r.RunID)
+		if err != nil || rec.BatchID != sum.ID || rec.Params["n"] != r.Params["n"] {
+			t.Fatalf("row %d's run %s: %+v, %v", r.Row, r.RunID, rec, err)
+		}
+	}
+	writeFile(t, dir, "ok-2", "")
+	writeFile(t, dir, "ok-4", "")
+	code, again, errOut := runEachJSON(t, env, "run", "--resume", sum.ID[:8], "--failed")
+	if code != ExitOK || again.Counts[batch.Completed] != 5 {
+		t.Fatalf("resume --failed: exit %d, %+v\n%s", code, again, errOut)
+	}
+	if got, want := ranRows(t, dir), map[string]int{"1": 1, "2": 2, "3": 1, "4": 2, "5": 1}; !equalCounts(got, want) {
+		t.Fatalf("rows ran %v times, want %v", got, want)
+	}
+	// Nothing is left: a resume runs no row.
+	if code, _, errOut := runEachJSON(t, env, "run", "--resume", sum.ID); code != ExitOK || !strings.Contains(errOut, "0 of its 5 rows") {
+		t.Fatalf("resume of a completed batch: exit %d\n%s", code, errOut)
+	}
+	if len(ranRows(t, dir)) != 5 || ranRows(t, dir)["1"] != 1 {
+		t.Fatalf("a completed batch's resume ran rows: %v", ranRows(t, dir))
+	}
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Two shards of one file run every row exactly once between them.
+func TestEachShardsSplitTheRows(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	file := writePipeline(t, dir, eachPipeline)
+	var csv strings.Builder
+	csv.WriteString("n\n")
+	for i := range 12 {
+		csv.WriteString(string(rune('a'+i)) + "\n")
+		writeFile(t, dir, "ok-"+string(rune('a'+i)), "")
+	}
+	rows := writeFile(t, dir, "rows.csv", csv.String())
+	env := map[string]string{"XDG_STATE_HOME": dir}
+	var all []int
+	for _, shard := range []string{"1/2", "2/2"} {
+		code, sum, errOut := runEachJSON(t, env, "run", file, "--local", "--each", rows, "--shard", shard)
+		if code != ExitOK || sum.Shard != shard || len(sum.Rows) == 0 || len(sum.Rows) == 12 {
+			t.Fatalf("--shard %s: exit %d, %d rows\n%s", shard, code, len(sum.Rows), errOut)
+		}
+		for _, r := range sum.Rows {
+			all = append(all, r.Row)
+		}
+	}
+	slices.Sort(all)
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; !slices.Equal(all, want) {
+		t.Fatalf("the shards ran rows %v, want each of 1..12 once", all)
+	}
+	if got := ranRows(t, dir); len(got) != 12 {
+		t.Fatalf("rows ran: %v", got)
+	}
+}
+
+// A batch on the sandbox's Runs API (JSONL rows): a run per row, recorded as sandbox runs
+// of the batch, each in the GitHub job summary, the table on stdout.
+func TestEachOnTheSandbox(t *testing.T) {
+	dir := t.TempDir()
+	file := writePipeline(t, dir, "params:\n  url: https://example.com\nsteps:\n  - id: extract\n    action: brands.extract\n    input: {url: \"${params.url}\"}\n")
+	rows := writeFile(t, dir, "rows.jsonl", "{\"url\": \"https://a.example.com\"}\n{\"url\": \"https://b.example.com\"}\n{\"url\": \"https://c.example.com\"}\n")
+	summary := filepath.Join(dir, "summary.md")
+	env := map[string]string{"XDG_STATE_HOME": dir, "XDG_CACHE_HOME": dir, "GITHUB_STEP_SUMMARY": summary}
+	f, out, errOut := eachFactory(env)
+	if code := Execute(context.Background(), f, []string{"run", file, "--sandbox", "--each", rows}); code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	table := out.String()
+	for _, want := range []string{"ROW  PARAMS", "url=https://b.example.com  completed", "3 completed (exit 0)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the summary table lacks %q:\n%s", want, table)
+		}
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.ListWhere(context.Background(), store.Filter{Place: store.PlaceSandbox})
+	if err != nil || len(list) != 3 {
+		t.Fatalf("sandbox runs recorded: %d, %v", len(list), err)
+	}
+	md, _ := os.ReadFile(summary)
+	for _, r := range list {
+		rec, err := st.Get(context.Background(), r.ID)
+		if err != nil || rec.BatchID == "" || !strings.Contains(table, rec.BatchID) {
+			t.Fatalf("run %s is in batch %q (%v)", r.ID, rec.BatchID, err)
+		}
+		if !strings.Contains(string(md), "Run "+r.ID) {
+			t.Errorf("the job summary has no section of row run %s", r.ID)
+		}
+	}
+}
+
+// A bad rows file or a row the pipeline cannot take is refused (exit 2) before any row
+// runs, naming the file and line, or the column with the pipeline's params.
+func TestEachRefusesBadRows(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	file := writePipeline(t, dir, "params:\n  market: FR\n  count: 1\nsteps:\n  - id: work\n    action: shell.run\n    input: {script: \"echo ${params.market} ${params.count} >> ran.log\"}\n")
+	tests := []struct {
+		rows, body string
+		extra      []string
+		want       string
+	}{
+		{"a.csv", "markt\nDE\n", nil, `a.csv: column "markt" is no param of ` + file + `: did you mean "market"? (its params: count, market)`},
+		{"b.csv", "market,count\nDE,1\nAT\n", nil, "b.csv:3: this row has a different number of fields than the header"},
+		{"c.jsonl", "{\"market\": \"DE\"}\n{\"market\": \n", nil, "c.jsonl:2: param \"market\": not JSON"},
+		{"d.csv", "market,count\nDE,2\nAT,many\n", nil, "d.csv:3: row 2: with its params, " + file + " is invalid"},
+		{"e.csv", "market\nDE\n", []string{"-p", "market=US"}, `e.csv: column "market" is also given with -p`},
+		{"f.csv", "market\n", nil, "f.csv: no rows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rows, func(t *testing.T) {
+			rows := writeFile(t, dir, tt.rows, tt.body)
+			f, out, errOut := eachFactory(map[string]string{"XDG_STATE_HOME": dir})
+			code := Execute(context.Background(), f, append([]string{"run", file, "--local", "--each", rows}, tt.extra...))
+			if code != ExitUsage || !strings.Contains(errOut.String(), tt.want) {
+				t.Fatalf("exit %d, want 2 with %q:\n%s%s", code, tt.want, out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ran.log")); err == nil {
+				t.Fatal("a row ran")
+			}
+		})
+	}
+}
+
+func TestEachFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // "" when the flags are fine
+		each eachOptions
+	}{
+		{[]string{"p.yaml", "--each", "r.csv"}, "", eachOptions{Each: "r.csv", MaxParallel: 4}},
+		{[]string{"p.yaml", "--each", "r.csv", "--shard", "2/3", "--max-parallel", "8"}, "", eachOptions{Each: "r.csv", MaxParallel: 8, Shard: batch.Shard{I: 2, N: 3}, shardText: "2/3"}},
+		{[]string{"--resume", "abcd", "--failed", "--max-parallel", "2"}, "", eachOptions{MaxParallel: 2, Failed: true}},
+		{[]string{"p.yaml", "--shard", "1/2"}, "add --each", eachOptions{}},
+		{[]string{"p.yaml", "--max-parallel", "2"}, "add --each", eachOptions{}},
+		{[]string{"p.yaml", "--failed"}, "--failed reruns the failed rows of a batch", eachOptions{}},
+		{[]string{"p.yaml", "--each", "r.csv", "--shard", "3/2"}, "want 1 <= I <= N", eachOptions{}},
+		{[]string{"p.yaml", "--each", "r.csv", "--max-parallel", "0"}, "--max-parallel 0", eachOptions{}},
+		{[]string{"--resume", "abcd", "--shard", "1/2"}, "drop --shard", eachOptions{}},
+		{[]string{"-", "--each", "-"}, "both read standard input", eachOptions{}},
+		{[]string{"p.yaml", "--each", "r.csv", "--detach"}, "--detach with --each", eachOptions{}},
+		{[]string{"p.yaml", "--each", "r.csv", "--dry-run"}, "--dry-run with --each", eachOptions{}},
+		{[]string{"p.yaml", "--each", "r.csv", "--download", "d"}, "with --each", eachOptions{}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, _, errOut := testFactory()
+			var got *runOptions
+			cmd := newRunCmd(f, func(o *runOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(errOut)
+			cmd.SetErr(errOut)
+			err := cmd.Execute()
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err) != ExitUsage {
+					t.Fatalf("error %v (exit %d), want %q", err, exitCode(err), tt.want)
+				}
+				return
+			}
+			if err != nil || got.eachOptions != tt.each {
+				t.Fatalf("options %+v, %v; want %+v", got.eachOptions, err, tt.each)
+			}
+		})
+	}
+}
