@@ -24,6 +24,9 @@ kept), 2 when --step matches no step and 5 when --timeout passed first; with pi 
 downloaded by the --timeout deadline, which covers the run and its downloads, exits 5). A bad --jq expression is 2, before anything is sent; an error of the expression
 while it runs is reported on stderr and leaves the code as it is.
 
+A batch (pi run FILE --each ROWS) exits with its worst row's code, worst first: 130 (the
+batch was interrupted), 2, 4, 5, 3, 1, 0 (every row completed).
+
 In a script:
 
   pi run campaign.yaml -o json > run.json

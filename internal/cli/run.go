@@ -147,6 +147,9 @@ actions (shell.run, http.request) are allowed and the run is recorded for --resu
 --dry-run sends nothing and needs no key: it prints the exact POST /api/v1/runs body
 (indented on a terminal; with --local, the plan the engine would execute), matrices
 expanded, and the paid jobs.
+--each ROWS runs the pipeline once per row of a CSV (header: param names) or JSONL file, the
+row as params, --max-parallel rows at a time; it prints a batch id that --resume continues
+(--failed: only the failed rows); --shard I/N takes this runner's part of the rows.
 
 More than 10 steps to send (the Runs API's limit, matrices expanded) go as several server
 runs of at most 10 (waves): each is sent as soon as the runs it needs completed, their
@@ -164,7 +167,8 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
   id=$(pi run campaign.yaml --detach) && pi runs get "$id" --wait -o json
   pi run pipeline.yaml --local --concurrency 4 --fail-fast
   generate-pipeline | pi run - --sandbox
-  pi run --resume 9f175af9-589b-44e8-86b9-1a434702245a`,
+  pi run --resume 9f175af9-589b-44e8-86b9-1a434702245a
+  pi run ad.yaml --each markets.csv --sandbox --shard 1/4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.fill(cmd, args, output, params); err != nil {
 				return err
@@ -191,7 +195,7 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.Var(rateFlag{&o.SandboxRateLimit}, "sandbox-rate-limit", "with --sandbox: the simulated server allows this many requests per window (N/min, N/s, N/h), then 429s as the Pi server; pi paces itself by it")
 	fl.BoolVar(&o.Detach, "detach", false, "create the run, print its id and exit")
 	fl.BoolVar(&o.Local, "local", false, "run the pipeline here with pi's own engine (shell.run, http.request, Pi actions as jobs)")
-	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run by id")
+	fl.StringVar(&o.Resume, "resume", "", "continue a failed or cancelled local run, or a batch (--each), by id")
 	fl.IntVar(&o.Concurrency, "concurrency", defaultLocalConcurrency, "steps running at once (--local)")
 	fl.BoolVar(&o.FailFast, "fail-fast", false, "cancel the rest after the first failure (--local)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent (with --local: the plan) and the paid jobs; send nothing, need no key")
