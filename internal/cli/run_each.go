@@ -26,7 +26,7 @@ import (
 type eachOptions struct {
 	Each        string      // --each ROWS: the CSV or JSONL file of params ("-": stdin)
 	Shard       batch.Shard // --shard I/N: only this runner's part of the rows
-	MaxParallel int         // --max-parallel: rows running at once
+	MaxParallel int         // --max-parallel: rows running at once; 0 for batch.DefaultMaxParallel
 	Failed      bool        // --failed (with --resume of a batch): only the rows that failed
 
 	shardText string // --shard as given
@@ -35,7 +35,7 @@ type eachOptions struct {
 func eachFlags(fl *pflag.FlagSet, e *eachOptions) {
 	fl.StringVar(&e.Each, "each", "", "run the pipeline once per row of this CSV (header: param names) or JSONL file, the row as params")
 	fl.StringVar(&e.shardText, "shard", "", "with --each: run only part I of N of the rows (by a hash of each row), e.g. --shard 2/4")
-	fl.IntVar(&e.MaxParallel, "max-parallel", batch.DefaultMaxParallel, "with --each: rows running at once")
+	fl.IntVar(&e.MaxParallel, "max-parallel", 0, fmt.Sprintf("with --each: rows running at once (default %d)", batch.DefaultMaxParallel))
 	fl.BoolVar(&e.Failed, "failed", false, "with --resume of a batch: run again only its failed rows")
 }
 
@@ -49,7 +49,7 @@ func (o *runOptions) fillEach(cmd *cobra.Command) error {
 		return UsageErrorf("--failed reruns the failed rows of a batch: use it with --resume BATCH_ID")
 	case o.Resume != "" && changed("shard"):
 		return UsageErrorf("--shard: a batch keeps the rows it started with; drop --shard with --resume")
-	case o.MaxParallel < 1:
+	case changed("max-parallel") && o.MaxParallel < 1:
 		return UsageErrorf("--max-parallel %d: want 1 or more rows at once", o.MaxParallel)
 	case o.Each == "":
 		return nil
@@ -124,6 +124,9 @@ func (o *runOptions) openBatchRecords(ctx context.Context) (batchRecords, error)
 func runEach(ctx context.Context, o *runOptions) (isBatch bool, err error) {
 	if o.Each == "" && o.Resume == "" {
 		return false, nil
+	}
+	if o.MaxParallel == 0 {
+		o.MaxParallel = batch.DefaultMaxParallel
 	}
 	recs, err := o.openBatchRecords(ctx)
 	if err != nil {

@@ -228,7 +228,7 @@ func TestEachFlags(t *testing.T) {
 		want string // "" when the flags are fine
 		each eachOptions
 	}{
-		{[]string{"p.yaml", "--each", "r.csv"}, "", eachOptions{Each: "r.csv", MaxParallel: 4}},
+		{[]string{"p.yaml", "--each", "r.csv"}, "", eachOptions{Each: "r.csv"}},
 		{[]string{"p.yaml", "--each", "r.csv", "--shard", "2/3", "--max-parallel", "8"}, "", eachOptions{Each: "r.csv", MaxParallel: 8, Shard: batch.Shard{I: 2, N: 3}, shardText: "2/3"}},
 		{[]string{"--resume", "abcd", "--failed", "--max-parallel", "2"}, "", eachOptions{MaxParallel: 2, Failed: true}},
 		{[]string{"p.yaml", "--shard", "1/2"}, "add --each", eachOptions{}},
