@@ -49,12 +49,12 @@ func BenchmarkWavesVsLocal(b *testing.B) {
 		localMS = append(localMS, float64(l.Milliseconds()))
 		ratios = append(ratios, w.Seconds()/l.Seconds())
 	}
-	b.ReportMetric(median(wavesMS), "waves-ms")
-	b.ReportMetric(median(localMS), "local-ms")
-	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(wavesMedian(wavesMS), "waves-ms")
+	b.ReportMetric(wavesMedian(localMS), "local-ms")
+	b.ReportMetric(wavesMedian(ratios), "ratio")
 }
 
-func median(xs []float64) float64 {
+func wavesMedian(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]

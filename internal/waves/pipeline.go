@@ -11,7 +11,7 @@ import (
 // Together is Cut's together of pipeline p: a step must be in the server run of each step
 // whose result it maps in a way no literal can carry (reuse.Passable: the whole result).
 func Together(p *pipeline.Pipeline) func(i int) ([]int, string) {
-	g := pipeline.NewGraph(p)
+	g := p.Graph()
 	return func(i int) ([]int, string) {
 		st := &p.Steps[i]
 		var with []int
@@ -35,5 +35,5 @@ func Together(p *pipeline.Pipeline) func(i int) ([]int, string) {
 
 // CutPipeline cuts p's steps into waves of at most pipeline.MaxRemoteSteps.
 func CutPipeline(p *pipeline.Pipeline) (*Plan, error) {
-	return Cut(pipeline.NewGraph(p), pipeline.MaxRemoteSteps, Together(p))
+	return Cut(p.Graph(), pipeline.MaxRemoteSteps, Together(p))
 }
