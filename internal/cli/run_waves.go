@@ -82,7 +82,9 @@ func (sub *submission) sendWaves(ctx context.Context, pp *paidPlan, rec store.Re
 		Created: func(id string, steps []string) { pp.claimSteps(ctx, id, steps) },
 	})
 	if err != nil {
-		recordErr := recorder.Close()
+		// pi no longer sends it: the record is let go (its server runs are read again by
+		// the next pi runs get, and pi runs rerun sends the rest).
+		recordErr := recorder.Finish(res.Run.Status)
 		prog.Stop()
 		return wavesStopped(ctx, start.ID, res, err, o.Timeout, recordErr)
 	}
@@ -131,9 +133,12 @@ func wavesStopped(ctx context.Context, id string, res *waves.Result, err error, 
 // them, and which waves were not sent.
 func goingOn(id string, res *waves.Result) string {
 	var b strings.Builder
-	var unsent []string
+	var unsent, unknown []string
 	for _, sr := range res.ServerRuns {
-		if sr.ID == "" {
+		switch {
+		case sr.MayExist:
+			unknown = append(unknown, fmt.Sprint(sr.Wave))
+		case sr.ID == "":
 			unsent = append(unsent, fmt.Sprint(sr.Wave))
 		}
 	}
@@ -146,6 +151,9 @@ func goingOn(id string, res *waves.Result) string {
 			fmt.Fprintf(&b, "\n  wave %d: run %s (%s)", sr.Wave, sr.ID, safe.Text(waves.Names(sr.Steps)))
 		}
 		fmt.Fprintf(&b, "\nsee them with: pi runs get %s", id)
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(&b, "\nwave %s was sent but got no answer: the server may have created its run; check before running its steps again", strings.Join(unknown, ", "))
 	}
 	if len(unsent) > 0 {
 		fmt.Fprintf(&b, "\nwaves %s were not sent: once those ended, 'pi runs rerun %s' sends the steps that did not run", strings.Join(unsent, ", "), id)
@@ -223,7 +231,8 @@ func wavesSummary(p *pipeline.Pipeline, plan *waves.Plan) string {
 
 // refreshWaves reads again from their server the server runs of a logical run (waves)
 // that had not ended when recorded, into rec (its steps, its server runs), unless the pi
-// process sending it is alive (it keeps the record). Once every server run sent ended, a
+// process sending it is alive (it keeps the record; a pi stopped by Ctrl-C or --timeout
+// lets go of it). Once every server run sent ended, a
 // run whose pi stopped before sending the others ends: cancelled (failed when a server
 // run failed). The record is saved, and what it paid for goes into the step cache.
 func (rr *recordedRuns) refreshWaves(st *store.Store, rec *store.Record) {
@@ -237,7 +246,7 @@ func (rr *recordedRuns) refreshWaves(st *store.Store, rec *store.Record) {
 	if rr.sess != nil {
 		rr.sess.rehostImages(rec.Run)
 	}
-	if rec.Run.Status.Terminal() || !store.Interrupted(rec.Run.Status, rec.Owner) {
+	if rec.Run.Status.Terminal() || rec.Owner.Liveness() == store.OwnerAlive {
 		return // ended, or its pi is still sending it and keeps its record
 	}
 	index := map[string]int{}
@@ -297,11 +306,12 @@ func serverRunsLine(rec *store.Record) string {
 }
 
 // followLogical shows a logical run (waves) as recorded, refreshed from its server runs;
-// with --wait, one its pi process is still sending is re-read from the records until it
-// ends.
+// with --wait it is re-read until it ends.
 func followLogical(ctx context.Context, o *runsGetOptions, rec *store.Record, deadline time.Time) (runResult, error) {
 	prog := render.NewProgress(o.IO, render.Options{Format: o.Format, Quiet: !o.Wait, JobSummary: o.Wait})
 	res := runResult{run: rec.Run, where: placeRemote}
+	// --wait re-reads the record (and through it, once no pi sends the run, its server
+	// runs) until it ends.
 	if o.Wait && !rec.Run.Status.Terminal() && !store.Interrupted(rec.Run.Status, rec.Owner) {
 		var err error
 		if rec, res.how, err = waitLocal(ctx, prog, o, rec, deadline); err != nil || res.how != outcomeEnded {

@@ -47,6 +47,8 @@ type ServerRun struct {
 	ID     string     `json:"id,omitempty"`
 	Steps  []string   `json:"steps"`
 	Status run.Status `json:"status,omitempty"` // "" when not submitted
+	// MayExist: its creation got no answer, so the server may have created it.
+	MayExist bool `json:"may_exist,omitempty"`
 }
 
 // serverRunsText is a record's server runs as its row stores them: "" for none.

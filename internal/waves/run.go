@@ -21,6 +21,9 @@ type ServerRun struct {
 	Steps []string
 	// Status is the server run's last known status, "" while not created.
 	Status run.Status
+	// MayExist: its creation was sent but got no answer (cut off, or an answer that does
+	// not say): the server may have created it.
+	MayExist bool
 }
 
 // Options are how Run submits and follows the waves.
@@ -198,6 +201,14 @@ func (d *driver) wave(ctx context.Context, w int) {
 	}
 	created, err := d.o.Client.CreateRun(ctx, body)
 	if err != nil {
+		var st *piapi.StoppedError
+		var ae *piapi.Error
+		if errors.As(err, &st) && st.Last != nil && st.Last.MayExist || errors.As(err, &ae) && ae.MayExist {
+			d.mu.Lock()
+			d.srs[w].MayExist = true
+			d.toldLocked()
+			d.mu.Unlock()
+		}
 		d.stopped(&CreateError{Wave: w + 1, Err: err})
 		return
 	}
