@@ -57,7 +57,7 @@ func (sub *submission) sendWaves(ctx context.Context, pp *paidPlan, rec store.Re
 	defer recs.Close()
 	start := pp.Merge(&run.Run{ID: uuid.NewString(), Status: run.InProgress, CreatedAt: time.Now()})
 	rec.Run, rec.ServerRuns = start, recordedWaves(pp.Pipeline, plan, nil)
-	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true})
+	prog := render.NewProgress(o.IO, render.Options{Format: o.Output, Quiet: o.Quiet, JobSummary: true, Locate: sub.locate})
 	defer prog.Stop()
 	recorder, err := store.StartRecorder(ctx, recs, rec, func(e run.Event) { prog.Event(e, nil) })
 	if err != nil {
