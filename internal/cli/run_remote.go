@@ -11,6 +11,7 @@ import (
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
 	"github.com/pi-cli/pi/internal/run"
+	"github.com/pi-cli/pi/internal/waves"
 )
 
 // outputFormat maps -o to a render format; "text" (the local default) is the table.
@@ -91,29 +92,9 @@ func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResul
 	return sub.submit(ctx, pp)
 }
 
-// createdRun is the run as the create answer describes it, completed from the pipeline
-// (actions, dependencies), so it is on screen before the first long-poll answers.
+// createdRun is the run as the create answer describes it (waves.CreatedRun).
 func createdRun(p *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
-	// The server's created_at comes with the first poll; until then the age counts from
-	// now. The record keeps this moment to the millisecond, as it does for local runs and
-	// runs whose every step was reused: cut to whole seconds, a run created in the same
-	// second as an earlier one of those listed before it (pi runs list is newest first).
-	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now()}
-	if r.Status == "" {
-		r.Status = run.Pending
-	}
-	status := map[string]string{}
-	for _, s := range created.Steps {
-		status[s.ID] = s.Status
-	}
-	for _, s := range p.Steps {
-		st := run.StepStatus(status[s.ID])
-		if st == "" {
-			st = run.StepPending
-		}
-		r.Steps = append(r.Steps, run.Step{ID: s.ID, Action: s.Action, Status: st, DependsOn: s.DependsOn})
-	}
-	return r
+	return waves.CreatedRun(p, created)
 }
 
 // followRemote follows a run on the Pi API until it ends, --timeout (deadline) passes or

@@ -212,7 +212,7 @@ func (d *driver) wave(ctx context.Context, w int) {
 		d.stopped(&CreateError{Wave: w + 1, Err: err})
 		return
 	}
-	shown := createdRun(sent, created)
+	shown := CreatedRun(sent, created)
 	d.mu.Lock()
 	d.srs[w].ID, d.srs[w].Status = created.RunID, shown.Status
 	d.toldLocked()
@@ -386,9 +386,11 @@ func (o *waveObserver) apply(r *run.Run, e *run.Event) {
 	}
 }
 
-// createdRun is the server run as its create answer describes it, completed from the
-// pipeline sent (actions, dependencies).
-func createdRun(sent *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
+// CreatedRun is the run as its create answer describes it, completed from the pipeline
+// sent (actions, dependencies), so it is on screen before the first long-poll answers.
+func CreatedRun(sent *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
+	// The server's created_at comes with the first poll; until then the age counts from
+	// now, in the API's whole seconds.
 	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now().Truncate(time.Second)}
 	if r.Status == "" {
 		r.Status = run.Pending
