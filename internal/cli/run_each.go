@@ -47,6 +47,8 @@ func (o *runOptions) fillEach(cmd *cobra.Command) error {
 		return UsageErrorf("--shard and --max-parallel split the rows of --each ROWS: add --each")
 	case o.Failed && o.Resume == "":
 		return UsageErrorf("--failed reruns the failed rows of a batch: use it with --resume BATCH_ID")
+	case o.Resume != "" && o.Each != "":
+		return UsageErrorf("--resume continues a batch with the rows it started with: drop --each")
 	case o.Resume != "" && changed("shard"):
 		return UsageErrorf("--shard: a batch keeps the rows it started with; drop --shard with --resume")
 	case changed("max-parallel") && o.MaxParallel < 1:

@@ -17,10 +17,17 @@ import (
 	"github.com/pi-cli/pi/internal/store"
 )
 
-// A batch of 20 rows whose pi is killed (SIGKILL) after 8 rows completed, while the 9th
-// runs: the ledger holds 8 completed rows, and pi run --resume BATCH_ID runs the other 12
-// (the 9th again), each once, and none of the 8.
+// A batch of 20 rows whose pi is killed (SIGKILL) or interrupted (SIGINT, as Ctrl-C) after
+// 8 rows completed, while the 9th runs: the ledger holds 8 completed rows, and pi run
+// --resume BATCH_ID runs the other 12 (the 9th again), each once, and none of the 8.
+// Interrupted, pi stops the 9th row's run (recorded interrupted, its processes gone),
+// starts no other, says how to continue and exits 130.
 func TestEachResumeAfterKill(t *testing.T) {
+	t.Run("kill -9", func(t *testing.T) { testEachStopped(t, false) })
+	t.Run("Ctrl-C", func(t *testing.T) { testEachStopped(t, true) })
+}
+
+func testEachStopped(t *testing.T, interrupt bool) {
 	bin := piBinary(t)
 	dir := t.TempDir()
 	mark := "pi-each-crash-" + filepath.Base(filepath.Dir(dir))
@@ -71,10 +78,29 @@ steps:
 	if b, err := os.ReadFile(filepath.Join(dir, "started")); err != nil || len(b) == 0 {
 		t.Fatalf("reading row 9's start signal: %q, %v", b, err)
 	}
-	if err := cmd.Process.Kill(); err != nil {
+	if interrupt {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	var seen []string
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+	}
 	cmd.Wait()
+	if interrupt {
+		if code := cmd.ProcessState.ExitCode(); code != ExitInterrupted {
+			t.Errorf("exit %d after SIGINT, want 130", code)
+		}
+		if !strings.Contains(strings.Join(seen, "\n"), "interrupted: batch "+id+" has 12 rows not completed; continue it with 'pi run --resume "+id+"'") {
+			t.Errorf("the interrupted batch does not say how to continue:\n%s", strings.Join(seen, "\n"))
+		}
+		if pids := markedPIDs(mark); len(pids) > 0 {
+			t.Errorf("row 9's processes %v are left running", pids)
+		}
+	}
 	killMarked(t, mark)
 
 	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
@@ -87,7 +113,10 @@ steps:
 		t.Fatal(err)
 	}
 	if left := batch.ToResume(ledger, false); len(left) != 12 || left[0] != 8 {
-		t.Fatalf("after kill -9 the ledger leaves rows %v to resume, want the 12 from row 9", left)
+		t.Fatalf("after the stop the ledger leaves rows %v to resume, want the 12 from row 9", left)
+	}
+	if want := map[bool]batch.Status{false: batch.Running, true: batch.Interrupted}[interrupt]; batch.Status(ledger[8].Status) != want || ledger[9].Status != string(batch.Pending) {
+		t.Fatalf("rows 9 and 10 in the ledger: %s and %s, want %s and pending", ledger[8].Status, ledger[9].Status, want)
 	}
 
 	resume := exec.Command(bin, "run", "--resume", id, "-o", "plain")

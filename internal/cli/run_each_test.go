@@ -237,6 +237,7 @@ func TestEachFlags(t *testing.T) {
 		{[]string{"p.yaml", "--each", "r.csv", "--shard", "3/2"}, "want 1 <= I <= N", eachOptions{}},
 		{[]string{"p.yaml", "--each", "r.csv", "--max-parallel", "0"}, "--max-parallel 0", eachOptions{}},
 		{[]string{"--resume", "abcd", "--shard", "1/2"}, "drop --shard", eachOptions{}},
+		{[]string{"--resume", "abcd", "--each", "r.csv"}, "drop --each", eachOptions{}},
 		{[]string{"-", "--each", "-"}, "both read standard input", eachOptions{}},
 		{[]string{"p.yaml", "--each", "r.csv", "--detach"}, "--detach with --each", eachOptions{}},
 		{[]string{"p.yaml", "--each", "r.csv", "--dry-run"}, "--dry-run with --each", eachOptions{}},
