@@ -24,16 +24,25 @@ import (
 // steps that must share a run and cannot is a usage error (exit 2) naming them.
 func cutWaves(p *pipeline.Pipeline) (*waves.Plan, error) {
 	plan, err := waves.CutPipeline(p)
-	var tb *waves.TooBigError
-	if errors.As(err, &tb) {
-		ids := make([]string, len(tb.Steps))
-		for k, i := range tb.Steps {
-			ids[k] = p.Steps[i].ID
-		}
-		return nil, UsageErrorf("%d steps cannot be cut into runs of at most %d: %s must run in one server run (%s), and they are %d; map a field of the result (e.g. .result.job_id) instead of the whole result, or run it with --local",
-			len(p.Steps), tb.Limit, waves.Names(ids), tb.Why, len(tb.Steps))
+	if msg := uncuttable(p, err); msg != "" {
+		return nil, UsageErrorf("%s", msg)
 	}
 	return plan, err
+}
+
+// uncuttable says which steps of p cannot be cut into server runs when err (CutPipeline's)
+// is a *waves.TooBigError, "" otherwise.
+func uncuttable(p *pipeline.Pipeline, err error) string {
+	var tb *waves.TooBigError
+	if !errors.As(err, &tb) {
+		return ""
+	}
+	ids := make([]string, len(tb.Steps))
+	for k, i := range tb.Steps {
+		ids[k] = p.Steps[i].ID
+	}
+	return fmt.Sprintf("%d steps cannot be cut into runs of at most %d: %s must run in one server run (%s), and they are %d; map a field of the result (e.g. .result.job_id) instead of the whole result, or run it with --local",
+		len(p.Steps), tb.Limit, safe.Text(waves.Names(ids)), safe.Text(tb.Why), len(tb.Steps))
 }
 
 // sendWaves runs the steps pp leaves to pay for, more than one server run takes, as one

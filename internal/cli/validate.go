@@ -17,6 +17,7 @@ import (
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/waves"
 )
 
 type validateOptions struct {
@@ -157,6 +158,13 @@ func runValidate(ctx context.Context, opts *validateOptions) error {
 		}
 		if err != nil {
 			ds = pipeline.Diagnostics{{File: path, Severity: pipeline.Error, Message: readProblem(err)}}
+		}
+		if mode == pipeline.Remote && p != nil && len(p.Steps) > pipeline.MaxRemoteSteps {
+			// pi run sends it in waves: steps that must share one are checked here too
+			if _, err := waves.CutPipeline(p); err != nil {
+				ds = append(ds, pipeline.Diagnostic{File: path, Severity: pipeline.Error, Code: pipeline.CodeUncuttable, Message: uncuttable(p, err)})
+				p = nil
+			}
 		}
 		if strict {
 			ds.Strict()

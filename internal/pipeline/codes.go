@@ -38,7 +38,10 @@ const (
 
 // The codes of validation.
 const (
-	CodeNoSteps        Code = "no-steps"
+	CodeNoSteps Code = "no-steps"
+	// CodeUncuttable: steps that must share one server run (a whole result mapped, and the
+	// steps between) are more than it takes; pi validate and pi run find it (internal/waves).
+	CodeUncuttable     Code = "waves-too-big"
 	CodeEmptyID        Code = "empty-id"
 	CodeLongID         Code = "id-too-long"
 	CodeControlID      Code = "id-control"
