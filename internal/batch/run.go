@@ -24,7 +24,8 @@ type Outcome struct {
 type Options struct {
 	// MaxParallel is how many rows run at once (at least 1).
 	MaxParallel int
-	// Row runs one row's pipeline and says how it ended. ctx is Run's: Ctrl-C reaches the
+	// Row runs one row's pipeline and says how it ended; the row's RunID is its last run
+	// ("" for none), which a resumed row may go on from. ctx is Run's: Ctrl-C reaches the
 	// rows that run.
 	Row func(ctx context.Context, row store.BatchRow) Outcome
 	// Started and Ended, when set, are told of a row once its start, then its end, is in
@@ -67,7 +68,9 @@ func Run(ctx context.Context, l Ledger, id string, rows []store.BatchRow, which 
 		k := which[next]
 		next++
 		r := &rows[k]
-		r.Status, r.Code, r.RunID, r.Error = string(Running), 0, "", ""
+		// RunID stays the row's last run until this attempt makes one: a resumed row
+		// goes on from it (Options.Row).
+		r.Status, r.Code, r.Error = string(Running), 0, ""
 		r.StartedAt, r.EndedAt = now(), time.Time{}
 		save(*r)
 		if o.Started != nil {
@@ -79,7 +82,10 @@ func Run(ctx context.Context, l Ledger, id string, rows []store.BatchRow, which 
 		mu.Lock()
 		defer mu.Unlock()
 		r := &rows[k]
-		r.Status, r.Code, r.RunID, r.Error, r.EndedAt = string(StatusOf(out.Code)), out.Code, out.RunID, out.Err, now()
+		r.Status, r.Code, r.Error, r.EndedAt = string(StatusOf(out.Code)), out.Code, out.Err, now()
+		if out.RunID != "" {
+			r.RunID = out.RunID
+		}
 		save(*r)
 		if o.Ended != nil {
 			o.Ended(*r)

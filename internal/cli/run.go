@@ -84,6 +84,9 @@ type runDeps struct {
 	OpenCache func(ctx context.Context, readOnly bool) (*cache.Cache, error)
 	// OpenReport writes a finished run's report and opens it in the browser (--web).
 	OpenReport func(ctx context.Context, r *run.Run, o *runOptions) error
+	// FollowRecorded follows a recorded run on the Pi API to its end, as 'pi runs get ID
+	// --wait' does, on ios (a resumed batch's row whose run pi had stopped following).
+	FollowRecorded func(ctx context.Context, ios *render.IOStreams, id string, timeout time.Duration) (runResult, error)
 }
 
 // runDeps are f's dependencies of a run.
@@ -105,6 +108,7 @@ func (f *Factory) runDeps() runDeps {
 		APIBase:        f.apiBase,
 		OpenCache:      f.openCache,
 		OpenReport:     openRunReport(f),
+		FollowRecorded: followRecordedRun(f),
 	}
 }
 

@@ -118,6 +118,10 @@ steps:
 	if want := map[bool]batch.Status{false: batch.Running, true: batch.Interrupted}[interrupt]; batch.Status(ledger[8].Status) != want || ledger[9].Status != string(batch.Pending) {
 		t.Fatalf("rows 9 and 10 in the ledger: %s and %s, want %s and pending", ledger[8].Status, ledger[9].Status, want)
 	}
+	row9 := ledger[8].RunID // recorded when its run started, before the stop
+	if row9 == "" {
+		t.Fatal("the ledger does not name row 9's run")
+	}
 
 	resume := exec.Command(bin, "run", "--resume", id, "-o", "plain")
 	resume.Dir, resume.Env = dir, env
@@ -127,6 +131,13 @@ steps:
 	}
 	if !strings.Contains(string(out), "12 of its 20 rows not completed run again") || !strings.Contains(string(out), "20 completed (exit 0)") {
 		t.Errorf("the resume does not say what it ran:\n%s", out)
+	}
+	// Row 9's run was resumed (the same run, its record completed), not run anew.
+	if r := storedRun(t, dir, row9); r.Status != "completed" {
+		t.Errorf("row 9's run %s after the resume: %s", row9, r.Status)
+	}
+	if !strings.Contains(string(out), "run "+row9) {
+		t.Errorf("the summary does not show row 9's run %s:\n%s", row9, out)
 	}
 	ran := ranRows(t, dir)
 	for i := 1; i <= 20; i++ {

@@ -11,6 +11,7 @@ import (
 	"github.com/pi-cli/pi/internal/batch"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/store"
 )
@@ -126,25 +127,46 @@ func rowEnded(o *runOptions, b *store.Batch, row *store.BatchRow, n, total int) 
 }
 
 // runRow runs one row of batch b: the batch's pipeline with -p and the row's params, as
-// pi run would (local or remote), quietly, recorded with the batch's id.
+// pi run would (local or remote), quietly, recorded with the batch's id. A row that ran
+// before (a resume) goes on from its run when it can (priorRun).
 func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSandbox, b *store.Batch, row store.BatchRow) batch.Outcome {
 	ro := *o
 	ro.IO = o.IO.Part()
 	ro.Quiet, ro.Output = true, render.FormatPlain
 	ro.Resume, ro.Each, ro.File, ro.Params = "", "", b.File, rowParams(b.Params, row.Params)
 	ro.row = &batchRow{id: b.ID, data: b.Pipeline}
-	ro.Records = func(context.Context) (localRecords, error) { return keptOpen{recs}, nil }
+	// The ledger learns the row's run as soon as it is recorded: a resume after a kill
+	// goes on from it.
+	rr := rowRecords{batchRecords: recs, created: func(id string) {
+		r := row
+		r.RunID = id
+		if err := recs.SaveBatchRow(context.WithoutCancel(ctx), b.ID, r); err != nil {
+			fmt.Fprintf(ro.IO.ErrOut, "warning: row %d's run %s is not in the ledger of batch %s: %v\n", row.Index+1, id, b.ID, err)
+		}
+	}}
+	ro.Records = func(context.Context) (localRecords, error) { return rr, nil }
 	ro.StartSandbox = sb.get
 	clients := &piClients{o: &ro} // its sandbox is the batch's: sb closes it
 	var (
 		res runResult
 		err error
 	)
-	if ro.Local {
+	prior, follow := priorRun(ctx, &ro, recs, row)
+	switch {
+	case prior != nil:
+		return *prior
+	case follow != "":
+		res, err = ro.FollowRecorded(ctx, ro.IO, follow, ro.Timeout)
+	case ro.Local:
 		res, err = runLocal(ctx, &ro, clients)
-	} else {
+	default:
 		res, err = runRemote(ctx, &ro, clients)
 	}
+	return rowOutcome(res, err)
+}
+
+// rowOutcome is how a row's run ended, from pi run's result.
+func rowOutcome(res runResult, err error) batch.Outcome {
 	if err != nil {
 		msg := "see the messages above"
 		if !isSilent(err) {
@@ -156,6 +178,10 @@ func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSan
 	out := batch.Outcome{Code: code}
 	if res.run != nil {
 		out.RunID = res.run.ID
+		if res.how == outcomeEnded && !res.run.Status.Terminal() {
+			// a recorded run whose server could not be asked (the note says why)
+			out.Code, out.Err = ExitAPI, fmt.Sprintf("run %s could not be followed to its end", res.run.ID)
+		}
 	}
 	if res.recordErr != nil {
 		out.Err = "its record is incomplete: " + res.recordErr.Error()
@@ -163,10 +189,48 @@ func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSan
 	return out
 }
 
-// keptOpen is the batch's runs database as its rows' runs see it: they do not close it.
-type keptOpen struct{ batchRecords }
+// priorRun is what a resumed row does with the run it had: a run recorded completed is
+// the row's outcome (pi stopped before the ledger said so); a local run that may be
+// resumed is resumed (ro.Resume: its completed steps are kept); a run on the Pi API that
+// pi stopped following is followed (follow), never created again. Anything else (no run,
+// a run that ended otherwise, a sandbox run: free) runs anew.
+func priorRun(ctx context.Context, ro *runOptions, recs batchRecords, row store.BatchRow) (prior *batch.Outcome, follow string) {
+	if row.RunID == "" {
+		return nil, ""
+	}
+	rec, err := recs.Get(ctx, row.RunID)
+	if err != nil {
+		return nil, ""
+	}
+	switch {
+	case rec.Run.Status == run.Completed:
+		return &batch.Outcome{Code: ExitOK, RunID: rec.Run.ID}, ""
+	case ro.Local && (rec.Place == "" || rec.Place == store.PlaceLocal):
+		if _, err := store.Resumable(rec); err == nil {
+			ro.Resume = rec.Run.ID
+		}
+	case !ro.Local && rec.Place == store.PlaceRemote && !rec.Run.Status.Terminal() && ro.FollowRecorded != nil:
+		return nil, rec.Run.ID
+	}
+	return nil, ""
+}
 
-func (keptOpen) Close() error { return nil }
+// rowRecords is the batch's runs database as a row's run sees it: it does not close it,
+// and the run's record, once created, is told to created.
+type rowRecords struct {
+	batchRecords
+	created func(runID string)
+}
+
+func (rowRecords) Close() error { return nil }
+
+func (r rowRecords) Create(ctx context.Context, rec store.Record) error {
+	err := r.batchRecords.Create(ctx, rec)
+	if err == nil && rec.BatchID != "" {
+		r.created(rec.Run.ID)
+	}
+	return err
+}
 
 // sharedSandbox is the one in-process sandbox of a batch's rows (--sandbox), started
 // when a row first needs it.

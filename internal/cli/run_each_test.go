@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pi-cli/pi/internal/batch"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/sandbox"
 	"github.com/pi-cli/pi/internal/store"
 )
 
@@ -262,5 +269,75 @@ func TestEachFlags(t *testing.T) {
 				t.Fatalf("options %+v, %v; want %+v", got.eachOptions, err, tt.each)
 			}
 		})
+	}
+}
+
+// A resumed batch on the Pi API pays for no row twice: a row whose run is recorded
+// completed (pi stopped before its ledger said so) takes that run, and a row whose run pi
+// stopped following (kill -9) is followed to its end; neither creates a run.
+func TestEachResumeFollowsRemoteRuns(t *testing.T) {
+	inst, err := sandbox.Start(context.Background(), sandbox.Options{Latency: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close()
+	target, _ := url.Parse(inst.URL)
+	var creates atomic.Int32
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/runs" {
+			creates.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	env := map[string]string{"XDG_STATE_HOME": dir, "XDG_CACHE_HOME": dir, "PI_BASE_URL": srv.URL, "PI_API_KEY": inst.APIKey}
+	file := writePipeline(t, dir, "params:\n  url: https://example.com\nsteps:\n  - id: extract\n    action: brands.extract\n    input: {url: \"${params.url}\"}\n")
+	rows := writeFile(t, dir, "rows.csv", "url\nhttps://a.example.com\nhttps://b.example.com\n")
+	code, sum, errOut := runEachJSON(t, env, "run", file, "--each", rows, "--no-cache")
+	if code != ExitOK || creates.Load() != 2 {
+		t.Fatalf("batch: exit %d, %d runs created\n%s", code, creates.Load(), errOut)
+	}
+	// As a kill -9 leaves them: row 1's run ended but the ledger says running; row 2's run
+	// is recorded in progress (pi stopped following it) and its row running.
+	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ledger, err := st.GetBatch(context.Background(), sum.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ledger {
+		ledger[i].Status = string(batch.Running)
+		if err := st.SaveBatchRow(context.Background(), b.ID, ledger[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := st.Get(context.Background(), ledger[1].RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Run.Status = "in_progress"
+	if err := st.SaveRun(context.Background(), rec.Run); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	code, again, errOut := runEachJSON(t, env, "run", "--resume", sum.ID, "--no-cache")
+	if code != ExitOK || again.Counts[batch.Completed] != 2 {
+		t.Fatalf("resume: exit %d, %+v\n%s", code, again, errOut)
+	}
+	if n := creates.Load(); n != 2 {
+		t.Fatalf("the resume created %d runs, want none", n-2)
+	}
+	for i, r := range again.Rows {
+		if r.RunID != sum.Rows[i].RunID {
+			t.Errorf("row %d: run %s after the resume, was %s", r.Row, r.RunID, sum.Rows[i].RunID)
+		}
+	}
+	if r := storedRun(t, dir, ledger[1].RunID); r.Status != "completed" {
+		t.Errorf("row 2's run is recorded %s after it was followed", r.Status)
 	}
 }

@@ -134,6 +134,27 @@ func runsGet(ctx context.Context, o *runsGetOptions) error {
 	return finish(o.IO, res, nil)
 }
 
+// followRecordedRun follows the recorded run id to its end (or timeout) on ios, as 'pi runs
+// get ID --wait' does, quietly: runDeps.FollowRecorded.
+func followRecordedRun(f *Factory) func(ctx context.Context, ios *render.IOStreams, id string, timeout time.Duration) (runResult, error) {
+	return func(ctx context.Context, ios *render.IOStreams, id string, timeout time.Duration) (runResult, error) {
+		rr := newRecordedRuns(ctx, f)
+		defer rr.close()
+		rec, ok, err := rr.lookup(id)
+		if err != nil {
+			return runResult{}, err
+		}
+		if !ok {
+			return runResult{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+		}
+		var deadline time.Time
+		if timeout > 0 {
+			deadline = time.Now().Add(timeout)
+		}
+		return followRecorded(ctx, &runsGetOptions{IO: ios, Wait: true, Format: render.FormatPlain, recorded: rr}, rec, deadline)
+	}
+}
+
 // followRecorded shows a remote or sandbox run this machine recorded, as its server has it
 // now (its reused steps as recorded); with --wait it follows it until it ends, then records
 // it and what it paid for. A run whose server cannot be asked is shown as recorded.
