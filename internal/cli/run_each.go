@@ -246,6 +246,9 @@ func checkRows(ios *render.IOStreams, name string, data []byte, mode pipeline.Mo
 		printDiagnosticsWithSource(ios, ds, src.Data)
 		return SilentExit(ExitUsage)
 	}
+	if note := localOnlyNote(p); note != "" && mode == pipeline.Remote {
+		fmt.Fprintln(ios.ErrOut, note)
+	}
 	defined := slices.Sorted(maps.Keys(p.Params))
 	for _, c := range rs.Columns {
 		if _, ok := params[c]; ok {

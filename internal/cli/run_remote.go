@@ -77,7 +77,7 @@ func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResul
 	if err := checkReroll(p, o.Reroll); err != nil {
 		return runResult{}, err
 	}
-	if note := localOnlyNote(p); note != "" {
+	if note := localOnlyNote(p); note != "" && o.row == nil { // a batch says it once
 		fmt.Fprintln(o.IO.ErrOut, note)
 	}
 	t, err := o.remoteTarget(ctx, clients)
