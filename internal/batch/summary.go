@@ -159,3 +159,24 @@ func writeJSON(w io.Writer, v any, indent bool) error {
 	_, err = w.Write(append(safe.JSON(b), '\n'))
 	return err
 }
+
+// JobSummary is the batch's section of the GitHub job summary: its rows, each with its run
+// (whose own section follows it there).
+func (s Summary) JobSummary() render.SummaryTable {
+	t := render.SummaryTable{
+		Title:  fmt.Sprintf("Batch %s: %s (exit %d)", s.ID, s.countsText(), s.ExitCode),
+		Text:   fmt.Sprintf("%s once per row of %s", s.File, s.RowsFile),
+		Header: []string{"Row", "Params", "Status", "Run", "Duration"},
+	}
+	if s.Shard != "" {
+		t.Text += ", shard " + s.Shard
+	}
+	for _, r := range s.Rows {
+		dur := "-"
+		if r.Status != Pending && r.Status != Running {
+			dur = render.Duration(time.Duration(r.DurationMS)*time.Millisecond, true)
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(r.Row), r.keys, string(r.Status), r.RunID, dur})
+	}
+	return t
+}

@@ -84,6 +84,9 @@ func executeBatch(ctx context.Context, o *runOptions, recs batchRecords, b *stor
 	if werr != nil {
 		return fmt.Errorf("write the summary: %w", werr)
 	}
+	if err := render.AppendSummaryTable(o.IO, sum.JobSummary()); err != nil {
+		fmt.Fprintf(o.IO.ErrOut, "warning: could not write the GitHub job summary: %v\n", err)
+	}
 	batchEndNote(ctx, o, sum)
 	if sum.ExitCode == ExitOK {
 		return nil

@@ -185,6 +185,9 @@ func TestEachOnTheSandbox(t *testing.T) {
 		t.Fatalf("sandbox runs recorded: %d, %v", len(list), err)
 	}
 	md, _ := os.ReadFile(summary)
+	if !strings.Contains(string(md), "### Batch ") || !strings.Contains(string(md), "| 2 | url=https://b.example.com | completed |") {
+		t.Errorf("the job summary has no section of the batch:\n%s", md)
+	}
 	for _, r := range list {
 		rec, err := st.Get(context.Background(), r.ID)
 		if err != nil || rec.BatchID == "" || !strings.Contains(table, rec.BatchID) {

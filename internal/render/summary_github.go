@@ -90,6 +90,56 @@ func (s *summaryProgress) write(stopped bool) {
 // appendSummary appends r's section to the summary file at path, in the room the file
 // has left: GitHub drops the whole file past MaxSummary.
 func appendSummary(path string, r *run.Run, now time.Time, stopped bool) error {
+	return appendSection(path, func(room int) string { return summaryMarkdown(r, now, stopped, room) })
+}
+
+// SummaryTable is a section of the GitHub job summary that is not one run: a title, a line
+// of text and a table (a batch's rows, one run each). Every cell is escaped as a run's are.
+type SummaryTable struct {
+	Title, Text string
+	Header      []string
+	Rows        [][]string
+}
+
+// AppendSummaryTable appends t to the GitHub job summary when GITHUB_STEP_SUMMARY is set, in
+// the room the file has left: the rows that do not fit are left out, and a line says so.
+func AppendSummaryTable(ios *IOStreams, t SummaryTable) error {
+	path := ios.Getenv(summaryEnv)
+	if path == "" {
+		return nil
+	}
+	return appendSection(path, t.markdown)
+}
+
+func (t SummaryTable) markdown(budget int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n", mdText(t.Title))
+	if t.Text != "" {
+		fmt.Fprintf(&b, "%s\n\n", mdText(t.Text))
+	}
+	row := func(cells []string) string {
+		var r strings.Builder
+		for _, c := range cells {
+			r.WriteString("| " + mdText(c) + " ")
+		}
+		return r.String() + "|\n"
+	}
+	b.WriteString(row(t.Header))
+	b.WriteString(strings.Repeat("| --- ", len(t.Header)) + "|\n")
+	for i, cells := range t.Rows {
+		line := row(cells)
+		if b.Len()+len(line) > budget-summarySlack {
+			fmt.Fprintf(&b, "\n%d more rows not shown (a GitHub job summary holds at most 1 MiB).\n", len(t.Rows)-i)
+			break
+		}
+		b.WriteString(line)
+	}
+	return b.String() + "\n"
+}
+
+// appendSection appends the section section makes, in the room it is given, to the summary
+// file at path: GitHub drops the whole file past MaxSummary.
+func appendSection(path string, section func(room int) string) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -103,7 +153,7 @@ func appendSummary(path string, r *run.Run, now time.Time, stopped bool) error {
 		f.Close()
 		return fmt.Errorf("%s already holds %d bytes, and GitHub shows a summary of at most %d: pi's section is not added", path, held, MaxSummary)
 	}
-	_, err = f.WriteString(summaryMarkdown(r, now, stopped, room))
+	_, err = f.WriteString(section(room))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

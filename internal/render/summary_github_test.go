@@ -122,3 +122,19 @@ func TestSummaryWrittenByProgress(t *testing.T) {
 		t.Errorf("stderr %q", s.errOut.String())
 	}
 }
+
+// A table section (a batch's rows) is escaped as a run's, and cut to the room it is given.
+func TestSummaryTable(t *testing.T) {
+	tb := SummaryTable{Title: "Batch b1: 1 failed", Text: "p.yaml once per row", Header: []string{"Row", "Params"},
+		Rows: [][]string{{"1", "a=x|y <b>"}, {"2", "a=z"}}}
+	md := tb.markdown(MaxSummary)
+	if !strings.Contains(md, "| 1 | a=x\\|y &lt;b&gt; |\n| 2 | a=z |\n") || !strings.HasPrefix(md, "### Batch b1: 1 failed\n\np.yaml once per row\n\n| Row | Params |\n| --- | --- |\n") {
+		t.Fatalf("markdown:\n%s", md)
+	}
+	for range 5000 {
+		tb.Rows = append(tb.Rows, []string{"9", strings.Repeat("x", 100)})
+	}
+	if md := tb.markdown(64 << 10); len(md) > 64<<10 || !strings.Contains(md, "more rows not shown") {
+		t.Fatalf("a section of %d bytes for a budget of 64 KiB", len(md))
+	}
+}
