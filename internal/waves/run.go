@@ -390,8 +390,10 @@ func (o *waveObserver) apply(r *run.Run, e *run.Event) {
 // sent (actions, dependencies), so it is on screen before the first long-poll answers.
 func CreatedRun(sent *pipeline.Pipeline, created *piapi.CreatedRun) *run.Run {
 	// The server's created_at comes with the first poll; until then the age counts from
-	// now, in the API's whole seconds.
-	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now().Truncate(time.Second)}
+	// now. The record keeps this moment to the millisecond, as it does for local runs and
+	// runs whose every step was reused: cut to whole seconds, a run created in the same
+	// second as an earlier one of those listed before it (pi runs list is newest first).
+	r := &run.Run{ID: created.RunID, Status: run.Status(created.Status), CreatedAt: time.Now()}
 	if r.Status == "" {
 		r.Status = run.Pending
 	}
