@@ -107,6 +107,7 @@ func runLocal(ctx context.Context, o *runOptions, clients *piClients) (runResult
 	if err != nil {
 		return runResult{}, err
 	}
+	ls.data = nil // in the record now: the run does not keep the file's text (13 MB at 100,000 steps)
 	if o.Output != render.FormatJSONL && !o.Quiet {
 		// jsonl names the run in its first line (Progress.Start); the others say it here.
 		verb := map[bool]string{false: "started", true: "resumed"}[ls.prior != nil]
@@ -163,7 +164,7 @@ func startLocal(ctx context.Context, o *runOptions, recs localRecords) (*localSt
 	if err != nil {
 		return nil, err
 	}
-	ls.p, ls.file, ls.data, ls.locate = p, src.Name, src.Data, stepLocator(p, src)
+	ls.p, ls.file, ls.data, ls.locate = p, src.Name, src.Data, stepLocator(o.IO, p, src)
 	if o.rerun != nil {
 		ls.prior = o.rerun.prior(p)
 	} else if ls.prior != nil {

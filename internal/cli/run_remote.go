@@ -48,9 +48,11 @@ func loadForRun(o *runOptions, file string, mode pipeline.Mode, params map[strin
 }
 
 // stepLocator says where each step of p is written in its file, for the annotation of a
-// failed step under GitHub Actions (render.Options.Locate); nothing for standard input.
-func stepLocator(p *pipeline.Pipeline, src *pipeline.Source) func(string) (string, pipeline.Pos) {
-	if src == nil || src.Name == pipeline.StdinName {
+// failed step under GitHub Actions (render.Options.Locate); nothing for standard input,
+// nor outside GitHub Actions, where nothing asks: the locator keeps the file's Source
+// (at 100,000 steps about 30 MiB with the text) for as long as the run.
+func stepLocator(ios *render.IOStreams, p *pipeline.Pipeline, src *pipeline.Source) func(string) (string, pipeline.Pos) {
+	if src == nil || src.Name == pipeline.StdinName || !ios.InGitHubActions() {
 		return nil
 	}
 	at := src.StepLocator(p)
@@ -84,7 +86,7 @@ func runRemote(ctx context.Context, o *runOptions, clients *piClients) (runResul
 	if err != nil {
 		return runResult{}, err
 	}
-	sub := &submission{o: o, t: t, file: src.Name, data: src.Data, locate: stepLocator(p, src)}
+	sub := &submission{o: o, t: t, file: src.Name, data: src.Data, locate: stepLocator(o.IO, p, src)}
 	sub.startClock(ctx)
 	defer sub.stopClock()
 	pp := o.planPaid(sub.createCtx, p, t.server, clients.cacheJobs(t.c), nil)

@@ -184,7 +184,7 @@ func rerunRemote(ctx context.Context, f *Factory, o *runOptions, recorded *recor
 		}
 		t.server = cache.ServerIdentity(cfg.BaseURL, cfg.APIKey)
 	}
-	sub := &submission{o: o, t: t, file: src.Name, data: src.Data, rerunOf: rec.Run.ID, locate: stepLocator(p, src)}
+	sub := &submission{o: o, t: t, file: src.Name, data: src.Data, rerunOf: rec.Run.ID, locate: stepLocator(o.IO, p, src)}
 	sub.startClock(ctx)
 	defer sub.stopClock()
 	pp := o.planPaid(sub.createCtx, p, t.server, clients.cacheJobs(t.c), sel.Known)

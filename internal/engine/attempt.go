@@ -164,7 +164,8 @@ func (r *Runner) attempt(ctx context.Context, i int, input map[string]any, n int
 	}()
 	req := Request{RunID: r.opts.RunID, Step: st, Input: input, Attempt: n, SetJobID: setJobID, SetCreationKey: r.creationKeySetter(i)}
 	if n == 1 {
-		req.ResumeJobID, req.ResumeCreationKey = r.reattach[i], r.rekey[i]
+		c := r.carriedOf(i)
+		req.ResumeJobID, req.ResumeCreationKey = c.jobID, c.creationKey
 	}
 	res, err = r.exec.Execute(actx, req)
 	return res, false, err
@@ -186,7 +187,7 @@ func (r *Runner) reused(ctx context.Context, i int) bool {
 	got := r.opts.Reuse(ctx, &r.p.Steps[i], maps.Clone(in))
 	if got.Result == nil {
 		if got.Attach != "" {
-			r.reattach[i] = got.Attach
+			r.carryOver(i, func(c *carried) { c.jobID = got.Attach })
 		}
 		return false
 	}

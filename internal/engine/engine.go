@@ -46,18 +46,41 @@ type Runner struct {
 	state *run.Run
 
 	// Per step. outcome is written when the step ends, before any dependent is decided, so
-	// a scheduler reads it without a lock. kept: kept from Options.Resume. reattach: the job
-	// an interrupted earlier run left running, for the first attempt to wait for
-	// (Request.ResumeJobID). attempts: made in this run. input: resolved, kept only until
-	// the step's last attempt.
+	// a scheduler reads it without a lock. kept: kept from Options.Resume. attempts: made
+	// in this run. input: resolved, kept only until the step's last attempt.
 	outcome  []outcome
 	kept     []bool
-	reattach []string
-	// rekey: the Idempotency-Key of a creation an interrupted run of the step sent without
-	// an answer (Request.ResumeCreationKey).
-	rekey    []string
 	attempts []int
 	input    []map[string]any
+	// carry holds, for the few steps that have one, what a step's first attempt takes
+	// over (carried): a map, not two strings for every step of a big run.
+	carryMu sync.Mutex
+	carry   map[int]carried
+}
+
+// carried is what a step's first attempt takes over: the job an interrupted earlier run
+// left running, or another pi is making (Options.Reuse), to wait for instead of a new one
+// (Request.ResumeJobID); the Idempotency-Key of a creation an interrupted run of the step
+// sent without an answer (Request.ResumeCreationKey).
+type carried struct{ jobID, creationKey string }
+
+// carryOver changes what step i's first attempt takes over.
+func (r *Runner) carryOver(i int, change func(*carried)) {
+	r.carryMu.Lock()
+	defer r.carryMu.Unlock()
+	c := r.carry[i]
+	change(&c)
+	if r.carry == nil {
+		r.carry = map[int]carried{}
+	}
+	r.carry[i] = c
+}
+
+// carriedOf is what step i's first attempt takes over (zero: nothing).
+func (r *Runner) carriedOf(i int) carried {
+	r.carryMu.Lock()
+	defer r.carryMu.Unlock()
+	return r.carry[i]
 }
 
 // outcome is what dependents need to know of a finished step.
@@ -91,8 +114,6 @@ func New(p *pipeline.Pipeline, g *dag.Graph, exec Executor, opts Options) (*Runn
 		p: p, g: g, exec: exec, opts: opts, rand: rand.Float64,
 		outcome:  make([]outcome, n),
 		kept:     make([]bool, n),
-		reattach: make([]string, n),
-		rekey:    make([]string, n),
 		attempts: make([]int, n),
 		input:    make([]map[string]any, n),
 	}
@@ -132,12 +153,12 @@ func (r *Runner) resume(i int, old *run.Step) {
 	case run.StepProcessing, run.StepCancelled:
 		// Interrupted while its job was running: the job may have gone on (and be paid
 		// for); a failed job is not waited for again.
-		r.reattach[i] = old.JobID
+		r.carryOver(i, func(c *carried) { c.jobID = old.JobID })
 	}
 	if old.Status != run.StepCompleted && old.Status != run.StepReused && old.MayHaveJob() {
 		// A creation was sent and its answer lost (cut off, killed, or failed after it was
 		// sent): the same key goes again.
-		r.rekey[i] = old.CreationKey
+		r.carryOver(i, func(c *carried) { c.creationKey = old.CreationKey })
 	}
 }
 

@@ -182,6 +182,10 @@ func (s *IOStreams) WorkflowCommand(lines string) error {
 // output can be workflow commands.
 func (s *IOStreams) inGitHubActions() bool { return s.getenv("GITHUB_ACTIONS") == "true" }
 
+// InGitHubActions reports whether pi runs as a step of GitHub Actions: the progress
+// annotates failed steps (and asks Options.Locate where they are written).
+func (s *IOStreams) InGitHubActions() bool { return s.inGitHubActions() }
+
 func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

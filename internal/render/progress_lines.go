@@ -143,5 +143,9 @@ func (p *jsonlProgress) jsonLine(v any) {
 		}
 		return
 	}
-	p.write(p.io.Out, string(safe.JSON(b))+"\n")
+	// Written as bytes: the run of a big run is one line of tens of MB, which a string
+	// (and a string with its newline) would copy twice more at pi's peak of memory.
+	if _, err := p.io.Out.Write(append(safe.JSON(b), '\n')); err != nil && p.err == nil {
+		p.err = fmt.Errorf("write output: %w", err)
+	}
 }

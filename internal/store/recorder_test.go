@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -44,6 +45,54 @@ func TestGroupCommitOrder(t *testing.T) {
 		}
 		if batches == 0 || batches > 1000 {
 			t.Fatalf("%d batches", batches)
+		}
+	}
+}
+
+// A producer far ahead of a slow commit is held at MaxQueued items: no batch is bigger,
+// so what waits in memory is bounded, and every item is still committed once, in order.
+func TestGroupCommitBounded(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	largest := 0
+	g := NewGroupCommit(0, func(b []int) {
+		<-release // the disk is slow: nothing is committed until the producer is far ahead
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, b...)
+		largest = max(largest, len(b))
+	})
+	const n = 3 * MaxQueued
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for i := range n {
+			g.Add(i)
+		}
+	}()
+	// Wait (without sleeping) until the queue is full behind the first batch, or the
+	// producer got everything in: a GroupCommit without a bound.
+	for full := false; !full; {
+		g.mu.Lock()
+		full = len(g.queue) >= MaxQueued
+		g.mu.Unlock()
+		select {
+		case <-produced:
+			full = true
+		default:
+			runtime.Gosched()
+		}
+	}
+	close(release)
+	<-produced
+	g.Close()
+	if len(got) != n || largest > MaxQueued {
+		t.Fatalf("committed %d of %d, largest batch %d (bound %d)", len(got), n, largest, MaxQueued)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("item %d is %d: out of order", i, v)
 		}
 	}
 }
