@@ -159,7 +159,7 @@ func goingOn(id string, res *waves.Result) string {
 		for _, sr := range going {
 			fmt.Fprintf(&b, "\n  wave %d: run %s (%s)", sr.Wave, sr.ID, safe.Text(waves.Names(sr.Steps)))
 		}
-		fmt.Fprintf(&b, "\nsee them with: pi runs get %s", id)
+		fmt.Fprintf(&b, "\nfollow them with: pi runs get %s --wait", id)
 	}
 	if len(unknown) > 0 {
 		fmt.Fprintf(&b, "\nwave %s was sent but got no answer: the server may have created its run; check before running its steps again", strings.Join(unknown, ", "))
