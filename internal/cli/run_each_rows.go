@@ -165,7 +165,11 @@ func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSan
 	default:
 		res, err = runRemote(ctx, &ro, clients)
 	}
-	return rowOutcome(res, err)
+	out := rowOutcome(res, err)
+	if ro.Redactor != nil {
+		out.Err = ro.Redactor().String(out.Err)
+	}
+	return out
 }
 
 // rowOutcome is how a row's run ended, from pi run's result.
@@ -173,7 +177,8 @@ func rowOutcome(res runResult, err error) batch.Outcome {
 	if err != nil {
 		msg := "see the messages above"
 		if !isSilent(err) {
-			msg = err.Error()
+			// what the ledger keeps and the summary shows: as pi's last word on an error
+			msg = safe.SecretsText(err.Error())
 		}
 		return batch.Outcome{Code: exitCode(err), Err: msg}
 	}

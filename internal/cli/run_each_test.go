@@ -157,45 +157,51 @@ func TestEachShardsSplitTheRows(t *testing.T) {
 	}
 }
 
-// A batch on the sandbox's Runs API (JSONL rows): a run per row, recorded as sandbox runs
-// of the batch, each in the GitHub job summary, the table on stdout.
+// A batch on the sandbox (its Runs API, or --local with the sandbox's jobs), JSONL rows:
+// a run per row, recorded as a run of the batch where it ran, each in the GitHub job
+// summary with the batch's section after them, the table on stdout.
 func TestEachOnTheSandbox(t *testing.T) {
-	dir := t.TempDir()
-	file := writePipeline(t, dir, "params:\n  url: https://example.com\nsteps:\n  - id: extract\n    action: brands.extract\n    input: {url: \"${params.url}\"}\n")
-	rows := writeFile(t, dir, "rows.jsonl", "{\"url\": \"https://a.example.com\"}\n{\"url\": \"https://b.example.com\"}\n{\"url\": \"https://c.example.com\"}\n")
-	summary := filepath.Join(dir, "summary.md")
-	env := map[string]string{"XDG_STATE_HOME": dir, "XDG_CACHE_HOME": dir, "GITHUB_STEP_SUMMARY": summary}
-	f, out, errOut := eachFactory(env)
-	if code := Execute(context.Background(), f, []string{"run", file, "--sandbox", "--each", rows}); code != ExitOK {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
-	}
-	table := out.String()
-	for _, want := range []string{"ROW  PARAMS", "url=https://b.example.com  completed", "3 completed (exit 0)"} {
-		if !strings.Contains(table, want) {
-			t.Errorf("the summary table lacks %q:\n%s", want, table)
-		}
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	list, err := st.ListWhere(context.Background(), store.Filter{Place: store.PlaceSandbox})
-	if err != nil || len(list) != 3 {
-		t.Fatalf("sandbox runs recorded: %d, %v", len(list), err)
-	}
-	md, _ := os.ReadFile(summary)
-	if !strings.Contains(string(md), "### Batch ") || !strings.Contains(string(md), "| 2 | url=https://b.example.com | completed |") {
-		t.Errorf("the job summary has no section of the batch:\n%s", md)
-	}
-	for _, r := range list {
-		rec, err := st.Get(context.Background(), r.ID)
-		if err != nil || rec.BatchID == "" || !strings.Contains(table, rec.BatchID) {
-			t.Fatalf("run %s is in batch %q (%v)", r.ID, rec.BatchID, err)
-		}
-		if !strings.Contains(string(md), "Run "+r.ID) {
-			t.Errorf("the job summary has no section of row run %s", r.ID)
-		}
+	for _, mode := range [][]string{{"--sandbox"}, {"--local", "--sandbox"}} {
+		t.Run(strings.Join(mode, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			file := writePipeline(t, dir, "params:\n  url: https://example.com\nsteps:\n  - id: extract\n    action: brands.extract\n    input: {url: \"${params.url}\"}\n")
+			rows := writeFile(t, dir, "rows.jsonl", "{\"url\": \"https://a.example.com\"}\n{\"url\": \"https://b.example.com\"}\n{\"url\": \"https://c.example.com\"}\n")
+			summary := filepath.Join(dir, "summary.md")
+			env := map[string]string{"XDG_STATE_HOME": dir, "XDG_CACHE_HOME": dir, "GITHUB_STEP_SUMMARY": summary}
+			f, out, errOut := eachFactory(env)
+			if code := Execute(context.Background(), f, append([]string{"run", file, "--each", rows}, mode...)); code != ExitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			table := out.String()
+			for _, want := range []string{"ROW  PARAMS", "url=https://b.example.com  completed", "3 completed (exit 0)"} {
+				if !strings.Contains(table, want) {
+					t.Errorf("the summary table lacks %q:\n%s", want, table)
+				}
+			}
+			st, err := store.Open(context.Background(), filepath.Join(dir, "pi", "runs.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			place := map[bool]string{false: store.PlaceSandbox, true: store.PlaceLocal}[mode[0] == "--local"]
+			list, err := st.ListWhere(context.Background(), store.Filter{Place: place})
+			if err != nil || len(list) != 3 {
+				t.Fatalf("%s runs recorded: %d, %v", place, len(list), err)
+			}
+			md, _ := os.ReadFile(summary)
+			if !strings.Contains(string(md), "### Batch ") || !strings.Contains(string(md), "| 2 | url=https://b.example.com | completed |") {
+				t.Errorf("the job summary has no section of the batch:\n%s", md)
+			}
+			for _, r := range list {
+				rec, err := st.Get(context.Background(), r.ID)
+				if err != nil || rec.BatchID == "" || !strings.Contains(table, rec.BatchID) {
+					t.Fatalf("run %s is in batch %q (%v)", r.ID, rec.BatchID, err)
+				}
+				if !strings.Contains(string(md), "Run "+r.ID) {
+					t.Errorf("the job summary has no section of row run %s", r.ID)
+				}
+			}
+		})
 	}
 }
 
@@ -342,5 +348,35 @@ func TestEachResumeFollowsRemoteRuns(t *testing.T) {
 	}
 	if r := storedRun(t, dir, ledger[1].RunID); r.Status != "completed" {
 		t.Errorf("row 2's run is recorded %s after it was followed", r.Status)
+	}
+}
+
+// -o jsonl: a line per row as it ends, then the batch.
+func TestEachJSONL(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	file := writePipeline(t, dir, eachPipeline)
+	rows := writeFile(t, dir, "rows.jsonl", "{\"n\": 1}\n{\"n\": 2}\n")
+	writeFile(t, dir, "ok-1", "")
+	f, out, errOut := eachFactory(map[string]string{"XDG_STATE_HOME": dir})
+	if code := Execute(context.Background(), f, []string{"run", file, "--local", "--each", rows, "-o", "jsonl", "--max-parallel", "1"}); code != ExitRunFailed {
+		t.Fatalf("exit %d, want 1 (row 2 fails)\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 2 rows and the batch:\n%s", len(lines), out)
+	}
+	var r1, r2 batch.RowSummary
+	var sum batch.Summary
+	for i, v := range []any{&r1, &r2, &sum} {
+		if err := json.Unmarshal([]byte(lines[i]), v); err != nil {
+			t.Fatalf("line %d: %v\n%s", i+1, err, lines[i])
+		}
+	}
+	if r1.Row != 1 || r1.Status != batch.Completed || r1.Params["n"] != "1" || r2.Row != 2 || r2.Status != batch.Failed || r2.ExitCode != ExitRunFailed || r2.RunID == "" {
+		t.Fatalf("row lines: %+v %+v", r1, r2)
+	}
+	if sum.ID == "" || sum.ExitCode != ExitRunFailed || len(sum.Rows) != 2 {
+		t.Fatalf("batch line: %+v", sum)
 	}
 }
