@@ -26,6 +26,10 @@ func resumeBatch(ctx context.Context, o *runOptions, recs batchRecords, id strin
 	if err != nil {
 		return err
 	}
+	if o.Sandbox && !strings.HasSuffix(b.Mode, "sandbox") {
+		// the rows run where the batch started them; --sandbox would be silently ignored
+		return UsageErrorf("--sandbox: batch %s runs its rows %s, as it started: drop --sandbox", id, b.Mode)
+	}
 	err = recs.ClaimBatch(ctx, b, store.Self())
 	var owned *store.OwnedError
 	switch {

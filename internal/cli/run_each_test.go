@@ -104,6 +104,11 @@ func TestEachFailedRerunsOnlyFailedRows(t *testing.T) {
 	if got, want := ranRows(t, dir), map[string]int{"1": 1, "2": 2, "3": 1, "4": 2, "5": 1}; !equalCounts(got, want) {
 		t.Fatalf("rows ran %v times, want %v", got, want)
 	}
+	// The rows run where the batch started them: --sandbox on a --local batch is refused,
+	// not ignored.
+	if code, _, errOut := runEachJSON(t, env, "run", "--resume", sum.ID, "--sandbox"); code != ExitUsage || !strings.Contains(errOut, "runs its rows local, as it started: drop --sandbox") {
+		t.Fatalf("resume --sandbox of a local batch: exit %d\n%s", code, errOut)
+	}
 	// Nothing is left: a resume runs no row.
 	if code, _, errOut := runEachJSON(t, env, "run", "--resume", sum.ID); code != ExitOK || !strings.Contains(errOut, "0 of its 5 rows") {
 		t.Fatalf("resume of a completed batch: exit %d\n%s", code, errOut)
