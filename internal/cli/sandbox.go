@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pi-cli/pi/internal/filelock"
 	"github.com/pi-cli/pi/internal/run"
 	"github.com/pi-cli/pi/internal/sandbox"
 	"github.com/pi-cli/pi/internal/store"
@@ -92,7 +93,12 @@ func startSandbox(ctx context.Context, getenv func(string) string, spec sandboxS
 
 // lockSandbox locks a sandbox database for this process (ErrSandboxBusy: another has it).
 func lockSandbox(db string) (func(), error) {
-	unlock, held, err := lockFile(db + ".lock")
+	unlock, held, err := filelock.TryLock(db+".lock", 0o600)
+	if err == nil && !held && !filelock.CrossProcess {
+		// without a lock between processes, each pi keeps its sandbox in a database of its own
+		unlock()
+		held = true
+	}
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("sandbox %s: %w", db, err)

@@ -1,6 +1,7 @@
 package download
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pi-cli/pi/internal/filelock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
@@ -24,9 +26,11 @@ const lockWait = 5 * time.Second
 // directory's lock: two downloads into one directory at once each add their files, where
 // reading the manifest at the start and writing it at the end lost the other's.
 func updateManifest(dir string, r *run.Run, items []Item, writeEmpty bool) (*Manifest, error) {
-	unlock, err := lockDir(dir)
+	// Not under the download's deadline: the files fetched before it are on disk and
+	// belong in the manifest; lockWait bounds this wait.
+	unlock, err := filelock.Wait(context.Background(), filepath.Join(dir, lockName), 0o644, lockWait)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: the manifest was not updated", err)
 	}
 	defer unlock()
 	prev, err := readManifest(dir)
@@ -44,23 +48,6 @@ func updateManifest(dir string, r *run.Run, items []Item, writeEmpty bool) (*Man
 		}
 	}
 	return m, nil
-}
-
-// lockDir takes dir's lock, waiting up to lockWait for another download to let go.
-func lockDir(dir string) (func(), error) {
-	deadline := time.Now().Add(lockWait)
-	for {
-		unlock, held, err := tryLock(filepath.Join(dir, lockName))
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("lock %s: %w", dir, err)
-		case !held:
-			return unlock, nil
-		case time.Now().After(deadline):
-			return nil, fmt.Errorf("another download has held %s for %s: its manifest was not updated", filepath.Join(dir, lockName), lockWait)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // merge is the new manifest: the entries of this download, and those of the previous

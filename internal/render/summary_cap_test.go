@@ -83,3 +83,36 @@ func (silentProgress) Event(run.Event, *run.Run) {}
 func (silentProgress) Warn(string)               {}
 func (silentProgress) Stop()                     {}
 func (silentProgress) Finish(*run.Run) error     { return nil }
+
+// Sections appended at once (the rows of a batch, two pi in one job) each measure the room
+// left under the file's lock, so together they never pass GitHub's limit: without it,
+// several measured the same room and all wrote into it.
+func TestSummarySectionsAtOnceStayUnderTheLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.md")
+	if err := os.WriteFile(path, []byte(strings.Repeat("h", MaxSummary-4*minSummarySection)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const writers = 8
+	errs := make(chan error, writers)
+	start := make(chan struct{})
+	for range writers {
+		go func() {
+			<-start
+			errs <- appendSection(path, func(room int) string { return strings.Repeat("s", min(room, 3*minSummarySection)) })
+		}()
+	}
+	close(start)
+	refused := 0
+	for range writers {
+		if err := <-errs; err != nil {
+			refused++
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > MaxSummary || refused == 0 {
+		t.Errorf("the file holds %d bytes (limit %d), %d of %d sections refused", st.Size(), MaxSummary, refused, writers)
+	}
+}

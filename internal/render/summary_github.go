@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/url"
@@ -13,11 +14,16 @@ import (
 
 	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/clock"
+	"github.com/pi-cli/pi/internal/filelock"
 	"github.com/pi-cli/pi/internal/run"
 )
 
 // summaryEnv names the file GitHub Actions shows as the job's summary page.
 const summaryEnv = "GITHUB_STEP_SUMMARY"
+
+// summaryLockWait bounds the wait for another writer of the job summary (a section is a
+// write of at most 1 MiB).
+const summaryLockWait = 5 * time.Second
 
 // jobSummary decorates a Progress that asked for it (Options.JobSummary: pi run, runs get
 // --wait) when GITHUB_STEP_SUMMARY is set: when the run ends (or pi stops following it)
@@ -139,7 +145,14 @@ func (t SummaryTable) markdown(budget int) string {
 
 // appendSection appends the section section makes, in the room it is given, to the summary
 // file at path: GitHub drops the whole file past MaxSummary.
+// Under the file's lock: the rows of a batch (and two pi of one job) each measure the room
+// left and append, which without it could pass MaxSummary together.
 func appendSection(path string, section func(room int) string) error {
+	unlock, err := filelock.Wait(context.Background(), path, 0o644, summaryLockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
