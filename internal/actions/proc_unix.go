@@ -8,16 +8,14 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
-)
 
-// treeMark is the environment variable that marks every process of one shell.run step, so
-// the processes that leave its process group (setsid, a daemon) can still be found.
-const treeMark = "PI_STEP_TREE"
+	"github.com/pi-cli/pi/internal/reaper"
+)
 
 // procTree is the process tree of one shell.run step: its command, started directly (no
 // process of pi's in between), as the leader of a process group of its own, with a
 // parent-death signal where there is one, and the step's mark in its environment. While it
-// runs the process's one reaper (reaper_unix.go) knows its mark and group, and kills them
+// runs the process's one reaper (internal/reaper) knows its mark and group, and kills them
 // if pi goes away, kill -9 included; at its end pi kills them itself (kill).
 type procTree struct {
 	token   string
@@ -40,7 +38,7 @@ func (t *procTree) command(argv []string) *exec.Cmd {
 	return cmd
 }
 
-func (t *procTree) markEnv() string { return treeMark + "=" + t.token }
+func (t *procTree) markEnv() string { return reaper.TreeMark + "=" + t.token }
 
 // start tells the reaper of the step's mark, starts the command, then tells it the group:
 // the mark first, so that a pi killed between the two leaves nothing the reaper does not
@@ -66,7 +64,7 @@ func (t *procTree) start(cmd *exec.Cmd) error {
 func (t *procTree) kill(cmd *exec.Cmd) {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	// Again until a pass kills none: a process can fork while a pass runs.
-	for pass := 0; pass < 50 && killMarked(treeMark+"="+t.token, cmd.Process.Pid, t.started) > 0; pass++ {
+	for pass := 0; pass < 50 && reaper.KillMarked(reaper.TreeMark+"="+t.token, cmd.Process.Pid, t.started) > 0; pass++ {
 	}
 }
 

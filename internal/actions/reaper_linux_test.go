@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pi-cli/pi/internal/reaper"
 )
 
 // reaperPIDs lists the reapers whose parent is ppid.
@@ -22,7 +24,7 @@ func reaperPIDs(ppid int) []int {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		cmdline, err := os.ReadFile(d + "/cmdline")
-		if err != nil || string(cmdline) != reaperArg0+"\x00" {
+		if err != nil || string(cmdline) != reaper.Arg0+"\x00" {
 			continue
 		}
 		stat, err := os.ReadFile(d + "/stat")
@@ -157,19 +159,4 @@ func TestReaperReplacedWhenKilled(t *testing.T) {
 		t.Fatal("the replacement reaper did not kill the live step")
 	}
 	waitGone(t, mark)
-}
-
-// The reaper's bookkeeping of pi's lines.
-func TestApplyReaperLine(t *testing.T) {
-	live := map[string]int{}
-	for _, l := range []string{"+a", "+b", "=a 123", "=b x", "=b 1", "-c", "", "+", "=a"} {
-		applyReaperLine(live, []byte(l))
-	}
-	if len(live) != 2 || live["a"] != 123 || live["b"] != 0 {
-		t.Fatalf("live = %v", live)
-	}
-	applyReaperLine(live, []byte("-a"))
-	if _, ok := live["a"]; ok || len(live) != 1 {
-		t.Fatalf("live = %v after -a", live)
-	}
 }

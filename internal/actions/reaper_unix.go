@@ -3,119 +3,21 @@
 package actions
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"sync"
 	"syscall"
-	"time"
+
+	"github.com/pi-cli/pi/internal/reaper"
 )
 
-// The reaper is one process per pi process (not one per step) that kills the steps still
-// running when pi goes away, however it goes, kill -9 included. pi starts it on its first
-// shell.run step, by running its own executable again with reaperEnv set (init below turns
-// that process into the reaper before anything else runs). The reaper reads, on fd 3, the
-// read end of a pipe whose only write end pi holds, lines saying which steps are live:
-//
-//	+TOKEN        a step with the mark PI_STEP_TREE=TOKEN is about to start
-//	=TOKEN PGID   its leader started, in process group PGID
-//	-TOKEN        it ended (pi killed what was left of it)
-//
-// It reads EOF exactly when pi has exited or closed the pipe (ShutdownReaper). It then kills
-// the process group of every live step and every process carrying a live step's mark
-// (those that left the group too, where /proc lists environments), again until a pass finds
-// none, and exits.
-const (
-	reaperEnv   = "PI_INTERNAL_REAPER"
-	reaperMagic = "fd3-v1"
-	reaperArg0  = "pi-reaper"
-)
-
-func init() {
-	if os.Getenv(reaperEnv) != reaperMagic {
-		return
-	}
-	os.Exit(runReaper(os.NewFile(3, "reaper-pipe")))
-}
-
-// runReaper is the reaper's whole life.
-func runReaper(in *os.File) int {
-	if in == nil {
-		return 2
-	}
-	// Signals meant for pi's terminal or pi's group are not for it: it ends when pi does.
-	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU)
-	live := make(map[string]int)
-	sc := bufio.NewScanner(throttled{in})
-	sc.Buffer(make([]byte, 256<<10), 256<<10) // room for a full pipe at each read
-	for sc.Scan() {
-		applyReaperLine(live, sc.Bytes())
-	}
-	reapAll(live)
-	return 0
-}
-
-// throttled reads what has accumulated in the pipe every reaperReadEvery, not each line
-// as it is written: pi's writes then wake no one, which per step would cost three context
-// switches (a sequence of steps took 10-18 % longer with them). A full pipe (64 KiB,
-// some 1,500 lines) only holds pi's write for the rest of the wait. EOF, pi gone, is
-// seen at most that much later (the steps' leaders die at once by their parent-death
-// signal).
-type throttled struct{ r *os.File }
-
-const reaperReadEvery = 20 * time.Millisecond
-
-func (t throttled) Read(p []byte) (int, error) {
-	time.Sleep(reaperReadEvery)
-	return t.r.Read(p)
-}
-
-// applyReaperLine applies one line of pi's to the live steps.
-func applyReaperLine(live map[string]int, line []byte) {
-	if len(line) < 2 {
-		return
-	}
-	switch line[0] {
-	case '+':
-		live[string(line[1:])] = 0
-	case '=':
-		tok, pgid, ok := bytes.Cut(line[1:], []byte(" "))
-		if n, err := strconv.Atoi(string(pgid)); ok && err == nil && n > 1 {
-			live[string(tok)] = n
-		}
-	case '-':
-		delete(live, string(line[1:]))
-	}
-}
-
-// reapAll kills the live steps: their groups, then the processes that carry their marks,
-// until a pass kills none (a process can fork while a pass runs), the groups again after
-// each pass (a marked process killed may have had children in them).
-func reapAll(live map[string]int) {
-	for pass := 0; pass < 50; pass++ {
-		for _, pgid := range live {
-			if pgid > 1 {
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			}
-		}
-		killed := 0
-		for tok := range live {
-			killed += killMarked(treeMark+"="+tok, 0, time.Time{})
-		}
-		if killed == 0 {
-			return
-		}
-	}
-}
-
-// reaper is pi's side: the pipe's write end, the reaper process, and the live steps (so a
+// reaperPipe is pi's side of the reaper (internal/reaper): the pipe's write end, the reaper process, and the live steps (so a
 // reaper that died, killed by someone, is replaced by one that knows them all).
-type reaper struct {
+type reaperPipe struct {
 	mu     sync.Mutex
 	w      *os.File // nil while no reaper runs
 	cmd    *exec.Cmd
@@ -124,14 +26,14 @@ type reaper struct {
 	starts int // how many reapers this process started (a test reads it)
 }
 
-var stepReaper reaper
+var stepReaper reaperPipe
 
 // errReaper is a step not started for want of a reaper (no process could be started).
 var errReaper = errors.New("cannot start the step reaper")
 
 // add records a step about to start; it starts the reaper if none runs. A step is not
 // started without a reaper that knows of it.
-func (r *reaper) add(tok string) error {
+func (r *reaperPipe) add(tok string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.live == nil {
@@ -146,7 +48,7 @@ func (r *reaper) add(tok string) error {
 }
 
 // group records the process group of a started step.
-func (r *reaper) group(tok string, pgid int) {
+func (r *reaperPipe) group(tok string, pgid int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.live[tok] = pgid
@@ -154,7 +56,7 @@ func (r *reaper) group(tok string, pgid int) {
 }
 
 // remove records the end of a step.
-func (r *reaper) remove(tok string) {
+func (r *reaperPipe) remove(tok string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.live, tok)
@@ -164,7 +66,7 @@ func (r *reaper) remove(tok string) {
 // sendLocked tells the reaper line, whose change r.live already holds; when there is no
 // reaper (the first step, or the one there was is gone) it starts one, which is told
 // everything live instead.
-func (r *reaper) sendLocked(line string) error {
+func (r *reaperPipe) sendLocked(line string) error {
 	if r.w != nil {
 		if _, err := r.w.WriteString(line); err == nil {
 			return nil
@@ -178,12 +80,12 @@ func (r *reaper) sendLocked(line string) error {
 }
 
 // dropLocked lets go of a reaper that cannot be written to (its wait goroutine reaps it).
-func (r *reaper) dropLocked() {
+func (r *reaperPipe) dropLocked() {
 	r.w.Close()
 	r.w, r.cmd = nil, nil
 }
 
-func (r *reaper) startLocked() error {
+func (r *reaperPipe) startLocked() error {
 	exe, err := selfExecutable()
 	if err != nil {
 		return err
@@ -194,9 +96,9 @@ func (r *reaper) startLocked() error {
 	}
 	cmd := &exec.Cmd{
 		Path: exe,
-		Args: []string{reaperArg0},
+		Args: []string{reaper.Arg0},
 		// Nothing of pi's environment: no key, no step's mark.
-		Env:        []string{reaperEnv + "=" + reaperMagic},
+		Env:        []string{reaper.Env + "=" + reaper.Magic},
 		Dir:        "/",
 		ExtraFiles: []*os.File{rd},
 		// A group of its own: a signal to pi's group (Ctrl-C) does not reach it.
@@ -241,7 +143,7 @@ func (r *reaper) startLocked() error {
 // shutdown closes the pipe and waits for the reaper to exit. With no step live (pi has
 // killed what each left behind) it has nothing to do: it is killed rather than left to
 // notice the EOF at its next read.
-func (r *reaper) shutdown() {
+func (r *reaperPipe) shutdown() {
 	r.mu.Lock()
 	w, cmd, exited, idle := r.w, r.cmd, r.exited, len(r.live) == 0
 	r.w, r.cmd = nil, nil

@@ -16,7 +16,7 @@ import (
 	"testing"
 )
 
-// reaperChildren lists the step reapers (actions/reaper_unix.go) whose parent is ppid.
+// reaperChildren lists the step reapers (internal/reaper) whose parent is ppid.
 func reaperChildren(ppid int) []int {
 	var pids []int
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
