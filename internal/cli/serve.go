@@ -192,6 +192,9 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		fmt.Fprintf(o.ErrOut, "api key: %s\n", key)
 	}
 	fmt.Fprintf(o.ErrOut, "database: %s\n", db)
+	if o.RateLimit.N > 0 {
+		fmt.Fprintf(o.ErrOut, "rate limit: %s, counted as the Pi server does (429 unkey_rate_limited past it)\n", o.RateLimit)
+	}
 	fmt.Fprintf(o.ErrOut, "images: %s/files/ (--public-url sets the origin)\n", public)
 	fmt.Fprintf(o.ErrOut, "use it: export PI_BASE_URL=%s PI_API_KEY=<the key>\n", url)
 

@@ -30,6 +30,9 @@ const (
 	// server's primary limit may be a monthly quota; spreading its last requests over days
 	// would stall a run that the quota still allows, so there the server's 429 decides.
 	paceHorizon = 5 * time.Minute
+	// resetSlack is how long after a window's reset the first request waits: at the
+	// reset's very instant a sliding window still counts all of the last one.
+	resetSlack = 50 * time.Millisecond
 	// paceMargin keeps the limit's pace a little under its rate: requests do not reach
 	// the server exactly as evenly as they leave.
 	paceMargin = 0.03
@@ -60,10 +63,12 @@ type Limiter struct {
 	notBefore time.Time // nothing goes before (a 429's Retry-After)
 	last      time.Time // when the last request went (spacing)
 	win       rateWindow
-	// period is the window's length, once two resets were seen; firstSeen and firstReset
-	// are when the first window was first told of and its reset (a lower bound of it).
-	period                time.Duration
-	firstSeen, firstReset time.Time
+	// period is the window's length, once two resets were seen.
+	period time.Duration
+	// probe is the request let go once a window ended while its length was unknown: the
+	// others wait for its answer (0: none is out). It happens once: the answer tells the
+	// length. A long-poll probe holds the others until it is answered.
+	probe uint64
 	// refills: the window carries the last one's count and refills as it goes (sliding).
 	refills bool
 	// decreasedAt is the last request let go when the cap was last halved: a 429 to an
@@ -129,7 +134,8 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 			began = now
 		}
 		at, why := l.startAt(now)
-		if !at.After(now) && (longPoll || l.inflight < int(l.conc)) {
+		probing := l.probingLocked(now)
+		if !at.After(now) && !probing && (longPoll || l.inflight < int(l.conc)) {
 			p := l.letGoLocked(now, longPoll)
 			l.mu.Unlock()
 			p.waited, p.why = now.Sub(began), held
@@ -137,8 +143,11 @@ func (l *Limiter) acquire(ctx context.Context, longPoll bool) (*permit, error) {
 		}
 		changed := l.changed
 		l.mu.Unlock()
-		if !at.After(now) { // a slot: wait until one frees
+		if !at.After(now) { // a slot or the probe's answer: wait until it comes
 			held = fmt.Sprintf("%d requests in flight, the most the API takes now", int(l.Stats().Concurrency))
+			if probing {
+				held = "the answer to the first request of a new window, which says how full it is"
+			}
 			select {
 			case <-changed:
 				continue
@@ -190,7 +199,7 @@ func (l *Limiter) paceLocked(now time.Time) (time.Time, string) {
 		}
 	}
 	switch {
-	case budget*lowShare > w.limit:
+	case budget*lowShare > w.limit && budget > 2:
 		return time.Time{}, ""
 	case budget > 0:
 		gap := w.reset.Sub(now) / time.Duration(budget)
@@ -201,7 +210,7 @@ func (l *Limiter) paceLocked(now time.Time) (time.Time, string) {
 	case l.refills && pace > 0:
 		return l.last.Add(pace), "X-RateLimit-Remaining 0: the limit's pace while the window refills"
 	}
-	next := w.reset
+	next := w.reset.Add(resetSlack)
 	if capped := l.last.Add(maxPace); !l.last.IsZero() && capped.Before(next) {
 		next = capped
 	}
@@ -209,18 +218,20 @@ func (l *Limiter) paceLocked(now time.Time) (time.Time, string) {
 }
 
 // pace is the gap between two requests at a little under the limit's rate: the
-// window's length (the distance between two resets; before the second one, a lower bound:
-// from the first answer to the first reset) over its limit, plus paceMargin. 0 when
-// nothing is known.
+// window's length (the distance between two resets) over its limit, plus paceMargin. 0
+// while the length is unknown.
 func (l *Limiter) pace() time.Duration {
-	d := l.period
-	if d == 0 && !l.firstSeen.IsZero() {
-		d = l.firstReset.Sub(l.firstSeen)
-	}
-	if d <= 0 || l.win.limit <= 0 {
+	if l.period <= 0 || l.win.limit <= 0 {
 		return 0
 	}
-	return time.Duration(float64(d) / float64(l.win.limit) * (1 + paceMargin))
+	return time.Duration(float64(l.period) / float64(l.win.limit) * (1 + paceMargin))
+}
+
+// probingLocked reports whether a request must wait for the answer to the probe: the
+// window ended while its length was unknown, so nothing says how much of it the next
+// window carries (a sliding window refuses a burst at its start) until one answer comes.
+func (l *Limiter) probingLocked(now time.Time) bool {
+	return l.probe != 0 && l.period == 0 && !l.win.reset.IsZero() && !l.win.reset.After(now)
 }
 
 func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
@@ -230,6 +241,9 @@ func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
 		l.inflight++
 	}
 	l.last = now
+	if l.period == 0 && !l.win.reset.IsZero() && !l.win.reset.After(now) && l.probe == 0 {
+		l.probe = l.seq
+	}
 	l.stats.Requests++
 	return &permit{l: l, seq: l.seq, longPoll: longPoll}
 }
@@ -243,6 +257,9 @@ func (p *permit) done(status int, h http.Header) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.sent, p.seq)
+	if p.seq == l.probe {
+		l.probe = 0
+	}
 	if !p.longPoll {
 		l.inflight--
 	}
@@ -271,9 +288,7 @@ func (l *Limiter) observeLocked(w rateWindow, now time.Time) {
 	cur := &l.win
 	switch {
 	case w.reset.After(cur.reset):
-		if cur.reset.IsZero() {
-			l.firstSeen, l.firstReset = now, w.reset
-		} else if d := w.reset.Sub(cur.reset); d <= paceHorizon && (l.period == 0 || d < l.period) {
+		if d := w.reset.Sub(cur.reset); !cur.reset.IsZero() && d <= paceHorizon && (l.period == 0 || d < l.period) {
 			l.period = d
 		}
 		if !cur.reset.IsZero() && w.remaining*2 < w.limit {
@@ -301,7 +316,7 @@ func (l *Limiter) throttledLocked(seq uint64, h http.Header, now time.Time) {
 			wait = min(r.Sub(now), maxPace)
 		}
 	}
-	l.notBefore = later(l.notBefore, now.Add(wait))
+	l.notBefore = later(l.notBefore, now.Add(wait+resetSlack))
 	if l.win.reset.After(now) {
 		l.win.remaining, l.win.after = 0, l.seq
 	}

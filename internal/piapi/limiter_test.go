@@ -168,7 +168,9 @@ func TestLimiterPauseHoldsOtherRequests(t *testing.T) {
 		t.Fatalf("a request went during the pause (%v)", err)
 	case <-blocked:
 	}
-	clk.Advance(1999 * time.Millisecond)
+	// The pause is the Retry-After and resetSlack (at a reset's instant a sliding window
+	// still counts all of the last one).
+	clk.Advance(2*time.Second + resetSlack - time.Millisecond)
 	if n := clk.Waiters(); n != 1 {
 		t.Fatalf("the request stopped waiting a millisecond before the pause ended (%d waiters)", n)
 	}
@@ -176,13 +178,13 @@ func TestLimiterPauseHoldsOtherRequests(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if want := "GET /api/v1/jobs/j held 2s by the rate limit (a 429's Retry-After)"; !strings.Contains(debug.String(), want) {
+	if want := "GET /api/v1/jobs/j held 2.05s by the rate limit (a 429's Retry-After)"; !strings.Contains(debug.String(), want) {
 		t.Errorf("--debug says:\n%s\nwant a line with %q", debug.String(), want)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(arrivals) != 2 || arrivals[1].Sub(arrivals[0]) != 2*time.Second {
-		t.Errorf("arrivals %v: want the second 2s after the 429", arrivals)
+	if len(arrivals) != 2 || arrivals[1].Sub(arrivals[0]) != 2*time.Second+resetSlack {
+		t.Errorf("arrivals %v: want the second 2.05s after the 429", arrivals)
 	}
 }
 
@@ -274,11 +276,11 @@ func TestLimiterPacesASlidingWindow(t *testing.T) {
 		finished <- err
 	}()
 	driveUntilDone(t, clk, 1, finished)
-	// 5 left: at once. 0 left in a window not known to refill: at its reset (10 s), the
-	// limit's pace then being 10 s/10 + 3 % = 1.03 s. The next window starts at 1 of 10:
-	// it refills, so its last request and the one at 0 go 1.03 s apart (the fake clock
-	// moves in 50 ms steps).
-	want := []time.Duration{0, 0, 10 * time.Second, 11050 * time.Millisecond, 12100 * time.Millisecond}
+	// 5 left: at once. 0 left in a window not known to refill: at its reset (10 s) and
+	// resetSlack; the limit's pace is then 10 s/10 + 3 % = 1.03 s. The next window starts
+	// at 1 of 10: it refills, so its last request and the one at 0 go 1.03 s apart (the
+	// fake clock moves in 50 ms steps).
+	want := []time.Duration{0, 0, 10*time.Second + resetSlack, 11100 * time.Millisecond, 12150 * time.Millisecond}
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(arrivals, want) {
@@ -309,6 +311,9 @@ func TestParseRateHeadersHostile(t *testing.T) {
 		{"reset now", "100", "5", in(0), false, 0, 0},
 		{"reset as seconds until (not the server's)", "100", "5", "60", false, 0, 0},
 		{"reset in milliseconds", "100", "5", strconv.FormatInt(now.Add(time.Minute).UnixMilli(), 10), false, 0, 0},
+		// The server adds Unkey's reset to now (src/lib/auth.ts): were Unkey's an instant,
+		// not a duration, the header would read about twice the epoch.
+		{"reset as now plus an instant", "100", "5", strconv.FormatInt(2*now.Unix()+60, 10), false, 0, 0},
 		{"reset past a month", "100", "5", in(32 * 24 * time.Hour), false, 0, 0},
 		{"a monthly quota's reset", "1000", "5", in(29 * 24 * time.Hour), true, 1000, 5},
 		{"huge remaining", "100", "99999999999999999999999", in(time.Minute), false, 0, 0},
