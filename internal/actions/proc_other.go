@@ -13,7 +13,11 @@ type procTree struct{}
 
 func newProcTree() (*procTree, error) { return &procTree{}, nil }
 
-func (t *procTree) command(argv []string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+func (t *procTree) command(path string, argv []string) *exec.Cmd {
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
+	return cmd
+}
 
 func (t *procTree) markEnv() string { return "PI_STEP_TREE=1" }
 

@@ -30,9 +30,11 @@ func newProcTree() (*procTree, error) {
 	return &procTree{token: hex.EncodeToString(b)}, nil
 }
 
-// command runs argv as it is, as the leader of a process group of its own.
-func (t *procTree) command(argv []string) *exec.Cmd {
-	cmd := exec.Command(argv[0], argv[1:]...)
+// command runs argv as it is (the file at path, argv[0] as $PATH found it, or argv[0]), as
+// the leader of a process group of its own.
+func (t *procTree) command(path string, argv []string) *exec.Cmd {
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0]
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	return cmd

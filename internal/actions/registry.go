@@ -15,7 +15,7 @@ type Registry map[string]engine.Executor
 // Local returns a registry of the actions pi runs on this machine.
 func Local() Registry {
 	return Registry{
-		"shell.run":    engine.ExecutorFunc(ShellRun),
+		"shell.run":    &Shell{},
 		"http.request": &HTTP{},
 	}
 }

@@ -102,6 +102,17 @@ func (c *capped) ReadFrom(r io.Reader) (int64, error) {
 // ShellRun runs the step's `command` (argv, no shell) or `script` (sh -c) in its own
 // process group, killed as a whole when ctx ends (timeout, cancellation).
 func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
+	return (&Shell{}).Execute(ctx, req)
+}
+
+// Shell is shell.run's executor (ShellRun) for the steps of one run: it looks each command
+// name up in $PATH once (commandPaths).
+type Shell struct {
+	paths commandPaths
+}
+
+// Execute runs the step as ShellRun does.
+func (s *Shell) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
 	argv, err := shellArgv(req.Input)
 	if err != nil {
 		return nil, err
@@ -111,7 +122,7 @@ func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
 		return nil, fmt.Errorf("shell.run: %w", err)
 	}
 	defer tree.release()
-	cmd, err := shellCommand(tree, argv, req.Input)
+	cmd, err := shellCommand(tree, s.paths.resolve(argv[0]), argv, req.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +160,10 @@ func shellArgv(in map[string]any) ([]string, error) {
 	return nil, engine.Permanent(errors.New("shell.run: input needs command (a list) or script (a string)"))
 }
 
-// shellCommand is argv in the tree with the input's dir, env and stdin.
-func shellCommand(tree *procTree, argv []string, in map[string]any) (*exec.Cmd, error) {
-	cmd := tree.command(argv)
+// shellCommand is argv (argv[0] started from path) in the tree with the input's dir, env
+// and stdin.
+func shellCommand(tree *procTree, path string, argv []string, in map[string]any) (*exec.Cmd, error) {
+	cmd := tree.command(path, argv)
 	if dir, ok := in["dir"].(string); ok {
 		cmd.Dir = dir
 	}

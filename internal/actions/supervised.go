@@ -14,7 +14,7 @@ func RunSupervised(argv []string) error {
 		return err
 	}
 	defer tree.release()
-	cmd := tree.command(argv)
+	cmd := tree.command(argv[0], argv)
 	cmd.Env = append(childEnv(os.Environ()), tree.markEnv())
 	if err := tree.start(cmd); err != nil {
 		return err
