@@ -37,7 +37,7 @@ type GroupCommit[T any] struct {
 }
 
 // MaxQueued is how many items Add queues before it waits for the queue to be taken.
-const MaxQueued = 4096
+const MaxQueued = 1024
 
 // NewGroupCommit starts the goroutine that calls commit. The batch commit receives is
 // reused once commit returns: commit must not keep it.

@@ -26,9 +26,10 @@ const groupCommitWindow = 10 * time.Millisecond
 // Recorder owns "saved before shown" for a run this process executes: it is the engine's
 // observer (Observe), saves the transitions in batches (one transaction per
 // groupCommitWindow) and hands each batch to the display only once it is committed, so a
-// killed pi loses nothing that was shown. The engine never waits for the disk. Each event
-// carries its step's new state, which is all the record and the display read: a batch
-// costs the same in a run of 50 steps or of 100,000.
+// killed pi loses nothing that was shown. The engine waits for the disk only when
+// MaxQueued transitions are queued (GroupCommit). Each event carries its step's new state,
+// which is all the record and the display read: a batch costs the same in a run of 50
+// steps or of 100,000.
 type Recorder struct {
 	sink Sink
 	id   string
