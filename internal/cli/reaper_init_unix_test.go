@@ -16,8 +16,8 @@ import (
 // reaper's variable, the pipe on fd 3, closed at once: pi gone) with the init trace on: it
 // exits 0, and Go has initialised none of pi's libraries (SQLite, gojq, yaml.v3, cobra,
 // net/http) nor pi's other packages before the reaper package's init took the process
-// over. A reaper that waits for all of pi's initialisation costs 4.4-4.7 ms of CPU instead
-// of 2.7, at every local run with a shell.run step (issue 18). Today 22 of pi's 120
+// over. A reaper that waits for all of pi's initialisation costs 4.3-4.8 ms of CPU instead
+// of 2.9-3.2, at every local run with a shell.run step (issue 18). Today 22 of pi's 120
 // packages with an init run first (Go's runtime, os and what they need); a reaper package
 // that imports bufio (and so strings) waits for 62.
 const reaperInitBudget = 35

@@ -9,7 +9,7 @@
 // first (os, os/signal, bytes, strconv, io, syscall, time; not strings, nor bufio, which
 // imports it): then it is initialised before pi's libraries (SQLite, gojq, yaml.v3, the
 // terminal's, net/http) and pi's other packages, which the reaper never uses. A reaper then
-// costs 2.7 ms of CPU where initialising all of pi first cost 4.4-4.7 ms, about a tenth of
-// what a 50-step local run costs beyond its processes (issue 18). TestReaperStartsBeforePi
-// (internal/cli) checks it on pi's executable.
+// costs 2.9-3.2 ms of CPU where initialising all of pi first cost 4.3-4.8 ms (issue 18:
+// the fixed cost of a small local run). TestReaperStartsBeforePi (internal/cli) checks it
+// on pi's executable.
 package reaper
