@@ -17,6 +17,7 @@ import (
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/waves"
 )
 
@@ -33,6 +34,9 @@ type validateOptions struct {
 	Config           func() (piapi.Config, []string, error)
 	// Timeout is --timeout: the check of every file ends by then (exit 5); 0 none.
 	Timeout time.Duration
+	// Exits says the process ends with the command (Factory.Exits): a check overtaken by
+	// its deadline then ends the process instead of being left to run on.
+	Exits bool
 }
 
 // validateTimeout is how long pi validate checks its files by default: a valid
@@ -43,7 +47,7 @@ func newValidateCmd(f *Factory) *cobra.Command { return newValidateCmdWith(f, ni
 
 // newValidateCmdWith builds `pi validate`; runF replaces the run function in tests.
 func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Command {
-	opts := &validateOptions{IO: f.IO, Config: f.loadConfig}
+	opts := &validateOptions{IO: f.IO, Config: f.loadConfig, Exits: f.Exits}
 	var params []string
 	cmd := &cobra.Command{
 		Annotations: map[string]string{signalsAnnotation: "yes"},
@@ -149,10 +153,8 @@ func runValidate(ctx context.Context, opts *validateOptions) error {
 	show(skipped, nil)
 	strict := opts.strict()
 	for _, path := range files {
-		p, ds, src, err := checkFileWithin(ctx, opts.IO, path, mode, opts.Params)
-		if path == "-" {
-			path = pipeline.StdinName
-		}
+		p, ds, src, err := opts.checkFileWithin(ctx, path, mode)
+		path = displayPath(path)
 		if ctx.Err() != nil && err == ctx.Err() {
 			return validateStopped(ctx, opts.Timeout, path)
 		}
@@ -225,10 +227,24 @@ func checkFile(ios *render.IOStreams, path string, mode pipeline.Mode, params ma
 }
 
 // checkFileWithin is checkFile until ctx ends. Checking a file is pure computation that
-// cannot be interrupted: when ctx ends first it is left to finish on its own (pi exits).
-func checkFileWithin(ctx context.Context, ios *render.IOStreams, path string, mode pipeline.Mode, params map[string]string) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
+// cannot be interrupted. In pi's own process it runs on this goroutine, and if ctx ends
+// first a watcher ends the process as the command would have (exit 5 or 130): a goroutine
+// of its own cost every pi validate about a tenth of its time (an idle thread woken to
+// run it). Where the process goes on (tests), it runs on a goroutine left to finish.
+func (opts *validateOptions) checkFileWithin(ctx context.Context, path string, mode pipeline.Mode) (*pipeline.Pipeline, pipeline.Diagnostics, []byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, nil, err
+	}
+	if opts.Exits {
+		stop := context.AfterFunc(ctx, func() {
+			err := validateStopped(ctx, opts.Timeout, displayPath(path))
+			if !isSilent(err) {
+				fmt.Fprintf(opts.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
+			}
+			os.Exit(exitCode(err))
+		})
+		defer stop()
+		return checkFile(opts.IO, path, mode, opts.Params)
 	}
 	type checked struct {
 		p   *pipeline.Pipeline
@@ -238,7 +254,7 @@ func checkFileWithin(ctx context.Context, ios *render.IOStreams, path string, mo
 	}
 	done := make(chan checked, 1)
 	go func() {
-		p, ds, src, err := checkFile(ios, path, mode, params)
+		p, ds, src, err := checkFile(opts.IO, path, mode, opts.Params)
 		done <- checked{p, ds, src, err}
 	}()
 	select {
@@ -247,6 +263,14 @@ func checkFileWithin(ctx context.Context, ios *render.IOStreams, path string, mo
 	case <-ctx.Done():
 		return nil, nil, nil, ctx.Err()
 	}
+}
+
+// displayPath is the name a file is shown by ("-" is standard input).
+func displayPath(path string) string {
+	if path == "-" {
+		return pipeline.StdinName
+	}
+	return path
 }
 
 // validateStopped is how pi validate ends when ctx ended while path was checked.

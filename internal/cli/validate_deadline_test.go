@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,4 +51,27 @@ func TestValidateHasADeadline(t *testing.T) {
 			t.Fatalf("exit %d: %v, want 130", exitCode(err), err)
 		}
 	})
+}
+
+// In pi's own process the file is checked on the command's goroutine, and the deadline
+// ends the process from a watcher: a standard input that never ends is given up at
+// --timeout (exit 5, naming it). (Ctrl-C takes the same watcher, with 130: see
+// validateStopped and the in-process test above.)
+func TestValidateDeadlineEndsTheProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard: pi never ending fails the test
+	defer cancel()
+	cmd := exec.CommandContext(ctx, piBinary(t), "validate", "--timeout", "200ms", "-")
+	stdin, err := cmd.StdinPipe() // never written to nor closed until the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitTimeout || !strings.Contains(errOut.String(), "error: <stdin>: not checked within --timeout 200ms") {
+		t.Fatalf("%v, stderr %q; want exit 5 naming <stdin> and the timeout", err, errOut.String())
+	}
 }
