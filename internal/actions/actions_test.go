@@ -60,7 +60,7 @@ func TestShellRunCancelKillsGroup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := ShellRun(ctx, req("shell.run", map[string]any{"script": "echo started; sleep 60; echo never"}))
+		_, err := shellRun(ctx, req("shell.run", map[string]any{"script": "echo started; sleep 60; echo never"}))
 		done <- err
 	}()
 	cancel()
@@ -182,4 +182,9 @@ func TestPiAction(t *testing.T) {
 func transient(err error) bool {
 	var se *engine.StepError
 	return errors.As(err, &se) && se.Transient
+}
+
+// shellRun runs one shell.run step with an executor of its own, as a run's first step is.
+func shellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
+	return (&Shell{}).Execute(ctx, req)
 }

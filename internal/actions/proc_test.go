@@ -63,7 +63,7 @@ func TestShellRunSetsidChild(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := ShellRun(ctx, req("shell.run", map[string]any{"script": tt.script, "env": map[string]any{"MARK": mark}}))
+				_, err := shellRun(ctx, req("shell.run", map[string]any{"script": tt.script, "env": map[string]any{"MARK": mark}}))
 				done <- err
 			}()
 			select {
@@ -82,11 +82,11 @@ func TestShellRunSetsidChild(t *testing.T) {
 // Children do not inherit PI_API_KEY; a step passes it on purpose through env.
 func TestShellRunEnvWithoutKey(t *testing.T) {
 	t.Setenv("PI_API_KEY", "pi_live_inherited0123")
-	res, err := ShellRun(context.Background(), req("shell.run", map[string]any{"script": `echo "k=$PI_API_KEY"`}))
+	res, err := shellRun(context.Background(), req("shell.run", map[string]any{"script": `echo "k=$PI_API_KEY"`}))
 	if err != nil || res["stdout"] != "k=\n" {
 		t.Fatalf("inherited: %v %v", res, err)
 	}
-	res, err = ShellRun(context.Background(), req("shell.run", map[string]any{"script": `echo "k=$PI_API_KEY"`, "env": map[string]any{"PI_API_KEY": "given"}}))
+	res, err = shellRun(context.Background(), req("shell.run", map[string]any{"script": `echo "k=$PI_API_KEY"`, "env": map[string]any{"PI_API_KEY": "given"}}))
 	if err != nil || res["stdout"] != "k=given\n" {
 		t.Fatalf("explicit: %v %v", res, err)
 	}

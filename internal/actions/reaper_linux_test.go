@@ -64,7 +64,7 @@ func waitMarked(t *testing.T, mark string, n int) {
 func TestReaperOnePerProcess(t *testing.T) {
 	before := reaperStarts()
 	run := func() {
-		if _, err := ShellRun(context.Background(), req("shell.run", map[string]any{"command": []any{"true"}})); err != nil {
+		if _, err := shellRun(context.Background(), req("shell.run", map[string]any{"command": []any{"true"}})); err != nil {
 			t.Error(err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestReaperKillsLiveStepsOnEOF(t *testing.T) {
 	late := filepath.Join(t.TempDir(), "late")
 	done := make(chan error, 1)
 	go func() {
-		_, err := ShellRun(context.Background(), req("shell.run", map[string]any{
+		_, err := shellRun(context.Background(), req("shell.run", map[string]any{
 			"script": "setsid sh -c 'sleep 30; echo escaped >> " + late + "' & sleep 30; echo late >> " + late,
 			"env":    map[string]any{"MARK": mark}}))
 		done <- err
@@ -130,7 +130,7 @@ func TestReaperReplacedWhenKilled(t *testing.T) {
 	mark := fmt.Sprintf("reaper-replaced-%d", os.Getpid())
 	done := make(chan error, 1)
 	go func() {
-		_, err := ShellRun(context.Background(), req("shell.run", map[string]any{
+		_, err := shellRun(context.Background(), req("shell.run", map[string]any{
 			"script": "setsid sleep 30 & sleep 30", "env": map[string]any{"MARK": mark}}))
 		done <- err
 	}()

@@ -99,19 +99,14 @@ func (c *capped) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
-// ShellRun runs the step's `command` (argv, no shell) or `script` (sh -c) in its own
-// process group, killed as a whole when ctx ends (timeout, cancellation).
-func ShellRun(ctx context.Context, req engine.Request) (map[string]any, error) {
-	return (&Shell{}).Execute(ctx, req)
-}
-
-// Shell is shell.run's executor (ShellRun) for the steps of one run: it looks each command
-// name up in $PATH once (commandPaths).
+// Shell is shell.run's executor for the steps of one run: it looks each command name up in
+// $PATH once (commandPaths).
 type Shell struct {
 	paths commandPaths
 }
 
-// Execute runs the step as ShellRun does.
+// Execute runs the step's `command` (argv, no shell) or `script` (sh -c) in its own
+// process group, killed as a whole when ctx ends (timeout, cancellation).
 func (s *Shell) Execute(ctx context.Context, req engine.Request) (map[string]any, error) {
 	argv, err := shellArgv(req.Input)
 	if err != nil {

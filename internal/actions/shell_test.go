@@ -15,7 +15,7 @@ func TestShellRunBackgroundChildDoesNotHang(t *testing.T) {
 	done := make(chan map[string]any, 1)
 	errc := make(chan error, 1)
 	go func() {
-		res, err := ShellRun(context.Background(), req("shell.run", map[string]any{"script": "sleep 600 & echo started"}))
+		res, err := shellRun(context.Background(), req("shell.run", map[string]any{"script": "sleep 600 & echo started"}))
 		errc <- err
 		done <- res
 	}()
@@ -34,7 +34,7 @@ func TestShellRunBackgroundChildDoesNotHang(t *testing.T) {
 
 // Output beyond MaxOutput is dropped, and the result says so.
 func TestShellRunCapsOutput(t *testing.T) {
-	res, err := ShellRun(context.Background(), req("shell.run", map[string]any{
+	res, err := shellRun(context.Background(), req("shell.run", map[string]any{
 		"script": "head -c 1100000 /dev/zero | tr '\\0' x"}))
 	if err != nil {
 		t.Fatal(err)

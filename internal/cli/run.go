@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pi-cli/pi/internal/cache"
 	"github.com/pi-cli/pi/internal/piapi"
@@ -131,11 +132,7 @@ const (
 
 func newRunCmd(f *Factory, runF func(*runOptions) error) *cobra.Command {
 	o := &runOptions{runDeps: f.runDeps()}
-	var (
-		output    string
-		params    []string
-		cacheMode string
-	)
+	var t runFlagText
 	cmd := &cobra.Command{
 		Annotations: map[string]string{signalsAnnotation: "yes"},
 		Use:         "run FILE",
@@ -174,10 +171,10 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
   pi run --resume 9f175af9-589b-44e8-86b9-1a434702245a
   pi run ad.yaml --each markets.csv --sandbox --shard 1/4`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.fill(cmd, args, output, params); err != nil {
+			if err := o.fill(cmd, args, t.output, t.params); err != nil {
 				return err
 			}
-			if err := o.fillCache(cmd, cacheMode); err != nil {
+			if err := o.fillCache(cmd, t.cacheMode); err != nil {
 				return err
 			}
 			if err := o.fillEach(cmd); err != nil {
@@ -189,9 +186,20 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 			return runRun(cmd.Context(), o)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringArrayVarP(&params, "param", "p", nil, "set a param: -p name=value (repeatable)")
-	fl.StringVarP(&output, "output", "o", "", "output: table (default on a terminal), plain, json or jsonl")
+	runFlags(cmd.Flags(), o, &t)
+	return cmd
+}
+
+// runFlagText is what pi run's flags give as text, for fill to parse and check.
+type runFlagText struct {
+	output, cacheMode string
+	params            []string
+}
+
+// runFlags defines pi run's flags on fl, into o and t.
+func runFlags(fl *pflag.FlagSet, o *runOptions, t *runFlagText) {
+	fl.StringArrayVarP(&t.params, "param", "p", nil, "set a param: -p name=value (repeatable)")
+	fl.StringVarP(&t.output, "output", "o", "", "output: table (default on a terminal), plain, json or jsonl")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "no progress on stderr, only the result")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "stop following after this long, e.g. 90s (exit 5); a --local run is cancelled")
 	fl.DurationVarP(&o.Interval, "interval", "i", 0, "how often a run on the Pi API is re-read while a table is drawn (default 2s; 30s without progress)")
@@ -205,14 +213,13 @@ Exit codes: 0 completed, 1 failed, 2 invalid file or flags, 3 cancelled, 4 API e
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be sent (with --local: the plan) and the paid jobs; send nothing, need no key")
 	fl.StringVar(&o.Download, "download", "", "when the run ends, download its images into this directory, as 'pi runs download' does")
 	fl.BoolVar(&o.NoCache, "no-cache", false, "reuse no earlier job: pay for every step (what is paid for is still cached)")
-	fl.StringVar(&cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
+	fl.StringVar(&t.cacheMode, "cache", "on", "the step cache: on, or read (reuse earlier jobs, cache nothing: for pull-request CI)")
 	fl.StringArrayVar(&o.Reroll, "reroll", nil, "pay for a new variant of this step (and what depends on it) instead of reusing it (repeatable)")
 	fl.StringArrayVar(&o.Repay, "repay", nil, "with --resume: create again this step's job that may exist (its creation went unanswered; brands.extract would charge twice) (repeatable)")
 	fl.IntVar(&o.MaxJobs, "max-jobs", 0, "refuse (exit 2, nothing sent) a run that would pay for more jobs than this, after reuse")
 	fl.BoolVar(&o.Strict, "strict", false, "refuse a file with any warning, as 'pi validate --strict' does (default: strict in the config file)")
 	fl.BoolVar(&o.Web, "web", false, "when the run ends, open its report in the browser (as 'pi runs report --web')")
 	eachFlags(fl, &o.eachOptions)
-	return cmd
 }
 
 // fillCache checks the step cache's flags.
