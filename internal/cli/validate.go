@@ -49,10 +49,12 @@ func newValidateCmd(f *Factory) *cobra.Command { return newValidateCmdWith(f, ni
 func newValidateCmdWith(f *Factory, runF func(*validateOptions) error) *cobra.Command {
 	opts := &validateOptions{IO: f.IO, Config: f.loadConfig, Exits: f.Exits}
 	var params []string
+	// pi validate keeps no signal handler: it has nothing to clean up, and Go's default
+	// ends it on Ctrl-C (the shell's $? is 130, as for any process ended by SIGINT),
+	// while a handler cost every pi validate two threads (about 7 % of its time).
 	cmd := &cobra.Command{
-		Annotations: map[string]string{signalsAnnotation: "yes"},
-		Use:         "validate FILE|DIR...",
-		Short:       "Check pipeline files without running anything",
+		Use:   "validate FILE|DIR...",
+		Short: "Check pipeline files without running anything",
 		Long: `Check pipeline files without running anything: YAML form, unknown keys (the server
 would drop them silently), ids, the dependency graph, actions and their inputs,
 input_map references, params, retry and timeout.
@@ -69,7 +71,7 @@ are sent as several server runs, see 'pi run'); with --local for pi's own engine
 (shell.run and http.request allowed).
 
 Every file is checked within --timeout (2 minutes unless given; 0: no limit), and Ctrl-C
-stops the check.
+stops the check at once (pi validate has nothing to clean up).
 
 Exit status: 0 when every file is valid (warnings allowed), 2 otherwise, 5 when --timeout
 passed first, 130 on Ctrl-C.`,

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,8 +57,8 @@ func TestValidateHasADeadline(t *testing.T) {
 
 // In pi's own process the file is checked on the command's goroutine, and the deadline
 // ends the process from a watcher: a standard input that never ends is given up at
-// --timeout (exit 5, naming it). (Ctrl-C takes the same watcher, with 130: see
-// validateStopped and the in-process test above.)
+// --timeout (exit 5, naming it). Ctrl-C (SIGINT) ends it at once: pi validate keeps no
+// handler, so the process ends by the signal (a shell's $? is 130).
 func TestValidateDeadlineEndsTheProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard: pi never ending fails the test
 	defer cancel()
@@ -73,5 +75,31 @@ func TestValidateDeadlineEndsTheProcess(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != ExitTimeout || !strings.Contains(errOut.String(), "error: <stdin>: not checked within --timeout 200ms") {
 		t.Fatalf("%v, stderr %q; want exit 5 naming <stdin> and the timeout", err, errOut.String())
+	}
+}
+
+func TestValidateEndsOnCtrlC(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGINT to send on Windows")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+	defer cancel()
+	cmd := exec.CommandContext(ctx, piBinary(t), "validate", "-")
+	stdin, err := cmd.StdinPipe() // never written to: pi is still checking
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ctx.Err() != nil || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("after SIGINT: %v (%v), want the process ended by SIGINT", err, cmd.ProcessState)
 	}
 }
