@@ -144,7 +144,7 @@ func runEach(ctx context.Context, o *runOptions) (isBatch bool, err error) {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	case errors.As(err, &amb):
-		return true, &ExitError{Code: ExitUsage, Err: fmt.Errorf("batch %w", err)}
+		return true, &ExitError{Code: ExitUsage, Err: err}
 	case err != nil:
 		return true, err
 	}

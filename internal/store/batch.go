@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -159,42 +158,14 @@ func (s *Store) batchRows(ctx context.Context, id string) ([]BatchRow, error) {
 }
 
 // ResolveBatch is the id of the batch id names: that id, else the one batch whose id
-// starts with it (at least MinPrefix characters). None is ErrNotFound, several an
-// *AmbiguousError.
+// starts with it (at least MinPrefix characters). None (a shorter prefix included) is
+// ErrNotFound, several an *AmbiguousError.
 func (s *Store) ResolveBatch(ctx context.Context, id string) (string, error) {
-	if len(id) < MinPrefix || strings.ContainsAny(id, `%_\`) {
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM batches WHERE id=?`, id).Scan(&n); err != nil {
-			return "", fmt.Errorf("reading batches in %s: %w", s.path, err)
-		}
-		if n == 0 {
-			return "", fmt.Errorf("batch %s: %w", id, ErrNotFound)
-		}
-		return id, nil
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM batches WHERE id=? OR id LIKE ? || '%' ORDER BY id=? DESC, created_ms DESC LIMIT 11`, id, strings.ToLower(id), id)
-	if err != nil {
-		return "", fmt.Errorf("reading batches in %s: %w", s.path, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			return "", fmt.Errorf("reading batches in %s: %w", s.path, err)
-		}
-		ids = append(ids, m)
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("reading batches in %s: %w", s.path, err)
-	}
-	switch {
-	case len(ids) == 0:
+	got, err := s.resolve(ctx, "batches", "batch", id)
+	if errors.Is(err, ErrShortPrefix) {
 		return "", fmt.Errorf("batch %s: %w", id, ErrNotFound)
-	case len(ids) == 1 || ids[0] == id:
-		return ids[0], nil
 	}
-	return "", &AmbiguousError{Prefix: id, IDs: ids[:min(len(ids), 10)]}
+	return got, err
 }
 
 // ClaimBatch makes owner the batch's owner, provided no other live pi process runs it

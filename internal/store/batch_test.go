@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,16 @@ func TestBatchLedger(t *testing.T) {
 		if _, err := s.ResolveBatch(ctx, none); !errors.Is(err, ErrNotFound) {
 			t.Errorf("ResolveBatch(%q): %v, want not found", none, err)
 		}
+	}
+	// a prefix of two batches names both, as batch ids
+	other := *b
+	other.ID = "0b5e9999-aaaa-4bbb-8ccc-000000000002"
+	if err := s.CreateBatch(ctx, &other, nil); err != nil {
+		t.Fatal(err)
+	}
+	var amb *AmbiguousError
+	if _, err := s.ResolveBatch(ctx, "0b5e"); !errors.As(err, &amb) || len(amb.IDs) != 2 || !strings.Contains(err.Error(), `"0b5e" is the start of 2 batch ids`) {
+		t.Errorf("ResolveBatch of two batches' prefix: %v", err)
 	}
 	if _, _, err := s.GetBatch(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetBatch of no batch: %v", err)

@@ -99,11 +99,16 @@ const MinPrefix = 4
 // AmbiguousError is an id prefix that several recorded runs start with.
 type AmbiguousError struct {
 	Prefix string
+	What   string   // what the ids are of: run, batch ("" is run)
 	IDs    []string // the candidates, newest first (at most 10)
 }
 
 func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("%q is the start of %d run ids: %s; give more of the id", e.Prefix, len(e.IDs), strings.Join(e.IDs, ", "))
+	what := e.What
+	if what == "" {
+		what = "run"
+	}
+	return fmt.Sprintf("%q is the start of %d %s ids: %s; give more of the id", e.Prefix, len(e.IDs), what, strings.Join(e.IDs, ", "))
 }
 
 // ErrShortPrefix is a prefix shorter than MinPrefix that is no whole id.
@@ -113,9 +118,16 @@ var ErrShortPrefix = errors.New("a run id prefix needs at least 4 characters")
 // run whose id starts with it (at least MinPrefix characters). None is ErrNotFound, several
 // an *AmbiguousError.
 func (s *Store) Resolve(ctx context.Context, id string) (string, error) {
+	return s.resolve(ctx, "runs", "run", id)
+}
+
+// resolve is the id of the row of table (runs or batches, both keyed by uuid and with a
+// created_ms) that id names, as Resolve says; what names the row in errors.
+func (s *Store) resolve(ctx context.Context, table, what, id string) (string, error) {
+	fail := func(err error) (string, error) { return "", fmt.Errorf("reading %s in %s: %w", table, s.path, err) }
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id=?`, id).Scan(&n); err != nil {
-		return "", fmt.Errorf("reading runs in %s: %w", s.path, err)
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE id=?`, id).Scan(&n); err != nil {
+		return fail(err)
 	}
 	if n > 0 {
 		return id, nil
@@ -125,31 +137,31 @@ func (s *Store) Resolve(ctx context.Context, id string) (string, error) {
 	}
 	// Ids are uuids (hex and dashes): a prefix with LIKE's wildcards matches nothing.
 	if strings.ContainsAny(id, `%_\`) {
-		return "", fmt.Errorf("run %s: %w", id, ErrNotFound)
+		return "", fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? || '%' ORDER BY created_ms DESC, rowid DESC LIMIT 11`, strings.ToLower(id))
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM `+table+` WHERE id LIKE ? || '%' ORDER BY created_ms DESC, rowid DESC LIMIT 11`, strings.ToLower(id))
 	if err != nil {
-		return "", fmt.Errorf("reading runs in %s: %w", s.path, err)
+		return fail(err)
 	}
 	defer rows.Close()
 	var ids []string
 	for rows.Next() {
 		var m string
 		if err := rows.Scan(&m); err != nil {
-			return "", fmt.Errorf("reading runs in %s: %w", s.path, err)
+			return fail(err)
 		}
 		ids = append(ids, m)
 	}
 	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("reading runs in %s: %w", s.path, err)
+		return fail(err)
 	}
 	switch len(ids) {
 	case 0:
-		return "", fmt.Errorf("run %s: %w", id, ErrNotFound)
+		return "", fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
 	case 1:
 		return ids[0], nil
 	}
-	return "", &AmbiguousError{Prefix: id, IDs: ids[:min(len(ids), 10)]}
+	return "", &AmbiguousError{Prefix: id, What: what, IDs: ids[:min(len(ids), 10)]}
 }
 
 // SaveRun records r's state (its status, the run without its steps, every step) as the
