@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -133,31 +132,18 @@ func TestClaimBatch(t *testing.T) {
 func TestMigrateFromVersion9(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "runs.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	v9 := `CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
 		status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL,
 		owner TEXT NOT NULL DEFAULT '', place TEXT NOT NULL DEFAULT 'local', server TEXT NOT NULL DEFAULT '', body BLOB,
 		rerun_of TEXT NOT NULL DEFAULT '', remote_id TEXT NOT NULL DEFAULT '', cache_read INTEGER NOT NULL DEFAULT 0,
 		idle_ms INTEGER NOT NULL DEFAULT 0, server_runs TEXT NOT NULL DEFAULT '')`
-	for _, stmt := range []string{v9,
+	s := openMigrated(t, path,
+		v9,
 		`CREATE TABLE run_docs (run_id TEXT PRIMARY KEY, pipeline BLOB NOT NULL, run_json TEXT NOT NULL)`,
 		`INSERT INTO runs(id, file, pipeline, params, status, created_ms, updated_ms, run_json) VALUES ('old', 'old.yaml', x'', '{}', 'completed', 1, 2, '')`,
 		`INSERT INTO run_docs VALUES ('old', x'', '{"id":"old","status":"completed"}')`,
 		`PRAGMA user_version = 9`,
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	if old, err := s.Get(ctx, "old"); err != nil || old.BatchID != "" || old.Run.Status != "completed" {
 		t.Fatalf("old run: %+v, %v", old, err)
 	}

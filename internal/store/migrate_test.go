@@ -14,29 +14,14 @@ import (
 func TestMigrateFromVersion2(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "runs.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	s := openMigrated(t, path,
 		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
 			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL)`,
 		`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq))`,
 		`CREATE TABLE steps (run_id TEXT NOT NULL, idx INTEGER NOT NULL, step TEXT NOT NULL, PRIMARY KEY (run_id, idx))`,
 		`INSERT INTO runs VALUES ('old', 'old.yaml', x'', '{}', 'failed', 1, 2, '{"id":"old","status":"failed","steps":[]}')`,
 		`PRAGMA user_version = 2`,
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	old, err := s.Get(ctx, "old")
 	if err != nil || old.Run.Status != "failed" || old.Owner != (Owner{}) {
 		t.Fatalf("old run after migration: %+v, %v", old, err)
@@ -56,35 +41,20 @@ func TestMigrateFromVersion2(t *testing.T) {
 func TestMigrateFromVersion3(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "runs.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	runJSON := `{"id":"v3","status":"in_progress","metadata":{"team":"ads"},"steps":[` +
 		`{"id":"a","action":"shell.run","status":"completed","depends_on":[],"job_id":null,"result":{"exit_code":0},"error":null,"started_at":100,"completed_at":101,"attempts":1},` +
 		`{"id":"b","action":"shell.run","status":"pending","depends_on":["a"],"job_id":null,"result":null,"error":null,"started_at":null,"completed_at":null}]}`
 	stepB := `{"id":"b","action":"shell.run","status":"failed","depends_on":["a"],"job_id":"j-1","result":null,"error":"boom","started_at":102,"completed_at":103,"attempts":2}`
-	for _, stmt := range []string{
+	s := openMigrated(t, path,
 		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
 			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '')`,
 		`CREATE TABLE events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq))`,
 		`CREATE TABLE steps (run_id TEXT NOT NULL, idx INTEGER NOT NULL, step TEXT NOT NULL, PRIMARY KEY (run_id, idx))`,
-		`INSERT INTO runs VALUES ('v3', 'v3.yaml', CAST('steps: [...]' AS BLOB), '{"k":"v"}', 'failed', 1000, 2000, '` + runJSON + `', 'host:1')`,
-		`INSERT INTO steps VALUES ('v3', 1, '` + stepB + `')`,
+		`INSERT INTO runs VALUES ('v3', 'v3.yaml', CAST('steps: [...]' AS BLOB), '{"k":"v"}', 'failed', 1000, 2000, '`+runJSON+`', 'host:1')`,
+		`INSERT INTO steps VALUES ('v3', 1, '`+stepB+`')`,
 		`INSERT INTO events VALUES ('v3', 1, '{"run_id":"v3","step":"a","status":"completed"}')`,
 		`PRAGMA user_version = 3`,
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	got, err := s.Get(ctx, "v3")
 	if err != nil {
 		t.Fatal(err)
@@ -125,11 +95,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 func TestMigrateFromVersion6(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "runs.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	s := openMigrated(t, path,
 		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
 			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL,
 			owner TEXT NOT NULL DEFAULT '', place TEXT NOT NULL DEFAULT 'local', server TEXT NOT NULL DEFAULT '', body BLOB,
@@ -143,18 +109,7 @@ func TestMigrateFromVersion6(t *testing.T) {
 		`INSERT INTO run_docs VALUES ('v6', CAST('steps: []' AS BLOB), '{"id":"v6","status":"cancelled"}')`,
 		`INSERT INTO run_steps VALUES ('v6', 0, 'hero', 'campaigns.generate', '[]', 'cancelled', 1, '', 'cancelled', 1, 2, NULL)`,
 		`PRAGMA user_version = 6`,
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	got, err := s.Get(ctx, "v6")
 	if err != nil || len(got.Run.Steps) != 1 || got.Run.Steps[0].Status != run.StepCancelled || got.Run.Steps[0].MayHaveJob() {
 		t.Fatalf("after migration: %+v, %v", got, err)
@@ -167,4 +122,26 @@ func TestMigrateFromVersion6(t *testing.T) {
 	if got, err := s.Get(ctx, "v6"); err != nil || got.Run.Steps[0].CreationKey != "key-1" || !got.Run.Steps[0].MayHaveJob() {
 		t.Fatalf("the creation key is not recorded: %+v, %v", got.Run.Steps, err)
 	}
+}
+
+// openMigrated opens the pi store at path after writing an older schema's file there with
+// stmts (its tables, rows and PRAGMA user_version), as a pi of that version left it.
+func openMigrated(t *testing.T, path string, stmts ...string) *Store {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -16,28 +15,14 @@ func TestServerRuns(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "runs.db")
 	// A version 5 file (before server_runs), with a run in it.
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{
+	s := openMigrated(t, path,
 		`CREATE TABLE runs (id TEXT PRIMARY KEY, file TEXT NOT NULL, pipeline BLOB NOT NULL, params TEXT NOT NULL,
 			status TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, run_json TEXT NOT NULL,
 			owner TEXT NOT NULL DEFAULT '', place TEXT NOT NULL DEFAULT 'local', server TEXT NOT NULL DEFAULT '',
 			body BLOB, rerun_of TEXT NOT NULL DEFAULT '', remote_id TEXT NOT NULL DEFAULT '')`,
 		`INSERT INTO runs VALUES ('old', 'old.yaml', x'', '{}', 'completed', 1000, 2000, '', '', 'remote', 'https://pi.example', NULL, '', 'r-1')`,
 		`PRAGMA user_version = 5`,
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	)
 	if old, err := s.Get(ctx, "old"); err != nil || old.ServerRuns != nil || old.RemoteID != "r-1" {
 		t.Fatalf("the version 5 run: %+v, %v", old, err)
 	}
