@@ -45,6 +45,9 @@ func (v view) stepDetail(s *run.Step, now time.Time) string {
 			in = Duration(max(at.Sub(now), 0), true)
 		}
 		return retryText(s.Attempts+1, v.maxAttempts[s.ID], in, s.Error)
+	case s.Status == run.StepProcessing && s.Error != "" && s.Attempts > 1:
+		// the error is the last attempt's, not this one's: say so
+		return attemptText(s.Attempts, v.maxAttempts[s.ID], s.Error)
 	case s.Error != "":
 		return reasonFirst(failReason(s), bodyExcerpt(s.Result, 80))
 	case s.Status == run.StepReused && s.JobID != "":
@@ -65,6 +68,16 @@ func (v view) stepDetail(s *run.Step, now time.Time) string {
 		return "job " + s.JobID
 	}
 	return ""
+}
+
+// attemptText is "attempt 2/4, after: reason" (the total unknown: "attempt 2, after: ..."),
+// for a step running again after the reason failed its last attempt.
+func attemptText(n, max int, reason string) string {
+	t := fmt.Sprintf("attempt %d", n)
+	if max > 0 {
+		t += fmt.Sprintf("/%d", max)
+	}
+	return t + ", after: " + reasonFirst(failReasonText("", reason), "")
 }
 
 // retryText is "retry 2/4 in 0.6s: reason" (the total unknown: "retry 2 in 0.6s: ...").
