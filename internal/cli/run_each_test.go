@@ -116,6 +116,23 @@ func TestEachFailedRerunsOnlyFailedRows(t *testing.T) {
 	if len(ranRows(t, dir)) != 5 || ranRows(t, dir)["1"] != 1 {
 		t.Fatalf("a completed batch's resume ran rows: %v", ranRows(t, dir))
 	}
+	// pi runs list --batch lists the batch's rows' runs, not a run of the file alone
+	if code := Execute(context.Background(), func() *Factory { f, _, _ := eachFactory(env); return f }(), []string{"run", file, "--local", "-p", "n=1", "-q"}); code != ExitOK {
+		t.Fatalf("a run outside the batch: exit %d", code)
+	}
+	lf, lout, lerr := eachFactory(env)
+	var listed []listRow
+	if code := Execute(context.Background(), lf, []string{"runs", "list", "--batch", sum.ID[:8], "-o", "json"}); code != ExitOK || json.Unmarshal(lout.Bytes(), &listed) != nil || len(listed) != 5 {
+		t.Fatalf("runs list --batch: exit %d, %d runs\n%s%s", code, len(listed), lout, lerr)
+	}
+	for _, r := range listed {
+		if r.BatchID != sum.ID {
+			t.Errorf("runs list --batch listed %s of batch %q", r.ID, r.BatchID)
+		}
+	}
+	if _, _, errOut := runEachJSON(t, env, "runs", "list", "--batch", "ffffffff"); !strings.Contains(errOut, "--batch ffffffff: no batch recorded") {
+		t.Errorf("runs list --batch of no batch: %s", errOut)
+	}
 }
 
 func equalCounts(a, b map[string]int) bool {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -26,13 +27,14 @@ type runsListOptions struct {
 	Output string // table, json or jsonl
 	Limit  int
 	Filter store.Filter
+	batch  string // --batch: an id or prefix, resolved into Filter.Batch
 }
 
 // newRunsListCmd lists the runs this machine recorded, newest first.
 func newRunsListCmd(f *Factory, runF func(*runsListOptions) error) *cobra.Command {
 	o := &runsListOptions{IO: f.IO, Records: func(ctx context.Context) (*store.Store, error) { return openStore(ctx, f) }}
 	var remote, local, sandbox bool
-	var status string
+	var status, batch string
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List every run this machine started or submitted",
@@ -44,9 +46,11 @@ recorded in progress whose pi process is gone (killed, crashed) shows as "interr
 ("interrupted": true with -o json); pi run --resume ID continues it.
 
 Any command that takes a run id also takes its first 4 or more characters, when only one
-recorded run starts with them.`,
+recorded run starts with them. --batch ID lists the runs of a batch's rows (pi run --each
+prints the batch's id; the BATCH of each run is in -o json as batch_id).`,
 		Example: `  pi runs list
   pi runs list --remote --status failed
+  pi runs list --batch 0b5e1a2c
   pi runs list --sandbox -o json --jq '.[0].id'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -73,6 +77,7 @@ recorded run starts with them.`,
 				o.Filter.Status = st
 			}
 			o.Filter.Limit = o.Limit
+			o.batch = batch
 			if runF != nil {
 				return runF(o)
 			}
@@ -86,6 +91,7 @@ recorded run starts with them.`,
 	fl.BoolVar(&local, "local", false, "only --local runs (--sandbox ones too)")
 	fl.BoolVar(&sandbox, "sandbox", false, "only --sandbox runs (--local ones too)")
 	fl.StringVar(&status, "status", "", "only runs last known in this status (completed, failed, ...)")
+	fl.StringVar(&batch, "batch", "", "only the runs of this batch's rows (pi run --each), by its id or a prefix of 4+ characters")
 	return cmd
 }
 
@@ -101,6 +107,7 @@ type listRow struct {
 	// Interrupted: recorded in progress, but its pi process is gone.
 	Interrupted bool   `json:"interrupted,omitempty"`
 	RerunOf     string `json:"rerun_of,omitempty"`
+	BatchID     string `json:"batch_id,omitempty"`
 }
 
 func runsList(ctx context.Context, o *runsListOptions) error {
@@ -109,6 +116,13 @@ func runsList(ctx context.Context, o *runsListOptions) error {
 		return err
 	}
 	defer st.Close()
+	if o.batch != "" {
+		if o.Filter.Batch, err = st.ResolveBatch(ctx, o.batch); errors.Is(err, store.ErrNotFound) {
+			return UsageErrorf("--batch %s: no batch recorded in %s has that id (pi run --each prints its batch's id)", safe.Text(o.batch), st.Path())
+		} else if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+	}
 	runs, err := st.ListWhere(ctx, o.Filter)
 	if err != nil {
 		return err
@@ -147,7 +161,7 @@ func writeListJSON(o *runsListOptions, runs []store.RunSummary, spans map[string
 	for _, r := range runs {
 		rows = append(rows, listRow{ID: r.ID, Where: placeOf(r.Where), Server: r.Server, File: r.File, Status: string(r.Status),
 			StartedAt: r.CreatedAt.UTC().Format(time.RFC3339Nano), DurationS: listRun(r, spans).duration().Seconds(),
-			Interrupted: interruptedRun(r), RerunOf: r.RerunOf})
+			Interrupted: interruptedRun(r), RerunOf: r.RerunOf, BatchID: r.BatchID})
 	}
 	if o.Output == "jsonl" {
 		for _, row := range rows {
@@ -194,10 +208,14 @@ func filterText(fl store.Filter) string {
 	if fl.Status != "" {
 		parts = append(parts, string(fl.Status))
 	}
-	if len(parts) == 0 {
-		return ""
+	batch := ""
+	if fl.Batch != "" {
+		batch = " of batch " + fl.Batch
 	}
-	return " that are " + strings.Join(parts, " and ")
+	if len(parts) == 0 {
+		return batch
+	}
+	return " that are " + strings.Join(parts, " and ") + batch
 }
 
 // shortID is the first 8 characters of a run id, as pi names run directories.

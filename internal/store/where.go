@@ -39,6 +39,7 @@ type Filter struct {
 	// made, --local --sandbox ones included (they are PlaceLocal runs too).
 	Place  string
 	Status run.Status // "" for every status
+	Batch  string     // a batch's whole id: only its rows' runs; "" for every run
 	Limit  int        // <= 0 for all
 }
 
@@ -47,11 +48,12 @@ type RunSummary struct {
 	Summary
 	Where
 	RerunOf string
+	BatchID string // the batch (pi run --each) the run is a row of, "" for none
 }
 
 // ListWhere returns the runs the filter selects, newest first.
 func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
-	q := `SELECT id, file, status, created_ms, updated_ms, owner, place, server, remote_id, rerun_of, idle_ms FROM runs WHERE 1=1`
+	q := `SELECT id, file, status, created_ms, updated_ms, owner, place, server, remote_id, rerun_of, idle_ms, batch_id FROM runs WHERE 1=1`
 	var args []any
 	switch f.Place {
 	case "":
@@ -65,6 +67,10 @@ func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
 	if f.Status != "" {
 		q += ` AND status=?`
 		args = append(args, string(f.Status))
+	}
+	if f.Batch != "" {
+		q += ` AND batch_id=?`
+		args = append(args, f.Batch)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -82,7 +88,7 @@ func (s *Store) ListWhere(ctx context.Context, f Filter) ([]RunSummary, error) {
 		var sm RunSummary
 		var st, owner string
 		var c, u, idle int64
-		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner, &sm.Place, &sm.Server, &sm.RemoteID, &sm.RerunOf, &idle); err != nil {
+		if err := rows.Scan(&sm.ID, &sm.File, &st, &c, &u, &owner, &sm.Place, &sm.Server, &sm.RemoteID, &sm.RerunOf, &idle, &sm.BatchID); err != nil {
 			return nil, fmt.Errorf("listing runs in %s: %w", s.path, err)
 		}
 		sm.Owner, _ = ParseOwner(owner)
