@@ -104,9 +104,9 @@ func batchEndNote(ctx context.Context, o *runOptions, sum batch.Summary) {
 	switch {
 	case left == 0:
 	case ctx.Err() != nil:
-		fmt.Fprintf(o.IO.ErrOut, "interrupted: batch %s has %d rows not completed; continue it with 'pi run --resume %s'\n", sum.ID, left, sum.ID)
+		fmt.Fprintf(o.IO.ErrOut, "interrupted: batch %s has %s not completed; continue it with 'pi run --resume %s'\n", sum.ID, plural(left, "row"), sum.ID)
 	default:
-		fmt.Fprintf(o.IO.ErrOut, "batch %s: %d rows not completed; run the failed ones again with 'pi run --resume %s --failed' (every row not completed: without --failed)\n", sum.ID, left, sum.ID)
+		fmt.Fprintf(o.IO.ErrOut, "batch %s: %s not completed; run the failed ones again with 'pi run --resume %s --failed' (every row not completed: without --failed)\n", sum.ID, plural(left, "row"), sum.ID)
 	}
 }
 

@@ -402,3 +402,18 @@ func TestEachJSONL(t *testing.T) {
 		t.Fatalf("batch line: %+v", sum)
 	}
 }
+
+// The note at a batch's end counts its rows in words that fit the number.
+func TestBatchEndNoteCounts(t *testing.T) {
+	for _, tt := range []struct {
+		failed int
+		want   string
+	}{{1, "batch b1: 1 row not completed;"}, {2, "batch b1: 2 rows not completed;"}} {
+		f, _, errOut := eachFactory(nil)
+		sum := batch.Summary{ID: "b1", Counts: map[batch.Status]int{batch.Completed: 3}, Rows: make([]batch.RowSummary, 3+tt.failed)}
+		batchEndNote(context.Background(), &runOptions{runDeps: runDeps{IO: f.IO}}, sum)
+		if !strings.Contains(errOut.String(), tt.want) {
+			t.Errorf("%d failed: %q, want %q", tt.failed, errOut, tt.want)
+		}
+	}
+}

@@ -308,7 +308,7 @@ func serverRunsLine(rec *store.Record) string {
 		case sr.ID == "":
 			parts = append(parts, fmt.Sprintf("wave %d not sent", sr.Wave))
 		default:
-			parts = append(parts, fmt.Sprintf("wave %d %s %s (%d steps)", sr.Wave, sr.ID, sr.Status, len(sr.Steps)))
+			parts = append(parts, fmt.Sprintf("wave %d %s %s (%s)", sr.Wave, sr.ID, sr.Status, plural(len(sr.Steps), "step")))
 		}
 	}
 	return fmt.Sprintf("run %s ran as %d server runs: %s", rec.Run.ID, len(rec.ServerRuns), strings.Join(parts, "; "))
