@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pi-cli/pi/internal/cache"
+	"github.com/pi-cli/pi/internal/catalog"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
@@ -359,7 +360,25 @@ func runRun(ctx context.Context, o *runOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "warning: no report: %s\n", safe.Text(werr.Error()))
 		}
 	}
+	sandboxImagesHint(o, res)
 	return err
+}
+
+// sandboxImagesHint tells a person at a terminal how to see the ads of a --sandbox run
+// they did not ask to download or open: the image URLs printed are the in-process
+// sandbox's, which ends with this pi.
+func sandboxImagesHint(o *runOptions, res runResult) {
+	if !o.Sandbox || o.Download != "" || o.Web || o.Quiet || !o.IO.IsStderrTTY() || res.how != outcomeEnded || res.run == nil {
+		return
+	}
+	for i := range res.run.Steps {
+		s := &res.run.Steps[i]
+		if s.Status == run.StepCompleted && catalog.ResultRole(s.Action, s.Result, catalog.RoleImage) != "" {
+			id := shortID(res.run.ID)
+			fmt.Fprintf(o.IO.ErrOut, "The image URLs above end with this pi (the sandbox runs inside it): see the ads with 'pi runs report %s --web', or save them with 'pi runs download %s'.\n", id, id)
+			return
+		}
+	}
 }
 
 // piClients gives a run its Pi API client when it first needs one: with --sandbox, the
