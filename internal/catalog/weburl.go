@@ -294,6 +294,21 @@ func domainToASCII(domain string) (string, error) {
 func idnaToASCII(domain string) (string, error) {
 	bad := fmt.Errorf("the host %q is not a valid internationalized domain name", domain)
 	labels := splitLabels(domain)
+	// Punycode is quadratic in a label's length: long labels and hosts are refused before
+	// they are tried.
+	total := 0
+	for _, l := range labels {
+		if isASCIIOnly(l) {
+			continue
+		}
+		n := utf8.RuneCountInString(l)
+		if n > maxIDNALabel {
+			return "", longLabelError(n)
+		}
+		if total += n; total > maxIDNAHost {
+			return "", fmt.Errorf("the host's internationalized labels have over %d characters, more than pi checks (DNS allows 253 for a whole host)", maxIDNAHost)
+		}
+	}
 	var aside map[int]string
 	for i, l := range labels {
 		folded := strings.ToLower(width.Fold.String(l))
@@ -317,6 +332,9 @@ func idnaToASCII(domain string) (string, error) {
 	}
 	unicode, _ := webIDNA().ToUnicode(mapped)
 	for label := range strings.SplitSeq(unicode, ".") {
+		if n := utf8.RuneCountInString(label); n > maxIDNALabel && !isASCIIOnly(label) {
+			return "", longLabelError(n)
+		}
 		if !bidiLabel(label) {
 			return "", fmt.Errorf("the host %q mixes right-to-left and left-to-right text in a way IDNA refuses", domain)
 		}
@@ -332,6 +350,19 @@ func idnaToASCII(domain string) (string, error) {
 		out[i] = l
 	}
 	return strings.Join(out, "."), nil
+}
+
+// maxIDNALabel is the longest label, in characters once mapped, that pi encodes as
+// punycode: x/net/idna decodes no longer one, so a longer host would not parse again from
+// its own serialization. Node has no such limit; DNS's is 63.
+const maxIDNALabel = 1024
+
+// maxIDNAHost bounds the characters of a host's labels that are not ASCII, as written, so
+// that checking a host costs milliseconds.
+const maxIDNAHost = 4096
+
+func longLabelError(n int) error {
+	return fmt.Errorf("a label of the host has %d characters; pi checks internationalized labels of at most %d (DNS allows 63)", n, maxIDNALabel)
 }
 
 // asciiPunycode reports whether an ASCII label is xn-- then something ending in "-":
