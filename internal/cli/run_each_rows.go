@@ -138,7 +138,7 @@ func rowEnded(o *runOptions, b *store.Batch, row *store.BatchRow, n, total int) 
 // before (a resume) goes on from its run when it can (priorRun).
 func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSandbox, b *store.Batch, row store.BatchRow) batch.Outcome {
 	ro := *o
-	ro.IO = o.IO.Part()
+	ro.IO = o.IO.Part(fmt.Sprintf("row %d: ", row.Index+1))
 	ro.Quiet, ro.Output = true, render.FormatPlain
 	ro.Resume, ro.Each, ro.File, ro.Params = "", "", b.File, rowParams(b.Params, row.Params)
 	ro.row = &batchRow{id: b.ID, data: b.Pipeline}
@@ -148,7 +148,7 @@ func runRow(ctx context.Context, o *runOptions, recs batchRecords, sb *sharedSan
 		r := row
 		r.RunID = id
 		if err := recs.SaveBatchRow(context.WithoutCancel(ctx), b.ID, r); err != nil {
-			fmt.Fprintf(ro.IO.ErrOut, "warning: row %d's run %s is not in the ledger of batch %s: %v\n", row.Index+1, id, b.ID, err)
+			fmt.Fprintf(ro.IO.ErrOut, "warning: its run %s is not in the ledger of batch %s: %v\n", id, b.ID, err)
 		}
 	}}
 	ro.Records = func(context.Context) (localRecords, error) { return rr, nil }

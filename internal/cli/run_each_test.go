@@ -417,3 +417,35 @@ func TestBatchEndNoteCounts(t *testing.T) {
 		}
 	}
 }
+
+// Rows run at once and share stderr: a row's own warnings start with its row number.
+func TestEachRowWarningsNameTheRow(t *testing.T) {
+	dir := t.TempDir()
+	file := writePipeline(t, dir, `params:
+  ref: https://cdn.example.com/a.png
+steps:
+  - id: ad
+    action: campaigns.generate
+    input: {prompt: "An ad", reference_images: ["${params.ref}"]}
+`)
+	rows := writeFile(t, dir, "rows.csv", "ref\nhttps://cdn.example.com/a.png\nhttp://cdn.example.com/b.png\nhttps://cdn.example.com/c.png\n")
+	env := map[string]string{"XDG_STATE_HOME": dir, "XDG_CACHE_HOME": dir}
+	f, out, errOut := eachFactory(env)
+	if code := Execute(context.Background(), f, []string{"run", file, "--each", rows, "--sandbox"}); code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var warned []string
+	for l := range strings.Lines(errOut.String()) {
+		if strings.Contains(l, "the server fetches only https:// URLs") {
+			warned = append(warned, l)
+		}
+	}
+	if len(warned) == 0 {
+		t.Fatalf("no warning about row 2's http:// reference image:\n%s", errOut)
+	}
+	for _, l := range warned {
+		if !strings.HasPrefix(l, "row 2: ") {
+			t.Errorf("a warning of row 2 does not say whose it is: %q", l)
+		}
+	}
+}

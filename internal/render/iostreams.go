@@ -129,10 +129,56 @@ func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 // Part returns the streams of one of several runs shown together (the rows of a batch):
 // no input, stdout discarded (the runs are summed up as a whole), stderr and the
 // environment shared with s (warnings, GitHub annotations, the job summary), no terminal.
-func (s *IOStreams) Part() *IOStreams {
-	p := &IOStreams{In: bytes.NewReader(nil), ErrOut: s.ErrOut, width: s.width, sizeFd: -1, getenv: s.getenv}
+// Each line the part writes on stderr starts with name ("row 3: "), so that lines of
+// parts running at once say whose they are; workflow commands go out as they are.
+func (s *IOStreams) Part(name string) *IOStreams {
+	p := &IOStreams{In: bytes.NewReader(nil), ErrOut: &prefixWriter{w: s.ErrOut, prefix: []byte(name), atStart: true},
+		width: s.width, sizeFd: -1, getenv: s.getenv}
 	p.Out = newLockedWriter(io.Discard, p.inGitHubActions)
 	return p
+}
+
+// prefixWriter starts every line written through it with prefix, each Write going to w
+// as one Write (w is a lockedWriter: lines of several parts do not cut into each other).
+type prefixWriter struct {
+	w       io.Writer
+	prefix  []byte
+	mu      sync.Mutex
+	atStart bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]byte, 0, len(b)+len(p.prefix)*(1+bytes.Count(b, []byte{'\n'})))
+	for rest := b; len(rest) > 0; {
+		if p.atStart {
+			out = append(out, p.prefix...)
+		}
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		out = append(out, line...)
+		rest = rest[len(line):]
+		p.atStart = line[len(line)-1] == '\n'
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (p *prefixWriter) writeCommand(b []byte) (int, error) {
+	if cw, ok := p.w.(commandWriter); ok {
+		return cw.writeCommand(b)
+	}
+	return p.w.Write(b)
+}
+
+// commandWriter is a stream that can write workflow commands past its guard.
+type commandWriter interface {
+	writeCommand(p []byte) (int, error)
 }
 
 // lockedWriter serialises the writes of several goroutines to one stream: progress lines
@@ -170,7 +216,7 @@ func (l *lockedWriter) writeCommand(p []byte) (int, error) {
 // stderr: the one way past the guard that keeps every other line from starting one.
 func (s *IOStreams) WorkflowCommand(lines string) error {
 	var err error
-	if lw, ok := s.ErrOut.(*lockedWriter); ok {
+	if lw, ok := s.ErrOut.(commandWriter); ok {
 		_, err = lw.writeCommand([]byte(lines))
 	} else {
 		_, err = io.WriteString(s.ErrOut, lines)

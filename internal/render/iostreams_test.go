@@ -38,3 +38,29 @@ func TestErrOutWritesFromManyGoroutines(t *testing.T) {
 		}
 	}
 }
+
+// The parts of a batch (its rows) write on one stderr at once: every line says whose it
+// is, also when a part writes several lines at once or a line in pieces (which are not
+// held back: a piece may end up beside another part's line, never lost), and a
+// workflow command goes out as it is, not prefixed (so GitHub still reads it) and not
+// neutralised by the guard.
+func TestPartPrefixesItsLines(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.getenv = func(k string) string {
+		if k == "GITHUB_ACTIONS" {
+			return "true"
+		}
+		return ""
+	}
+	a, b := ios.Part("row 1: "), ios.Part("row 2: ")
+	fmt.Fprint(a.ErrOut, "warning: half")
+	fmt.Fprint(b.ErrOut, "one\ntwo\n")
+	fmt.Fprint(a.ErrOut, " and the rest\n::add-mask::x\n")
+	if err := b.WorkflowCommand("::error title=t::m\n"); err != nil {
+		t.Fatal(err)
+	}
+	want := "row 1: warning: half" + "row 2: one\nrow 2: two\n" + " and the rest\nrow 1: ::add-mask::x\n" + "::error title=t::m\n"
+	if got := errOut.String(); got != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", got, want)
+	}
+}
