@@ -23,8 +23,14 @@ var (
 	buildErr  error
 )
 
-// binaries builds pi as a release is built (CGO_ENABLED=0, -trimpath, -s -w) and the
-// baseline programs, once per test process.
+// releaseLDFlags are .goreleaser.yaml's: stripped, with the version, commit and date
+// stamped (a stamped pi answers `pi version` before its libraries are initialised).
+const releaseLDFlags = "-s -w -X github.com/pi-cli/pi/internal/buildinfo.version=v1.0.0" +
+	" -X github.com/pi-cli/pi/internal/buildinfo.commit=0123456789abcdef0123456789abcdef01234567" +
+	" -X github.com/pi-cli/pi/internal/buildinfo.date=2026-12-05T10:00:00Z"
+
+// binaries builds pi as a release is built (CGO_ENABLED=0, -trimpath, releaseLDFlags) and
+// the baseline programs, once per test process.
 func binaries(b *testing.B) (pi, hello, floor string) {
 	b.Helper()
 	if testing.Short() {
@@ -36,7 +42,7 @@ func binaries(b *testing.B) (pi, hello, floor string) {
 		}
 		for name, pkg := range map[string]string{"pi": ".", "hello": "./testdata/hello", "floor": "./testdata/floor",
 			"floor-required": "./testdata/floor-required", "spawn": "./testdata/spawn"} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(buildDir, name), pkg)
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags="+releaseLDFlags, "-o", filepath.Join(buildDir, name), pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

@@ -92,3 +92,23 @@ func TestParseInitTrace(t *testing.T) {
 		t.Error("a bad line: no error")
 	}
 }
+
+// earlyInitBudget bounds the packages Go initialises before an early package's init takes
+// the process over (internal/reaper, and internal/buildinfo for a release build's pi
+// version). Today about 22 of pi's 121 packages with an init run first (Go's runtime, os
+// and what they need); an early package that imports bufio (and so strings) waits for 62.
+const earlyInitBudget = 35
+
+// isLatePackage: pi's packages and the libraries that a process which takes itself over in
+// an early init (the reaper, a release build's pi version) must not wait for.
+func isLatePackage(pkg string) bool {
+	if pkg == "github.com/pi-cli/pi/internal/buildinfo" || pkg == "github.com/pi-cli/pi/internal/reaper" {
+		return false // the two early ones
+	}
+	for _, late := range []string{"github.com/pi-cli/", "modernc.org/sqlite", "github.com/itchyny/gojq", "gopkg.in/yaml", "github.com/spf13/cobra", "github.com/charmbracelet/lipgloss", "net/http"} {
+		if strings.HasPrefix(pkg, late) {
+			return true
+		}
+	}
+	return false
+}

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/pi-cli/pi/internal/reaper"
@@ -17,10 +16,7 @@ import (
 // exits 0, and Go has initialised none of pi's libraries (SQLite, gojq, yaml.v3, cobra,
 // net/http) nor pi's other packages before the reaper package's init took the process
 // over. A reaper that waits for all of pi's initialisation costs 4.3-4.8 ms of CPU instead
-// of 2.9-3.2, at every local run with a shell.run step (issue 18). Today 22 of pi's 120
-// packages with an init run first (Go's runtime, os and what they need); a reaper package
-// that imports bufio (and so strings) waits for 62.
-const reaperInitBudget = 35
+// of 2.9-3.2, at every local run with a shell.run step (issue 18).
 
 func TestReaperStartsBeforePi(t *testing.T) {
 	r, w, err := os.Pipe()
@@ -45,14 +41,12 @@ func TestReaperStartsBeforePi(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) > reaperInitBudget {
-		t.Errorf("%d packages were initialised before the reaper took the process over, more than %d: it imports a package Go initialises late (internal/reaper's doc)", len(recs), reaperInitBudget)
+	if len(recs) > earlyInitBudget {
+		t.Errorf("%d packages were initialised before the reaper took the process over, more than %d: it imports a package Go initialises late (internal/reaper's doc)", len(recs), earlyInitBudget)
 	}
 	for _, rec := range recs {
-		for _, late := range []string{"github.com/pi-cli/", "modernc.org/sqlite", "github.com/itchyny/gojq", "gopkg.in/yaml", "github.com/spf13/cobra", "net/http"} {
-			if strings.HasPrefix(rec.pkg, late) {
-				t.Errorf("the reaper process initialised %s before it became the reaper (%d packages in all)", rec.pkg, len(recs))
-			}
+		if isLatePackage(rec.pkg) {
+			t.Errorf("the reaper process initialised %s before it became the reaper (%d packages in all)", rec.pkg, len(recs))
 		}
 	}
 }

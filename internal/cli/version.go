@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pi-cli/pi/internal/buildinfo"
 	"github.com/pi-cli/pi/internal/render"
 )
 
@@ -32,13 +33,10 @@ func newVersionCmd(f *Factory, runF func(*versionOptions) error) *cobra.Command 
 	}
 }
 
-// versionLine is "pi VERSION (COMMIT, DATE) GOOS/GOARCH"; a plain `go build` says "dev" and
-// takes the commit from the VCS stamp when there is one.
+// versionLine is `pi version`'s line (buildinfo.Line); a build that was not stamped (a
+// plain go build) takes its commit and date from the VCS stamp when there is one.
 func versionLine(b BuildInfo) string {
-	v, commit, date := b.Version, b.Commit, b.Date
-	if v == "" {
-		v = "dev"
-	}
+	commit, date := b.Commit, b.Date
 	if commit == "" {
 		if info, ok := debug.ReadBuildInfo(); ok {
 			for _, s := range info.Settings {
@@ -53,16 +51,7 @@ func versionLine(b BuildInfo) string {
 			}
 		}
 	}
-	if len(commit) > 12 {
-		commit = commit[:12]
-	}
-	if commit == "" {
-		commit = "unknown commit"
-	}
-	if date == "" {
-		date = "unknown date"
-	}
-	return fmt.Sprintf("pi %s (%s, %s) %s/%s", v, commit, date, runtime.GOOS, runtime.GOARCH)
+	return buildinfo.Line(b.Version, commit, date)
 }
 
 // UserAgent is the User-Agent of every request pi makes.
