@@ -113,7 +113,7 @@ func stepSchema() obj {
 				"type":        "object",
 				"additionalProperties": obj{
 					"type":    "string",
-					"pattern": refPattern().String(),
+					"pattern": StepRefPattern,
 				},
 			},
 			"retry": obj{
