@@ -80,7 +80,7 @@ func Main(build BuildInfo) int {
 // Execute runs the root command with args and returns the exit code, printing the error
 // (if any and not already printed) on stderr.
 func Execute(ctx context.Context, f *Factory, args []string) int {
-	root := NewRootCmd(f)
+	root := newRootCmd(f, commandNamed(args))
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
@@ -109,8 +109,46 @@ func commandPath(root *cobra.Command, args []string) string {
 	return root.Name()
 }
 
+// topCommands are pi's commands, each built by its own function: a command line that
+// starts with one's name gets a tree of that command alone (commandNamed), since most of
+// the whole tree's cost is the flags of the commands that do not run.
+var topCommands = []struct {
+	name  string
+	build func(*Factory) *cobra.Command
+}{
+	{"run", func(f *Factory) *cobra.Command { return newRunCmd(f, nil) }},
+	{"runs", newRunsCmd},
+	{"cache", func(f *Factory) *cobra.Command { return newCacheCmd(f, nil) }},
+	{"validate", newValidateCmd},
+	{"schema", newSchemaCmd},
+	{"graph", newGraphCmd},
+	{"actions", newActionsCmd},
+	{"serve", newServeCmd},
+	{"version", func(f *Factory) *cobra.Command { return newVersionCmd(f, nil) }},
+	{"init", func(f *Factory) *cobra.Command { return newInitCmd(f, nil) }},
+	{"exit-codes", func(*Factory) *cobra.Command { return newExitCodesTopic() }},
+}
+
+// commandNamed is the top command args start with, or "" when they start with anything
+// else (a flag, help, completion, an unknown word): those get the whole tree.
+func commandNamed(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	for _, c := range topCommands {
+		if c.name == args[0] {
+			return c.name
+		}
+	}
+	return ""
+}
+
 // NewRootCmd builds the whole command tree.
-func NewRootCmd(f *Factory) *cobra.Command {
+func NewRootCmd(f *Factory) *cobra.Command { return newRootCmd(f, "") }
+
+// newRootCmd builds the root command with the top command named only, or with all of them
+// ("").
+func newRootCmd(f *Factory, only string) *cobra.Command {
 	g := &globalFlags{}
 	f.Config, f.Trace = g.config(f), g.trace(f)
 	root := &cobra.Command{
@@ -154,23 +192,17 @@ and shows each step live until the run ends. The exit code says how it ended
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError{err} })
 	g.bind(root.PersistentFlags())
 
-	root.AddCommand(
-		newRunCmd(f, nil),
-		newRunsCmd(f),
-		newCacheCmd(f, nil),
-		newValidateCmd(f),
-		newSchemaCmd(f),
-		newGraphCmd(f),
-		newActionsCmd(f),
-		newServeCmd(f),
-		newVersionCmd(f, nil),
-		newInitCmd(f, nil),
-		newExitCodesTopic(),
-	)
+	for _, c := range topCommands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build(f))
+		}
+	}
 	registerCompletions(root, f)
 	root.SetHelpCommand(newHelpCmd(root))
 	root.InitDefaultHelpCmd()
-	root.InitDefaultCompletionCmd()
+	if only == "" {
+		root.InitDefaultCompletionCmd()
+	}
 	refuseUnknown(root)
 	// a help topic is read with 'pi help NAME' (cobra lists it as 'pi NAME')
 	usage := strings.Replace(root.UsageTemplate(),
