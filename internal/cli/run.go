@@ -373,9 +373,10 @@ func sandboxImagesHint(o *runOptions, res runResult) {
 	}
 	for i := range res.run.Steps {
 		s := &res.run.Steps[i]
-		if s.Status == run.StepCompleted && catalog.ResultRole(s.Action, s.Result, catalog.RoleImage) != "" {
+		if (s.Status == run.StepCompleted || s.Status == run.StepReused) && catalog.ResultRole(s.Action, s.Result, catalog.RoleImage) != "" {
 			id := shortID(res.run.ID)
-			fmt.Fprintf(o.IO.ErrOut, "The image URLs above end with this pi (the sandbox runs inside it): see the ads with 'pi runs report %s --web', or save them with 'pi runs download %s'.\n", id, id)
+			// short lines: a sentence wrapped by a 60-column terminal cuts words
+			fmt.Fprintf(o.IO.ErrOut, "The image URLs above die with this pi (its sandbox):\n  pi runs report %s --web   to see the ads\n  pi runs download %s       to save them\n", id, id)
 			return
 		}
 	}

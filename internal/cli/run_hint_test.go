@@ -14,6 +14,8 @@ import (
 func TestSandboxImagesHint(t *testing.T) {
 	ad := &run.Run{ID: "45de2349-0000-4000-8000-000000000000", Status: run.Completed, Steps: []run.Step{
 		{ID: "hero", Action: "campaigns.generate", Status: run.StepCompleted, Result: map[string]any{"image_url": "http://127.0.0.1:9/a.png"}}}}
+	reused := &run.Run{ID: ad.ID, Status: run.Completed, Steps: []run.Step{
+		{ID: "hero", Action: "campaigns.generate", Status: run.StepReused, Result: map[string]any{"image_url": "http://127.0.0.1:9/a.png"}}}}
 	brand := &run.Run{ID: ad.ID, Status: run.Completed, Steps: []run.Step{
 		{ID: "b", Action: "brands.extract", Status: run.StepCompleted, Result: map[string]any{"brand_id": "x"}}}}
 	for _, tt := range []struct {
@@ -24,6 +26,7 @@ func TestSandboxImagesHint(t *testing.T) {
 		want bool
 	}{
 		{"terminal", true, nil, ad, true},
+		{"reused from the step cache", true, nil, reused, true},
 		{"pipe", false, nil, ad, false},
 		{"--download", true, func(o *runOptions) { o.Download = "out" }, ad, false},
 		{"--web", true, func(o *runOptions) { o.Web = true }, ad, false},
@@ -38,7 +41,7 @@ func TestSandboxImagesHint(t *testing.T) {
 			tt.mod(o)
 		}
 		sandboxImagesHint(o, runResult{run: tt.r, how: outcomeEnded})
-		got := strings.Contains(errOut.String(), "see the ads with 'pi runs report 45de2349 --web', or save them with 'pi runs download 45de2349'")
+		got := strings.Contains(errOut.String(), "  pi runs report 45de2349 --web   to see the ads\n  pi runs download 45de2349       to save them\n")
 		if got != tt.want {
 			t.Errorf("%s: hint shown %v, want %v: %q", tt.name, got, tt.want, errOut)
 		}
