@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,8 @@ recorded in progress whose pi process is gone (killed, crashed) shows as "interr
 ("interrupted": true with -o json); pi run --resume ID continues it.
 
 Any command that takes a run id also takes its first 4 or more characters, when only one
-recorded run starts with them. --batch ID lists the runs of a batch's rows (pi run --each
+recorded run starts with them; on a terminal too narrow for whole ids the table shows
+their first 8 (piped, every id is whole). --batch ID lists the runs of a batch's rows (pi run --each
 prints the batch's id; the BATCH of each run is in -o json as batch_id).`,
 		Example: `  pi runs list
   pi runs list --remote --status failed
@@ -138,8 +140,8 @@ func runsList(ctx context.Context, o *runsListOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "no runs recorded in %s%s; start one with 'pi run FILE'\n", st.Path(), filterText(o.Filter))
 		return nil
 	}
-	tw := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWHERE\tFILE\tSTATUS\tSTARTED\tDURATION")
+	rows := make([][]string, 0, len(runs)+1)
+	rows = append(rows, []string{"ID", "WHERE", "FILE", "STATUS", "STARTED", "DURATION"})
 	for _, r := range runs {
 		status := string(r.Status)
 		if interruptedRun(r) {
@@ -148,10 +150,54 @@ func runsList(ctx context.Context, o *runsListOptions) error {
 		if r.RerunOf != "" {
 			status += " (rerun of " + shortID(r.RerunOf) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, safe.Text(placeOf(r.Where)), safe.Text(r.File), status,
-			r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text())
+		rows = append(rows, []string{r.ID, safe.Text(placeOf(r.Where)), safe.Text(r.File), status,
+			r.CreatedAt.Local().Format("2006-01-02 15:04:05"), listRun(r, spans).text()})
+	}
+	fitList(rows, o.IO.StdoutWidth())
+	tw := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// fitList fits the table of runs (a header, then a row per run) to a terminal width columns
+// wide (0: no limit, a pipe gets every id in full): run ids shortened to their first 8
+// characters (a prefix every command takes), then FILE cut in its middle when 12 or more
+// of it are left (on a narrower terminal the rows wrap whole).
+func fitList(rows [][]string, width int) {
+	const gap, fileCol = 2, 2
+	wide := func() int {
+		n := 0
+		for c := range rows[0] {
+			w := 0
+			for _, row := range rows {
+				w = max(w, utf8.RuneCountInString(row[c]))
+			}
+			n += w + gap
+		}
+		return n - gap
+	}
+	if width <= 0 || wide() <= width {
+		return
+	}
+	for _, row := range rows[1:] {
+		row[0] = shortID(row[0])
+	}
+	over := wide() - width
+	if over <= 0 {
+		return
+	}
+	fileW := 0
+	for _, row := range rows {
+		fileW = max(fileW, utf8.RuneCountInString(row[fileCol]))
+	}
+	if fileW-over < 12 {
+		return
+	}
+	for _, row := range rows[1:] {
+		row[fileCol] = render.CutMiddle(row[fileCol], fileW-over)
+	}
 }
 
 // writeListJSON writes the runs as one indented array (-o json) or one run per line

@@ -70,6 +70,10 @@ func truncate(s string, w int) string {
 	return b.String()
 }
 
+// CutMiddle cuts plain text to at most w columns by taking out its middle (truncateMiddle):
+// for a cell of a table fitted to the terminal.
+func CutMiddle(s string, w int) string { return truncateMiddle(s, w) }
+
 // truncateMiddle cuts plain text to at most w columns by taking out its middle, marked
 // with "…": step ids that share a prefix (a matrix's expansions, localize-french-urban-
 // premium and localize-german-minimalist) keep the ends that tell them apart.
