@@ -360,26 +360,39 @@ func runRun(ctx context.Context, o *runOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "warning: no report: %s\n", safe.Text(werr.Error()))
 		}
 	}
-	sandboxImagesHint(o, res)
+	if showsSandboxImagesHint(o, res) {
+		sandboxImagesHint(o.IO, res.run)
+	}
 	return err
 }
 
-// sandboxImagesHint tells a person at a terminal how to see the ads of a --sandbox run
-// they did not ask to download or open: the image URLs printed are the in-process
-// sandbox's, which ends with this pi.
-func sandboxImagesHint(o *runOptions, res runResult) {
-	if !o.Sandbox || o.Download != "" || o.Web || o.Quiet || !o.IO.IsStderrTTY() || res.how != outcomeEnded || res.run == nil {
+// showsSandboxImagesHint: a --sandbox run that ended, shown for a person, whose images
+// were neither downloaded nor opened.
+func showsSandboxImagesHint(o *runOptions, res runResult) bool {
+	return o.Sandbox && o.Download == "" && !o.Web && !o.Quiet && res.how == outcomeEnded && isTextFormat(o.Output)
+}
+
+// sandboxImagesHint tells a person at a terminal how to see the ads of r, a run whose jobs
+// a sandbox inside pi made: the image URLs printed are that sandbox's, which ends with the
+// pi it runs in (the report and a download read the sandbox's files after it).
+func sandboxImagesHint(ios *render.IOStreams, r *run.Run) {
+	if !ios.IsStderrTTY() || r == nil {
 		return
 	}
-	for i := range res.run.Steps {
-		s := &res.run.Steps[i]
+	for i := range r.Steps {
+		s := &r.Steps[i]
 		if (s.Status == run.StepCompleted || s.Status == run.StepReused) && catalog.ResultRole(s.Action, s.Result, catalog.RoleImage) != "" {
-			id := shortID(res.run.ID)
+			id := shortID(r.ID)
 			// short lines: a sentence wrapped by a 60-column terminal cuts words
-			fmt.Fprintf(o.IO.ErrOut, "The image URLs above die with this pi (its sandbox):\n  pi runs report %s --web   to see the ads\n  pi runs download %s       to save them\n", id, id)
+			fmt.Fprintf(ios.ErrOut, "The image URLs above end with the pi whose sandbox served them:\n  pi runs report %s --web   to see the ads\n  pi runs download %s       to save them\n", id, id)
 			return
 		}
 	}
+}
+
+// isTextFormat: the output is for a person (a table or plain lines), not JSON.
+func isTextFormat(f render.Format) bool {
+	return f == render.FormatTable || f == render.FormatPlain || f == ""
 }
 
 // piClients gives a run its Pi API client when it first needs one: with --sandbox, the

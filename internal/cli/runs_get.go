@@ -92,17 +92,17 @@ func runsGet(ctx context.Context, o *runsGetOptions) error {
 		if err != nil {
 			return err
 		}
-		if ok && rec.Place != "" && rec.Place != store.PlaceLocal {
-			res, err := followRecorded(ctx, o, rec, deadline)
+		if ok {
+			follow := followLocal
+			if rec.Place != "" && rec.Place != store.PlaceLocal {
+				follow = followRecorded
+			}
+			res, err := follow(ctx, o, rec, deadline)
 			if err != nil {
 				return err
 			}
-			return finish(o.IO, res, nil)
-		}
-		if ok {
-			res, err := followLocal(ctx, o, rec, deadline)
-			if err != nil {
-				return err
+			if madeBySandbox(rec.Where) && isTextFormat(o.Format) {
+				sandboxImagesHint(o.IO, res.run)
 			}
 			return finish(o.IO, res, nil)
 		}
