@@ -99,6 +99,25 @@ func TestParseInitTrace(t *testing.T) {
 // and what they need); an early package that imports bufio (and so strings) waits for 62.
 const earlyInitBudget = 35
 
+// checkEarlyInit fails t when trace (GODEBUG=inittrace=1 of a process that an early
+// package's init took over: who, in pkg) shows more than earlyInitBudget packages, or a
+// late one, initialised before it.
+func checkEarlyInit(t *testing.T, trace []byte, who, pkg string) {
+	t.Helper()
+	recs, err := parseInitTrace(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) > earlyInitBudget {
+		t.Errorf("%d packages were initialised before %s took the process over, more than %d: %s imports a package Go initialises late (internal/reaper's doc)", len(recs), who, earlyInitBudget, pkg)
+	}
+	for _, rec := range recs {
+		if isLatePackage(rec.pkg) {
+			t.Errorf("%s's process initialised %s first (%d packages in all)", who, rec.pkg, len(recs))
+		}
+	}
+}
+
 // isLatePackage: pi's packages and the libraries that a process which takes itself over in
 // an early init (the reaper, a release build's pi version) must not wait for.
 func isLatePackage(pkg string) bool {

@@ -37,16 +37,5 @@ func TestReaperStartsBeforePi(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the reaper: %v\n%s", err, stderr.Bytes())
 	}
-	recs, err := parseInitTrace(stderr.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) > earlyInitBudget {
-		t.Errorf("%d packages were initialised before the reaper took the process over, more than %d: it imports a package Go initialises late (internal/reaper's doc)", len(recs), earlyInitBudget)
-	}
-	for _, rec := range recs {
-		if isLatePackage(rec.pkg) {
-			t.Errorf("the reaper process initialised %s before it became the reaper (%d packages in all)", rec.pkg, len(recs))
-		}
-	}
+	checkEarlyInit(t, stderr.Bytes(), "the reaper", "internal/reaper")
 }

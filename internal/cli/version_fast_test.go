@@ -42,18 +42,7 @@ func TestVersionAnswersBeforePi(t *testing.T) {
 	if want := versionLine(releaseStamp) + "\n"; stdout.String() != want {
 		t.Errorf("pi version printed %q, cli prints %q", stdout.String(), want)
 	}
-	recs, err := parseInitTrace(stderr.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) > earlyInitBudget {
-		t.Errorf("%d packages were initialised before pi version answered, more than %d: internal/buildinfo imports a package Go initialises late", len(recs), earlyInitBudget)
-	}
-	for _, rec := range recs {
-		if isLatePackage(rec.pkg) {
-			t.Errorf("pi version initialised %s before it answered (%d packages in all)", rec.pkg, len(recs))
-		}
-	}
+	checkEarlyInit(t, stderr.Bytes(), "pi version", "internal/buildinfo")
 
 	// Through cli, as before: a flag, an argument, and a write that fails (cli says so,
 	// with its exit code).
