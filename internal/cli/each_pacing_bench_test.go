@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,7 +51,7 @@ func BenchmarkEachPaced(b *testing.B) {
 
 		clk := clock.NewScaled(60)
 		clk.Start = clk.Start.Truncate(time.Minute) // the batch starts with a window
-		log := &statusLog{}
+		log := &sandbox.StatusCounter{}
 		env := map[string]string{"HOME": dir, "XDG_STATE_HOME": filepath.Join(dir, "state"), "XDG_CACHE_HOME": filepath.Join(dir, "cache"), "XDG_CONFIG_HOME": filepath.Join(dir, "config")}
 		f, out, errOut := eachFactory(env)
 		f.limiters.Clock = clk
@@ -74,7 +72,7 @@ func BenchmarkEachPaced(b *testing.B) {
 		if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Counts[batch.Completed] != rows {
 			b.Fatalf("the batch's summary %v (%v): want %d rows completed", sum.Counts, err, rows)
 		}
-		requests, limited := log.counts()
+		requests, limited := log.Counts()
 		b.ReportMetric(float64(rows)/elapsed.Minutes(), "jobs/min")
 		b.ReportMetric(float64(rows)/elapsed.Minutes()/(limit/2), "limit_share")
 		b.ReportMetric(float64(requests)/rows, "req/job")
@@ -84,7 +82,7 @@ func BenchmarkEachPaced(b *testing.B) {
 
 // scaledSandbox is a StartSandbox of a sandbox on clk, scaled 60x, logging to log, with
 // a client on the same clock and the Factory's limiter of its origin.
-func scaledSandbox(f *Factory, clk *clock.Scaled, db string, log *statusLog) func(context.Context, sandboxSpec) (*piapi.Client, *sandboxSession, error) {
+func scaledSandbox(f *Factory, clk *clock.Scaled, db string, log *sandbox.StatusCounter) func(context.Context, sandboxSpec) (*piapi.Client, *sandboxSession, error) {
 	return func(ctx context.Context, spec sandboxSpec) (*piapi.Client, *sandboxSession, error) {
 		inst, err := sandbox.Start(ctx, sandbox.Options{DBPath: db, Latency: time.Second, TimeScale: clk.Factor, Clock: clk,
 			RateLimit: spec.RateLimit, Logger: log})
@@ -98,30 +96,4 @@ func scaledSandbox(f *Factory, clk *clock.Scaled, db string, log *statusLog) fun
 		}
 		return c, &sandboxSession{inst: inst, DB: db}, nil
 	}
-}
-
-// statusLog counts the sandbox's request log lines and the 429s among them.
-type statusLog struct {
-	mu             sync.Mutex
-	lines, limited int
-}
-
-func (s *statusLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
-		if f := bytes.Fields(line); len(f) >= 4 {
-			s.lines++
-			if string(f[3]) == "429" {
-				s.limited++
-			}
-		}
-	}
-	return len(p), nil
-}
-
-func (s *statusLog) counts() (int, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lines, s.limited
 }

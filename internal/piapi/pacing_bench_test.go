@@ -1,7 +1,6 @@
 package piapi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -52,7 +51,7 @@ type batchFigures struct {
 func pacedBatch(b *testing.B, rows, parallel, limit int) batchFigures {
 	clk := clock.NewScaled(60)
 	clk.Start = clk.Start.Truncate(time.Minute) // the batch starts with a window
-	log := &statusCounter{}
+	log := &sandbox.StatusCounter{}
 	ctx := context.Background()
 	inst, err := sandbox.Start(ctx, sandbox.Options{DBPath: ":memory:", Latency: time.Second, TimeScale: 60, Clock: clk,
 		RateLimit: sandbox.Rate{N: limit, Per: time.Minute}, Logger: log})
@@ -100,7 +99,7 @@ func pacedBatch(b *testing.B, rows, parallel, limit int) batchFigures {
 			inWhole++
 		}
 	}
-	requests, throttled := log.counts()
+	requests, throttled := log.Counts()
 	return batchFigures{jobsPerMin: float64(len(ends)) / elapsed.Minutes(),
 		windowShare: float64(inWhole) / (whole.Sub(start).Minutes() * float64(limit) / 2),
 		completed:   len(ends), requests: requests, throttled: throttled}
@@ -129,32 +128,3 @@ type quiet struct{}
 func (quiet) Start(*run.Run)            {}
 func (quiet) Event(run.Event, *run.Run) {}
 func (quiet) Warn(string)               {}
-
-// statusCounter reads the sandbox's request log: one line per request, its status the
-// fourth field.
-type statusCounter struct {
-	mu             sync.Mutex
-	lines, limited int
-}
-
-func (s *statusCounter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
-		f := bytes.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		s.lines++
-		if string(f[3]) == "429" {
-			s.limited++
-		}
-	}
-	return len(p), nil
-}
-
-func (s *statusCounter) counts() (int, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lines, s.limited
-}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -129,6 +130,37 @@ func (s *Server) logRequest(r *http.Request, w *statusWriter, id string, start t
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	_, _ = io.WriteString(s.opts.Logger, line)
+}
+
+// StatusCounter is a Logger that counts the requests the sandbox logs (logRequest's lines:
+// the status is the fourth field) and the 429s among them: what the pacing benchmarks
+// measure of a client.
+type StatusCounter struct {
+	mu                sync.Mutex
+	requests, limited int
+}
+
+func (c *StatusCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for line := range strings.Lines(string(p)) {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		c.requests++
+		if f[3] == strconv.Itoa(http.StatusTooManyRequests) {
+			c.limited++
+		}
+	}
+	return len(p), nil
+}
+
+// Counts is how many requests were logged, and how many of them were answered 429.
+func (c *StatusCounter) Counts() (requests, limited int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests, c.limited
 }
 
 func (s *Server) authenticate(r *http.Request) *apiError {

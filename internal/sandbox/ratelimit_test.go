@@ -105,3 +105,17 @@ func TestTimeScale(t *testing.T) {
 		t.Errorf("clock %T, want a 60x clock.Scaled", s.opts.Clock)
 	}
 }
+
+// StatusCounter, the sandbox's own Logger for the pacing benchmarks, counts every logged
+// request and the 429s among them.
+func TestStatusCounterCountsTheLog(t *testing.T) {
+	counter := &StatusCounter{}
+	clk := clock.NewFake(time.Unix(1_760_000_040, 0))
+	_, c := newTestServer(t, Options{RateLimit: Rate{N: 2, Per: time.Minute}, Clock: clk, Logger: counter})
+	for range 5 {
+		c.do("GET", "/api/v1/jobs/f027a242-df39-44cb-943a-c9d220ddaebd", nil)
+	}
+	if requests, limited := counter.Counts(); requests != 5 || limited != 3 {
+		t.Errorf("counted %d requests, %d limited; want 5 and 3", requests, limited)
+	}
+}
