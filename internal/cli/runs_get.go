@@ -101,7 +101,7 @@ func runsGet(ctx context.Context, o *runsGetOptions) error {
 			if err != nil {
 				return err
 			}
-			if madeBySandbox(rec.Where) && isTextFormat(o.Format) {
+			if rec.Where.Sandboxed() && isTextFormat(o.Format) {
 				sandboxImagesHint(o.IO, res.run)
 			}
 			return finish(o.IO, res, nil)

@@ -229,11 +229,6 @@ func writeListJSON(o *runsListOptions, runs []store.RunSummary, spans map[string
 
 // placeOf is the WHERE of a run: "local", "sandbox", "local/sandbox" (pi's engine, the
 // sandbox's jobs), or the host of the API it went to.
-// madeBySandbox: a sandbox inside pi made the run's jobs (--sandbox, or --local --sandbox).
-func madeBySandbox(w store.Where) bool {
-	return w.Place == store.PlaceSandbox || w.Place != store.PlaceRemote && w.Server != ""
-}
-
 func placeOf(w store.Where) string {
 	switch w.Place {
 	case store.PlaceRemote:

@@ -33,6 +33,13 @@ type Where struct {
 // Remote reports whether the run is on a server that can be asked about it again.
 func (w Where) Remote() bool { return w.Place != PlaceLocal && w.Place != "" && w.RemoteID != "" }
 
+// Sandboxed reports whether a sandbox inside pi made the run's jobs: a --sandbox run, or a
+// --local --sandbox one (local, with the sandbox's database as its Server), as Filter's
+// PlaceSandbox selects them.
+func (w Where) Sandboxed() bool {
+	return w.Place == PlaceSandbox || w.Place != PlaceRemote && w.Server != ""
+}
+
 // Filter selects runs for ListWhere.
 type Filter struct {
 	// Place is "" for every place; PlaceSandbox selects the runs whose jobs a sandbox

@@ -159,3 +159,22 @@ func TestSaveRun(t *testing.T) {
 		t.Errorf("unknown run: %v", err)
 	}
 }
+
+// Sandboxed is the PlaceSandbox filter's rule for one run: --sandbox runs and --local
+// --sandbox runs, not local or remote ones.
+func TestWhereSandboxed(t *testing.T) {
+	for _, c := range []struct {
+		w    Where
+		want bool
+	}{
+		{Where{Place: PlaceSandbox, Server: "/state/sandbox.db", RemoteID: "r"}, true},
+		{Where{Place: PlaceLocal, Server: "/state/sandbox.db"}, true},
+		{Where{Place: PlaceLocal}, false},
+		{Where{}, false},
+		{Where{Place: PlaceRemote, Server: "https://pi.example.com", RemoteID: "r"}, false},
+	} {
+		if got := c.w.Sandboxed(); got != c.want {
+			t.Errorf("%+v.Sandboxed() = %v, want %v", c.w, got, c.want)
+		}
+	}
+}
