@@ -81,7 +81,7 @@ func finish(ios *render.IOStreams, res runResult, download func(*run.Run) error)
 			return derr
 		}
 		if !isSilent(derr) {
-			fmt.Fprintf(ios.ErrOut, "error: %s\n", derr)
+			printError(ios.ErrOut, derr)
 		}
 	}
 	if code == ExitOK {

@@ -15,8 +15,6 @@ import (
 
 	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
-
-	"github.com/pi-cli/pi/internal/safe"
 )
 
 // jsonAnnotation marks a command that always prints JSON (pi schema), so --jq applies
@@ -140,7 +138,7 @@ func (f *Factory) finishJQ(cmdErr error) error {
 		}
 		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted while --jq was filtering: the output is incomplete")}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(safe.SecretsText(err.Error())))
+	printError(f.IO.ErrOut, err)
 	return cmdErr
 }
 

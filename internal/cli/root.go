@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pi-cli/pi/internal/safe"
 	"io"
 	"os"
 	"os/signal"
@@ -18,6 +17,7 @@ import (
 	"github.com/pi-cli/pi/internal/actions"
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/render"
+	"github.com/pi-cli/pi/internal/safe"
 )
 
 // BuildInfo is stamped into the binary by the release build.
@@ -94,12 +94,19 @@ func Execute(ctx context.Context, f *Factory, args []string) int {
 	}
 	if err != nil && !isSilent(err) {
 		// The last word on any error: nothing that looks like a credential is shown.
-		fmt.Fprintf(f.IO.ErrOut, "error: %s\n", safe.Lines(safe.SecretsText(err.Error())))
+		printError(f.IO.ErrOut, err)
 		if errors.Is(err, errFlag) {
 			fmt.Fprintf(f.IO.ErrOut, "run '%s --help' for usage\n", commandPath(root, args))
 		}
 	}
 	return exitCode(err)
+}
+
+// printError is pi's last word on an error, on stderr: "error: " and the message, escaped
+// (a server's or a file's text moves no cursor and starts no workflow command) and with
+// nothing that looks like a credential.
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "error: %s\n", safe.Lines(safe.SecretsText(err.Error())))
 }
 
 func commandPath(root *cobra.Command, args []string) string {

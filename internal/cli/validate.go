@@ -17,7 +17,6 @@ import (
 	"github.com/pi-cli/pi/internal/piapi"
 	"github.com/pi-cli/pi/internal/pipeline"
 	"github.com/pi-cli/pi/internal/render"
-	"github.com/pi-cli/pi/internal/safe"
 	"github.com/pi-cli/pi/internal/waves"
 )
 
@@ -241,7 +240,7 @@ func (opts *validateOptions) checkFileWithin(ctx context.Context, path string, m
 		stop := context.AfterFunc(ctx, func() {
 			err := validateStopped(ctx, opts.Timeout, displayPath(path))
 			if !isSilent(err) {
-				fmt.Fprintf(opts.IO.ErrOut, "error: %s\n", safe.Lines(err.Error()))
+				printError(opts.IO.ErrOut, err)
 			}
 			os.Exit(exitCode(err))
 		})
