@@ -231,7 +231,13 @@ func (l *Limiter) pace() time.Duration {
 // window ended while its length was unknown, so nothing says how much of it the next
 // window carries (a sliding window refuses a burst at its start) until one answer comes.
 func (l *Limiter) probingLocked(now time.Time) bool {
-	return l.probe != 0 && l.period == 0 && !l.win.reset.IsZero() && !l.win.reset.After(now)
+	return l.probe != 0 && l.endedUnmeasuredLocked(now)
+}
+
+// endedUnmeasuredLocked reports whether the window pi knows of has ended while its length
+// is still unknown: the next request goes alone, as the probe.
+func (l *Limiter) endedUnmeasuredLocked(now time.Time) bool {
+	return l.period == 0 && !l.win.reset.IsZero() && !l.win.reset.After(now)
 }
 
 func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
@@ -241,7 +247,7 @@ func (l *Limiter) letGoLocked(now time.Time, longPoll bool) *permit {
 		l.inflight++
 	}
 	l.last = now
-	if l.period == 0 && !l.win.reset.IsZero() && !l.win.reset.After(now) && l.probe == 0 {
+	if l.probe == 0 && l.endedUnmeasuredLocked(now) {
 		l.probe = l.seq
 	}
 	l.stats.Requests++
