@@ -73,19 +73,20 @@ func (v view) stepDetail(s *run.Step, now time.Time) string {
 // attemptText is "attempt 2/4, after: reason" (the total unknown: "attempt 2, after: ..."),
 // for a step running again after the reason failed its last attempt.
 func attemptText(n, max int, reason string) string {
-	t := fmt.Sprintf("attempt %d", n)
+	return "attempt " + ofMax(n, max) + ", after: " + reasonFirst(failReasonText("", reason), "")
+}
+
+// ofMax is "2/4", or "2" when the total is unknown (0).
+func ofMax(n, max int) string {
 	if max > 0 {
-		t += fmt.Sprintf("/%d", max)
+		return fmt.Sprintf("%d/%d", n, max)
 	}
-	return t + ", after: " + reasonFirst(failReasonText("", reason), "")
+	return fmt.Sprint(n)
 }
 
 // retryText is "retry 2/4 in 0.6s: reason" (the total unknown: "retry 2 in 0.6s: ...").
 func retryText(next, max int, in, reason string) string {
-	t := fmt.Sprintf("retry %d", next)
-	if max > 0 {
-		t += fmt.Sprintf("/%d", max)
-	}
+	t := "retry " + ofMax(next, max)
 	if in != "" {
 		t += " in " + in
 	}
